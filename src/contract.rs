@@ -1,0 +1,658 @@
+//! Model contract v1: what a dgmf score model must declare (ONNX metadata) and expose (inputs/outputs).
+//! Parsing is pure — it takes the metadata map and the graph's input/output descriptions — so every rule
+//! is testable without ONNX Runtime. See docs/model-contract.md.
+
+use std::collections::BTreeMap;
+
+use crate::error::{Error, Result};
+
+/// The contract version this engine implements.
+pub const CONTRACT_VERSION: u32 = 1;
+
+/// What the network's single output means; the engine converts each to a score ∇z log p.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum OutputKind {
+    /// The score itself.
+    Score,
+    /// Noise prediction ε: score = −ε/σ.
+    Eps,
+    /// Denoiser D(z, σ): score = (D − z)/σ².
+    X0,
+}
+
+impl OutputKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            OutputKind::Score => "score",
+            OutputKind::Eps => "eps",
+            OutputKind::X0 => "x0",
+        }
+    }
+}
+
+/// How the fidelity input is encoded.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Fidelity {
+    /// K discrete levels, fed as a one-hot `[batch, K]`; optional labels such as `8x8`.
+    Discrete {
+        levels: usize,
+        labels: Option<Vec<String>>,
+    },
+    /// A continuous value in [lo, hi] (e.g. a mesh size), fed as `[batch, 1]`.
+    Continuous { lo: f64, hi: f64 },
+}
+
+impl Fidelity {
+    /// Width of the `fidelity` input.
+    pub fn width(&self) -> usize {
+        match self {
+            Fidelity::Discrete { levels, .. } => *levels,
+            Fidelity::Continuous { .. } => 1,
+        }
+    }
+}
+
+/// A named scalar input (PDE parameter or coordinate) with its valid range.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Variable {
+    pub name: String,
+    pub min: f64,
+    pub max: f64,
+}
+
+/// Element type of a graph input or output.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ElemType {
+    F32,
+    F16,
+}
+
+/// One graph input or output as the runtime describes it: dims are −1 where dynamic.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TensorSpec {
+    pub name: String,
+    /// `None` when the element type is neither float32 nor float16 (the text says which).
+    pub elem: std::result::Result<ElemType, String>,
+    /// `None` for a non-tensor value.
+    pub dims: Option<Vec<i64>>,
+}
+
+/// Element types of the roles the engine feeds, in a fixed order.
+#[derive(Debug, Clone, PartialEq)]
+pub struct IoTypes {
+    pub z: ElemType,
+    pub sigma: ElemType,
+    pub params: ElemType,
+    pub fidelity: ElemType,
+    pub coords: Option<ElemType>,
+    pub output: ElemType,
+    pub output_name: String,
+}
+
+/// A validated contract v1 model description.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Contract {
+    pub sigma_min: f64,
+    pub sigma_max: f64,
+    pub output: OutputKind,
+    /// Per-sample dims, e.g. `[1, 32, 32]`.
+    pub shape: Vec<usize>,
+    pub params: Vec<Variable>,
+    pub fidelity: Fidelity,
+    pub coords: Vec<Variable>,
+    /// Physical u = shift + scale·z; one entry, or one per channel (`shape[0]`).
+    pub data_shift: Vec<f32>,
+    pub data_scale: Vec<f32>,
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub io: IoTypes,
+}
+
+impl Contract {
+    /// Number of elements of one sample.
+    pub fn sample_len(&self) -> usize {
+        self.shape.iter().product()
+    }
+
+    /// Elements per channel, for per-channel shift/scale.
+    pub fn channel_len(&self) -> usize {
+        self.shape[1..].iter().product()
+    }
+
+    /// Validates metadata and graph signature together; errors name the key or input at fault.
+    pub fn from_parts(
+        meta: &BTreeMap<String, String>,
+        inputs: &[TensorSpec],
+        outputs: &[TensorSpec],
+    ) -> Result<Self> {
+        let version = required(meta, "dgmf.contract")?;
+        if version.trim() != CONTRACT_VERSION.to_string() {
+            return Err(Error::contract(format!(
+                "dgmf.contract is `{version}`, but this libdgmf implements contract version {CONTRACT_VERSION}: \
+                 re-export the model for contract {CONTRACT_VERSION} or upgrade libdgmf"
+            )));
+        }
+        let sde = required(meta, "dgmf.sde")?;
+        if sde.trim() != "ve" {
+            return Err(Error::contract(format!(
+                "dgmf.sde is `{sde}`, but only the variance-exploding SDE (`ve`) is supported"
+            )));
+        }
+        let sigma_min = number(meta, "dgmf.sigma_min")?;
+        let sigma_max = number(meta, "dgmf.sigma_max")?;
+        if !(sigma_min > 0.0 && sigma_min < sigma_max) {
+            return Err(Error::contract(format!(
+                "invalid noise range: dgmf.sigma_min = {sigma_min}, dgmf.sigma_max = {sigma_max}; need 0 < sigma_min < sigma_max"
+            )));
+        }
+        let output = match required(meta, "dgmf.output")?.trim() {
+            "score" => OutputKind::Score,
+            "eps" => OutputKind::Eps,
+            "x0" => OutputKind::X0,
+            other => {
+                return Err(Error::contract(format!(
+                    "dgmf.output is `{other}`; expected one of `score`, `eps`, `x0`"
+                )))
+            }
+        };
+        let shape = parse_shape(required(meta, "dgmf.shape")?)?;
+        let params = variables(meta, "dgmf.param_names", "dgmf.param_min", "dgmf.param_max")?;
+        if params.is_empty() {
+            return Err(Error::contract(
+                "dgmf.param_names is empty: a model needs at least one PDE parameter",
+            ));
+        }
+        let fidelity = parse_fidelity(meta)?;
+        let coords = if meta.contains_key("dgmf.coord_names") {
+            variables(meta, "dgmf.coord_names", "dgmf.coord_min", "dgmf.coord_max")?
+        } else {
+            for key in ["dgmf.coord_min", "dgmf.coord_max"] {
+                if meta.contains_key(key) {
+                    return Err(Error::contract(format!(
+                        "{key} is set but dgmf.coord_names is missing"
+                    )));
+                }
+            }
+            Vec::new()
+        };
+        let channels = shape[0];
+        let data_shift = affine(meta, "dgmf.data_shift", channels, 0.0)?;
+        let data_scale = affine(meta, "dgmf.data_scale", channels, 1.0)?;
+        if let Some(i) = data_scale.iter().position(|&s| s == 0.0) {
+            return Err(Error::contract(format!(
+                "dgmf.data_scale entry {i} is zero; scales must be non-zero"
+            )));
+        }
+        let io = check_signature(
+            inputs,
+            outputs,
+            &shape,
+            params.len(),
+            &fidelity,
+            coords.len(),
+        )?;
+        Ok(Contract {
+            sigma_min,
+            sigma_max,
+            output,
+            shape,
+            params,
+            fidelity,
+            coords,
+            data_shift,
+            data_scale,
+            name: meta.get("dgmf.name").cloned(),
+            description: meta.get("dgmf.description").cloned(),
+            io,
+        })
+    }
+}
+
+fn required<'m>(meta: &'m BTreeMap<String, String>, key: &str) -> Result<&'m str> {
+    meta.get(key).map(String::as_str).ok_or_else(|| {
+        Error::contract(format!(
+            "metadata key `{key}` is missing: every dgmf model must set it (see docs/model-contract.md)"
+        ))
+    })
+}
+
+fn parse_number(key: &str, text: &str) -> Result<f64> {
+    match text.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        _ => Err(Error::contract(format!(
+            "{key}: `{text}` is not a finite decimal number"
+        ))),
+    }
+}
+
+fn number(meta: &BTreeMap<String, String>, key: &str) -> Result<f64> {
+    parse_number(key, required(meta, key)?)
+}
+
+fn list(text: &str) -> Vec<&str> {
+    text.split(',').map(str::trim).collect()
+}
+
+fn numbers(meta: &BTreeMap<String, String>, key: &str) -> Result<Vec<f64>> {
+    list(required(meta, key)?)
+        .into_iter()
+        .map(|t| parse_number(key, t))
+        .collect()
+}
+
+fn parse_shape(text: &str) -> Result<Vec<usize>> {
+    let dims: Option<Vec<usize>> = list(text)
+        .iter()
+        .map(|d| d.parse::<usize>().ok().filter(|&d| d > 0))
+        .collect();
+    match dims {
+        Some(d) if !d.is_empty() => Ok(d),
+        _ => Err(Error::contract(format!(
+            "dgmf.shape is `{text}`; expected a comma list of positive per-sample dims such as `1,32,32`"
+        ))),
+    }
+}
+
+fn variables(
+    meta: &BTreeMap<String, String>,
+    names_key: &str,
+    min_key: &str,
+    max_key: &str,
+) -> Result<Vec<Variable>> {
+    let names = required(meta, names_key)?;
+    let names: Vec<&str> = if names.trim().is_empty() {
+        Vec::new()
+    } else {
+        list(names)
+    };
+    let mins = numbers(meta, min_key)?;
+    let maxs = numbers(meta, max_key)?;
+    if mins.len() != names.len() || maxs.len() != names.len() {
+        return Err(Error::contract(format!(
+            "{names_key} has {} entries but {min_key} has {} and {max_key} has {}; the three lists must have equal length",
+            names.len(),
+            mins.len(),
+            maxs.len()
+        )));
+    }
+    names
+        .iter()
+        .zip(mins.iter().zip(&maxs))
+        .map(|(name, (&min, &max))| {
+            if name.is_empty() {
+                return Err(Error::contract(format!(
+                    "{names_key} contains an empty name"
+                )));
+            }
+            if min > max {
+                return Err(Error::contract(format!(
+                    "`{name}`: {min_key} = {min} exceeds {max_key} = {max}"
+                )));
+            }
+            Ok(Variable {
+                name: name.to_string(),
+                min,
+                max,
+            })
+        })
+        .collect()
+}
+
+fn parse_fidelity(meta: &BTreeMap<String, String>) -> Result<Fidelity> {
+    let text = required(meta, "dgmf.fidelity")?.trim();
+    let bad = || {
+        Error::contract(format!(
+            "dgmf.fidelity is `{text}`; expected `discrete:K` (K ≥ 1 levels) or `continuous:LO:HI` (LO < HI)"
+        ))
+    };
+    let parts: Vec<&str> = text.split(':').collect();
+    match parts.as_slice() {
+        ["discrete", k] => {
+            let levels = k
+                .trim()
+                .parse::<usize>()
+                .ok()
+                .filter(|&k| k >= 1)
+                .ok_or_else(bad)?;
+            let labels = match meta.get("dgmf.fidelity_labels") {
+                None => None,
+                Some(l) => {
+                    let labels: Vec<String> = list(l).into_iter().map(String::from).collect();
+                    if labels.len() != levels {
+                        return Err(Error::contract(format!(
+                            "dgmf.fidelity_labels has {} labels but dgmf.fidelity declares {levels} levels",
+                            labels.len()
+                        )));
+                    }
+                    Some(labels)
+                }
+            };
+            Ok(Fidelity::Discrete { levels, labels })
+        }
+        ["continuous", lo, hi] => {
+            let lo = parse_number("dgmf.fidelity", lo)?;
+            let hi = parse_number("dgmf.fidelity", hi)?;
+            if lo >= hi {
+                return Err(bad());
+            }
+            Ok(Fidelity::Continuous { lo, hi })
+        }
+        _ => Err(bad()),
+    }
+}
+
+fn affine(
+    meta: &BTreeMap<String, String>,
+    key: &str,
+    channels: usize,
+    default: f32,
+) -> Result<Vec<f32>> {
+    if !meta.contains_key(key) {
+        return Ok(vec![default]);
+    }
+    let values = numbers(meta, key)?;
+    if values.len() != 1 && values.len() != channels {
+        return Err(Error::contract(format!(
+            "{key} has {} entries; expected 1 or one per channel ({channels}, the first entry of dgmf.shape)",
+            values.len()
+        )));
+    }
+    Ok(values.into_iter().map(|v| v as f32).collect())
+}
+
+const ROLES: [&str; 5] = ["z", "sigma", "params", "fidelity", "coords"];
+
+fn check_signature(
+    inputs: &[TensorSpec],
+    outputs: &[TensorSpec],
+    shape: &[usize],
+    n_params: usize,
+    fidelity: &Fidelity,
+    n_coords: usize,
+) -> Result<IoTypes> {
+    for input in inputs {
+        if !ROLES.contains(&input.name.as_str()) {
+            return Err(Error::contract(format!(
+                "unexpected model input `{}`; contract v1 inputs are z, sigma, params, fidelity and (optionally) coords",
+                input.name
+            )));
+        }
+    }
+    let find = |name: &str| inputs.iter().find(|i| i.name == name);
+    let get = |name: &str| {
+        find(name).ok_or_else(|| {
+            Error::contract(format!(
+                "the model has no input `{name}`, which contract v1 requires"
+            ))
+        })
+    };
+    let mut z_dims = vec![-1i64];
+    z_dims.extend(shape.iter().map(|&d| d as i64));
+    let z = tensor_type(get("z")?, &z_dims, "dgmf.shape")?;
+    let sigma = tensor_type(get("sigma")?, &[-1], "")?;
+    let params = tensor_type(get("params")?, &[-1, n_params as i64], "dgmf.param_names")?;
+    let fid_key = "dgmf.fidelity";
+    let fidelity = tensor_type(get("fidelity")?, &[-1, fidelity.width() as i64], fid_key)?;
+    let coords = match (find("coords"), n_coords) {
+        (None, 0) => None,
+        (Some(c), q) if q > 0 => Some(tensor_type(c, &[-1, q as i64], "dgmf.coord_names")?),
+        (Some(_), _) => {
+            return Err(Error::contract(
+                "the model has a `coords` input but no dgmf.coord_names/coord_min/coord_max metadata",
+            ))
+        }
+        (None, _) => {
+            return Err(Error::contract(
+                "dgmf.coord_names is set but the model has no `coords` input; remove the keys or add the input",
+            ))
+        }
+    };
+    if outputs.len() != 1 {
+        return Err(Error::contract(format!(
+            "the model has {} outputs; contract v1 requires exactly one, shaped [batch, {}]",
+            outputs.len(),
+            join(shape)
+        )));
+    }
+    let output = tensor_type(&outputs[0], &z_dims, "dgmf.shape")?;
+    Ok(IoTypes {
+        z,
+        sigma,
+        params,
+        fidelity,
+        coords,
+        output,
+        output_name: outputs[0].name.clone(),
+    })
+}
+
+fn join(dims: &[usize]) -> String {
+    dims.iter()
+        .map(|d| d.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn fmt_dims(dims: &[i64]) -> String {
+    let d: Vec<String> = dims
+        .iter()
+        .map(|&d| if d < 0 { "batch".into() } else { d.to_string() })
+        .collect();
+    format!("[{}]", d.join(", "))
+}
+
+/// Checks one tensor against the expected dims (−1 = the dynamic batch axis). Symbolic non-batch dims are
+/// accepted: ONNX Runtime checks them at run time.
+fn tensor_type(spec: &TensorSpec, expected: &[i64], key: &str) -> Result<ElemType> {
+    let what = format!("model input/output `{}`", spec.name);
+    let dims = spec
+        .dims
+        .as_ref()
+        .ok_or_else(|| Error::contract(format!("{what} is not a tensor")))?;
+    let elem = spec.elem.clone().map_err(|t| {
+        Error::contract(format!(
+            "{what} has element type {t}; contract v1 needs float32 or float16"
+        ))
+    })?;
+    let source = if key.is_empty() {
+        String::new()
+    } else {
+        format!(" (from {key})")
+    };
+    if dims.len() != expected.len() {
+        return Err(Error::contract(format!(
+            "{what} has rank {} but the contract expects {}{source}",
+            dims.len(),
+            fmt_dims(expected)
+        )));
+    }
+    if dims[0] > 0 {
+        return Err(Error::contract(format!(
+            "{what} has a fixed batch dimension {}; export it with a dynamic batch axis",
+            dims[0]
+        )));
+    }
+    for (&got, &want) in dims.iter().zip(expected).skip(1) {
+        if got > 0 && got != want {
+            return Err(Error::contract(format!(
+                "{what} has dims {} but the contract expects {}{source}",
+                fmt_dims(dims),
+                fmt_dims(expected)
+            )));
+        }
+    }
+    Ok(elem)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn meta() -> BTreeMap<String, String> {
+        [
+            ("dgmf.contract", "1"),
+            ("dgmf.sde", "ve"),
+            ("dgmf.sigma_min", "0.01"),
+            ("dgmf.sigma_max", "10"),
+            ("dgmf.output", "score"),
+            ("dgmf.shape", "2,3,4"),
+            ("dgmf.param_names", "a,b"),
+            ("dgmf.param_min", "0,-1"),
+            ("dgmf.param_max", "1,1"),
+            ("dgmf.fidelity", "discrete:3"),
+        ]
+        .into_iter()
+        .map(|(k, v)| (k.to_string(), v.to_string()))
+        .collect()
+    }
+
+    fn spec(name: &str, dims: &[i64]) -> TensorSpec {
+        TensorSpec {
+            name: name.into(),
+            elem: Ok(ElemType::F32),
+            dims: Some(dims.to_vec()),
+        }
+    }
+
+    fn inputs() -> Vec<TensorSpec> {
+        vec![
+            spec("z", &[-1, 2, 3, 4]),
+            spec("sigma", &[-1]),
+            spec("params", &[-1, 2]),
+            spec("fidelity", &[-1, 3]),
+        ]
+    }
+
+    fn outputs() -> Vec<TensorSpec> {
+        vec![spec("out", &[-1, 2, 3, 4])]
+    }
+
+    fn err(
+        meta: &BTreeMap<String, String>,
+        inputs: &[TensorSpec],
+        outputs: &[TensorSpec],
+    ) -> String {
+        Contract::from_parts(meta, inputs, outputs)
+            .unwrap_err()
+            .message()
+            .to_string()
+    }
+
+    #[test]
+    fn accepts_a_valid_model() {
+        let c = Contract::from_parts(&meta(), &inputs(), &outputs()).unwrap();
+        assert_eq!(c.shape, vec![2, 3, 4]);
+        assert_eq!(c.sample_len(), 24);
+        assert_eq!(c.channel_len(), 12);
+        assert_eq!(
+            c.fidelity,
+            Fidelity::Discrete {
+                levels: 3,
+                labels: None
+            }
+        );
+        assert_eq!(c.data_shift, vec![0.0]);
+        assert_eq!(c.data_scale, vec![1.0]);
+        assert_eq!(
+            c.params[1],
+            Variable {
+                name: "b".into(),
+                min: -1.0,
+                max: 1.0
+            }
+        );
+    }
+
+    #[test]
+    fn names_each_broken_key() {
+        let cases: [(&str, Option<&str>, &str); 10] = [
+            ("dgmf.contract", None, "`dgmf.contract` is missing"),
+            ("dgmf.contract", Some("2"), "implements contract version 1"),
+            ("dgmf.sde", Some("vp"), "only the variance-exploding"),
+            (
+                "dgmf.sigma_min",
+                Some("abc"),
+                "dgmf.sigma_min: `abc` is not a finite",
+            ),
+            (
+                "dgmf.sigma_min",
+                Some("20"),
+                "need 0 < sigma_min < sigma_max",
+            ),
+            ("dgmf.output", Some("velocity"), "dgmf.output is `velocity`"),
+            ("dgmf.shape", Some("2,0"), "dgmf.shape is `2,0`"),
+            ("dgmf.param_min", Some("0"), "must have equal length"),
+            (
+                "dgmf.fidelity",
+                Some("ordinal:3"),
+                "dgmf.fidelity is `ordinal:3`",
+            ),
+            (
+                "dgmf.data_shift",
+                Some("1,2,3"),
+                "dgmf.data_shift has 3 entries",
+            ),
+        ];
+        for (key, value, want) in cases {
+            let mut m = meta();
+            match value {
+                Some(v) => m.insert(key.into(), v.into()),
+                None => m.remove(key),
+            };
+            let e = err(&m, &inputs(), &outputs());
+            assert!(e.contains(want), "{key}={value:?}: got `{e}`");
+        }
+    }
+
+    #[test]
+    fn checks_the_graph_signature() {
+        let m = meta();
+        let mut extra = inputs();
+        extra.push(spec("foo", &[-1, 1]));
+        assert!(err(&m, &extra, &outputs()).contains("unexpected model input `foo`"));
+        let missing: Vec<_> = inputs().into_iter().filter(|i| i.name != "sigma").collect();
+        assert!(err(&m, &missing, &outputs()).contains("no input `sigma`"));
+        let mut wrong = inputs();
+        wrong[0] = spec("z", &[-1, 2, 3, 5]);
+        assert!(err(&m, &wrong, &outputs()).contains("`z` has dims [batch, 2, 3, 5]"));
+        wrong[0] = spec("z", &[-1, 24]);
+        assert!(err(&m, &wrong, &outputs()).contains("`z` has rank 2"));
+        wrong[0] = spec("z", &[1, 2, 3, 4]);
+        assert!(err(&m, &wrong, &outputs()).contains("fixed batch dimension"));
+        let mut p = inputs();
+        p[2] = spec("params", &[-1, 3]);
+        assert!(err(&m, &p, &outputs()).contains("dgmf.param_names"));
+        let mut int = inputs();
+        int[2].elem = Err("int64".into());
+        assert!(err(&m, &int, &outputs()).contains("element type int64"));
+        let two = vec![outputs()[0].clone(), spec("aux", &[-1, 1])];
+        assert!(err(&m, &inputs(), &two).contains("2 outputs"));
+        let mut coords = inputs();
+        coords.push(spec("coords", &[-1, 1]));
+        assert!(err(&m, &coords, &outputs()).contains("no dgmf.coord_names"));
+        let mut mc = meta();
+        mc.insert("dgmf.coord_names".into(), "t".into());
+        mc.insert("dgmf.coord_min".into(), "0".into());
+        mc.insert("dgmf.coord_max".into(), "3".into());
+        assert!(err(&mc, &inputs(), &outputs()).contains("no `coords` input"));
+        let c = Contract::from_parts(&mc, &coords, &outputs()).unwrap();
+        assert_eq!(c.coords.len(), 1);
+    }
+
+    #[test]
+    fn continuous_fidelity_and_affine() {
+        let mut m = meta();
+        m.insert("dgmf.fidelity".into(), "continuous:0.5:4".into());
+        m.insert("dgmf.data_shift".into(), "1,-2".into());
+        m.insert("dgmf.data_scale".into(), "2".into());
+        let mut i = inputs();
+        i[3] = spec("fidelity", &[-1, 1]);
+        let c = Contract::from_parts(&m, &i, &outputs()).unwrap();
+        assert_eq!(c.fidelity, Fidelity::Continuous { lo: 0.5, hi: 4.0 });
+        assert_eq!(c.data_shift, vec![1.0, -2.0]);
+        assert_eq!(c.data_scale, vec![2.0]);
+        m.insert("dgmf.fidelity_labels".into(), "x".into());
+        m.insert("dgmf.fidelity".into(), "discrete:3".into());
+        assert!(err(&m, &inputs(), &outputs()).contains("1 labels"));
+    }
+}

@@ -1,0 +1,13 @@
+//! libdgmf: inference engine for diffusion-generative multi-fidelity (DGMF) PDE surrogates.
+//!
+//! A score model s(z, σ, x, m[, c]) exported to ONNX (contract: docs/model-contract.md) is loaded through
+//! ONNX Runtime; a prediction integrates the reverse VE SDE or its probability-flow ODE from noise down to a
+//! solution field, and an ensemble of samples gives a mean and a standard deviation.
+
+pub mod contract;
+pub mod error;
+pub mod onnx_header;
+pub mod rng;
+pub mod samplers;
+
+pub use error::{Error, ErrorKind, Result};

@@ -1,0 +1,260 @@
+#!/usr/bin/env python3
+"""Generate small analytic ONNX score models (and broken variants) for the tests.
+
+Run from the repo root:  python3 tests/models/gen_analytic.py
+
+The data distribution (in normalized units) is N(mu, s^2 I) with s = 0.5, where mu
+is linear in the conditioning inputs:
+
+    mu_flat = c0 + params @ B + fidelity @ O (or h * G) (+ coords @ Dc)
+
+so the exact VE score at noise level sigma is  score = -(z - mu) / (s^2 + sigma^2),
+and the eps / x0 parametrisations follow from score = -eps/sigma = (x0 - z)/sigma^2.
+Tests can therefore check the engine against closed-form answers, which are written
+to analytic.json together with the exact float32 coefficients.
+
+The output is deterministic: rerunning produces byte-identical files.
+"""
+import json
+import os
+
+import numpy as np
+import onnx
+from onnx import TensorProto, helper, numpy_helper
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+BAD = os.path.join(HERE, "bad")
+S = 0.5  # std of the analytic data distribution
+F32, F16, I64 = TensorProto.FLOAT, TensorProto.FLOAT16, TensorProto.INT64
+
+
+def fmt(x):
+    """Shortest round-trip number text, without a trailing '.0' (10, 0.01, -2)."""
+    s = repr(float(x))
+    return s[:-2] if s.endswith(".0") else s
+
+
+def fmt_list(xs):
+    return ",".join(fmt(x) for x in xs)
+
+
+def draw_coefficients():
+    """All coefficients, drawn in a fixed order from one seeded generator."""
+    rng = np.random.default_rng(12345)
+    u = lambda lo, hi, *shape: rng.uniform(lo, hi, shape).astype(np.float32)
+    main = dict(c0=u(-1, 1, 24), B=u(-1, 1, 2, 24), O=u(-1.5, 1.5, 3, 24))
+    cont = dict(c0=u(-1, 1, 16), B=u(-1, 1, 2, 16), G=u(-0.5, 0.5, 16))
+    coords = dict(c0=u(-1, 1, 8), B=u(-1, 1, 2, 8), O=u(-1.5, 1.5, 3, 8),
+                  Dc=u(-0.5, 0.5, 1, 8))
+    return main, cont, coords
+
+
+def build_graph(name, shape, c0, linear, kind="score", fp16=False, z_flat=False,
+                const_sigma=None, extra_output=False):
+    """Build the graph computing the analytic score/eps/x0.
+
+    linear: list of (input name, width, matrix [width, n], elem type); each input
+    contributes input @ matrix to mu_flat.  Non-float inputs are Cast to float.
+    fp16 makes z, sigma, the linear inputs and the output float16 (compute in f32).
+    z_flat declares z as [batch, n] and reshapes it inside.
+    const_sigma replaces the sigma input by a constant (for the bad variants).
+    """
+    n = int(np.prod(shape))
+    nodes, inits, inputs = [], [], []
+    ftype = F16 if fp16 else F32
+
+    def const(cname, value, dtype=np.float32):
+        inits.append(numpy_helper.from_array(np.asarray(value, dtype=dtype), cname))
+        return cname
+
+    def node(op, ins, out, **attrs):
+        nodes.append(helper.make_node(op, ins, [out], **attrs))
+        return out
+
+    def graph_input(iname, dims, elem):
+        """Declare an input; return the name of its float32 version."""
+        inputs.append(helper.make_tensor_value_info(iname, elem, ["batch", *dims]))
+        return iname if elem == F32 else node("Cast", [iname], iname + "_f", to=F32)
+
+    z = graph_input("z", [n] if z_flat else list(shape), ftype)
+    if z_flat:
+        z = node("Reshape", [z, const("full_shape", [-1, *shape], np.int64)], "z_full")
+    if const_sigma is None:
+        sig = graph_input("sigma", [], ftype)
+        bshape = const("sigma_shape", [-1] + [1] * len(shape), np.int64)
+        sig = node("Reshape", [sig, bshape], "sigma_b")
+    else:
+        sig = const("sigma_b", np.full([1] * (len(shape) + 1), const_sigma))
+
+    # mu_flat = c0 + sum_i input_i @ M_i, then reshape to [batch, *shape]
+    mu = const("c0", c0)
+    for iname, width, mat, elem in linear:
+        x = graph_input(iname, [width], ftype if elem == F32 else elem)
+        term = node("MatMul", [x, const(iname + "_coef", mat)], iname + "_term")
+        mu = node("Add", [mu, term], "mu_" + iname)
+    mu = node("Reshape", [mu, const("mu_shape", [-1, *shape], np.int64)], "mu")
+
+    # r = (z - mu) / (s^2 + sigma^2)
+    sig2 = node("Mul", [sig, sig], "sigma2")
+    den = node("Add", [sig2, const("s2", S * S)], "den")
+    r = node("Div", [node("Sub", [z, mu], "diff"), den], "r")
+    res = "out_f" if fp16 else "out"
+    if kind == "score":    # score = -r
+        node("Mul", [r, const("minus_one", -1.0)], res)
+    elif kind == "eps":    # eps = sigma * r
+        node("Mul", [sig, r], res)
+    elif kind == "x0":     # D = z - sigma^2 * r
+        node("Sub", [z, node("Mul", [sig2, r], "sig2r")], res)
+    else:
+        raise ValueError(kind)
+    if fp16:
+        node("Cast", [res], "out", to=F16)
+
+    outs = [helper.make_tensor_value_info("out", ftype, ["batch", *shape])]
+    if extra_output:
+        outs.append(helper.make_tensor_value_info("mu", F32, ["batch", *shape]))
+    return helper.make_graph(nodes, name, inputs, outs, inits)
+
+
+def make_model(graph, meta):
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)],
+                              ir_version=10, producer_name="gen_analytic.py")
+    helper.set_model_props(model, meta)  # dict insertion order is kept
+    return model
+
+
+def base_meta(name, desc, shape, output, fidelity, labels=None, coords=None,
+              shift=None, scale=None):
+    m = {"dgmf.contract": "1", "dgmf.sde": "ve", "dgmf.sigma_min": fmt(0.01),
+         "dgmf.sigma_max": fmt(10), "dgmf.output": output,
+         "dgmf.shape": fmt_list(shape), "dgmf.param_names": "a,b",
+         "dgmf.param_min": fmt_list([0, -1]), "dgmf.param_max": fmt_list([1, 1]),
+         "dgmf.fidelity": fidelity}
+    if labels:
+        m["dgmf.fidelity_labels"] = labels
+    if coords:
+        m.update({"dgmf.coord_names": "t", "dgmf.coord_min": fmt(0),
+                  "dgmf.coord_max": fmt(3)})
+    if shift is not None:
+        m["dgmf.data_shift"] = fmt_list(shift)
+        m["dgmf.data_scale"] = fmt_list(scale)
+    m["dgmf.name"], m["dgmf.description"] = name, desc
+    return m
+
+
+def save(model, path, check=True):
+    if check:
+        onnx.checker.check_model(model, full_check=True)
+    onnx.save_model(model, path)
+
+
+def main():
+    os.makedirs(BAD, exist_ok=True)
+    main_c, cont_c, coord_c = draw_coefficients()
+    shape = [2, 3, 4]
+    info = {}
+
+    def record(fname, shape, output, fidelity, shift, scale, c, dtype="float32"):
+        lst = lambda k: None if k not in c else c[k].astype(np.float64).tolist()
+        info[fname] = dict(shape=shape, s=S, sigma_min=0.01, sigma_max=10.0,
+                           output=output, fidelity=fidelity, dtype=dtype,
+                           data_shift=shift, data_scale=scale, c0=lst("c0"),
+                           B=lst("B"), O=lst("O"), G=lst("G"), Dc=lst("Dc"))
+
+    # --- valid models -----------------------------------------------------------
+    def main_linear(B=main_c["B"], params_type=F32):
+        return [("params", B.shape[0], B, params_type), ("fidelity", 3, main_c["O"], F32)]
+
+    def main_meta(name, output, desc):
+        return base_meta(name, desc, shape, output, "discrete:3", "coarse,medium,fine",
+                         shift=[1, -2], scale=[2, 0.5])
+
+    def main_graph(kind="score", **kw):
+        return build_graph("analytic", shape, main_c["c0"], kw.pop("linear", main_linear()),
+                           kind, **kw)
+
+    for kind in ["score", "eps", "x0"]:
+        name = "analytic_" + kind
+        meta = main_meta(name, kind, f"Gaussian N(mu, 0.25 I) with linear mu; emits {kind}")
+        save(make_model(main_graph(kind), meta), os.path.join(HERE, name + ".onnx"))
+        record(name + ".onnx", shape, kind, "discrete:3", [1.0, -2.0], [2.0, 0.5], main_c)
+
+    meta = main_meta("analytic_fp16", "score", "analytic_score with float16 inputs/output")
+    save(make_model(main_graph(fp16=True), meta), os.path.join(HERE, "analytic_fp16.onnx"))
+    record("analytic_fp16.onnx", shape, "score", "discrete:3", [1.0, -2.0], [2.0, 0.5],
+           main_c, dtype="float16")
+
+    c = cont_c  # continuous fidelity h in [0.5, 4]: h * G is a [1, n] MatMul
+    g = build_graph("analytic", [16], c["c0"], [("params", 2, c["B"], F32),
+                                                ("fidelity", 1, c["G"][None, :], F32)])
+    meta = base_meta("analytic_continuous", "Gaussian score, mu linear in params and "
+                     "continuous fidelity h", [16], "score", "continuous:0.5:4",
+                     shift=[0.5], scale=[3])
+    save(make_model(g, meta), os.path.join(HERE, "analytic_continuous.onnx"))
+    record("analytic_continuous.onnx", [16], "score", "continuous:0.5:4", [0.5], [3.0], c)
+
+    c = coord_c
+    g = build_graph("analytic", [1, 8], c["c0"], [("params", 2, c["B"], F32),
+                    ("fidelity", 3, c["O"], F32), ("coords", 1, c["Dc"], F32)])
+    meta = base_meta("analytic_coords", "Gaussian score, mu linear in params, one-hot "
+                     "fidelity and coordinate t", [1, 8], "score", "discrete:3", coords=True)
+    save(make_model(g, meta), os.path.join(HERE, "analytic_coords.onnx"))
+    record("analytic_coords.onnx", [1, 8], "score", "discrete:3", None, None, c)
+
+    with open(os.path.join(HERE, "analytic.json"), "w") as f:
+        json.dump(info, f, indent=1)
+        f.write("\n")
+
+    # --- invalid variants of analytic_score: exactly one defect each ------------
+    # Zero-coefficient extra inputs keep the output equal to analytic_score's.
+    zero_row = np.zeros((1, 24), np.float32)
+    good_meta = main_meta("analytic_score", "score",
+                          "Gaussian N(mu, 0.25 I) with linear mu; emits score")
+
+    def bad(fname, meta_edit=None, graph=None, check=True, post=None):
+        meta = dict(good_meta)
+        for k, v in (meta_edit or {}).items():
+            if v is None:
+                del meta[k]
+            else:
+                meta[k] = v
+        model = make_model(graph or main_graph(), meta)
+        if post:
+            post(model)
+        save(model, os.path.join(BAD, fname), check)
+
+    bad("missing_contract.onnx", {"dgmf.contract": None})
+    bad("contract_v2.onnx", {"dgmf.contract": "2"})
+    bad("sde_vp.onnx", {"dgmf.sde": "vp"})
+    bad("sigma_range.onnx", {"dgmf.sigma_min": "10", "dgmf.sigma_max": "0.01"})
+    bad("sigma_nan.onnx", {"dgmf.sigma_min": "abc"})
+    bad("unknown_output.onnx", {"dgmf.output": "velocity"})
+    bad("shape_mismatch.onnx", {"dgmf.shape": "2,3,5"})
+    bad("param_lengths.onnx", {"dgmf.param_min": "0"})
+    B3 = np.vstack([main_c["B"], zero_row])
+    bad("param_count.onnx", graph=main_graph(linear=main_linear(B3)))
+    # Labels dropped so the only mismatch is K=4 vs the [batch,3] input.
+    bad("fidelity_k.onnx", {"dgmf.fidelity": "discrete:4", "dgmf.fidelity_labels": None})
+    bad("fidelity_kind.onnx", {"dgmf.fidelity": "ordinal:3"})
+    bad("missing_sigma.onnx", graph=main_graph(const_sigma=1.0))
+    bad("extra_input.onnx", graph=main_graph(
+        linear=main_linear() + [("foo", 1, zero_row, F32)]))
+    bad("coords_no_meta.onnx", graph=main_graph(
+        linear=main_linear() + [("coords", 1, zero_row, F32)]))
+    bad("coord_meta_no_input.onnx", {"dgmf.coord_names": "t", "dgmf.coord_min": "0",
+                                     "dgmf.coord_max": "3"})
+    bad("z_rank.onnx", graph=main_graph(z_flat=True))
+    bad("int_params.onnx", graph=main_graph(linear=main_linear(params_type=I64)))
+    bad("two_outputs.onnx", graph=main_graph(extra_output=True))
+    # "Too new" for onnxruntime 1.31.1 (max IR 13, opset 26); onnx 1.23 itself knows
+    # IR 14 / opset 28, but older onnx checkers would reject them, so save unchecked.
+    bad("ir_too_new.onnx", check=False, post=lambda m: setattr(m, "ir_version", 14))
+    bad("opset_too_new.onnx", check=False,
+        post=lambda m: setattr(m.opset_import[0], "version", 27))
+    bad("shift_len.onnx", {"dgmf.data_shift": "1,-2,0.5"})
+    with open(os.path.join(BAD, "not_onnx.onnx"), "wb") as f:
+        f.write(b"this is not an onnx model\n")
+
+
+if __name__ == "__main__":
+    main()
