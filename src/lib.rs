@@ -11,3 +11,13 @@ pub mod rng;
 pub mod samplers;
 
 pub use error::{Error, ErrorKind, Result};
+pub mod model;
+pub mod npy;
+pub mod runtime;
+
+pub mod predict;
+
+pub use model::Model;
+pub use predict::{FidelityValue, Prediction, Progress, Query, Request};
+pub use runtime::{Provider, SessionOptions};
+pub use samplers::{SamplerConfig, SamplerKind};

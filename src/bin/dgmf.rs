@@ -1,1 +1,511 @@
-fn main() {}
+//! `dgmf`: inspect a score model and predict PDE solutions with it from the command line.
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+use dgmf::contract::{Contract, Fidelity};
+use dgmf::runtime::{OptLevel, Provider, SessionOptions};
+use dgmf::samplers::{SamplerConfig, SamplerKind, Schedule};
+use dgmf::{npy, Error, FidelityValue, Model, Prediction, Progress, Query, Request};
+
+#[derive(Parser)]
+#[command(
+    name = "dgmf",
+    version,
+    about = "Diffusion-generative multi-fidelity surrogates: inspect models, predict solutions"
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Show a model's contract: shapes, parameters with ranges, fidelity, noise range, provider.
+    Info {
+        model: PathBuf,
+        /// Print JSON instead of text.
+        #[arg(long)]
+        json: bool,
+        #[command(flatten)]
+        rt: RuntimeArgs,
+    },
+    /// Predict the solution for one or many parameter vectors (mean, and std over the ensemble).
+    Predict(PredictArgs),
+}
+
+#[derive(Args)]
+struct RuntimeArgs {
+    /// ONNX Runtime library to load (default: $DGMF_ORT_LIB, $ORT_DYLIB_PATH, the project copy, the system).
+    #[arg(long, value_name = "PATH")]
+    ort_lib: Option<PathBuf>,
+    /// Execution provider: cpu, cuda[:DEVICE], tensorrt[:DEVICE].
+    #[arg(long, default_value = "cpu")]
+    provider: String,
+    /// Fall back to the CPU if the provider cannot be registered (default: error).
+    #[arg(long)]
+    allow_fallback: bool,
+    /// ONNX Runtime intra-op threads (0 = one per physical core).
+    #[arg(long, default_value_t = 0)]
+    threads: usize,
+}
+
+#[derive(Args)]
+struct PredictArgs {
+    model: PathBuf,
+    /// PDE parameters, comma separated (P values, physical units).
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "params_file")]
+    params: Option<String>,
+    /// Many queries: a .npy [n, P] or .csv file with one parameter vector per row.
+    #[arg(long, value_name = "FILE")]
+    params_file: Option<PathBuf>,
+    /// Fidelity: a 0-based level for discrete models, a value for continuous ones.
+    #[arg(long, allow_hyphen_values = true)]
+    fidelity: String,
+    /// Coordinates (Q values) for models with a coords input.
+    #[arg(long, allow_hyphen_values = true, conflicts_with = "coord_values")]
+    coords: Option<String>,
+    /// One-coordinate models: predict a slice at each of these values and stack them.
+    #[arg(long, allow_hyphen_values = true)]
+    coord_values: Option<String>,
+    /// Samples per query (ensemble size; > 1 gives a std field).
+    #[arg(long, default_value_t = 1)]
+    samples: usize,
+    /// Sampler: em, reverse-diffusion, ancestral, pc, pc-em, pc-ancestral, ode-euler, heun, edm, dpmpp-2m.
+    #[arg(long, default_value = "heun")]
+    sampler: String,
+    /// Noise levels in the schedule (default: 1000 for SDE samplers, 18 for ODE samplers).
+    #[arg(long)]
+    steps: Option<usize>,
+    /// Noise schedule: geometric or karras (default depends on the sampler).
+    #[arg(long)]
+    schedule: Option<String>,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// Langevin signal-to-noise ratio (pc samplers).
+    #[arg(long)]
+    snr: Option<f32>,
+    /// Langevin steps per noise level (pc samplers).
+    #[arg(long)]
+    corrector_steps: Option<usize>,
+    /// Skip the final denoising step.
+    #[arg(long)]
+    no_denoise: bool,
+    /// Most rows (query × sample) per network call.
+    #[arg(long, default_value_t = dgmf::predict::DEFAULT_MAX_BATCH)]
+    max_batch: usize,
+    /// Accept inputs outside the model's declared ranges.
+    #[arg(long)]
+    extrapolate: bool,
+    /// Write the mean field(s) here (.npy, float32).
+    #[arg(long, value_name = "FILE")]
+    out: Option<PathBuf>,
+    /// Write the std field(s) here (.npy, float32; needs --samples > 1).
+    #[arg(long, value_name = "FILE")]
+    std: Option<PathBuf>,
+    /// Write every sample here (.npy, float32, [n_queries, samples, *shape]).
+    #[arg(long, value_name = "FILE")]
+    all_samples: Option<PathBuf>,
+    /// No progress bar.
+    #[arg(long, short)]
+    quiet: bool,
+    #[command(flatten)]
+    rt: RuntimeArgs,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let result = match cli.command {
+        Command::Info { model, json, rt } => info(&model, json, &rt),
+        Command::Predict(args) => predict(&args),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("dgmf: error: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error> {
+    Ok(SessionOptions {
+        ort_lib: rt.ort_lib.clone(),
+        provider: Provider::parse(&rt.provider)?,
+        allow_fallback: rt.allow_fallback,
+        intra_threads: rt.threads,
+        opt_level: OptLevel::All,
+        max_sessions: 0,
+    })
+}
+
+fn numbers(what: &str, text: &str) -> Result<Vec<f64>, Error> {
+    text.split(',')
+        .map(|t| {
+            t.trim().parse::<f64>().map_err(|_| {
+                Error::new(
+                    dgmf::ErrorKind::InvalidArgument,
+                    format!("--{what}: `{t}` is not a number"),
+                )
+            })
+        })
+        .collect()
+}
+
+fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Error> {
+    let model = Model::load(path, &session_options(rt)?)?;
+    let c = model.contract();
+    if json {
+        println!("{}", info_json(&model));
+        return Ok(());
+    }
+    let rtm = model.runtime();
+    println!("model      {}", model.source());
+    if let Some(name) = &c.name {
+        println!("name       {name}");
+    }
+    if let Some(d) = &c.description {
+        println!("about      {d}");
+    }
+    let h = model.header();
+    println!(
+        "onnx       IR {}, opset {}",
+        h.ir_version,
+        h.default_opset().map_or("-".into(), |o| o.to_string())
+    );
+    println!(
+        "shape      [{}] ({} values per sample)",
+        join(&c.shape),
+        c.sample_len()
+    );
+    println!(
+        "output     {} (VE SDE, sigma in [{}, {}])",
+        c.output.as_str(),
+        c.sigma_min,
+        c.sigma_max
+    );
+    println!("params     {}", c.params.len());
+    for p in &c.params {
+        println!("  {:<12} [{}, {}]", p.name, p.min, p.max);
+    }
+    match &c.fidelity {
+        Fidelity::Discrete { levels, labels } => {
+            let l = labels
+                .as_ref()
+                .map(|l| format!(" ({})", l.join(", ")))
+                .unwrap_or_default();
+            println!("fidelity   discrete, {levels} levels 0..={}{l}", levels - 1);
+        }
+        Fidelity::Continuous { lo, hi } => println!("fidelity   continuous in [{lo}, {hi}]"),
+    }
+    if !c.coords.is_empty() {
+        println!("coords     {}", c.coords.len());
+        for k in &c.coords {
+            println!("  {:<12} [{}, {}]", k.name, k.min, k.max);
+        }
+    }
+    println!(
+        "data       u = shift + scale*z, shift [{}], scale [{}]",
+        join(&c.data_shift),
+        join(&c.data_scale)
+    );
+    println!("types      z {:?}, output {:?}", c.io.z, c.io.output);
+    println!("provider   {}", model.provider());
+    println!(
+        "runtime    ONNX Runtime {} ({})",
+        rtm.version,
+        rtm.path.display()
+    );
+    Ok(())
+}
+
+fn join<T: std::fmt::Display>(v: &[T]) -> String {
+    v.iter()
+        .map(|x| x.to_string())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+fn quote(s: &str) -> String {
+    let mut out = String::from("\"");
+    for ch in s.chars() {
+        match ch {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+fn vars_json(vars: &[dgmf::contract::Variable]) -> String {
+    let items: Vec<String> = vars
+        .iter()
+        .map(|v| {
+            format!(
+                "{{\"name\": {}, \"min\": {}, \"max\": {}}}",
+                quote(&v.name),
+                v.min,
+                v.max
+            )
+        })
+        .collect();
+    format!("[{}]", items.join(", "))
+}
+
+fn info_json(model: &Model) -> String {
+    let c: &Contract = model.contract();
+    let fidelity = match &c.fidelity {
+        Fidelity::Discrete { levels, labels } => format!(
+            "{{\"kind\": \"discrete\", \"levels\": {levels}, \"labels\": {}}}",
+            labels.as_ref().map_or("null".into(), |l| format!(
+                "[{}]",
+                l.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")
+            ))
+        ),
+        Fidelity::Continuous { lo, hi } => {
+            format!("{{\"kind\": \"continuous\", \"lo\": {lo}, \"hi\": {hi}}}")
+        }
+    };
+    let opt = |s: &Option<String>| s.as_deref().map_or("null".into(), quote);
+    format!(
+        "{{\"source\": {}, \"name\": {}, \"description\": {}, \"contract\": 1, \"sde\": \"ve\", \"output\": \"{}\", \
+         \"sigma_min\": {}, \"sigma_max\": {}, \"shape\": [{}], \"params\": {}, \"fidelity\": {fidelity}, \
+         \"coords\": {}, \"data_shift\": [{}], \"data_scale\": [{}], \"provider\": {}, \"ort_version\": {}, \
+         \"ir_version\": {}}}",
+        quote(model.source()),
+        opt(&c.name),
+        opt(&c.description),
+        c.output.as_str(),
+        c.sigma_min,
+        c.sigma_max,
+        join(&c.shape),
+        vars_json(&c.params),
+        vars_json(&c.coords),
+        join(&c.data_shift),
+        join(&c.data_scale),
+        quote(model.provider()),
+        quote(&model.runtime().version),
+        model.header().ir_version
+    )
+}
+
+fn read_queries(path: &Path, p: usize) -> Result<Vec<Vec<f64>>, Error> {
+    let bad = |why: String| {
+        Error::new(
+            dgmf::ErrorKind::InvalidArgument,
+            format!("{}: {why}", path.display()),
+        )
+    };
+    let rows: Vec<Vec<f64>> = if path.extension().is_some_and(|e| e == "npy") {
+        let (shape, v) = npy::read_f64(path)?;
+        match shape.as_slice() {
+            [n, cols] if *cols == p => v.chunks_exact(p).take(*n).map(<[f64]>::to_vec).collect(),
+            [cols] if *cols == p => vec![v],
+            _ => {
+                return Err(bad(format!(
+                    "array of shape {shape:?}; expected [n_queries, {p}]"
+                )))
+            }
+        }
+    } else {
+        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
+        let mut rows = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            let line = line.trim();
+            if line.is_empty() || line.starts_with('#') {
+                continue;
+            }
+            let row: Result<Vec<f64>, _> =
+                line.split(',').map(|t| t.trim().parse::<f64>()).collect();
+            match row {
+                Ok(r) if r.len() == p => rows.push(r),
+                Ok(r) => {
+                    return Err(bad(format!(
+                        "line {}: {} values, expected {p}",
+                        i + 1,
+                        r.len()
+                    )))
+                }
+                // A header line of names is allowed as the first line.
+                Err(_) if rows.is_empty() && i == 0 => continue,
+                Err(_) => {
+                    return Err(bad(format!(
+                        "line {}: not a comma-separated list of numbers",
+                        i + 1
+                    )))
+                }
+            }
+        }
+        rows
+    };
+    if rows.is_empty() {
+        return Err(bad("no queries in the file".into()));
+    }
+    Ok(rows)
+}
+
+fn predict(a: &PredictArgs) -> Result<(), Error> {
+    let model = Model::load(&a.model, &session_options(&a.rt)?)?;
+    let c = model.contract();
+    let invalid = |m: String| Error::new(dgmf::ErrorKind::InvalidArgument, m);
+    let fidelity = match c.fidelity {
+        Fidelity::Discrete { .. } => {
+            FidelityValue::Level(a.fidelity.trim().parse::<usize>().map_err(|_| {
+                invalid(format!(
+                    "--fidelity `{}`: this model takes a 0-based level index",
+                    a.fidelity
+                ))
+            })?)
+        }
+        Fidelity::Continuous { .. } => FidelityValue::Value(numbers("fidelity", &a.fidelity)?[0]),
+    };
+    let params: Vec<Vec<f64>> = match (&a.params, &a.params_file) {
+        (Some(p), None) => vec![numbers("params", p)?],
+        (None, Some(f)) => read_queries(f, c.params.len())?,
+        _ => {
+            return Err(invalid(
+                "give --params v1,v2,... or --params-file FILE".into(),
+            ))
+        }
+    };
+    let coords = a
+        .coords
+        .as_deref()
+        .map(|t| numbers("coords", t))
+        .transpose()?
+        .unwrap_or_default();
+    let mut sampler = SamplerConfig::new(SamplerKind::parse(&a.sampler)?);
+    if let Some(s) = a.steps {
+        sampler.steps = s;
+    }
+    match a.schedule.as_deref() {
+        None => {}
+        Some("geometric") => sampler.schedule = Schedule::Geometric,
+        Some("karras") => sampler.schedule = Schedule::Karras { rho: 7.0 },
+        Some(o) => {
+            return Err(invalid(format!(
+                "--schedule `{o}`: choose geometric or karras"
+            )))
+        }
+    }
+    if let Some(s) = a.snr {
+        sampler.snr = s;
+    }
+    if let Some(k) = a.corrector_steps {
+        sampler.corrector_steps = k;
+    }
+    sampler.denoise = !a.no_denoise;
+    let queries: Vec<Query> = params
+        .iter()
+        .map(|p| Query {
+            params: p.clone(),
+            fidelity,
+            coords: coords.clone(),
+        })
+        .collect();
+    let mut req = Request::new(queries, sampler);
+    req.n_samples = a.samples;
+    req.seed = a.seed;
+    req.max_batch = a.max_batch;
+    req.allow_extrapolation = a.extrapolate;
+    req.keep_samples = a.all_samples.is_some();
+
+    let bar = (!a.quiet).then(|| {
+        let bar = indicatif::ProgressBar::new(0);
+        bar.set_style(
+            indicatif::ProgressStyle::with_template(
+                "{spinner} [{elapsed_precise}] {bar:40} {pos}/{len} evaluations",
+            )
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
+        );
+        bar
+    });
+    let mut tick = |p: Progress| {
+        if let Some(b) = &bar {
+            b.set_length(p.total as u64);
+            b.set_position(p.done as u64);
+        }
+        true
+    };
+    let result = match a.coord_values.as_deref() {
+        Some(values) => {
+            if params.len() != 1 {
+                return Err(invalid(
+                    "--coord-values takes a single --params vector".into(),
+                ));
+            }
+            let values = numbers("coord-values", values)?;
+            model.predict_coords(&params[0], fidelity, &values, &req, Some(&mut tick))
+        }
+        None => model.predict(&req, Some(&mut tick)),
+    };
+    if let Some(b) = &bar {
+        b.finish_and_clear();
+    }
+    let pred = result?;
+    report(&model, &req, &pred);
+    let n_q = pred.mean.len() / c.sample_len();
+    let mut shape = vec![n_q];
+    shape.extend(&pred.shape);
+    if let Some(path) = &a.out {
+        npy::write_f32(path, &shape, &pred.mean)?;
+        println!("mean       -> {} {:?}", path.display(), shape);
+    }
+    if let Some(path) = &a.std {
+        let std = pred
+            .std
+            .as_ref()
+            .ok_or_else(|| invalid("--std needs --samples 2 or more".into()))?;
+        npy::write_f32(path, &shape, std)?;
+        println!("std        -> {} {:?}", path.display(), shape);
+    }
+    if let (Some(path), Some(all)) = (&a.all_samples, &pred.samples) {
+        let mut s = vec![n_q, req.n_samples];
+        s.extend(&pred.shape);
+        npy::write_f32(path, &s, all)?;
+        println!("samples    -> {} {:?}", path.display(), s);
+    }
+    Ok(())
+}
+
+fn report(model: &Model, req: &Request, p: &Prediction) {
+    let stats = |v: &[f32]| {
+        let (mut lo, mut hi, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0f64);
+        for &x in v {
+            lo = lo.min(x);
+            hi = hi.max(x);
+            sum += x as f64;
+        }
+        format!("min {lo:.5}  max {hi:.5}  avg {:.5}", sum / v.len() as f64)
+    };
+    let n_q = p.mean.len() / model.contract().sample_len();
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    println!(
+        "sampler    {} ({} levels, {} schedule), {} queries x {} samples, seed {}",
+        req.sampler.kind.name(),
+        req.sampler.steps,
+        req.sampler.schedule.name(),
+        n_q,
+        req.n_samples,
+        req.seed
+    );
+    println!(
+        "nfe        {} per sample, {} network calls",
+        p.nfe, p.network_calls
+    );
+    println!(
+        "wall       {:.1} ms ({:.1} ms in ONNX Runtime, {:.1}%), provider {}",
+        ms(p.wall),
+        ms(p.network_time),
+        100.0 * p.network_time.as_secs_f64() / p.wall.as_secs_f64().max(1e-12),
+        model.provider()
+    );
+    println!("mean       {}", stats(&p.mean));
+    if let Some(s) = &p.std {
+        println!("std        {}", stats(s));
+    }
+}

@@ -1,0 +1,129 @@
+//! A loaded score model: its validated contract plus a pool of ONNX Runtime sessions.
+
+use std::path::Path;
+use std::sync::Arc;
+
+use crate::contract::Contract;
+use crate::error::{Error, ErrorKind, Result};
+use crate::onnx_header::{read_header, OnnxHeader};
+use crate::runtime::{self, build_session, describe, Network, Pool, Runtime, SessionOptions};
+
+/// A dgmf score model. Cheap to clone; `Send + Sync`: many threads may predict with one model at once,
+/// each on its own pooled session.
+#[derive(Clone)]
+pub struct Model {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    contract: Contract,
+    header: OnnxHeader,
+    bytes: Arc<[u8]>,
+    opts: SessionOptions,
+    provider: String,
+    runtime: &'static Runtime,
+    pool: Pool,
+    source: String,
+}
+
+impl std::fmt::Debug for Model {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Model")
+            .field("source", &self.inner.source)
+            .field("provider", &self.inner.provider)
+            .finish()
+    }
+}
+
+impl Model {
+    /// Loads a model file.
+    pub fn load(path: impl AsRef<Path>, opts: &SessionOptions) -> Result<Model> {
+        let path = path.as_ref();
+        let bytes = std::fs::read(path).map_err(|e| {
+            Error::new(
+                ErrorKind::ModelLoad,
+                format!("cannot read model file {}: {e}", path.display()),
+            )
+        })?;
+        Self::load_bytes(bytes.into(), opts, path.display().to_string())
+            .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))
+    }
+
+    /// Loads a model from an in-memory ONNX file (the bytes are copied).
+    pub fn from_bytes(bytes: &[u8], opts: &SessionOptions) -> Result<Model> {
+        Self::load_bytes(bytes.into(), opts, "<memory>".into())
+    }
+
+    fn load_bytes(bytes: Arc<[u8]>, opts: &SessionOptions, source: String) -> Result<Model> {
+        // Read the header before touching ONNX Runtime: garbage and too-new models get a precise error.
+        let header = read_header(&bytes)?;
+        header.check_supported()?;
+        let runtime = runtime::runtime(opts.ort_lib.as_deref())?;
+        let (session, provider) = build_session(runtime, &bytes, opts)?;
+        let (meta, inputs, outputs) = describe(&session)?;
+        let contract = Contract::from_parts(&meta, &inputs, &outputs)?;
+        let max = match opts.max_sessions {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
+        let pool = Pool::new(session, max);
+        let inner = Inner {
+            contract,
+            header,
+            bytes,
+            opts: opts.clone(),
+            provider,
+            runtime,
+            pool,
+            source,
+        };
+        Ok(Model {
+            inner: Arc::new(inner),
+        })
+    }
+
+    pub fn contract(&self) -> &Contract {
+        &self.inner.contract
+    }
+
+    /// ONNX IR version and opsets of the file.
+    pub fn header(&self) -> &OnnxHeader {
+        &self.inner.header
+    }
+
+    /// The execution provider in use (`cpu`, `cuda`, `tensorrt`, or `cpu (fallback: …)`).
+    pub fn provider(&self) -> &str {
+        &self.inner.provider
+    }
+
+    pub fn runtime(&self) -> &'static Runtime {
+        self.inner.runtime
+    }
+
+    pub fn options(&self) -> &SessionOptions {
+        &self.inner.opts
+    }
+
+    /// Where the model came from (a path or `<memory>`).
+    pub fn source(&self) -> &str {
+        &self.inner.source
+    }
+
+    /// Sessions the pool has created so far (one per concurrently predicting thread).
+    pub fn sessions(&self) -> usize {
+        self.inner.pool.created()
+    }
+
+    /// Runs `f` with exclusive use of one pooled session.
+    pub(crate) fn with_network<T>(&self, f: impl FnOnce(Network<'_>) -> T) -> Result<T> {
+        let inner = &*self.inner;
+        let make = || build_session(inner.runtime, &inner.bytes, &inner.opts).map(|(s, _)| s);
+        inner.pool.with(make, |session| {
+            f(Network {
+                session,
+                types: &inner.contract.io,
+                shape: &inner.contract.shape,
+            })
+        })
+    }
+}

@@ -1,0 +1,451 @@
+//! Predictions: queries × samples packed into network batches, integrated by a sampler, reduced to a
+//! mean and a standard deviation per query in physical units.
+
+use std::time::{Duration, Instant};
+
+use crate::contract::{Contract, Fidelity, OutputKind};
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::rng::NoiseStream;
+use crate::runtime::Half;
+use crate::samplers::{self, Ctx, SamplerConfig, Workspace};
+
+/// The fidelity of a query: a level index for discrete models, a value for continuous ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FidelityValue {
+    Level(usize),
+    Value(f64),
+}
+
+/// One point of the PDE parameter space to predict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// P parameters in physical units.
+    pub params: Vec<f64>,
+    pub fidelity: FidelityValue,
+    /// Q coordinates (empty for models without coords).
+    pub coords: Vec<f64>,
+}
+
+/// A prediction request. `Request::new` gives the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub queries: Vec<Query>,
+    /// Samples per query (the ensemble size).
+    pub n_samples: usize,
+    pub sampler: SamplerConfig,
+    pub seed: u64,
+    /// Most rows (query × sample pairs) per network call.
+    pub max_batch: usize,
+    /// Accept parameters, fidelity values and coordinates outside the model's declared ranges.
+    pub allow_extrapolation: bool,
+    /// Return every sample, not only mean and std.
+    pub keep_samples: bool,
+}
+
+/// Default rows per network call.
+pub const DEFAULT_MAX_BATCH: usize = 64;
+
+impl Request {
+    pub fn new(queries: Vec<Query>, sampler: SamplerConfig) -> Self {
+        Request {
+            queries,
+            n_samples: 1,
+            sampler,
+            seed: 0,
+            max_batch: DEFAULT_MAX_BATCH,
+            allow_extrapolation: false,
+            keep_samples: false,
+        }
+    }
+}
+
+/// Where a run stands, for progress reporting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Network evaluations done (over all batches).
+    pub done: usize,
+    pub total: usize,
+}
+
+/// The result of a request, in physical units (data_shift + data_scale·z).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Per-sample dims.
+    pub shape: Vec<usize>,
+    /// `[n_queries, *shape]`, row-major.
+    pub mean: Vec<f32>,
+    /// `[n_queries, *shape]`: the sample standard deviation (n − 1 denominator); `None` for one sample.
+    pub std: Option<Vec<f32>>,
+    /// `[n_queries, n_samples, *shape]` when `keep_samples` was set.
+    pub samples: Option<Vec<f32>>,
+    /// Network evaluations per sample trajectory (the sampler's NFE).
+    pub nfe: usize,
+    /// Network calls made (NFE × batches).
+    pub network_calls: usize,
+    pub wall: Duration,
+    /// Time spent inside ONNX Runtime.
+    pub network_time: Duration,
+}
+
+impl Model {
+    /// Runs a request. `progress` is called after each network evaluation; returning false cancels.
+    pub fn predict(
+        &self,
+        req: &Request,
+        progress: Option<&mut dyn FnMut(Progress) -> bool>,
+    ) -> Result<Prediction> {
+        let start = Instant::now();
+        let c = self.contract();
+        validate(c, req)?;
+        let n = c.sample_len();
+        let rows_total = req.queries.len() * req.n_samples;
+        let batch = req.max_batch.min(rows_total);
+        let n_batches = rows_total.div_ceil(batch);
+        let total = req.sampler.nfe() * n_batches;
+        let sigmas = req
+            .sampler
+            .schedule
+            .sigmas(req.sampler.steps, c.sigma_min, c.sigma_max);
+
+        let mut stats = Moments::new(req.queries.len(), n);
+        let mut samples = req.keep_samples.then(|| vec![0f32; rows_total * n]);
+        let mut network_time = Duration::ZERO;
+        let mut done = 0usize;
+        let mut progress = progress;
+
+        self.with_network(|mut net| -> Result<()> {
+            // Buffers for the largest batch, allocated once per request.
+            let mut buf = Buffers::new(c, batch);
+            let mut ws = Workspace::new(batch * n);
+            let mut streams = Vec::with_capacity(batch);
+            for first in (0..rows_total).step_by(batch) {
+                let rows = batch.min(rows_total - first);
+                buf.condition(c, req, first, rows);
+                streams.clear();
+                streams.extend((first..first + rows).map(|j| NoiseStream::new(req.seed, j as u64)));
+                let Buffers {
+                    x,
+                    sigma,
+                    params,
+                    fidelity,
+                    coords,
+                    raw,
+                    half,
+                } = &mut buf;
+                let x = &mut x[..rows * n];
+                let (p, w, q) = (c.params.len(), c.fidelity.width(), c.coords.len());
+                let mut score = |z: &[f32], s: f32, out: &mut [f32]| -> Result<()> {
+                    let sig = &mut sigma[..rows];
+                    sig.fill(s);
+                    let t = Instant::now();
+                    let cond = (q > 0).then(|| (&coords[..rows * q], q));
+                    let raw = &mut raw[..rows * n];
+                    net.run(
+                        rows,
+                        z,
+                        sig,
+                        (&params[..rows * p], p),
+                        (&fidelity[..rows * w], w),
+                        cond,
+                        half,
+                        raw,
+                    )?;
+                    network_time += t.elapsed();
+                    to_score(c.output, z, s, raw, out);
+                    Ok(())
+                };
+                let base = done;
+                let mut report = |nfe: usize| match progress.as_mut() {
+                    Some(p) => p(Progress {
+                        done: base + nfe,
+                        total,
+                    }),
+                    None => true,
+                };
+                let mut ctx = Ctx {
+                    score: &mut score,
+                    streams: &mut streams,
+                    progress: Some(&mut report),
+                    nfe: 0,
+                };
+                samplers::init_state(&mut ctx, x, c.sigma_max as f32);
+                done += samplers::run(&req.sampler, &sigmas, &mut ctx, x, &mut ws)?;
+                to_physical(c, x);
+                for (r, row) in x.chunks_exact(n).enumerate() {
+                    stats.add((first + r) / req.n_samples, row);
+                }
+                if let Some(all) = samples.as_mut() {
+                    all[first * n..(first + rows) * n].copy_from_slice(x);
+                }
+            }
+            Ok(())
+        })??;
+
+        let (mean, std) = stats.finish(req.n_samples);
+        Ok(Prediction {
+            shape: c.shape.clone(),
+            mean,
+            std,
+            samples,
+            nfe: req.sampler.nfe(),
+            network_calls: done,
+            wall: start.elapsed(),
+            network_time,
+        })
+    }
+
+    /// Predicts one slice per coordinate value (models with one coordinate, e.g. time) and stacks them:
+    /// the result's mean is `[values.len(), *shape]`.
+    pub fn predict_coords(
+        &self,
+        params: &[f64],
+        fidelity: FidelityValue,
+        values: &[f64],
+        template: &Request,
+        progress: Option<&mut dyn FnMut(Progress) -> bool>,
+    ) -> Result<Prediction> {
+        if self.contract().coords.len() != 1 {
+            return Err(Error::invalid(format!(
+                "a coordinate sweep needs a model with exactly one coordinate; this one has {}",
+                self.contract().coords.len()
+            )));
+        }
+        let queries = values
+            .iter()
+            .map(|&v| Query {
+                params: params.to_vec(),
+                fidelity,
+                coords: vec![v],
+            })
+            .collect();
+        self.predict(
+            &Request {
+                queries,
+                ..template.clone()
+            },
+            progress,
+        )
+    }
+}
+
+/// Converts the network's raw output into a score.
+fn to_score(kind: OutputKind, z: &[f32], sigma: f32, raw: &[f32], out: &mut [f32]) {
+    match kind {
+        OutputKind::Score => out.copy_from_slice(raw),
+        OutputKind::Eps => {
+            let k = -1.0 / sigma;
+            out.iter_mut().zip(raw).for_each(|(o, e)| *o = k * e);
+        }
+        OutputKind::X0 => {
+            let k = 1.0 / (sigma * sigma);
+            out.iter_mut()
+                .zip(raw.iter().zip(z))
+                .for_each(|(o, (d, z))| *o = (d - z) * k);
+        }
+    }
+}
+
+/// u = shift + scale·z, per channel when the contract gives one value per channel.
+fn to_physical(c: &Contract, x: &mut [f32]) {
+    let per = c.channel_len();
+    let channels = c.shape[0];
+    for sample in x.chunks_exact_mut(c.sample_len()) {
+        for (ch, block) in sample.chunks_exact_mut(per).enumerate() {
+            let shift = c.data_shift[if c.data_shift.len() == 1 {
+                0
+            } else {
+                ch % channels
+            }];
+            let scale = c.data_scale[if c.data_scale.len() == 1 {
+                0
+            } else {
+                ch % channels
+            }];
+            block.iter_mut().for_each(|v| *v = shift + scale * *v);
+        }
+    }
+}
+
+/// Per-query running mean and sum of squared deviations (Welford, f64), fed in sample order so the result
+/// does not depend on batching.
+struct Moments {
+    n: usize,
+    count: Vec<usize>,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl Moments {
+    fn new(queries: usize, n: usize) -> Self {
+        Moments {
+            n,
+            count: vec![0; queries],
+            mean: vec![0.0; queries * n],
+            m2: vec![0.0; queries * n],
+        }
+    }
+
+    fn add(&mut self, query: usize, row: &[f32]) {
+        self.count[query] += 1;
+        let k = self.count[query] as f64;
+        let range = query * self.n..(query + 1) * self.n;
+        for ((m, m2), &v) in self.mean[range.clone()]
+            .iter_mut()
+            .zip(&mut self.m2[range])
+            .zip(row)
+        {
+            let d = v as f64 - *m;
+            *m += d / k;
+            *m2 += d * (v as f64 - *m);
+        }
+    }
+
+    fn finish(self, samples: usize) -> (Vec<f32>, Option<Vec<f32>>) {
+        let mean = self.mean.iter().map(|&m| m as f32).collect();
+        let std = (samples > 1).then(|| {
+            self.m2
+                .iter()
+                .map(|&m2| (m2 / (samples - 1) as f64).sqrt() as f32)
+                .collect()
+        });
+        (mean, std)
+    }
+}
+
+/// Network inputs for one batch, sized once for the largest batch.
+struct Buffers {
+    x: Vec<f32>,
+    sigma: Vec<f32>,
+    params: Vec<f32>,
+    fidelity: Vec<f32>,
+    coords: Vec<f32>,
+    raw: Vec<f32>,
+    half: Half,
+}
+
+impl Buffers {
+    fn new(c: &Contract, rows: usize) -> Self {
+        let n = c.sample_len();
+        Buffers {
+            x: vec![0.0; rows * n],
+            sigma: vec![0.0; rows],
+            params: vec![0.0; rows * c.params.len()],
+            fidelity: vec![0.0; rows * c.fidelity.width()],
+            coords: vec![0.0; rows * c.coords.len()],
+            raw: vec![0.0; rows * n],
+            half: Half::default(),
+        }
+    }
+
+    /// Fills the conditioning inputs of rows `first..first + rows` (row j is sample j % S of query j / S).
+    fn condition(&mut self, c: &Contract, req: &Request, first: usize, rows: usize) {
+        let (p, w, q) = (c.params.len(), c.fidelity.width(), c.coords.len());
+        for r in 0..rows {
+            let query = &req.queries[(first + r) / req.n_samples];
+            for (d, &v) in self.params[r * p..(r + 1) * p]
+                .iter_mut()
+                .zip(&query.params)
+            {
+                *d = v as f32;
+            }
+            let fid = &mut self.fidelity[r * w..(r + 1) * w];
+            match query.fidelity {
+                FidelityValue::Level(l) => {
+                    fid.fill(0.0);
+                    fid[l] = 1.0;
+                }
+                FidelityValue::Value(v) => fid[0] = v as f32,
+            }
+            for (d, &v) in self.coords[r * q..(r + 1) * q]
+                .iter_mut()
+                .zip(&query.coords)
+            {
+                *d = v as f32;
+            }
+        }
+    }
+}
+
+fn validate(c: &Contract, req: &Request) -> Result<()> {
+    if req.queries.is_empty() {
+        return Err(Error::invalid("the request has no queries"));
+    }
+    if req.n_samples == 0 {
+        return Err(Error::invalid(
+            "n_samples = 0; ask for at least one sample per query",
+        ));
+    }
+    if req.max_batch == 0 {
+        return Err(Error::invalid(
+            "max_batch = 0; a network call needs at least one row",
+        ));
+    }
+    req.sampler.validate()?;
+    let hint = "; allow extrapolation (--extrapolate) to predict outside the training range anyway";
+    let check = |what: String, v: f64, min: f64, max: f64| -> Result<()> {
+        if !v.is_finite() {
+            return Err(Error::invalid(format!(
+                "{what} = {v} is not a finite number"
+            )));
+        }
+        if !req.allow_extrapolation && !(min..=max).contains(&v) {
+            return Err(Error::invalid(format!(
+                "{what} = {v} is outside the model's range [{min}, {max}]{hint}"
+            )));
+        }
+        Ok(())
+    };
+    for (i, q) in req.queries.iter().enumerate() {
+        let at = if req.queries.len() > 1 {
+            format!("query {i}: ")
+        } else {
+            String::new()
+        };
+        if q.params.len() != c.params.len() {
+            let names: Vec<&str> = c.params.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::invalid(format!(
+                "{at}{} parameters given, but the model takes {} ({})",
+                q.params.len(),
+                c.params.len(),
+                names.join(", ")
+            )));
+        }
+        for (v, p) in q.params.iter().zip(&c.params) {
+            check(format!("{at}parameter `{}`", p.name), *v, p.min, p.max)?;
+        }
+        match (&c.fidelity, q.fidelity) {
+            (Fidelity::Discrete { levels, labels }, FidelityValue::Level(l)) => {
+                if l >= *levels {
+                    let names = labels.as_ref().map(|l| format!(": {}", l.join(", "))).unwrap_or_default();
+                    return Err(Error::invalid(format!(
+                        "{at}fidelity level {l} is out of range: the model has {levels} levels (0..={}{names})",
+                        levels - 1
+                    )));
+                }
+            }
+            (Fidelity::Continuous { lo, hi }, FidelityValue::Value(v)) => check(format!("{at}fidelity"), v, *lo, *hi)?,
+            (Fidelity::Discrete { levels, .. }, FidelityValue::Value(v)) => {
+                return Err(Error::invalid(format!(
+                    "{at}fidelity {v} is a continuous value, but the model has {levels} discrete levels: give a level index"
+                )))
+            }
+            (Fidelity::Continuous { lo, hi }, FidelityValue::Level(l)) => {
+                return Err(Error::invalid(format!(
+                    "{at}fidelity level {l} given, but the model takes a continuous fidelity value in [{lo}, {hi}]"
+                )))
+            }
+        }
+        if q.coords.len() != c.coords.len() {
+            return Err(Error::invalid(format!(
+                "{at}{} coordinates given, but the model takes {}",
+                q.coords.len(),
+                c.coords.len()
+            )));
+        }
+        for (v, k) in q.coords.iter().zip(&c.coords) {
+            check(format!("{at}coordinate `{}`", k.name), *v, k.min, k.max)?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,199 @@
+//! Finding and loading the ONNX Runtime shared library, once per process.
+//!
+//! Search order: a path given through the API/CLI, `$DGMF_ORT_LIB`, `$ORT_DYLIB_PATH` — the first of these
+//! that is set is authoritative, and if it does not load that is an error rather than a silent switch to
+//! another copy — then, when none is set, the project-local copy fetched by `scripts/fetch-ort.sh`, a copy
+//! beside the executable, and finally the system `libonnxruntime.so.1`.
+//!
+//! Every candidate is probed with our own `dlopen` first (symbol present, version new enough) before `ort`
+//! is told about it: `ort` panics if any of its calls run before a library is set up, so nothing reaches it
+//! until a library is known to be good.
+
+use std::ffi::CStr;
+use std::path::{Path, PathBuf};
+use std::sync::{Mutex, OnceLock};
+
+use crate::error::{Error, ErrorKind, Result};
+
+/// The ONNX Runtime version scripts/fetch-ort.sh installs and CI tests.
+pub const TESTED_ORT_VERSION: &str = "1.31.1";
+/// Oldest ONNX Runtime accepted: the C API level `ort` is compiled against (1.17).
+pub const MIN_ORT_MINOR: u32 = ort::MINOR_VERSION;
+/// The command that fetches the tested runtime into the project.
+pub const FETCH_HINT: &str = "run `scripts/fetch-ort.sh` (it unpacks libonnxruntime.so from the PyPI wheel \
+onnxruntime==1.31.1 into third_party/onnxruntime/), or set DGMF_ORT_LIB=/path/to/libonnxruntime.so.1.31.1";
+
+/// The loaded runtime: where it came from, its version, and the process's one ORT environment.
+#[derive(Debug)]
+pub struct Runtime {
+    pub path: PathBuf,
+    pub version: String,
+    pub(crate) env: ort::environment::Environment,
+}
+
+static RUNTIME: OnceLock<Runtime> = OnceLock::new();
+static INIT: Mutex<()> = Mutex::new(());
+
+/// Where a candidate came from, for the error message.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Source {
+    Explicit,
+    DgmfEnv,
+    OrtEnv,
+    ProjectLocal,
+    BesideExe,
+    System,
+}
+
+impl Source {
+    fn label(self) -> &'static str {
+        match self {
+            Source::Explicit => "path given by the caller",
+            Source::DgmfEnv => "$DGMF_ORT_LIB",
+            Source::OrtEnv => "$ORT_DYLIB_PATH",
+            Source::ProjectLocal => "project-local copy",
+            Source::BesideExe => "beside the executable",
+            Source::System => "system library search path",
+        }
+    }
+}
+
+fn candidates(explicit: Option<&Path>) -> Vec<(Source, PathBuf)> {
+    let env = |name: &str| {
+        std::env::var_os(name)
+            .filter(|v| !v.is_empty())
+            .map(PathBuf::from)
+    };
+    let requested = [
+        (Source::Explicit, explicit.map(Path::to_path_buf)),
+        (Source::DgmfEnv, env("DGMF_ORT_LIB")),
+        (Source::OrtEnv, env("ORT_DYLIB_PATH")),
+    ];
+    if let Some((source, Some(path))) = requested.into_iter().find(|(_, p)| p.is_some()) {
+        return vec![(source, path)];
+    }
+    let file = format!("libonnxruntime.so.{TESTED_ORT_VERSION}");
+    let mut list = vec![(
+        Source::ProjectLocal,
+        Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("third_party/onnxruntime")
+            .join(&file),
+    )];
+    if let Some(dir) = std::env::current_exe()
+        .ok()
+        .and_then(|e| e.parent().map(Path::to_path_buf))
+    {
+        list.push((Source::BesideExe, dir.join(&file)));
+        list.push((Source::BesideExe, dir.join("libonnxruntime.so.1")));
+    }
+    list.push((Source::System, PathBuf::from("libonnxruntime.so.1")));
+    list
+}
+
+/// Opens `path` ourselves and reads the version it reports; a bare file name goes through the dynamic
+/// loader's search path.
+fn probe(path: &Path) -> std::result::Result<String, String> {
+    let bare = path.components().count() == 1 && !path.is_absolute();
+    if !bare && !path.exists() {
+        return Err("not found".into());
+    }
+    // SAFETY: loading ONNX Runtime runs its static initializers, which is what we intend.
+    let lib =
+        unsafe { libloading::Library::new(path) }.map_err(|e| format!("cannot be loaded: {e}"))?;
+    // SAFETY: OrtGetApiBase is the documented C entry point of every ONNX Runtime build.
+    let get_base: libloading::Symbol<unsafe extern "C" fn() -> *const ort::sys::OrtApiBase> =
+        unsafe { lib.get(b"OrtGetApiBase\0") }
+            .map_err(|_| "is not ONNX Runtime (no OrtGetApiBase symbol)".to_string())?;
+    let base = unsafe { get_base() };
+    if base.is_null() {
+        return Err("OrtGetApiBase returned null".into());
+    }
+    let version = unsafe { CStr::from_ptr(((*base).GetVersionString)()) }
+        .to_string_lossy()
+        .into_owned();
+    let minor = version
+        .split('.')
+        .nth(1)
+        .and_then(|m| m.parse::<u32>().ok());
+    match (version.split('.').next(), minor) {
+        (Some("1"), Some(m)) if m >= MIN_ORT_MINOR => Ok(version),
+        _ => Err(format!(
+            "is ONNX Runtime {version}, but libdgmf needs 1.{MIN_ORT_MINOR} or newer (tested with {TESTED_ORT_VERSION})"
+        )),
+    }
+}
+
+/// Loads ONNX Runtime (first call) and returns the process-wide runtime. Later calls return the same one;
+/// asking for a different library then is an error, since a process can hold only one.
+pub fn runtime(explicit: Option<&Path>) -> Result<&'static Runtime> {
+    if let Some(rt) = RUNTIME.get() {
+        return check_same(rt, explicit);
+    }
+    let _guard = INIT.lock().unwrap_or_else(|p| p.into_inner());
+    if let Some(rt) = RUNTIME.get() {
+        return check_same(rt, explicit);
+    }
+    let mut tried = Vec::new();
+    for (source, path) in candidates(explicit) {
+        match probe(&path) {
+            Ok(version) => {
+                let env = start(&path)?;
+                return Ok(RUNTIME.get_or_init(|| Runtime { path, version, env }));
+            }
+            Err(why) => tried.push(format!("  {} ({}): {why}", path.display(), source.label())),
+        }
+    }
+    Err(Error::new(
+        ErrorKind::RuntimeNotFound,
+        format!(
+            "ONNX Runtime could not be loaded. Tried:\n{}\nTo fix: {FETCH_HINT}",
+            tried.join("\n")
+        ),
+    ))
+}
+
+fn check_same(rt: &'static Runtime, explicit: Option<&Path>) -> Result<&'static Runtime> {
+    match explicit {
+        Some(p) if p != rt.path => Err(Error::new(
+            ErrorKind::InvalidArgument,
+            format!(
+                "ONNX Runtime is already loaded from {} in this process; it cannot be switched to {} \
+                 (one runtime per process): set the library path before the first model is loaded",
+                rt.path.display(),
+                p.display()
+            ),
+        )),
+        _ => Ok(rt),
+    }
+}
+
+/// Hands a probed library to `ort` and creates the process's environment.
+fn start(path: &Path) -> Result<ort::environment::Environment> {
+    let fail = |e: String| {
+        Error::new(
+            ErrorKind::RuntimeNotFound,
+            format!(
+                "ONNX Runtime at {} could not be initialized: {e}",
+                path.display()
+            ),
+        )
+    };
+    let built = std::panic::catch_unwind(|| {
+        ort::init_from(path)
+            .map_err(|e| e.to_string())?
+            .with_name("dgmf")
+            .with_telemetry(false)
+            .build()
+            .map_err(|e| e.to_string())
+    });
+    match built {
+        Ok(Ok(env)) => Ok(env),
+        Ok(Err(e)) => Err(fail(e)),
+        Err(_) => Err(fail("ort panicked during initialization".into())),
+    }
+}
+
+/// The loaded runtime, if any model has been loaded in this process.
+pub fn loaded() -> Option<&'static Runtime> {
+    RUNTIME.get()
+}

@@ -1,0 +1,87 @@
+//! ONNX Runtime: locating the library, session options and execution providers, and the session pool
+//! that lets many host threads share one model.
+
+mod locate;
+mod pool;
+mod session;
+
+pub use locate::{loaded, runtime, Runtime, FETCH_HINT, MIN_ORT_MINOR, TESTED_ORT_VERSION};
+pub(crate) use pool::Pool;
+pub(crate) use session::{build_session, describe, Half, Network};
+
+use std::path::PathBuf;
+
+use crate::error::{Error, Result};
+
+/// Where the network runs.
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub enum Provider {
+    #[default]
+    Cpu,
+    /// CUDA on the given device (cargo feature `cuda`).
+    Cuda { device_id: i32 },
+    /// TensorRT on the given device (cargo feature `tensorrt`); optional fp16 and engine cache directory.
+    TensorRt {
+        device_id: i32,
+        fp16: bool,
+        engine_cache: Option<PathBuf>,
+    },
+}
+
+impl Provider {
+    /// Parses `cpu`, `cuda`, `cuda:1`, `tensorrt`, `tensorrt:0`.
+    pub fn parse(text: &str) -> Result<Self> {
+        let (name, device) = match text.split_once(':') {
+            Some((n, d)) => {
+                let id = d.parse::<i32>().ok().filter(|&d| d >= 0).ok_or_else(|| {
+                    Error::invalid(format!(
+                        "provider `{text}`: the device id `{d}` is not a non-negative integer"
+                    ))
+                })?;
+                (n, id)
+            }
+            None => (text, 0),
+        };
+        match name {
+            "cpu" if !text.contains(':') => Ok(Provider::Cpu),
+            "cuda" => Ok(Provider::Cuda { device_id: device }),
+            "tensorrt" => Ok(Provider::TensorRt { device_id: device, fp16: false, engine_cache: None }),
+            _ => Err(Error::invalid(format!(
+                "unknown execution provider `{text}`; choose cpu, cuda[:DEVICE] or tensorrt[:DEVICE]"
+            ))),
+        }
+    }
+
+    pub fn name(&self) -> &'static str {
+        match self {
+            Provider::Cpu => "cpu",
+            Provider::Cuda { .. } => "cuda",
+            Provider::TensorRt { .. } => "tensorrt",
+        }
+    }
+}
+
+/// ONNX Runtime graph optimization level.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum OptLevel {
+    Disable,
+    Basic,
+    Extended,
+    #[default]
+    All,
+}
+
+/// How a model's sessions are created.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct SessionOptions {
+    /// ONNX Runtime library to load (see the search order in docs/runtime.md); `None` searches.
+    pub ort_lib: Option<PathBuf>,
+    pub provider: Provider,
+    /// Use the CPU when the requested provider cannot be registered, instead of failing.
+    pub allow_fallback: bool,
+    /// Intra-op threads per session; 0 lets ONNX Runtime choose (one per physical core).
+    pub intra_threads: usize,
+    pub opt_level: OptLevel,
+    /// Most sessions the pool may hold (one per concurrently predicting host thread); 0 = number of CPUs.
+    pub max_sessions: usize,
+}

@@ -1,0 +1,244 @@
+//! Building one ONNX Runtime session, and running the score network on a row batch.
+
+use std::collections::BTreeMap;
+
+use half::f16;
+use ort::session::builder::GraphOptimizationLevel;
+use ort::session::{Session, SessionInputValue};
+use ort::value::{TensorElementType, TensorRef, ValueType};
+
+use super::{OptLevel, Provider, Runtime, SessionOptions};
+use crate::contract::{ElemType, TensorSpec};
+use crate::error::{Error, ErrorKind, Result};
+
+fn ort_err(what: &str) -> impl Fn(String) -> Error + '_ {
+    move |e| {
+        Error::new(
+            ErrorKind::ModelLoad,
+            format!("ONNX Runtime could not {what}: {e}"),
+        )
+    }
+}
+
+/// Creates a session on `bytes`; returns it with the name of the provider actually in use.
+pub(crate) fn build_session(
+    rt: &Runtime,
+    bytes: &[u8],
+    opts: &SessionOptions,
+) -> Result<(Session, String)> {
+    let mut builder = Session::builder(&rt.env)
+        .map_err(|e| ort_err("create session options")(e.to_string()))?
+        .with_optimization_level(match opts.opt_level {
+            OptLevel::Disable => GraphOptimizationLevel::Disable,
+            OptLevel::Basic => GraphOptimizationLevel::Level1,
+            OptLevel::Extended => GraphOptimizationLevel::Level2,
+            OptLevel::All => GraphOptimizationLevel::All,
+        })
+        .map_err(|e| ort_err("set the optimization level")(e.to_string()))?;
+    if opts.intra_threads > 0 {
+        builder = builder
+            .with_intra_threads(opts.intra_threads)
+            .map_err(|e| ort_err("set the intra-op thread count")(e.to_string()))?;
+    }
+    let mut active = opts.provider.name().to_string();
+    if opts.provider != Provider::Cpu {
+        match register(builder.clone(), &opts.provider) {
+            Ok(b) => builder = b,
+            Err(why) if opts.allow_fallback => active = format!("cpu (fallback: {why})"),
+            Err(why) => return Err(Error::new(ErrorKind::ProviderUnavailable, why)),
+        }
+    }
+    let session = builder
+        .commit_from_memory(bytes)
+        .map_err(|e| ort_err("load the model")(e.to_string()))?;
+    Ok((session, active))
+}
+
+/// Registers a GPU provider, failing loudly (ort's default is to fall back to the CPU silently).
+#[allow(unused_variables, unreachable_code)]
+fn register(
+    builder: ort::session::builder::SessionBuilder,
+    provider: &Provider,
+) -> std::result::Result<ort::session::builder::SessionBuilder, String> {
+    let unavailable = |feature: &str| {
+        format!(
+            "execution provider `{}` was requested but this libdgmf was built without the `{feature}` cargo \
+             feature; rebuild with `cargo build --release --features {feature}` or use the cpu provider",
+            provider.name()
+        )
+    };
+    let dispatch: ort::ep::ExecutionProviderDispatch = match provider {
+        Provider::Cpu => return Ok(builder),
+        #[cfg(feature = "cuda")]
+        Provider::Cuda { device_id } => ort::ep::CUDA::default()
+            .with_device_id(*device_id)
+            .build()
+            .error_on_failure(),
+        #[cfg(not(feature = "cuda"))]
+        Provider::Cuda { .. } => return Err(unavailable("cuda")),
+        #[cfg(feature = "tensorrt")]
+        Provider::TensorRt {
+            device_id,
+            fp16,
+            engine_cache,
+        } => {
+            let mut trt = ort::ep::TensorRT::default()
+                .with_device_id(*device_id)
+                .with_fp16(*fp16);
+            if let Some(dir) = engine_cache {
+                trt = trt
+                    .with_engine_cache(true)
+                    .with_engine_cache_path(dir.display().to_string());
+            }
+            trt.build().error_on_failure()
+        }
+        #[cfg(not(feature = "tensorrt"))]
+        Provider::TensorRt { .. } => return Err(unavailable("tensorrt")),
+    };
+    builder.with_execution_providers([dispatch]).map_err(|e| {
+        format!(
+            "execution provider `{}` could not be registered: {e} (is the GPU build of ONNX Runtime and its \
+             CUDA/TensorRT libraries on the library path?)",
+            provider.name()
+        )
+    })
+}
+
+/// The model's metadata map and its input/output descriptions, in contract terms.
+pub(crate) fn describe(
+    session: &Session,
+) -> Result<(BTreeMap<String, String>, Vec<TensorSpec>, Vec<TensorSpec>)> {
+    let meta = session
+        .metadata()
+        .map_err(|e| ort_err("read the model metadata")(e.to_string()))?;
+    let keys = meta
+        .custom_keys()
+        .map_err(|e| ort_err("read the model metadata")(e.to_string()))?;
+    let map = keys
+        .into_iter()
+        .filter_map(|k| meta.custom(&k).map(|v| (k, v)))
+        .collect();
+    let spec = |o: &ort::value::Outlet| TensorSpec {
+        name: o.name().to_string(),
+        elem: match o.dtype() {
+            ValueType::Tensor {
+                ty: TensorElementType::Float32,
+                ..
+            } => Ok(ElemType::F32),
+            ValueType::Tensor {
+                ty: TensorElementType::Float16,
+                ..
+            } => Ok(ElemType::F16),
+            ValueType::Tensor { ty, .. } => Err(format!("{ty:?}").to_lowercase()),
+            other => Err(format!("{other:?}")),
+        },
+        dims: match o.dtype() {
+            ValueType::Tensor { shape, .. } => Some(shape.to_vec()),
+            _ => None,
+        },
+    };
+    Ok((
+        map,
+        session.inputs().iter().map(spec).collect(),
+        session.outputs().iter().map(spec).collect(),
+    ))
+}
+
+/// Conversion buffers for float16 models, reused across calls.
+#[derive(Default)]
+pub(crate) struct Half {
+    bufs: [Vec<f16>; 5],
+}
+
+impl Half {
+    fn convert(&mut self, slot: usize, data: &[f32]) -> &[f16] {
+        let b = &mut self.bufs[slot];
+        b.clear();
+        b.extend(data.iter().map(|&v| f16::from_f32(v)));
+        b
+    }
+}
+
+/// The network's inputs for one call, in contract roles.
+pub(crate) struct Network<'a> {
+    pub session: &'a mut Session,
+    pub types: &'a crate::contract::IoTypes,
+    pub shape: &'a [usize],
+}
+
+impl Network<'_> {
+    /// Runs the network on `rows` rows; `out` receives the raw output (f32) in row-major order.
+    #[allow(clippy::too_many_arguments)]
+    pub fn run(
+        &mut self,
+        rows: usize,
+        z: &[f32],
+        sigma: &[f32],
+        params: (&[f32], usize),
+        fidelity: (&[f32], usize),
+        coords: Option<(&[f32], usize)>,
+        half: &mut Half,
+        out: &mut [f32],
+    ) -> Result<()> {
+        let mut z_shape = Vec::with_capacity(self.shape.len() + 1);
+        z_shape.push(rows);
+        z_shape.extend_from_slice(self.shape);
+        let t = self.types;
+        let mut feeds: Vec<(&str, ElemType, Vec<usize>, &[f32])> = vec![
+            ("z", t.z, z_shape, z),
+            ("sigma", t.sigma, vec![rows], sigma),
+            ("params", t.params, vec![rows, params.1], params.0),
+            ("fidelity", t.fidelity, vec![rows, fidelity.1], fidelity.0),
+        ];
+        if let (Some((c, q)), Some(ct)) = (coords, t.coords) {
+            feeds.push(("coords", ct, vec![rows, q], c));
+        }
+        // float16 models get converted copies; float32 inputs are passed as views without copying.
+        for (slot, f) in feeds.iter().enumerate() {
+            if f.1 == ElemType::F16 {
+                half.convert(slot, f.3);
+            }
+        }
+        let mut inputs: Vec<(&str, SessionInputValue<'_>)> = Vec::with_capacity(feeds.len());
+        for (slot, (name, elem, shape, data)) in feeds.iter().enumerate() {
+            let value: SessionInputValue<'_> = match elem {
+                ElemType::F32 => TensorRef::from_array_view((shape.clone(), *data))
+                    .map_err(run_err)?
+                    .into(),
+                ElemType::F16 => TensorRef::from_array_view((shape.clone(), &half.bufs[slot][..]))
+                    .map_err(run_err)?
+                    .into(),
+            };
+            inputs.push((name, value));
+        }
+        let outputs = self.session.run(inputs).map_err(run_err)?;
+        let value = &outputs[0];
+        let expected = rows * self.shape.iter().product::<usize>();
+        match self.types.output {
+            ElemType::F32 => {
+                let (shape, data) = value.try_extract_tensor::<f32>().map_err(run_err)?;
+                check_len(shape, data.len(), expected)?;
+                out[..expected].copy_from_slice(data);
+            }
+            ElemType::F16 => {
+                let (shape, data) = value.try_extract_tensor::<f16>().map_err(run_err)?;
+                check_len(shape, data.len(), expected)?;
+                out.iter_mut().zip(data).for_each(|(o, d)| *o = d.to_f32());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn check_len(shape: &ort::value::Shape, got: usize, expected: usize) -> Result<()> {
+    if got != expected {
+        return Err(Error::inference(format!(
+            "the network returned an output of shape {shape:?} ({got} values) where {expected} were expected"
+        )));
+    }
+    Ok(())
+}
+
+fn run_err(e: impl std::fmt::Display) -> Error {
+    Error::inference(format!("ONNX Runtime failed to run the network: {e}"))
+}

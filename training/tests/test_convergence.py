@@ -1,0 +1,196 @@
+"""Convergence and sanity tests for the data generators.
+
+Observed order p = log2(e(h) / e(h/2)) on successive halvings of the mesh spacing.
+Tolerances: second-order schemes must show p >= 1.8 on every halving; the first-order
+(backward Euler, nt = nx) coupling must show 0.9 <= p <= 1.2.
+"""
+import numpy as np
+import pytest
+
+from dgmf_data import burgers, generate, heat, poisson
+
+
+def orders(errors):
+    e = np.asarray(errors)
+    return np.log2(e[:-1] / e[1:])
+
+
+def report(name, sizes, errors):
+    p = orders(errors)
+    errs = " ".join(f"{e:.3e}" for e in errors)
+    print(f"\n{name}: sizes {list(sizes)}\n  errors {errs}\n  orders {np.round(p, 3)}")
+    return p
+
+
+# ---------------------------------------------------------------- Poisson
+def test_poisson_manufactured_second_order():
+    # sin*sin bubble plus a harmonic bilinear part, so the boundary data is non-trivial
+    exact = lambda x, y: np.sin(np.pi * x) * np.sin(np.pi * y) + 0.3 + 0.5 * x - 0.2 * y + 0.7 * x * y
+    source = lambda x, y: 2 * np.pi**2 * np.sin(np.pi * x) * np.sin(np.pi * y)
+    sizes = (9, 17, 33, 65)
+    errors = []
+    for n in sizes:
+        u = poisson.solve(np.zeros(5), n, source=source, boundary=exact)
+        X, Y = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n), indexing="ij")
+        errors.append(np.abs(u - exact(X, Y)).max())
+    p = report("poisson manufactured (max-norm)", sizes, errors)
+    assert np.all(p >= 1.8)
+
+
+def test_poisson_benchmark_self_convergence():
+    # The benchmark itself (discontinuous corner data, Gaussian source): centre value.
+    params = np.array([0.2, 0.8, 0.4, 0.6, 0.9])
+    sizes = (17, 33, 65, 129)
+    centre = [poisson.solve(params, n)[(n - 1) // 2, (n - 1) // 2] for n in sizes]
+    p = report("poisson benchmark centre value (self-conv.)", sizes[1:], np.abs(np.diff(centre)))
+    assert np.all(p >= 1.8)
+
+
+def test_poisson_boundary_data():
+    params = np.array([0.2, 0.8, 0.4, 0.6, 0.5])
+    u = poisson.solve(params, 16)
+    np.testing.assert_allclose(u[0, 1:-1], 0.2)   # left, x = 0
+    np.testing.assert_allclose(u[-1, 1:-1], 0.8)  # right, x = 1
+    np.testing.assert_allclose(u[1:-1, 0], 0.4)   # bottom, y = 0
+    np.testing.assert_allclose(u[1:-1, -1], 0.6)  # top, y = 1
+    np.testing.assert_allclose([u[0, 0], u[-1, -1]], [0.3, 0.7])  # corner averages
+    # the source is positive, so u exceeds the harmonic part somewhere inside
+    assert u[8, 8] > 0.55
+
+
+def test_poisson_to_output_exact_for_bilinear():
+    f = lambda x, y: 0.3 - 1.2 * x + 0.7 * y + 2.5 * x * y
+    for n in poisson.LEVELS:
+        X, Y = np.meshgrid(np.linspace(0, 1, n), np.linspace(0, 1, n), indexing="ij")
+        Xo, Yo = np.meshgrid(np.linspace(0, 1, 32), np.linspace(0, 1, 32), indexing="ij")
+        np.testing.assert_allclose(poisson.to_output(f(X, Y)), f(Xo, Yo), atol=1e-12)
+
+
+# ---------------------------------------------------------------- Heat
+def test_heat_space_order_with_fluxes_and_source():
+    # u = e^-t cos(3x) + x: non-zero, time-dependent fluxes at both ends + a source.
+    # dt = h^2 so the O(dt + h^2) error is O(h^2).
+    a = 0.1
+    exact = lambda t, x: np.exp(-t) * np.cos(3 * x) + x
+    u_x = lambda t, x: -3 * np.exp(-t) * np.sin(3 * x) + 1
+    source = lambda t, x: (9 * a - 1) * np.exp(-t) * np.cos(3 * x)
+    flux = lambda t: (-a * u_x(t, 0.0), a * u_x(t, 1.0))  # inflow convention of heat.py
+    sizes = (9, 17, 33, 65)
+    errors = []
+    for m in sizes:
+        t, x, U = heat.solve((0.0, 0.0, a), m, nt=(m - 1) ** 2 + 1, source=source,
+                             initial=lambda x: exact(0.0, x), flux=flux)
+        T, X = np.meshgrid(t, x, indexing="ij")
+        errors.append(np.abs(U - exact(T, X)).max())
+    p = report("heat manufactured, dt = h^2 (max-norm)", sizes, errors)
+    assert np.all(p >= 1.8)
+
+
+def test_heat_first_order_with_benchmark_coupling():
+    # nt = nx = m (as in the data set): backward Euler dominates -> first order.
+    a = 0.1
+    sizes = (17, 33, 65, 129)
+    errors = []
+    for m in sizes:
+        t, x, U = heat.solve((0.0, 0.0, a), m, initial=lambda x: np.cos(np.pi * x))
+        T, X = np.meshgrid(t, x, indexing="ij")
+        errors.append(np.abs(U - np.cos(np.pi * X) * np.exp(-a * np.pi**2 * T)).max())
+    p = report("heat exact cos(pi x) e^(-a pi^2 t), nt = nx (max-norm)", sizes, errors)
+    assert np.all((p >= 0.9) & (p <= 1.2))
+
+
+@pytest.mark.parametrize("m", heat.LEVELS)
+def test_heat_conserves_heat_with_flux_signs(m):
+    # d/dt int u = q_left + q_right under the inflow convention; initial content 0.5.
+    q_left, q_right = 0.7, -0.3
+    t, x, U = heat.solve((q_left, q_right, 0.05), m)
+    np.testing.assert_allclose(heat.heat_content(x, U), 0.5 + (q_left + q_right) * t, atol=1e-12)
+    assert U[-1, 0] > U[0, 0] and U[-1, -1] < U[0, -1]  # left heats up, right cools down
+
+
+def test_heat_to_output_exact_for_bilinear_and_fidelity():
+    f = lambda t, x: 0.5 + 0.3 * t - 0.8 * x + 1.7 * t * x
+    g = np.linspace(0, 1, 32)
+    To, Xo = np.meshgrid(g, g, indexing="ij")
+    for m in heat.LEVELS:
+        t = x = np.linspace(0, 1, m)
+        T, X = np.meshgrid(t, x, indexing="ij")
+        np.testing.assert_allclose(heat.to_output(t, x, f(T, X)), f(To, Xo), atol=1e-12)
+    np.testing.assert_allclose(heat.fidelity_value(np.array([8, 32])), [1 / 7, 1 / 31])
+
+
+# ---------------------------------------------------------------- Burgers
+@pytest.mark.parametrize("re", [10, 50])
+def test_burgers_second_order_against_cole_hopf(re):
+    times = np.array([0.25, 0.5, 1.0])
+    sizes = (33, 65, 129, 257)
+    errors = []
+    for nx in sizes:
+        x = np.linspace(0, 1, nx)
+        U = burgers.solve(re, nx, times)
+        exact = np.stack([burgers.cole_hopf(re, x, t) for t in times])
+        errors.append(np.sqrt(np.mean((U - exact) ** 2, axis=1)).max())  # RMS, worst time
+    p = report(f"burgers Re={re} vs Cole-Hopf (RMS)", sizes, errors)
+    assert np.all(p >= 1.8)
+
+
+def test_burgers_robust_at_re510():
+    times = burgers.TIMES
+    ref = burgers.solve(510, 513, times)
+    u0_max = burgers.initial(np.linspace(0, 1, 2001)).max()
+    sizes, dists = (16, 32, 64, 128, 256), []
+    for nx in sizes:
+        U = burgers.solve(510, nx, times)
+        assert np.all(np.isfinite(U))
+        assert U.min() >= -1e-12 and U.max() <= u0_max + 1e-12  # maximum principle
+        tv = np.abs(np.diff(np.vstack([burgers.initial(np.linspace(0, 1, nx)), U]), axis=1)).sum(1)
+        assert np.all(np.diff(tv) <= 1e-12)  # no spurious oscillations at the steep front
+        dists.append(np.abs(burgers.to_output(U, 513) - ref).mean(axis=1).max())
+    report("burgers Re=510 L1 distance to nx=513 (not an order test)", sizes, dists)
+    assert np.all(np.diff(dists) < 0) and dists[2] < 0.01  # 64-node grid: L1 gap < 1e-2
+
+
+def test_burgers_to_output_exact_for_linear():
+    for nx in burgers.LEVELS:
+        x = np.linspace(0, 1, nx)
+        prof = np.stack([0.2 - 1.3 * x, 0.7 * x])
+        xo = np.linspace(0, 1, 64)
+        np.testing.assert_allclose(burgers.to_output(prof), np.stack([0.2 - 1.3 * xo, 0.7 * xo]),
+                                   atol=1e-12)
+
+
+# ---------------------------------------------------------------- generator smoke test
+def test_generate_smoke(tmp_path):
+    counts = {"poisson": (2, 2, 1), "heat": (2, 1, 1, 1, 1), "burgers": (1, 1, 1)}
+    paths = generate.generate(tmp_path, train_counts=counts, n_test=2, log=lambda *_: None)
+    assert sorted(p.name for p in paths) == sorted(
+        f"{b}_{s}.npz" for b in counts for s in ("train", "test"))
+    n_t = burgers.TIMES.size
+    expect = {  # (rows train, rows test, u shape per row, params)
+        "poisson": (5, 2, (1, 32, 32), 5),
+        "heat": (6, 2, (1, 32, 32), 3),
+        "burgers": (3 * n_t, 2 * n_t, (1, 64), 1),
+    }
+    for name, (n_train, n_test, shape, n_par) in expect.items():
+        tr = np.load(tmp_path / f"{name}_train.npz")
+        te = np.load(tmp_path / f"{name}_test.npz")
+        assert tr["u"].shape == (n_train,) + shape and te["u"].shape == (n_test,) + shape
+        assert tr["params"].shape == (n_train, n_par) and tr["fidelity"].shape == (n_train,)
+        assert np.all(np.isfinite(tr["u"])) and np.all(np.isfinite(te["u"]))
+        lo, hi = tr["param_low"], tr["param_high"]
+        assert np.all((tr["params"] >= lo) & (tr["params"] <= hi))
+        assert np.all(te["level"] == len(tr["level_resolutions"]) - 1)
+        assert ("coords" in tr.files) == (name == "burgers")
+    # stored fields are really the solver output for the stored parameters
+    te = np.load(tmp_path / "poisson_test.npz")
+    np.testing.assert_allclose(te["u"][0, 0], poisson.to_output(poisson.solve(te["params"][0], 32)),
+                               atol=1e-5)
+    tr = np.load(tmp_path / "heat_train.npz")
+    np.testing.assert_allclose(tr["fidelity"], heat.fidelity_value(tr["resolution"]), rtol=1e-6)
+    b = np.load(tmp_path / "burgers_train.npz")
+    np.testing.assert_allclose(b["coords"][:n_t, 0], burgers.TIMES, rtol=1e-6)
+    np.testing.assert_allclose(b["u"][:n_t, 0],
+                               burgers.to_output(burgers.solve(float(b["params"][0, 0]), 16)),
+                               atol=1e-5)
+    # fixed seeds: sampling is reproducible
+    np.testing.assert_array_equal(generate.sample_params(heat, 4, 7), generate.sample_params(heat, 4, 7))
