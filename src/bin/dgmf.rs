@@ -32,7 +32,7 @@ enum Command {
         rt: RuntimeArgs,
     },
     /// Predict the solution for one or many parameter vectors (mean, and std over the ensemble).
-    Predict(PredictArgs),
+    Predict(Box<PredictArgs>),
 }
 
 #[derive(Args)]

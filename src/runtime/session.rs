@@ -104,10 +104,11 @@ fn register(
     })
 }
 
-/// The model's metadata map and its input/output descriptions, in contract terms.
-pub(crate) fn describe(
-    session: &Session,
-) -> Result<(BTreeMap<String, String>, Vec<TensorSpec>, Vec<TensorSpec>)> {
+/// A model's metadata map, inputs and outputs, in contract terms.
+pub(crate) type Signature = (BTreeMap<String, String>, Vec<TensorSpec>, Vec<TensorSpec>);
+
+/// Reads the metadata map and the input/output descriptions of a session.
+pub(crate) fn describe(session: &Session) -> Result<Signature> {
     let meta = session
         .metadata()
         .map_err(|e| ort_err("read the model metadata")(e.to_string()))?;

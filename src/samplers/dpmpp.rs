@@ -25,7 +25,7 @@ pub(super) fn sample_2m(
             .zip(x.iter())
             .for_each(|(d, x)| *d = x + c * *d);
         let h = (s0 as f64 / s1 as f64).ln();
-        let r = (s1 / s0) as f32;
+        let r = s1 / s0;
         let prev = &mut ws.prev[..n];
         match h_last {
             None => {

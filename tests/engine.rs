@@ -1,0 +1,440 @@
+//! The engine end to end through the real ONNX Runtime on the analytic models.
+
+mod common;
+
+use common::{load, models_dir, Analytic};
+use dgmf::rng::NoiseStream;
+use dgmf::samplers::{SamplerConfig, SamplerKind};
+use dgmf::{ErrorKind, FidelityValue, Model, Query, Request, SessionOptions};
+
+fn query() -> Query {
+    Query {
+        params: vec![0.3, -0.6],
+        fidelity: FidelityValue::Level(2),
+        coords: vec![],
+    }
+}
+
+fn request(sampler: &str, steps: Option<usize>, samples: usize) -> Request {
+    let mut cfg = SamplerConfig::new(SamplerKind::parse(sampler).unwrap());
+    if let Some(s) = steps {
+        cfg.steps = s;
+    }
+    let mut req = Request::new(vec![query()], cfg);
+    req.n_samples = samples;
+    req.seed = 11;
+    req.max_batch = 512;
+    req
+}
+
+/// Per-element mean within 5 standard errors (std/√M) plus `bias_mean`·std, and the pooled variance ratio
+/// within 5 standard errors √(2/((M−1)·n)) plus `bias_var`. The biases bound each sampler's
+/// discretization error; `ode` selects the deterministic-flow target (see `Analytic::target`).
+#[allow(clippy::too_many_arguments)]
+fn assert_matches(
+    name: &str,
+    truth: &Analytic,
+    q: &Query,
+    ode: bool,
+    (mean, std): (&[f32], &[f32]),
+    m: usize,
+    bias_mean: f64,
+    bias_var: f64,
+) {
+    let (want, sd) = truth.target(q, ode);
+    let n = truth.len();
+    let mut ratio = 0.0;
+    for e in 0..n {
+        let tol = 5.0 * sd[e] / (m as f64).sqrt() + bias_mean * sd[e];
+        assert!(
+            (mean[e] as f64 - want[e]).abs() < tol,
+            "{name}: element {e}: mean {} vs {}",
+            mean[e],
+            want[e]
+        );
+        ratio += (std[e] as f64 / sd[e]).powi(2) / n as f64;
+    }
+    let se = (2.0 / ((m - 1) * n) as f64).sqrt();
+    assert!(
+        (ratio - 1.0).abs() < 5.0 * se + bias_var,
+        "{name}: variance ratio {ratio} (se {se})"
+    );
+}
+
+fn is_ode(name: &str) -> bool {
+    matches!(name, "ode-euler" | "heun" | "dpmpp-2m")
+}
+
+#[test]
+fn every_sampler_reproduces_the_known_distribution() {
+    let model = load("analytic_score.onnx");
+    let truth = Analytic::new("analytic_score.onnx");
+    // (sampler, steps, mean allowance, variance allowance), in units of the std. Langevin correctors
+    // inflate the variance by ≈ snr² plus the spread of per-sample norms, large at n = 24 (measured
+    // 1.21; at n = 256 it is 1.04, see samplers/tests.rs). EDM's churn sits between the SDE and ODE
+    // targets: it is checked against the SDE target with a mean allowance for the ODE part's prior offset.
+    let cases = [
+        ("em", None, 0.02, 0.04),
+        ("reverse-diffusion", None, 0.02, 0.04),
+        ("ancestral", None, 0.02, 0.04),
+        ("pc", Some(500), 0.02, 0.3),
+        ("pc-em", Some(500), 0.02, 0.3),
+        ("pc-ancestral", Some(500), 0.02, 0.3),
+        ("ode-euler", Some(200), 0.04, 0.04),
+        ("heun", None, 0.04, 0.04),
+        ("edm", Some(40), 0.2, 0.06),
+        ("dpmpp-2m", Some(40), 0.02, 0.04),
+    ];
+    let m = 1000;
+    for (name, steps, bias_mean, bias_var) in cases {
+        let req = request(name, steps, m);
+        let p = model.predict(&req, None).unwrap();
+        assert_eq!(p.nfe, req.sampler.nfe());
+        assert_eq!(p.network_calls, p.nfe * m.div_ceil(req.max_batch));
+        let fields = (&p.mean[..], &p.std.as_ref().unwrap()[..]);
+        assert_matches(
+            name,
+            &truth,
+            &query(),
+            is_ode(name),
+            fields,
+            m,
+            bias_mean,
+            bias_var,
+        );
+    }
+}
+
+#[test]
+fn ode_samplers_land_on_the_exact_flow_of_each_sample() {
+    let model = load("analytic_score.onnx");
+    let truth = Analytic::new("analytic_score.onnx");
+    let n = truth.len();
+    for (name, steps, tol) in [
+        ("heun", 40, 0.02),
+        ("dpmpp-2m", 40, 0.02),
+        ("heun", 200, 1e-3),
+    ] {
+        let mut req = request(name, Some(steps), 8);
+        req.keep_samples = true;
+        let p = model.predict(&req, None).unwrap();
+        let samples = p.samples.unwrap();
+        for j in 0..8 {
+            let mut xi = vec![0f32; n];
+            NoiseStream::new(req.seed, j as u64).fill_normal(&mut xi);
+            let want = truth.flow_u(&query(), &xi);
+            for e in 0..n {
+                let got = samples[j * n + e] as f64;
+                assert!(
+                    (got - want[e]).abs() < tol,
+                    "{name}/{steps}: sample {j} element {e}: {got} vs {}",
+                    want[e]
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn score_eps_and_x0_models_agree() {
+    let req = request("heun", Some(30), 4);
+    let base = load("analytic_score.onnx").predict(&req, None).unwrap();
+    for name in ["analytic_eps.onnx", "analytic_x0.onnx"] {
+        let p = load(name).predict(&req, None).unwrap();
+        for (a, b) in base.mean.iter().zip(&p.mean) {
+            assert!((a - b).abs() < 1e-3, "{name}: {a} vs {b}");
+        }
+    }
+}
+
+#[test]
+fn fp16_continuous_and_coords_models() {
+    // float16 I/O: the same distribution; fp16 rounding (≈ 5e-4 relative) is far inside the tolerances.
+    let fp16 = load("analytic_fp16.onnx");
+    let truth = Analytic::new("analytic_fp16.onnx");
+    let p = fp16.predict(&request("heun", None, 1000), None).unwrap();
+    assert_matches(
+        "fp16",
+        &truth,
+        &query(),
+        true,
+        (&p.mean, p.std.as_ref().unwrap()),
+        1000,
+        0.04,
+        0.04,
+    );
+
+    let cont = load("analytic_continuous.onnx");
+    let truth = Analytic::new("analytic_continuous.onnx");
+    let q = Query {
+        params: vec![0.8, 0.2],
+        fidelity: FidelityValue::Value(1.7),
+        coords: vec![],
+    };
+    let mut req = request("heun", None, 1000);
+    req.queries = vec![q.clone()];
+    let p = cont.predict(&req, None).unwrap();
+    assert_matches(
+        "continuous",
+        &truth,
+        &q,
+        true,
+        (&p.mean, p.std.as_ref().unwrap()),
+        1000,
+        0.04,
+        0.04,
+    );
+
+    let coords = load("analytic_coords.onnx");
+    let truth = Analytic::new("analytic_coords.onnx");
+    let times = [0.0, 1.5, 3.0];
+    let mut req = request("heun", None, 500);
+    req.queries.clear();
+    let p = coords
+        .predict_coords(&[0.1, 0.9], FidelityValue::Level(1), &times, &req, None)
+        .unwrap();
+    assert_eq!(
+        p.mean.len(),
+        times.len() * truth.len(),
+        "slices are stacked as [T, *shape]"
+    );
+    for (k, &t) in times.iter().enumerate() {
+        let q = Query {
+            params: vec![0.1, 0.9],
+            fidelity: FidelityValue::Level(1),
+            coords: vec![t],
+        };
+        let r = k * truth.len()..(k + 1) * truth.len();
+        let fields = (&p.mean[r.clone()], &p.std.as_ref().unwrap()[r]);
+        assert_matches("coords", &truth, &q, true, fields, 500, 0.04, 0.04);
+    }
+}
+
+#[test]
+fn results_do_not_depend_on_batching_or_threads() {
+    let model = load("analytic_score.onnx");
+    for sampler in ["pc", "heun", "edm"] {
+        let mut req = request(sampler, Some(20), 6);
+        req.queries.push(Query {
+            params: vec![0.9, 0.9],
+            fidelity: FidelityValue::Level(0),
+            coords: vec![],
+        });
+        req.keep_samples = true;
+        let reference = model.predict(&req, None).unwrap();
+        for max_batch in [1, 5, 7, 64] {
+            req.max_batch = max_batch;
+            let p = model.predict(&req, None).unwrap();
+            assert_eq!(
+                p.samples, reference.samples,
+                "{sampler}, max_batch {max_batch}"
+            );
+            assert_eq!(p.mean, reference.mean);
+            assert_eq!(p.std, reference.std);
+        }
+        // Other intra-op thread counts (separate models, same runtime).
+        for threads in [1, 2] {
+            let opts = SessionOptions {
+                intra_threads: threads,
+                ..Default::default()
+            };
+            let m = Model::load(models_dir().join("analytic_score.onnx"), &opts).unwrap();
+            assert_eq!(
+                m.predict(&req, None).unwrap().samples,
+                reference.samples,
+                "{sampler}, {threads} threads"
+            );
+        }
+        // Many host threads sharing the model: each borrows its own pooled session.
+        std::thread::scope(|s| {
+            let handles: Vec<_> = (0..4)
+                .map(|_| s.spawn(|| model.predict(&req, None).unwrap()))
+                .collect();
+            for h in handles {
+                assert_eq!(
+                    h.join().unwrap().samples,
+                    reference.samples,
+                    "{sampler}, host threads"
+                );
+            }
+        });
+    }
+}
+
+#[test]
+fn loads_from_memory() {
+    let bytes = std::fs::read(models_dir().join("analytic_score.onnx")).unwrap();
+    let m = Model::from_bytes(&bytes, &SessionOptions::default()).unwrap();
+    assert_eq!(m.source(), "<memory>");
+    assert_eq!(m.contract().shape, vec![2, 3, 4]);
+    let req = request("heun", Some(10), 2);
+    assert_eq!(
+        m.predict(&req, None).unwrap().mean,
+        load("analytic_score.onnx")
+            .predict(&req, None)
+            .unwrap()
+            .mean
+    );
+}
+
+#[test]
+fn each_contract_violation_names_its_cause() {
+    let cases = [
+        (
+            "missing_contract",
+            ErrorKind::Contract,
+            "`dgmf.contract` is missing",
+        ),
+        (
+            "contract_v2",
+            ErrorKind::Contract,
+            "implements contract version 1",
+        ),
+        ("sde_vp", ErrorKind::Contract, "variance-exploding"),
+        (
+            "sigma_range",
+            ErrorKind::Contract,
+            "0 < sigma_min < sigma_max",
+        ),
+        ("sigma_nan", ErrorKind::Contract, "dgmf.sigma_min: `abc`"),
+        (
+            "unknown_output",
+            ErrorKind::Contract,
+            "dgmf.output is `velocity`",
+        ),
+        (
+            "shape_mismatch",
+            ErrorKind::Contract,
+            "`z` has dims [batch, 2, 3, 4] but the contract expects [batch, 2, 3, 5]",
+        ),
+        (
+            "param_lengths",
+            ErrorKind::Contract,
+            "must have equal length",
+        ),
+        (
+            "param_count",
+            ErrorKind::Contract,
+            "`params` has dims [batch, 3]",
+        ),
+        (
+            "fidelity_k",
+            ErrorKind::Contract,
+            "`fidelity` has dims [batch, 3] but the contract expects [batch, 4]",
+        ),
+        (
+            "fidelity_kind",
+            ErrorKind::Contract,
+            "dgmf.fidelity is `ordinal:3`",
+        ),
+        ("missing_sigma", ErrorKind::Contract, "no input `sigma`"),
+        (
+            "extra_input",
+            ErrorKind::Contract,
+            "unexpected model input `foo`",
+        ),
+        ("coords_no_meta", ErrorKind::Contract, "no dgmf.coord_names"),
+        (
+            "coord_meta_no_input",
+            ErrorKind::Contract,
+            "no `coords` input",
+        ),
+        ("z_rank", ErrorKind::Contract, "`z` has rank 2"),
+        ("int_params", ErrorKind::Contract, "element type int64"),
+        ("two_outputs", ErrorKind::Contract, "has 2 outputs"),
+        (
+            "shift_len",
+            ErrorKind::Contract,
+            "dgmf.data_shift has 3 entries",
+        ),
+        (
+            "ir_too_new",
+            ErrorKind::ModelLoad,
+            "IR version 14, but ONNX Runtime 1.31 accepts IR ≤ 13",
+        ),
+        (
+            "opset_too_new",
+            ErrorKind::ModelLoad,
+            "opset 27, but ONNX Runtime 1.31 accepts opset ≤ 26",
+        ),
+        ("not_onnx", ErrorKind::ModelLoad, "not a valid ONNX model"),
+    ];
+    for (name, kind, want) in cases {
+        let path = models_dir().join("bad").join(format!("{name}.onnx"));
+        let e = Model::load(&path, &SessionOptions::default()).unwrap_err();
+        assert_eq!(e.kind(), kind, "{name}: {e}");
+        assert!(e.message().contains(want), "{name}: `{e}` lacks `{want}`");
+        assert!(
+            e.message().contains(&format!("{name}.onnx")),
+            "{name}: the error names the file"
+        );
+    }
+    let e = Model::load(
+        models_dir().join("no_such_model.onnx"),
+        &SessionOptions::default(),
+    )
+    .unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::ModelLoad);
+    assert!(e.message().contains("cannot read model file"), "{e}");
+}
+
+#[test]
+fn each_invalid_request_names_its_cause() {
+    let model = load("analytic_score.onnx");
+    let base = request("heun", Some(5), 2);
+    let with = |f: &dyn Fn(&mut Request)| {
+        let mut r = base.clone();
+        f(&mut r);
+        model.predict(&r, None).unwrap_err()
+    };
+    let cases: Vec<(Box<dyn Fn(&mut Request)>, &str)> = vec![
+        (Box::new(|r| r.queries[0].params[1] = f64::NAN), "parameter `b` = NaN is not a finite number"),
+        (Box::new(|r| r.queries[0].params[0] = f64::INFINITY), "parameter `a` = inf is not a finite"),
+        (Box::new(|r| r.queries[0].params[1] = 1.5), "parameter `b` = 1.5 is outside the model's range [-1, 1]"),
+        (Box::new(|r| r.queries[0].params.pop().map(|_| ()).unwrap()), "1 parameters given, but the model takes 2 (a, b)"),
+        (Box::new(|r| r.queries[0].fidelity = FidelityValue::Level(3)), "fidelity level 3 is out of range: the model has 3 levels (0..=2: coarse, medium, fine)"),
+        (Box::new(|r| r.queries[0].fidelity = FidelityValue::Value(0.5)), "give a level index"),
+        (Box::new(|r| r.queries[0].coords = vec![1.0]), "1 coordinates given, but the model takes 0"),
+        (Box::new(|r| r.n_samples = 0), "n_samples = 0"),
+        (Box::new(|r| r.max_batch = 0), "max_batch = 0"),
+        (Box::new(|r| r.queries.clear()), "no queries"),
+        (Box::new(|r| r.sampler.steps = 1), "at least 2 noise levels"),
+    ];
+    for (edit, want) in cases {
+        let e = with(&*edit);
+        assert_eq!(e.kind(), ErrorKind::InvalidArgument);
+        assert!(e.message().contains(want), "`{e}` lacks `{want}`");
+    }
+    let mut r = base.clone();
+    r.queries[0].params[1] = 1.5;
+    r.allow_extrapolation = true;
+    assert!(
+        model.predict(&r, None).is_ok(),
+        "extrapolation is allowed on request"
+    );
+}
+
+#[test]
+fn progress_reports_and_cancels() {
+    let model = load("analytic_score.onnx");
+    let mut req = request("heun", Some(10), 10);
+    req.max_batch = 4;
+    let mut seen = Vec::new();
+    model
+        .predict(
+            &req,
+            Some(&mut |p| {
+                seen.push(p);
+                true
+            }),
+        )
+        .unwrap();
+    let total = req.sampler.nfe() * 3;
+    assert_eq!(seen.len(), total);
+    assert!(seen
+        .iter()
+        .enumerate()
+        .all(|(i, p)| p.done == i + 1 && p.total == total));
+    let e = model.predict(&req, Some(&mut |p| p.done < 5)).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Cancelled);
+}
