@@ -387,7 +387,8 @@ fn each_invalid_request_names_its_cause() {
         f(&mut r);
         model.predict(&r, None).unwrap_err()
     };
-    let cases: Vec<(Box<dyn Fn(&mut Request)>, &str)> = vec![
+    type Edit = Box<dyn Fn(&mut Request)>;
+    let cases: Vec<(Edit, &str)> = vec![
         (Box::new(|r| r.queries[0].params[1] = f64::NAN), "parameter `b` = NaN is not a finite number"),
         (Box::new(|r| r.queries[0].params[0] = f64::INFINITY), "parameter `a` = inf is not a finite"),
         (Box::new(|r| r.queries[0].params[1] = 1.5), "parameter `b` = 1.5 is outside the model's range [-1, 1]"),

@@ -49,6 +49,12 @@ struct RuntimeArgs {
     /// ONNX Runtime intra-op threads (0 = one per physical core).
     #[arg(long, default_value_t = 0)]
     threads: usize,
+    /// TensorRT: build fp16 engines.
+    #[arg(long)]
+    trt_fp16: bool,
+    /// TensorRT: cache built engines in this directory.
+    #[arg(long, value_name = "DIR")]
+    trt_cache: Option<PathBuf>,
 }
 
 #[derive(Args)]
@@ -130,9 +136,22 @@ fn main() -> ExitCode {
 }
 
 fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error> {
+    let mut provider = Provider::parse(&rt.provider)?;
+    if let Provider::TensorRt {
+        fp16, engine_cache, ..
+    } = &mut provider
+    {
+        *fp16 = rt.trt_fp16;
+        engine_cache.clone_from(&rt.trt_cache);
+    } else if rt.trt_fp16 || rt.trt_cache.is_some() {
+        return Err(Error::new(
+            dgmf::ErrorKind::InvalidArgument,
+            "--trt-fp16 and --trt-cache apply to --provider tensorrt only",
+        ));
+    }
     Ok(SessionOptions {
         ort_lib: rt.ort_lib.clone(),
-        provider: Provider::parse(&rt.provider)?,
+        provider,
         allow_fallback: rt.allow_fallback,
         intra_threads: rt.threads,
         opt_level: OptLevel::All,
