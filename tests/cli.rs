@@ -58,12 +58,34 @@ fn predict_writes_numpy_files() {
     std::fs::write(&csv, "a,b\n0.1,0.2\n0.5,-0.5\n0.9,0.0\n").unwrap();
     let m = model("analytic_score.onnx");
     let run = |extra: &[&str]| {
-        let mut args = vec!["predict", &m, "--params-file", csv.to_str().unwrap(), "--fidelity", "1"];
-        args.extend(["--samples", "4", "--sampler", "pc", "--steps", "50", "--seed", "3", "-q"]);
+        let mut args = vec![
+            "predict",
+            &m,
+            "--params-file",
+            csv.to_str().unwrap(),
+            "--fidelity",
+            "1",
+        ];
+        args.extend([
+            "--samples",
+            "4",
+            "--sampler",
+            "pc",
+            "--steps",
+            "50",
+            "--seed",
+            "3",
+            "-q",
+        ]);
         args.extend(extra);
         dgmf(&args, &[])
     };
-    let o = run(&["--out", mean.to_str().unwrap(), "--std", std.to_str().unwrap()]);
+    let o = run(&[
+        "--out",
+        mean.to_str().unwrap(),
+        "--std",
+        std.to_str().unwrap(),
+    ]);
     let (out, err) = text(&o);
     assert!(o.status.success(), "{err}");
     assert!(out.contains("nfe        100 per sample"), "{out}");
@@ -75,4 +97,101 @@ fn predict_writes_numpy_files() {
     }
     // The same seed gives the same file, with another batch size.
     let again = dir.join("again.npy");
-    run(&["--max-batch", "5", "--out", again.to_str().unwrap()]);
+    assert_eq!(
+        std::fs::read(&mean).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_requests_fail_with_a_message() {
+    let m = model("analytic_score.onnx");
+    let cases: [(&[&str], &str); 5] = [
+        (
+            &["predict", &m, "--params", "0.5,7", "--fidelity", "0"],
+            "parameter `b` = 7 is outside the model's range [-1, 1]",
+        ),
+        (
+            &["predict", &m, "--params", "0.5,0", "--fidelity", "9"],
+            "fidelity level 9 is out of range",
+        ),
+        (
+            &["predict", &m, "--params", "0.5,x", "--fidelity", "0"],
+            "--params: `x` is not a number",
+        ),
+        (
+            &[
+                "predict",
+                &m,
+                "--params",
+                "0.5,0",
+                "--fidelity",
+                "0",
+                "--sampler",
+                "ddim",
+            ],
+            "unknown sampler `ddim`",
+        ),
+        (
+            &["info", "/nonexistent/model.onnx"],
+            "cannot read model file /nonexistent/model.onnx",
+        ),
+    ];
+    for (args, want) in cases {
+        let o = dgmf(args, &[]);
+        let (_, err) = text(&o);
+        assert_eq!(o.status.code(), Some(1), "{args:?}");
+        assert!(err.contains(want), "{args:?}: `{err}` lacks `{want}`");
+        assert!(!err.contains("panicked"), "{err}");
+    }
+}
+
+#[test]
+fn missing_or_broken_runtime_gives_the_documented_error() {
+    let m = model("analytic_score.onnx");
+    let o = dgmf(
+        &["info", &m],
+        &[("DGMF_ORT_LIB", "/nonexistent/libonnxruntime.so.1.31.1")],
+    );
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err.contains("ONNX Runtime could not be loaded"), "{err}");
+    assert!(
+        err.contains("/nonexistent/libonnxruntime.so.1.31.1 ($DGMF_ORT_LIB): not found"),
+        "{err}"
+    );
+    assert!(err.contains("scripts/fetch-ort.sh"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    // A file that is not a shared library.
+    let o = dgmf(&["info", &m, "--ort-lib", &m], &[]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err.contains("(path given by the caller): cannot be loaded"),
+        "{err}"
+    );
+
+    // A shared library that is not ONNX Runtime (the helper library shipped beside it in the wheel).
+    let other = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("third_party/onnxruntime/libonnxruntime_providers_shared.so");
+    let o = dgmf(&["info", &m, "--ort-lib", other.to_str().unwrap()], &[]);
+    assert!(
+        text(&o)
+            .1
+            .contains("is not ONNX Runtime (no OrtGetApiBase symbol)"),
+        "{}",
+        text(&o).1
+    );
+
+    // An unavailable execution provider is an error unless fallback is allowed.
+    let o = dgmf(&["info", &m, "--provider", "cuda"], &[]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err.contains("execution provider `cuda`"), "{err}");
+    let o = dgmf(&["info", &m, "--provider", "cuda", "--allow-fallback"], &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("provider   cpu (fallback:"), "{out}");
+}
