@@ -97,6 +97,9 @@ fn predict_writes_numpy_files() {
     }
     // The same seed gives the same file, with another batch size.
     let again = dir.join("again.npy");
+    assert!(run(&["--max-batch", "5", "--out", again.to_str().unwrap()])
+        .status
+        .success());
     assert_eq!(
         std::fs::read(&mean).unwrap(),
         std::fs::read(&again).unwrap()
