@@ -4,6 +4,7 @@
 //! ONNX Runtime; a prediction integrates the reverse VE SDE or its probability-flow ODE from noise down to a
 //! solution field, and an ensemble of samples gives a mean and a standard deviation.
 
+pub mod capi;
 pub mod contract;
 pub mod error;
 pub mod onnx_header;

@@ -1,0 +1,231 @@
+//! `dgmf_config`: the sampler and the ensemble settings of a prediction.
+
+use std::ffi::{c_char, c_void};
+
+use super::{c_str, dgmf_status, free, guard, invalid, non_null, non_null_mut, publish};
+use crate::predict::DEFAULT_MAX_BATCH;
+use crate::samplers::{SamplerConfig, SamplerKind, Schedule};
+
+/// Progress callback: called after every network evaluation with the evaluations done and the total of
+/// the call. Return 0 to continue, non-zero to cancel (the predict call then returns DGMF_ERR_CANCELLED).
+/// It runs on the thread that called predict.
+pub type dgmf_progress_fn =
+    Option<extern "C" fn(done: usize, total: usize, user_data: *mut c_void) -> i32>;
+
+/// Prediction settings. Not shared between threads while being modified; a const config may be used by
+/// many predicting threads at once (the progress callback is then called from each of them).
+pub struct dgmf_config {
+    pub(crate) sampler: SamplerConfig,
+    pub(crate) n_samples: usize,
+    pub(crate) seed: u64,
+    pub(crate) max_batch: usize,
+    pub(crate) extrapolate: bool,
+    pub(crate) progress: dgmf_progress_fn,
+    pub(crate) user_data: *mut c_void,
+}
+
+/// Creates a configuration for sampler `sampler` ("em", "reverse-diffusion", "ancestral", "pc", "pc-em",
+/// "pc-ancestral", "ode-euler", "heun", "edm", "dpmpp-2m") with its documented defaults: SDE samplers
+/// 1000 levels on the geometric schedule (pc: snr 0.16, 1 corrector step); ODE samplers and edm 18 levels
+/// on the Karras schedule (rho 7); final denoising on; 1 sample, seed 0, at most 64 rows per network call,
+/// no extrapolation, no progress callback.
+#[no_mangle]
+pub extern "C" fn dgmf_config_create(
+    sampler: *const c_char,
+    out: *mut *mut dgmf_config,
+) -> dgmf_status {
+    guard(|| {
+        let out = non_null_mut(out, "out")?;
+        *out = std::ptr::null_mut();
+        let kind = SamplerKind::parse(c_str(sampler, "sampler")?)?;
+        *out = publish(dgmf_config {
+            sampler: SamplerConfig::new(kind),
+            n_samples: 1,
+            seed: 0,
+            max_batch: DEFAULT_MAX_BATCH,
+            extrapolate: false,
+            progress: None,
+            user_data: std::ptr::null_mut(),
+        });
+        Ok(())
+    })
+}
+
+/// Frees a configuration; NULL is a no-op.
+#[no_mangle]
+pub extern "C" fn dgmf_config_destroy(config: *mut dgmf_config) {
+    free(config)
+}
+
+fn set(
+    config: *mut dgmf_config,
+    f: impl FnOnce(&mut dgmf_config) -> Result<(), super::Failure>,
+) -> dgmf_status {
+    guard(|| f(non_null_mut(config, "config")?))
+}
+
+/// Number of noise levels N of the schedule (≥ 2). NFE: see docs/samplers.md.
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_steps(config: *mut dgmf_config, steps: usize) -> dgmf_status {
+    set(config, |c| {
+        if steps < 2 {
+            return Err(invalid(format!(
+                "steps = {steps}; a schedule needs at least 2 noise levels"
+            )));
+        }
+        c.sampler.steps = steps;
+        Ok(())
+    })
+}
+
+/// Schedule: "geometric" or "karras" (rho 7).
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_schedule(
+    config: *mut dgmf_config,
+    schedule: *const c_char,
+) -> dgmf_status {
+    set(config, |c| {
+        c.sampler.schedule = match c_str(schedule, "schedule")? {
+            "geometric" => Schedule::Geometric,
+            "karras" => Schedule::Karras { rho: 7.0 },
+            other => {
+                return Err(invalid(format!(
+                    "schedule `{other}`; choose \"geometric\" or \"karras\""
+                )))
+            }
+        };
+        Ok(())
+    })
+}
+
+/// Langevin corrector settings (pc samplers): signal-to-noise ratio (> 0) and steps per level.
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_corrector(
+    config: *mut dgmf_config,
+    snr: f32,
+    steps: usize,
+) -> dgmf_status {
+    set(config, |c| {
+        if !(snr.is_finite() && snr > 0.0) {
+            return Err(invalid(format!(
+                "snr = {snr}; it must be a positive number"
+            )));
+        }
+        c.sampler.snr = snr;
+        c.sampler.corrector_steps = steps;
+        Ok(())
+    })
+}
+
+/// EDM churn (edm sampler): S_churn, S_min, S_max, S_noise, all finite and ≥ 0.
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_churn(
+    config: *mut dgmf_config,
+    s_churn: f32,
+    s_min: f32,
+    s_max: f32,
+    s_noise: f32,
+) -> dgmf_status {
+    set(config, |c| {
+        if ![s_churn, s_min, s_max, s_noise]
+            .iter()
+            .all(|v| v.is_finite() && *v >= 0.0)
+        {
+            return Err(invalid(
+                "EDM churn settings must be finite and non-negative",
+            ));
+        }
+        c.sampler.churn = crate::samplers::Churn {
+            s_churn,
+            s_min,
+            s_max,
+            s_noise,
+        };
+        Ok(())
+    })
+}
+
+/// Final denoising step to sigma = 0 (non-zero: on, the default).
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_denoise(config: *mut dgmf_config, denoise: i32) -> dgmf_status {
+    set(config, |c| {
+        c.sampler.denoise = denoise != 0;
+        Ok(())
+    })
+}
+
+/// Ensemble size per query (≥ 1; ≥ 2 for a std field).
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_samples(config: *mut dgmf_config, samples: usize) -> dgmf_status {
+    set(config, |c| {
+        if samples == 0 {
+            return Err(invalid(
+                "samples = 0; ask for at least one sample per query",
+            ));
+        }
+        c.n_samples = samples;
+        Ok(())
+    })
+}
+
+/// Seed of the noise streams: sample j of a call draws from stream (seed, j), so results are reproducible
+/// and independent of batching and threads.
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_seed(config: *mut dgmf_config, seed: u64) -> dgmf_status {
+    set(config, |c| {
+        c.seed = seed;
+        Ok(())
+    })
+}
+
+/// Most rows (query × sample pairs) per network call (≥ 1).
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_max_batch(
+    config: *mut dgmf_config,
+    max_batch: usize,
+) -> dgmf_status {
+    set(config, |c| {
+        if max_batch == 0 {
+            return Err(invalid(
+                "max_batch = 0; a network call needs at least one row",
+            ));
+        }
+        c.max_batch = max_batch;
+        Ok(())
+    })
+}
+
+/// Non-zero: accept parameters, fidelity values and coordinates outside the model's declared ranges.
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_extrapolation(
+    config: *mut dgmf_config,
+    allow: i32,
+) -> dgmf_status {
+    set(config, |c| {
+        c.extrapolate = allow != 0;
+        Ok(())
+    })
+}
+
+/// Progress callback (NULL: none) and the pointer passed back to it.
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_progress(
+    config: *mut dgmf_config,
+    callback: dgmf_progress_fn,
+    user_data: *mut c_void,
+) -> dgmf_status {
+    set(config, |c| {
+        c.progress = callback;
+        c.user_data = user_data;
+        Ok(())
+    })
+}
+
+/// Network evaluations per sample this configuration costs.
+#[no_mangle]
+pub extern "C" fn dgmf_config_nfe(config: *const dgmf_config, nfe: *mut usize) -> dgmf_status {
+    guard(|| {
+        *non_null_mut(nfe, "nfe")? = non_null(config, "config")?.sampler.nfe();
+        Ok(())
+    })
+}

@@ -1,0 +1,254 @@
+//! The C ABI. Each export converts its C arguments, forwards to the engine, and converts the result back:
+//! nothing else lives here. Every export runs inside [`guard`], so no panic crosses the boundary (it becomes
+//! `DGMF_ERR_INTERNAL`), and every failure leaves its message in a thread-local slot read by
+//! `dgmf_last_error`.
+
+#![allow(non_camel_case_types)]
+
+mod config;
+mod model;
+mod options;
+mod predict;
+
+pub use config::*;
+pub use model::*;
+pub use options::*;
+pub use predict::*;
+
+use std::cell::RefCell;
+use std::ffi::{c_char, CStr, CString};
+use std::panic::{catch_unwind, AssertUnwindSafe};
+
+use crate::error::{Error, ErrorKind};
+
+/// libdgmf's version, also available as `dgmf_version()`; CI checks these against Cargo.toml.
+pub const DGMF_VERSION_MAJOR: u32 = 0;
+pub const DGMF_VERSION_MINOR: u32 = 1;
+pub const DGMF_VERSION_PATCH: u32 = 0;
+
+/// Result of every fallible function. 0 is success; every other value has a message in
+/// `dgmf_last_error()`.
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum dgmf_status {
+    DGMF_OK = 0,
+    /// A required pointer argument was NULL.
+    DGMF_ERR_NULL_ARGUMENT = 1,
+    /// An argument is invalid: NaN or out-of-range parameter, bad fidelity, unknown sampler name, ...
+    DGMF_ERR_INVALID_ARGUMENT = 2,
+    /// An output buffer is shorter than the result; the message gives the length needed.
+    DGMF_ERR_BUFFER_TOO_SMALL = 3,
+    /// The model file breaks the dgmf model contract (docs/model-contract.md).
+    DGMF_ERR_CONTRACT = 4,
+    /// The model file cannot be read or is not an ONNX model ONNX Runtime accepts.
+    DGMF_ERR_MODEL_LOAD = 5,
+    /// The ONNX Runtime shared library was not found or could not be loaded.
+    DGMF_ERR_RUNTIME_NOT_FOUND = 6,
+    /// The requested execution provider (CUDA, TensorRT) is not available.
+    DGMF_ERR_PROVIDER_UNAVAILABLE = 7,
+    /// The progress callback cancelled the run.
+    DGMF_ERR_CANCELLED = 8,
+    /// ONNX Runtime failed while running the network.
+    DGMF_ERR_INFERENCE = 9,
+    /// A file could not be read or written.
+    DGMF_ERR_IO = 10,
+    /// A bug in libdgmf (including a caught panic); please report it with the message.
+    DGMF_ERR_INTERNAL = 11,
+}
+
+use dgmf_status::*;
+
+impl From<ErrorKind> for dgmf_status {
+    fn from(kind: ErrorKind) -> Self {
+        match kind {
+            ErrorKind::InvalidArgument => DGMF_ERR_INVALID_ARGUMENT,
+            ErrorKind::BufferTooSmall => DGMF_ERR_BUFFER_TOO_SMALL,
+            ErrorKind::Contract => DGMF_ERR_CONTRACT,
+            ErrorKind::ModelLoad => DGMF_ERR_MODEL_LOAD,
+            ErrorKind::RuntimeNotFound => DGMF_ERR_RUNTIME_NOT_FOUND,
+            ErrorKind::ProviderUnavailable => DGMF_ERR_PROVIDER_UNAVAILABLE,
+            ErrorKind::Cancelled => DGMF_ERR_CANCELLED,
+            ErrorKind::Inference => DGMF_ERR_INFERENCE,
+            ErrorKind::Io => DGMF_ERR_IO,
+            ErrorKind::Internal => DGMF_ERR_INTERNAL,
+        }
+    }
+}
+
+/// A failure on the C side: a status plus the message for `dgmf_last_error`.
+pub(crate) struct Failure(dgmf_status, String);
+
+impl From<Error> for Failure {
+    fn from(e: Error) -> Self {
+        Failure(e.kind().into(), e.message().to_string())
+    }
+}
+
+pub(crate) type CResult<T = ()> = Result<T, Failure>;
+
+thread_local! {
+    static LAST_ERROR: RefCell<CString> = RefCell::new(CString::default());
+}
+
+fn set_last_error(message: &str) {
+    // Interior NULs cannot appear in a C string; replace them rather than lose the message.
+    let text = CString::new(message.replace('\0', "\\0")).unwrap_or_default();
+    LAST_ERROR.with(|slot| *slot.borrow_mut() = text);
+}
+
+/// Runs an export's body: catches panics, records the message of a failure, returns the status.
+pub(crate) fn guard(body: impl FnOnce() -> CResult) -> dgmf_status {
+    match catch_unwind(AssertUnwindSafe(body)) {
+        Ok(Ok(())) => DGMF_OK,
+        Ok(Err(Failure(status, message))) => {
+            set_last_error(&message);
+            status
+        }
+        Err(panic) => {
+            let what = panic
+                .downcast_ref::<&str>()
+                .map(|s| s.to_string())
+                .or_else(|| panic.downcast_ref::<String>().cloned())
+                .unwrap_or_else(|| "unknown panic".into());
+            set_last_error(&format!(
+                "internal error in libdgmf (please report): {what}"
+            ));
+            DGMF_ERR_INTERNAL
+        }
+    }
+}
+
+/// A NULL check with the argument's name in the message.
+pub(crate) fn non_null<'a, T>(ptr: *const T, name: &str) -> CResult<&'a T> {
+    // SAFETY: the caller promises a non-NULL pointer is valid for the call's duration (header contract).
+    unsafe { ptr.as_ref() }
+        .ok_or_else(|| Failure(DGMF_ERR_NULL_ARGUMENT, format!("`{name}` is NULL")))
+}
+
+pub(crate) fn non_null_mut<'a, T>(ptr: *mut T, name: &str) -> CResult<&'a mut T> {
+    // SAFETY: as for `non_null`; the caller does not share the object during the call.
+    unsafe { ptr.as_mut() }
+        .ok_or_else(|| Failure(DGMF_ERR_NULL_ARGUMENT, format!("`{name}` is NULL")))
+}
+
+/// A C string argument as UTF-8.
+pub(crate) fn c_str<'a>(ptr: *const c_char, name: &str) -> CResult<&'a str> {
+    non_null(ptr, name)?;
+    // SAFETY: non-NULL and NUL-terminated per the header contract.
+    unsafe { CStr::from_ptr(ptr) }.to_str().map_err(|_| {
+        Failure(
+            DGMF_ERR_INVALID_ARGUMENT,
+            format!("`{name}` is not valid UTF-8"),
+        )
+    })
+}
+
+/// A C array argument; `len` may be 0 with a NULL pointer.
+pub(crate) fn c_slice<'a, T>(ptr: *const T, len: usize, name: &str) -> CResult<&'a [T]> {
+    if len == 0 {
+        return Ok(&[]);
+    }
+    non_null(ptr, name)?;
+    // SAFETY: the header documents that `ptr` holds `len` elements.
+    Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
+}
+
+pub(crate) fn c_slice_mut<'a, T>(ptr: *mut T, len: usize, name: &str) -> CResult<&'a mut [T]> {
+    if len == 0 {
+        return Ok(&mut []);
+    }
+    non_null(ptr, name)?;
+    // SAFETY: the header documents that `ptr` holds `len` writable elements.
+    Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
+}
+
+/// Writes `value` through an optional output pointer (NULL: the caller does not want it).
+pub(crate) fn put<T>(ptr: *mut T, value: T) {
+    // SAFETY: NULL or writable per the header contract.
+    if let Some(p) = unsafe { ptr.as_mut() } {
+        *p = value;
+    }
+}
+
+/// Hands a new object to C.
+pub(crate) fn publish<T>(value: T) -> *mut T {
+    Box::into_raw(Box::new(value))
+}
+
+/// Frees an object created by `publish`; NULL is a no-op.
+pub(crate) fn free<T>(ptr: *mut T) {
+    if !ptr.is_null() {
+        // SAFETY: created by `publish` and not yet freed (header contract: destroy once).
+        drop(unsafe { Box::from_raw(ptr) });
+    }
+}
+
+pub(crate) fn invalid(message: impl Into<String>) -> Failure {
+    Failure(DGMF_ERR_INVALID_ARGUMENT, message.into())
+}
+
+/// The message of the last failed call on the calling thread ("" if none). The pointer stays valid until
+/// the next failing call on this thread; copy it if you need it longer.
+#[no_mangle]
+pub extern "C" fn dgmf_last_error() -> *const c_char {
+    LAST_ERROR.with(|slot| slot.borrow().as_ptr())
+}
+
+/// A static description of a status code (never NULL).
+#[no_mangle]
+pub extern "C" fn dgmf_status_string(status: dgmf_status) -> *const c_char {
+    let s: &'static CStr = match status {
+        DGMF_OK => c"ok",
+        DGMF_ERR_NULL_ARGUMENT => c"a required pointer argument was NULL",
+        DGMF_ERR_INVALID_ARGUMENT => c"invalid argument",
+        DGMF_ERR_BUFFER_TOO_SMALL => c"output buffer too small",
+        DGMF_ERR_CONTRACT => c"the model breaks the dgmf model contract",
+        DGMF_ERR_MODEL_LOAD => c"the model could not be loaded",
+        DGMF_ERR_RUNTIME_NOT_FOUND => c"ONNX Runtime could not be loaded",
+        DGMF_ERR_PROVIDER_UNAVAILABLE => c"execution provider unavailable",
+        DGMF_ERR_CANCELLED => c"cancelled by the progress callback",
+        DGMF_ERR_INFERENCE => c"ONNX Runtime failed while running the network",
+        DGMF_ERR_IO => c"I/O error",
+        DGMF_ERR_INTERNAL => c"internal error in libdgmf",
+    };
+    s.as_ptr()
+}
+
+/// The library version as "MAJOR.MINOR.PATCH" (static string).
+#[no_mangle]
+pub extern "C" fn dgmf_version() -> *const c_char {
+    concat!(env!("CARGO_PKG_VERSION"), "\0").as_ptr().cast()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn version_macros_match_cargo_toml() {
+        assert_eq!(
+            DGMF_VERSION_MAJOR.to_string(),
+            env!("CARGO_PKG_VERSION_MAJOR")
+        );
+        assert_eq!(
+            DGMF_VERSION_MINOR.to_string(),
+            env!("CARGO_PKG_VERSION_MINOR")
+        );
+        assert_eq!(
+            DGMF_VERSION_PATCH.to_string(),
+            env!("CARGO_PKG_VERSION_PATCH")
+        );
+        let v = unsafe { CStr::from_ptr(dgmf_version()) }.to_str().unwrap();
+        assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn panics_become_internal_errors() {
+        let status = guard(|| panic!("boom"));
+        assert_eq!(status, DGMF_ERR_INTERNAL);
+        let msg = unsafe { CStr::from_ptr(dgmf_last_error()) }
+            .to_str()
+            .unwrap();
+        assert!(msg.contains("boom"), "{msg}");
+    }
+}
