@@ -54,7 +54,7 @@ fn wrap(model: Model) -> dgmf_model {
     }
 }
 
-fn options(opts: *const dgmf_options) -> SessionOptions {
+fn session_options(opts: *const dgmf_options) -> SessionOptions {
     // SAFETY: NULL or a live handle from dgmf_options_create (header contract).
     unsafe { opts.as_ref() }
         .map(|o| o.inner.clone())
@@ -71,7 +71,7 @@ fn store(out: &mut *mut dgmf_model, model: CResult<Model>) -> CResult {
 #[no_mangle]
 pub extern "C" fn dgmf_model_load(
     path: *const c_char,
-    options_: *const dgmf_options,
+    options: *const dgmf_options,
     out: *mut *mut dgmf_model,
 ) -> dgmf_status {
     guard(|| {
@@ -80,7 +80,7 @@ pub extern "C" fn dgmf_model_load(
         let path = c_str(path, "path")?;
         store(
             out,
-            Model::load(path, &options(options_)).map_err(Failure::from),
+            Model::load(path, &session_options(options)).map_err(Failure::from),
         )
     })
 }
@@ -90,7 +90,7 @@ pub extern "C" fn dgmf_model_load(
 pub extern "C" fn dgmf_model_load_from_memory(
     data: *const c_void,
     len: usize,
-    options_: *const dgmf_options,
+    options: *const dgmf_options,
     out: *mut *mut dgmf_model,
 ) -> dgmf_status {
     guard(|| {
@@ -102,7 +102,7 @@ pub extern "C" fn dgmf_model_load_from_memory(
         let bytes = c_slice(data.cast::<u8>(), len, "data")?;
         store(
             out,
-            Model::from_bytes(bytes, &options(options_)).map_err(Failure::from),
+            Model::from_bytes(bytes, &session_options(options)).map_err(Failure::from),
         )
     })
 }

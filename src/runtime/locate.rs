@@ -41,6 +41,7 @@ enum Source {
     DgmfEnv,
     OrtEnv,
     ProjectLocal,
+    BesideLib,
     BesideExe,
     System,
 }
@@ -52,6 +53,7 @@ impl Source {
             Source::DgmfEnv => "$DGMF_ORT_LIB",
             Source::OrtEnv => "$ORT_DYLIB_PATH",
             Source::ProjectLocal => "project-local copy",
+            Source::BesideLib => "beside libdgmf",
             Source::BesideExe => "beside the executable",
             Source::System => "system library search path",
         }
@@ -73,12 +75,17 @@ fn candidates(explicit: Option<&Path>) -> Vec<(Source, PathBuf)> {
         return vec![(source, path)];
     }
     let file = format!("libonnxruntime.so.{TESTED_ORT_VERSION}");
-    let mut list = vec![(
+    let mut list = Vec::new();
+    // An installed libdgmf finds the copy `make install` puts beside it.
+    if let Some(dir) = own_dir() {
+        list.push((Source::BesideLib, dir.join(&file)));
+    }
+    list.push((
         Source::ProjectLocal,
         Path::new(env!("CARGO_MANIFEST_DIR"))
             .join("third_party/onnxruntime")
             .join(&file),
-    )];
+    ));
     if let Some(dir) = std::env::current_exe()
         .ok()
         .and_then(|e| e.parent().map(Path::to_path_buf))
@@ -88,6 +95,22 @@ fn candidates(explicit: Option<&Path>) -> Vec<(Source, PathBuf)> {
     }
     list.push((Source::System, PathBuf::from("libonnxruntime.so.1")));
     list
+}
+
+/// The directory of the object file holding this code (libdgmf.so, or the executable it is linked into).
+fn own_dir() -> Option<PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    // SAFETY: dladdr only reads the loader's tables; a zeroed Dl_info is a valid out-parameter.
+    let mut info: libc::Dl_info = unsafe { std::mem::zeroed() };
+    let found = unsafe { libc::dladdr(own_dir as *const libc::c_void, &mut info) };
+    if found == 0 || info.dli_fname.is_null() {
+        return None;
+    }
+    let file = unsafe { CStr::from_ptr(info.dli_fname) };
+    let path = Path::new(std::ffi::OsStr::from_bytes(file.to_bytes()))
+        .canonicalize()
+        .ok()?;
+    path.parent().map(Path::to_path_buf)
 }
 
 /// Opens `path` ourselves and reads the version it reports; a bare file name goes through the dynamic

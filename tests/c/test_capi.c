@@ -1,0 +1,309 @@
+/* Calls every entry point of the C API, including misuse: each must return its documented status and a
+ * message, and the process must survive. Usage: test_capi MODELS_DIR (tests/models). */
+#include <dgmf.h>
+
+#include <math.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int failures = 0, checks = 0;
+
+#define CHECK(cond, ...)                                          \
+    do {                                                          \
+        checks++;                                                 \
+        if (!(cond)) {                                            \
+            failures++;                                           \
+            fprintf(stderr, "FAIL %s:%d: ", __FILE__, __LINE__);  \
+            fprintf(stderr, __VA_ARGS__);                         \
+            fprintf(stderr, "\n");                                \
+        }                                                         \
+    } while (0)
+
+/* The call returns `want`. */
+#define OK_AS(call, want)                                                                        \
+    do {                                                                                        \
+        dgmf_status s_ = (call);                                                                \
+        CHECK(s_ == (want), "%s returned %d (%s), expected %d; last error: %s", #call, (int)s_, \
+              dgmf_status_string(s_), (int)(want), dgmf_last_error());                          \
+    } while (0)
+
+#define OK(call) OK_AS(call, DGMF_OK)
+
+/* The call fails with `want` and leaves a message containing `text`. */
+#define EXPECT(call, want, text)                                                                   \
+    do {                                                                                          \
+        OK_AS(call, want);                                                                        \
+        CHECK(strstr(dgmf_last_error(), (text)) != NULL, "%s: message `%s` lacks `%s`", #call,    \
+              dgmf_last_error(), (text));                                                         \
+    } while (0)
+
+static char models[4096];
+
+static const char *path(const char *name) {
+    static char buf[8192];
+    snprintf(buf, sizeof buf, "%s/%s", models, name);
+    return buf;
+}
+
+static int cancel_after(size_t done, size_t total, void *user) {
+    (void)total;
+    size_t *calls = user;
+    *calls = done;
+    return done >= 3; /* non-zero cancels */
+}
+
+struct job {
+    const dgmf_model *model;
+    const dgmf_config *config;
+    float mean[24], std[24];
+    dgmf_status status;
+};
+
+static void *predict_job(void *arg) {
+    struct job *j = arg;
+    double params[2] = {0.3, -0.6};
+    for (int rep = 0; rep < 20 && j->status == DGMF_OK; rep++)
+        j->status = dgmf_predict(j->model, j->config, params, 2.0, NULL, j->mean, 24, j->std, 24);
+    return NULL;
+}
+
+int main(int argc, char **argv) {
+    if (argc != 2) {
+        fprintf(stderr, "usage: %s MODELS_DIR\n", argv[0]);
+        return 2;
+    }
+    snprintf(models, sizeof models, "%s", argv[1]);
+
+    /* Version and status strings. */
+    char version[64];
+    snprintf(version, sizeof version, "%d.%d.%d", DGMF_VERSION_MAJOR, DGMF_VERSION_MINOR, DGMF_VERSION_PATCH);
+    CHECK(strcmp(dgmf_version(), version) == 0, "dgmf_version %s vs macros %s", dgmf_version(), version);
+    for (int s = DGMF_OK; s <= DGMF_ERR_INTERNAL; s++)
+        CHECK(dgmf_status_string((dgmf_status)s)[0] != '\0', "status %d has no string", s);
+    CHECK(strcmp(dgmf_last_error(), "") == 0, "no error yet");
+
+    /* Options. */
+    dgmf_options *opts = NULL;
+    EXPECT(dgmf_options_create(NULL), DGMF_ERR_NULL_ARGUMENT, "`out` is NULL");
+    OK(dgmf_options_create(&opts));
+    OK(dgmf_options_set_threads(opts, 1));
+    OK(dgmf_options_set_max_sessions(opts, 4));
+    OK(dgmf_options_set_optimization(opts, 3));
+    EXPECT(dgmf_options_set_optimization(opts, 7), DGMF_ERR_INVALID_ARGUMENT, "optimization level 7");
+    EXPECT(dgmf_options_set_provider(opts, "gpu", 0), DGMF_ERR_INVALID_ARGUMENT, "unknown execution provider `gpu`");
+    EXPECT(dgmf_options_set_provider(opts, NULL, 0), DGMF_ERR_NULL_ARGUMENT, "`provider` is NULL");
+    EXPECT(dgmf_options_set_tensorrt(opts, 1, NULL), DGMF_ERR_INVALID_ARGUMENT, "set it to \"tensorrt\" first");
+    OK(dgmf_options_set_provider(opts, "tensorrt", 1));
+    OK(dgmf_options_set_tensorrt(opts, 1, "/tmp/trt-cache"));
+    OK(dgmf_options_set_provider(opts, "cpu", 0));
+    OK(dgmf_options_set_ort_library(opts, NULL));
+    EXPECT(dgmf_options_set_threads(NULL, 1), DGMF_ERR_NULL_ARGUMENT, "`options` is NULL");
+    dgmf_options_destroy(NULL);
+
+    /* Loading: failures leave *out NULL, and calls on the NULL model fail cleanly. */
+    dgmf_model *model = (dgmf_model *)0x1;
+    EXPECT(dgmf_model_load(path("no_such.onnx"), opts, &model), DGMF_ERR_MODEL_LOAD, "cannot read model file");
+    CHECK(model == NULL, "out is NULL after a failed load");
+    EXPECT(dgmf_model_load(path("bad/not_onnx.onnx"), NULL, &model), DGMF_ERR_MODEL_LOAD, "not a valid ONNX model");
+    EXPECT(dgmf_model_load(path("bad/shape_mismatch.onnx"), NULL, &model), DGMF_ERR_CONTRACT, "dgmf.shape");
+    EXPECT(dgmf_model_load(path("bad/ir_too_new.onnx"), NULL, &model), DGMF_ERR_MODEL_LOAD, "IR version 14");
+    EXPECT(dgmf_model_load(NULL, NULL, &model), DGMF_ERR_NULL_ARGUMENT, "`path` is NULL");
+    EXPECT(dgmf_model_load(path("analytic_score.onnx"), NULL, NULL), DGMF_ERR_NULL_ARGUMENT, "`out` is NULL");
+    size_t n = 0;
+    EXPECT(dgmf_model_sample_len(model, &n), DGMF_ERR_NULL_ARGUMENT, "did dgmf_model_load fail?");
+    dgmf_options *other = NULL;
+    OK(dgmf_options_create(&other));
+    OK(dgmf_options_set_provider(other, "cuda", 0));
+    EXPECT(dgmf_model_load(path("analytic_score.onnx"), other, &model), DGMF_ERR_PROVIDER_UNAVAILABLE,
+           "execution provider `cuda`");
+    OK(dgmf_options_set_ort_library(other, "/elsewhere/libonnxruntime.so"));
+    OK(dgmf_options_set_provider(other, "cpu", 0));
+    EXPECT(dgmf_model_load(path("analytic_score.onnx"), other, &model), DGMF_ERR_INVALID_ARGUMENT,
+           "one runtime per process");
+    dgmf_options_destroy(other);
+
+    OK(dgmf_model_load(path("analytic_score.onnx"), opts, &model));
+    CHECK(model != NULL, "model loaded");
+
+    /* From memory. */
+    FILE *f = fopen(path("analytic_score.onnx"), "rb");
+    CHECK(f != NULL, "open model file");
+    static unsigned char bytes[1 << 16];
+    size_t len = f ? fread(bytes, 1, sizeof bytes, f) : 0;
+    if (f) fclose(f);
+    dgmf_model *mem = NULL;
+    OK(dgmf_model_load_from_memory(bytes, len, NULL, &mem));
+    EXPECT(dgmf_model_load_from_memory(bytes, 0, NULL, &mem), DGMF_ERR_INVALID_ARGUMENT, "empty buffer");
+    CHECK(mem == NULL, "out is NULL after a failed load");
+    EXPECT(dgmf_model_load_from_memory(bytes, 10, NULL, &mem), DGMF_ERR_MODEL_LOAD, "not a valid ONNX model");
+    EXPECT(dgmf_model_load_from_memory(NULL, 10, NULL, &mem), DGMF_ERR_NULL_ARGUMENT, "`data` is NULL");
+
+    /* Info. */
+    size_t rank = 0, dims[4] = {0}, p = 0, q = 9, levels = 0;
+    OK(dgmf_model_rank(model, &rank));
+    CHECK(rank == 3, "rank %zu", rank);
+    OK(dgmf_model_shape(model, dims, 4));
+    CHECK(dims[0] == 2 && dims[1] == 3 && dims[2] == 4, "shape %zu %zu %zu", dims[0], dims[1], dims[2]);
+    EXPECT(dgmf_model_shape(model, dims, 2), DGMF_ERR_BUFFER_TOO_SMALL, "rank is 3");
+    EXPECT(dgmf_model_rank(model, NULL), DGMF_ERR_NULL_ARGUMENT, "`rank` is NULL");
+    OK(dgmf_model_sample_len(model, &n));
+    CHECK(n == 24, "sample_len %zu", n);
+    OK(dgmf_model_num_params(model, &p));
+    CHECK(p == 2, "P %zu", p);
+    const char *name = NULL;
+    double lo = 0, hi = 0;
+    OK(dgmf_model_param(model, 1, &name, &lo, &hi));
+    CHECK(strcmp(name, "b") == 0 && lo == -1.0 && hi == 1.0, "param 1: %s [%g, %g]", name, lo, hi);
+    OK(dgmf_model_param(model, 0, NULL, NULL, &hi));
+    EXPECT(dgmf_model_param(model, 2, &name, &lo, &hi), DGMF_ERR_INVALID_ARGUMENT, "parameter index 2");
+    OK(dgmf_model_num_coords(model, &q));
+    CHECK(q == 0, "Q %zu", q);
+    EXPECT(dgmf_model_coord(model, 0, &name, NULL, NULL), DGMF_ERR_INVALID_ARGUMENT, "coordinate index 0");
+    dgmf_fidelity_kind kind;
+    OK(dgmf_model_fidelity(model, &kind, &levels, &lo, &hi));
+    CHECK(kind == DGMF_FIDELITY_DISCRETE && levels == 3 && lo == 0 && hi == 2, "fidelity");
+    OK(dgmf_model_fidelity_label(model, 2, &name));
+    CHECK(strcmp(name, "fine") == 0, "label %s", name);
+    EXPECT(dgmf_model_fidelity_label(model, 3, &name), DGMF_ERR_INVALID_ARGUMENT, "level 3");
+    OK(dgmf_model_sigma_range(model, &lo, &hi));
+    CHECK(lo == 0.01 && hi == 10.0, "sigma range %g %g", lo, hi);
+    OK(dgmf_model_name(model, &name));
+    CHECK(strcmp(name, "analytic_score") == 0, "name %s", name);
+    OK(dgmf_model_provider(model, &name));
+    CHECK(strcmp(name, "cpu") == 0, "provider %s", name);
+
+    dgmf_model *coords_model = NULL, *cont = NULL;
+    OK(dgmf_model_load(path("analytic_coords.onnx"), NULL, &coords_model));
+    OK(dgmf_model_num_coords(coords_model, &q));
+    OK(dgmf_model_coord(coords_model, 0, &name, &lo, &hi));
+    CHECK(q == 1 && strcmp(name, "t") == 0 && lo == 0 && hi == 3, "coord %s", name);
+    OK(dgmf_model_fidelity_label(coords_model, 0, &name));
+    CHECK(strcmp(name, "") == 0, "no labels");
+    OK(dgmf_model_load(path("analytic_continuous.onnx"), NULL, &cont));
+    OK(dgmf_model_fidelity(cont, &kind, &levels, &lo, &hi));
+    CHECK(kind == DGMF_FIDELITY_CONTINUOUS && levels == 0 && lo == 0.5 && hi == 4.0, "continuous fidelity");
+    EXPECT(dgmf_model_fidelity_label(cont, 0, &name), DGMF_ERR_INVALID_ARGUMENT, "continuous");
+
+    /* Config. */
+    dgmf_config *cfg = NULL;
+    EXPECT(dgmf_config_create("ddim", &cfg), DGMF_ERR_INVALID_ARGUMENT, "unknown sampler `ddim`");
+    CHECK(cfg == NULL, "out NULL");
+    OK(dgmf_config_create("pc", &cfg));
+    size_t nfe = 0;
+    OK(dgmf_config_nfe(cfg, &nfe));
+    CHECK(nfe == 2000, "pc default nfe %zu", nfe);
+    OK(dgmf_config_set_steps(cfg, 50));
+    EXPECT(dgmf_config_set_steps(cfg, 1), DGMF_ERR_INVALID_ARGUMENT, "at least 2");
+    OK(dgmf_config_set_schedule(cfg, "karras"));
+    OK(dgmf_config_set_schedule(cfg, "geometric"));
+    EXPECT(dgmf_config_set_schedule(cfg, "linear"), DGMF_ERR_INVALID_ARGUMENT, "schedule `linear`");
+    OK(dgmf_config_set_corrector(cfg, 0.16f, 1));
+    EXPECT(dgmf_config_set_corrector(cfg, NAN, 1), DGMF_ERR_INVALID_ARGUMENT, "snr");
+    OK(dgmf_config_set_churn(cfg, 40, 0.05f, 50, 1.003f));
+    EXPECT(dgmf_config_set_churn(cfg, -1, 0, 0, 0), DGMF_ERR_INVALID_ARGUMENT, "churn");
+    OK(dgmf_config_set_denoise(cfg, 1));
+    OK(dgmf_config_set_samples(cfg, 8));
+    EXPECT(dgmf_config_set_samples(cfg, 0), DGMF_ERR_INVALID_ARGUMENT, "samples = 0");
+    OK(dgmf_config_set_seed(cfg, 42));
+    OK(dgmf_config_set_max_batch(cfg, 16));
+    EXPECT(dgmf_config_set_max_batch(cfg, 0), DGMF_ERR_INVALID_ARGUMENT, "max_batch = 0");
+    OK(dgmf_config_set_extrapolation(cfg, 0));
+    OK(dgmf_config_set_progress(cfg, NULL, NULL));
+    OK(dgmf_config_nfe(cfg, &nfe));
+    CHECK(nfe == 100, "nfe %zu", nfe);
+    EXPECT(dgmf_config_nfe(NULL, &nfe), DGMF_ERR_NULL_ARGUMENT, "`config` is NULL");
+
+    /* Predict, and its misuse. */
+    double params[2] = {0.3, -0.6}, bad[2] = {0.3, NAN}, far[2] = {0.3, 5.0};
+    float mean[24], sd[24], big[3 * 24], bigsd[3 * 24];
+    OK(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24));
+    int finite = 1;
+    for (int i = 0; i < 24; i++) finite &= isfinite(mean[i]) && isfinite(sd[i]) && sd[i] > 0;
+    CHECK(finite, "finite mean, positive std");
+    EXPECT(dgmf_predict(model, cfg, bad, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_INVALID_ARGUMENT,
+           "parameter `b` = NaN");
+    EXPECT(dgmf_predict(model, cfg, far, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_INVALID_ARGUMENT,
+           "outside the model's range [-1, 1]");
+    EXPECT(dgmf_predict(model, cfg, params, 3.0, NULL, mean, 24, NULL, 0), DGMF_ERR_INVALID_ARGUMENT,
+           "fidelity level 3 is out of range");
+    EXPECT(dgmf_predict(model, cfg, params, 1.5, NULL, mean, 24, NULL, 0), DGMF_ERR_INVALID_ARGUMENT,
+           "not a level index");
+    EXPECT(dgmf_predict(model, cfg, params, INFINITY, NULL, mean, 24, NULL, 0), DGMF_ERR_INVALID_ARGUMENT,
+           "not a level index");
+    EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 23, NULL, 0), DGMF_ERR_BUFFER_TOO_SMALL,
+           "needs 24");
+    EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 10), DGMF_ERR_BUFFER_TOO_SMALL,
+           "`std` holds 10");
+    EXPECT(dgmf_predict(model, cfg, NULL, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_NULL_ARGUMENT,
+           "`params` is NULL");
+    EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, NULL, 24, NULL, 0), DGMF_ERR_NULL_ARGUMENT,
+           "`mean` is NULL");
+    EXPECT(dgmf_predict(model, NULL, params, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_NULL_ARGUMENT,
+           "`config` is NULL");
+    EXPECT(dgmf_predict(NULL, cfg, params, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_NULL_ARGUMENT,
+           "`model` is NULL");
+    double t = 1.0;
+    EXPECT(dgmf_predict(coords_model, cfg, params, 0.0, NULL, mean, 8, NULL, 0), DGMF_ERR_NULL_ARGUMENT,
+           "`coords` is NULL");
+    OK(dgmf_predict(coords_model, cfg, params, 0.0, &t, mean, 8, NULL, 0));
+    t = 4.0;
+    EXPECT(dgmf_predict(coords_model, cfg, params, 0.0, &t, mean, 8, NULL, 0), DGMF_ERR_INVALID_ARGUMENT,
+           "coordinate `t` = 4");
+    OK(dgmf_config_set_extrapolation(cfg, 1));
+    OK(dgmf_predict(coords_model, cfg, params, 0.0, &t, mean, 8, NULL, 0));
+    OK(dgmf_config_set_extrapolation(cfg, 0));
+    OK(dgmf_predict(cont, cfg, params, 1.7, NULL, mean, 16, NULL, 0));
+    EXPECT(dgmf_predict(cont, cfg, params, 9.0, NULL, mean, 16, NULL, 0), DGMF_ERR_INVALID_ARGUMENT,
+           "fidelity = 9");
+
+    /* A batch equals its queries predicted one by one (noise streams are keyed by sample index, so the
+     * first query of the batch matches a single call with the same seed). */
+    double bp[6] = {0.3, -0.6, 0.1, 0.2, 0.9, 0.9}, bf[3] = {2, 0, 1};
+    OK(dgmf_predict_batch(model, cfg, 3, bp, bf, NULL, big, 72, bigsd, 72));
+    OK(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24));
+    CHECK(memcmp(big, mean, sizeof mean) == 0 && memcmp(bigsd, sd, sizeof sd) == 0, "batch query 0 = single");
+    EXPECT(dgmf_predict_batch(model, cfg, 0, bp, bf, NULL, big, 72, NULL, 0), DGMF_ERR_INVALID_ARGUMENT, "n = 0");
+    EXPECT(dgmf_predict_batch(model, cfg, 3, bp, bf, NULL, big, 71, NULL, 0), DGMF_ERR_BUFFER_TOO_SMALL, "needs 72");
+    bf[1] = -1;
+    EXPECT(dgmf_predict_batch(model, cfg, 3, bp, bf, NULL, big, 72, NULL, 0), DGMF_ERR_INVALID_ARGUMENT, "query 1");
+    OK(dgmf_config_set_samples(cfg, 1));
+    EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24), DGMF_ERR_INVALID_ARGUMENT,
+           "at least 2 samples");
+    OK(dgmf_config_set_samples(cfg, 8));
+
+    /* Progress and cancellation. */
+    size_t calls = 0;
+    OK(dgmf_config_set_progress(cfg, cancel_after, &calls));
+    EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_CANCELLED, "cancelled");
+    CHECK(calls == 3, "cancelled right after the third evaluation (%zu)", calls);
+    OK(dgmf_config_set_progress(cfg, NULL, NULL));
+
+    /* One model shared by 4 threads: every thread gets the single-threaded result. */
+    OK(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24));
+    struct job jobs[4];
+    pthread_t threads[4];
+    for (int i = 0; i < 4; i++) {
+        jobs[i] = (struct job){.model = model, .config = cfg, .status = DGMF_OK};
+        pthread_create(&threads[i], NULL, predict_job, &jobs[i]);
+    }
+    for (int i = 0; i < 4; i++) {
+        pthread_join(threads[i], NULL);
+        CHECK(jobs[i].status == DGMF_OK, "thread %d: %s", i, dgmf_status_string(jobs[i].status));
+        CHECK(memcmp(jobs[i].mean, mean, sizeof mean) == 0, "thread %d mean equals the serial one", i);
+        CHECK(memcmp(jobs[i].std, sd, sizeof sd) == 0, "thread %d std equals the serial one", i);
+    }
+
+    dgmf_config_destroy(cfg);
+    dgmf_config_destroy(NULL);
+    dgmf_model_destroy(cont);
+    dgmf_model_destroy(coords_model);
+    dgmf_model_destroy(mem);
+    dgmf_model_destroy(model);
+    dgmf_model_destroy(NULL);
+    dgmf_options_destroy(opts);
+
+    printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures ? 1 : 0;
+}
