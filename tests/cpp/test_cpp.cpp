@@ -1,0 +1,94 @@
+// The C++ bindings: RAII, exceptions with status and message, vector calls, move-only handles.
+// Usage: test_cpp MODELS_DIR
+#include <dgmf.hpp>
+
+#include <cmath>
+#include <cstdio>
+#include <string>
+#include <type_traits>
+
+static int failures = 0, checks = 0;
+#define CHECK(cond, what)                                                       \
+    do {                                                                        \
+        checks++;                                                               \
+        if (!(cond)) {                                                          \
+            failures++;                                                         \
+            std::fprintf(stderr, "FAIL %s:%d: %s\n", __FILE__, __LINE__, what); \
+        }                                                                       \
+    } while (0)
+
+template <class F>
+static void expect_error(F f, dgmf_status status, const std::string& text) {
+    try {
+        f();
+        CHECK(false, ("no exception for " + text).c_str());
+    } catch (const dgmf::Error& e) {
+        CHECK(e.status() == status, e.what());
+        CHECK(std::string(e.what()).find(text) != std::string::npos, e.what());
+    }
+}
+
+static_assert(!std::is_copy_constructible_v<dgmf::Model>, "handles are move-only");
+static_assert(std::is_nothrow_move_constructible_v<dgmf::Model>, "handles move without throwing");
+
+int main(int argc, char** argv) {
+    if (argc != 2) return 2;
+    const std::string dir = argv[1];
+    CHECK(dgmf::version() == dgmf_version(), "version");
+
+    dgmf::Options opts;
+    opts.set_threads(1).set_max_sessions(2).set_optimization(3);
+    expect_error([&] { opts.set_provider("fpga"); }, DGMF_ERR_INVALID_ARGUMENT, "unknown execution provider");
+
+    expect_error([&] { dgmf::Model::load(dir + "/bad/fidelity_kind.onnx", &opts); }, DGMF_ERR_CONTRACT,
+                 "dgmf.fidelity is `ordinal:3`");
+    auto model = dgmf::Model::load(dir + "/analytic_score.onnx", &opts);
+    CHECK(model.shape() == (std::vector<std::size_t>{2, 3, 4}), "shape");
+    CHECK(model.sample_len() == 24 && model.rank() == 3, "sizes");
+    CHECK(model.num_params() == 2 && model.param(0).name == "a" && model.param(1).min == -1.0, "params");
+    CHECK(model.num_coords() == 0, "coords");
+    auto f = model.fidelity();
+    CHECK(f.kind == DGMF_FIDELITY_DISCRETE && f.levels == 3, "fidelity");
+    CHECK(model.fidelity_label(1) == "medium", "label");
+    CHECK(model.sigma_range().second == 10.0, "sigma range");
+    CHECK(model.name() == "analytic_score" && model.provider() == "cpu", "name/provider");
+    expect_error([&] { model.param(5); }, DGMF_ERR_INVALID_ARGUMENT, "parameter index 5");
+
+    dgmf::Config cfg("heun");
+    CHECK(cfg.nfe() == 35, "heun nfe");
+    cfg.set_steps(10).set_samples(4).set_seed(5).set_max_batch(3).set_schedule("karras");
+    expect_error([&] { dgmf::Config("nope"); }, DGMF_ERR_INVALID_ARGUMENT, "unknown sampler `nope`");
+
+    auto p = model.predict(cfg, {0.3, -0.6}, 2.0, {}, true);
+    CHECK(p.mean.size() == 24 && p.std.size() == 24, "sizes of the result");
+    bool ok = true;
+    for (std::size_t i = 0; i < 24; i++) ok &= std::isfinite(p.mean[i]) && p.std[i] > 0;
+    CHECK(ok, "finite mean and positive std");
+    auto batch = model.predict_batch(cfg, {0.3, -0.6, 0.5, 0.5}, {2.0, 0.0}, {}, true);
+    CHECK(batch.mean.size() == 48, "batch size");
+    CHECK(std::equal(p.mean.begin(), p.mean.end(), batch.mean.begin()), "batch query 0 equals the single call");
+    expect_error([&] { model.predict(cfg, {0.3, 9.0}, 2.0); }, DGMF_ERR_INVALID_ARGUMENT, "outside the model's range");
+    expect_error([&] { model.predict_batch(cfg, {0.3}, {2.0}); }, DGMF_ERR_INVALID_ARGUMENT, "n*P");
+    const double params[2] = {0.3, -0.6};
+    float small[3];
+    expect_error([&] { model.predict(cfg, params, 2.0, nullptr, small, 3, nullptr, 0); }, DGMF_ERR_BUFFER_TOO_SMALL,
+                 "needs 24");
+
+    std::size_t seen = 0;
+    cfg.set_progress([&](std::size_t done, std::size_t) {
+        seen = done;
+        return done < 4;
+    });
+    expect_error([&] { model.predict(cfg, {0.3, -0.6}, 2.0); }, DGMF_ERR_CANCELLED, "cancelled");
+    CHECK(seen == 4, "cancelled after 4 evaluations");
+    cfg.set_progress([](std::size_t, std::size_t) -> bool { throw std::runtime_error("oops"); });
+    expect_error([&] { model.predict(cfg, {0.3, -0.6}, 2.0); }, DGMF_ERR_CANCELLED, "cancelled");
+
+    // Moves transfer ownership; the moved-from handle is empty and its use is a clean error.
+    auto moved = std::move(model);
+    CHECK(moved.get() != nullptr && model.get() == nullptr, "move");
+    expect_error([&] { model.sample_len(); }, DGMF_ERR_NULL_ARGUMENT, "`model` is NULL");
+
+    std::printf("%d passed, %d failed\n", checks - failures, failures);
+    return failures ? 1 : 0;
+}
