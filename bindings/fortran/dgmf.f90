@@ -1,0 +1,917 @@
+!> libdgmf Fortran bindings through iso_c_binding: one procedure per function of include/dgmf.h.
+!>
+!> Handles are derived types with `final` procedures (dgmf_options_t, dgmf_model_t, dgmf_config_t): a handle is
+!> freed when it goes out of scope, or explicitly with dgmf_*_destroy. Do not copy handles with `=`: two copies
+!> would free the same object.
+!>
+!> Errors: every procedure takes optional `stat` and `errmsg`. With `stat` present, the status code (DGMF_OK = 0
+!> on success) is stored there and the program goes on; with `stat` absent, an error stops the program with
+!> the library's message (error stop, from this module: the library itself never stops a program).
+!>
+!> Arrays are passed without copies by the reversed-dimension convention: the row-major C field [C, H, W] is the
+!> Fortran array u(W, H, C); a batch [n, C, H, W] is u(W, H, C, n); batch parameters [n, P] are params(P, n).
+!> dgmf_reverse_dims gives the natural-order copy for codes that want u(C, H, W).
+module dgmf
+   use, intrinsic :: iso_c_binding
+   implicit none
+   private
+
+   integer(c_int), parameter, public :: DGMF_OK = 0, DGMF_ERR_NULL_ARGUMENT = 1, DGMF_ERR_INVALID_ARGUMENT = 2, &
+      DGMF_ERR_BUFFER_TOO_SMALL = 3, DGMF_ERR_CONTRACT = 4, DGMF_ERR_MODEL_LOAD = 5, &
+      DGMF_ERR_RUNTIME_NOT_FOUND = 6, DGMF_ERR_PROVIDER_UNAVAILABLE = 7, DGMF_ERR_CANCELLED = 8, &
+      DGMF_ERR_INFERENCE = 9, DGMF_ERR_IO = 10, DGMF_ERR_INTERNAL = 11
+   integer(c_int), parameter, public :: DGMF_FIDELITY_DISCRETE = 0, DGMF_FIDELITY_CONTINUOUS = 1
+
+   type, public :: dgmf_options_t
+      type(c_ptr) :: ptr = c_null_ptr
+   contains
+      final :: options_final
+   end type
+
+   type, public :: dgmf_model_t
+      type(c_ptr) :: ptr = c_null_ptr
+   contains
+      final :: model_final
+   end type
+
+   type, public :: dgmf_config_t
+      type(c_ptr) :: ptr = c_null_ptr
+   contains
+      final :: config_final
+   end type
+
+   public :: dgmf_version, dgmf_last_error, dgmf_status_string
+   public :: dgmf_options_create, dgmf_options_destroy, dgmf_options_set_ort_library, dgmf_options_set_provider, &
+      dgmf_options_set_tensorrt, dgmf_options_set_threads, dgmf_options_set_max_sessions, dgmf_options_set_optimization
+   public :: dgmf_model_load, dgmf_model_load_from_memory, dgmf_model_destroy, dgmf_model_rank, dgmf_model_shape, &
+      dgmf_model_sample_len, dgmf_model_num_params, dgmf_model_param, dgmf_model_num_coords, dgmf_model_coord, &
+      dgmf_model_fidelity, dgmf_model_fidelity_label, dgmf_model_sigma_range, dgmf_model_name, dgmf_model_provider
+   public :: dgmf_config_create, dgmf_config_destroy, dgmf_config_set_steps, dgmf_config_set_schedule, &
+      dgmf_config_set_corrector, dgmf_config_set_churn, dgmf_config_set_denoise, dgmf_config_set_samples, &
+      dgmf_config_set_seed, dgmf_config_set_max_batch, dgmf_config_set_extrapolation, dgmf_config_set_progress, &
+      dgmf_config_nfe
+   public :: dgmf_predict, dgmf_predict_batch, dgmf_reverse_dims
+
+   interface dgmf_reverse_dims
+      module procedure reverse_dims_2, reverse_dims_3, reverse_dims_4
+   end interface
+
+   ! The C functions, bound by name. Handles travel as type(c_ptr) by value.
+   interface
+      function c_version() bind(C, name="dgmf_version")
+         import :: c_ptr
+         type(c_ptr) :: c_version
+      end function
+      function c_last_error() bind(C, name="dgmf_last_error")
+         import :: c_ptr
+         type(c_ptr) :: c_last_error
+      end function
+      function c_status_string(s) bind(C, name="dgmf_status_string")
+         import :: c_ptr, c_int
+         integer(c_int), value :: s
+         type(c_ptr) :: c_status_string
+      end function
+      function c_options_create(out) bind(C, name="dgmf_options_create")
+         import :: c_ptr, c_int
+         type(c_ptr) :: out
+         integer(c_int) :: c_options_create
+      end function
+      subroutine c_options_destroy(p) bind(C, name="dgmf_options_destroy")
+         import :: c_ptr
+         type(c_ptr), value :: p
+      end subroutine
+      function c_options_set_ort_library(p, path) bind(C, name="dgmf_options_set_ort_library")
+         import :: c_ptr, c_int, c_char
+         type(c_ptr), value :: p
+         character(kind=c_char) :: path(*)
+         integer(c_int) :: c_options_set_ort_library
+      end function
+      function c_options_set_provider(p, provider, fallback) bind(C, name="dgmf_options_set_provider")
+         import :: c_ptr, c_int, c_char, c_int32_t
+         type(c_ptr), value :: p
+         character(kind=c_char) :: provider(*)
+         integer(c_int32_t), value :: fallback
+         integer(c_int) :: c_options_set_provider
+      end function
+      function c_options_set_tensorrt(p, fp16, cache) bind(C, name="dgmf_options_set_tensorrt")
+         import :: c_ptr, c_int, c_int32_t
+         type(c_ptr), value :: p
+         integer(c_int32_t), value :: fp16
+         type(c_ptr), value :: cache
+         integer(c_int) :: c_options_set_tensorrt
+      end function
+      function c_options_set_size(p, n) bind(C)
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: p
+         integer(c_size_t), value :: n
+         integer(c_int) :: c_options_set_size
+      end function
+      function c_options_set_optimization(p, level) bind(C, name="dgmf_options_set_optimization")
+         import :: c_ptr, c_int, c_int32_t
+         type(c_ptr), value :: p
+         integer(c_int32_t), value :: level
+         integer(c_int) :: c_options_set_optimization
+      end function
+      function c_model_load(path, opts, out) bind(C, name="dgmf_model_load")
+         import :: c_ptr, c_int, c_char
+         character(kind=c_char) :: path(*)
+         type(c_ptr), value :: opts
+         type(c_ptr) :: out
+         integer(c_int) :: c_model_load
+      end function
+      function c_model_load_from_memory(data, len, opts, out) bind(C, name="dgmf_model_load_from_memory")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: data
+         integer(c_size_t), value :: len
+         type(c_ptr), value :: opts
+         type(c_ptr) :: out
+         integer(c_int) :: c_model_load_from_memory
+      end function
+      subroutine c_model_destroy(p) bind(C, name="dgmf_model_destroy")
+         import :: c_ptr
+         type(c_ptr), value :: p
+      end subroutine
+      function c_model_size(p, n) bind(C)
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: p
+         integer(c_size_t) :: n
+         integer(c_int) :: c_model_size
+      end function
+      function c_model_shape(p, dims, len) bind(C, name="dgmf_model_shape")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: p
+         integer(c_size_t) :: dims(*)
+         integer(c_size_t), value :: len
+         integer(c_int) :: c_model_shape
+      end function
+      function c_model_variable(p, i, name, lo, hi) bind(C)
+         import :: c_ptr, c_int, c_size_t, c_double
+         type(c_ptr), value :: p
+         integer(c_size_t), value :: i
+         type(c_ptr) :: name
+         real(c_double) :: lo, hi
+         integer(c_int) :: c_model_variable
+      end function
+      function c_model_fidelity(p, kind, levels, lo, hi) bind(C, name="dgmf_model_fidelity")
+         import :: c_ptr, c_int, c_size_t, c_double
+         type(c_ptr), value :: p
+         integer(c_int) :: kind
+         integer(c_size_t) :: levels
+         real(c_double) :: lo, hi
+         integer(c_int) :: c_model_fidelity
+      end function
+      function c_model_fidelity_label(p, level, label) bind(C, name="dgmf_model_fidelity_label")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: p
+         integer(c_size_t), value :: level
+         type(c_ptr) :: label
+         integer(c_int) :: c_model_fidelity_label
+      end function
+      function c_model_sigma_range(p, lo, hi) bind(C, name="dgmf_model_sigma_range")
+         import :: c_ptr, c_int, c_double
+         type(c_ptr), value :: p
+         real(c_double) :: lo, hi
+         integer(c_int) :: c_model_sigma_range
+      end function
+      function c_model_string(p, s) bind(C)
+         import :: c_ptr, c_int
+         type(c_ptr), value :: p
+         type(c_ptr) :: s
+         integer(c_int) :: c_model_string
+      end function
+      function c_config_create(sampler, out) bind(C, name="dgmf_config_create")
+         import :: c_ptr, c_int, c_char
+         character(kind=c_char) :: sampler(*)
+         type(c_ptr) :: out
+         integer(c_int) :: c_config_create
+      end function
+      subroutine c_config_destroy(p) bind(C, name="dgmf_config_destroy")
+         import :: c_ptr
+         type(c_ptr), value :: p
+      end subroutine
+      function c_config_set_size(p, n) bind(C)
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: p
+         integer(c_size_t), value :: n
+         integer(c_int) :: c_config_set_size
+      end function
+      function c_config_set_flag(p, flag) bind(C)
+         import :: c_ptr, c_int, c_int32_t
+         type(c_ptr), value :: p
+         integer(c_int32_t), value :: flag
+         integer(c_int) :: c_config_set_flag
+      end function
+      function c_config_set_schedule(p, schedule) bind(C, name="dgmf_config_set_schedule")
+         import :: c_ptr, c_int, c_char
+         type(c_ptr), value :: p
+         character(kind=c_char) :: schedule(*)
+         integer(c_int) :: c_config_set_schedule
+      end function
+      function c_config_set_corrector(p, snr, steps) bind(C, name="dgmf_config_set_corrector")
+         import :: c_ptr, c_int, c_float, c_size_t
+         type(c_ptr), value :: p
+         real(c_float), value :: snr
+         integer(c_size_t), value :: steps
+         integer(c_int) :: c_config_set_corrector
+      end function
+      function c_config_set_churn(p, a, b, c, d) bind(C, name="dgmf_config_set_churn")
+         import :: c_ptr, c_int, c_float
+         type(c_ptr), value :: p
+         real(c_float), value :: a, b, c, d
+         integer(c_int) :: c_config_set_churn
+      end function
+      function c_config_set_seed(p, seed) bind(C, name="dgmf_config_set_seed")
+         import :: c_ptr, c_int, c_int64_t
+         type(c_ptr), value :: p
+         integer(c_int64_t), value :: seed
+         integer(c_int) :: c_config_set_seed
+      end function
+      function c_config_set_progress(p, callback, user) bind(C, name="dgmf_config_set_progress")
+         import :: c_ptr, c_int, c_funptr
+         type(c_ptr), value :: p
+         type(c_funptr), value :: callback
+         type(c_ptr), value :: user
+         integer(c_int) :: c_config_set_progress
+      end function
+      function c_config_nfe(p, n) bind(C, name="dgmf_config_nfe")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: p
+         integer(c_size_t) :: n
+         integer(c_int) :: c_config_nfe
+      end function
+      function c_predict_batch(model, config, n, params, fidelity, coords, mean, mean_len, std, std_len) &
+         bind(C, name="dgmf_predict_batch")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: model, config
+         integer(c_size_t), value :: n
+         type(c_ptr), value :: params, fidelity, coords, mean, std
+         integer(c_size_t), value :: mean_len, std_len
+         integer(c_int) :: c_predict_batch
+      end function
+   end interface
+
+contains
+
+   ! ---- helpers -----------------------------------------------------------------------------------------
+
+   !> A NUL-terminated copy of a Fortran string.
+   pure function c_string(s) result(c)
+      character(len=*), intent(in) :: s
+      character(kind=c_char, len=len_trim(s) + 1) :: c
+      c = trim(s)//c_null_char
+   end function
+
+   !> The Fortran copy of a C string (empty for NULL).
+   function f_string(p) result(s)
+      type(c_ptr), intent(in) :: p
+      character(len=:), allocatable :: s
+      character(kind=c_char), pointer :: chars(:)
+      integer :: n
+      interface
+         function strlen(str) bind(C, name="strlen")
+            import :: c_ptr, c_size_t
+            type(c_ptr), value :: str
+            integer(c_size_t) :: strlen
+         end function
+      end interface
+      if (.not. c_associated(p)) then
+         s = ""
+         return
+      end if
+      n = int(strlen(p))
+      call c_f_pointer(p, chars, [n])
+      allocate (character(len=n) :: s)
+      s = transfer(chars(1:n), s)
+   end function
+
+   !> Reports a status: into stat when given, else stops the program on failure.
+   subroutine finish(status, stat)
+      integer(c_int), intent(in) :: status
+      integer, intent(out), optional :: stat
+      if (present(stat)) then
+         stat = status
+      else if (status /= DGMF_OK) then
+         error stop "libdgmf: "//f_string(c_last_error())
+      end if
+   end subroutine
+
+   !> The errmsg of a call that returned `stat` ("" on success). Kept apart from `finish` because gfortran 12
+   !> loses a deferred-length optional argument forwarded to another optional one.
+   subroutine message(errmsg, stat)
+      character(len=:), allocatable, intent(out) :: errmsg
+      integer, intent(in), optional :: stat
+      errmsg = ""
+      if (present(stat)) then
+         if (stat /= DGMF_OK) errmsg = f_string(c_last_error())
+      end if
+   end subroutine
+
+   !> A failure detected in this module (array sizes the C API cannot see); the caller sets its errmsg.
+   subroutine fail(text, stat)
+      character(len=*), intent(in) :: text
+      integer, intent(out), optional :: stat
+      if (present(stat)) then
+         stat = DGMF_ERR_INVALID_ARGUMENT
+      else
+         error stop "libdgmf: "//text
+      end if
+   end subroutine
+
+   !> Checks the extents of params (P) and coords (Q) against the model; returns .false. after `fail`.
+   logical function sizes_ok(model, p, q, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      integer, intent(in) :: p, q
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      integer :: mp, mq, s1, s2
+      character(len=120) :: text
+      call dgmf_model_num_params(model, mp, s1)
+      call dgmf_model_num_coords(model, mq, s2)
+      sizes_ok = .true.
+      if (s1 /= DGMF_OK .or. s2 /= DGMF_OK) return ! the C call reports the bad model itself
+      if (p /= mp .or. q /= mq) then
+         write (text, '(i0, a, i0, a, i0, a, i0, a)') p, " parameters and ", q, " coordinates given, but the model takes ", &
+            mp, " and ", mq, " (params(P, n), coords(Q, n))"
+         call fail(trim(text), stat)
+         if (present(errmsg)) errmsg = trim(text)
+         sizes_ok = .false.
+      end if
+   end function
+
+   ! ---- library ----------------------------------------------------------------------------------------
+
+   !> "MAJOR.MINOR.PATCH".
+   function dgmf_version() result(v)
+      character(len=:), allocatable :: v
+      v = f_string(c_version())
+   end function
+
+   !> Message of the last failure on this thread.
+   function dgmf_last_error() result(m)
+      character(len=:), allocatable :: m
+      m = f_string(c_last_error())
+   end function
+
+   function dgmf_status_string(status) result(m)
+      integer, intent(in) :: status
+      character(len=:), allocatable :: m
+      m = f_string(c_status_string(int(status, c_int)))
+   end function
+
+   ! ---- options ----------------------------------------------------------------------------------------
+
+   subroutine dgmf_options_create(opts, stat, errmsg)
+      type(dgmf_options_t), intent(inout) :: opts
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      call dgmf_options_destroy(opts)
+      call finish(c_options_create(opts%ptr), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_options_destroy(opts)
+      type(dgmf_options_t), intent(inout) :: opts
+      call c_options_destroy(opts%ptr)
+      opts%ptr = c_null_ptr
+   end subroutine
+
+   subroutine options_final(opts)
+      type(dgmf_options_t), intent(inout) :: opts
+      call dgmf_options_destroy(opts)
+   end subroutine
+
+   subroutine dgmf_options_set_ort_library(opts, path, stat, errmsg)
+      type(dgmf_options_t), intent(in) :: opts
+      character(len=*), intent(in) :: path
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      call finish(c_options_set_ort_library(opts%ptr, c_string(path)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_options_set_provider(opts, provider, allow_fallback, stat, errmsg)
+      type(dgmf_options_t), intent(in) :: opts
+      character(len=*), intent(in) :: provider
+      logical, intent(in) :: allow_fallback
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      call finish(c_options_set_provider(opts%ptr, c_string(provider), merge(1_c_int32_t, 0_c_int32_t, allow_fallback)), &
+                  stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> TensorRT fp16 engines and engine cache directory ("" for none).
+   subroutine dgmf_options_set_tensorrt(opts, fp16, engine_cache_dir, stat, errmsg)
+      type(dgmf_options_t), intent(in) :: opts
+      logical, intent(in) :: fp16
+      character(len=*), intent(in) :: engine_cache_dir
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(kind=c_char, len=:), allocatable, target :: dir
+      type(c_ptr) :: p
+      p = c_null_ptr
+      if (len_trim(engine_cache_dir) > 0) then
+         dir = c_string(engine_cache_dir)
+         p = c_loc(dir)
+      end if
+      call finish(c_options_set_tensorrt(opts%ptr, merge(1_c_int32_t, 0_c_int32_t, fp16), p), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_options_set_threads(opts, intra_threads, stat, errmsg)
+      type(dgmf_options_t), intent(in) :: opts
+      integer, intent(in) :: intra_threads
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_options_set_size), bind(C, name="dgmf_options_set_threads") :: set
+      call finish(set(opts%ptr, int(intra_threads, c_size_t)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_options_set_max_sessions(opts, max_sessions, stat, errmsg)
+      type(dgmf_options_t), intent(in) :: opts
+      integer, intent(in) :: max_sessions
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_options_set_size), bind(C, name="dgmf_options_set_max_sessions") :: set
+      call finish(set(opts%ptr, int(max_sessions, c_size_t)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_options_set_optimization(opts, level, stat, errmsg)
+      type(dgmf_options_t), intent(in) :: opts
+      integer, intent(in) :: level
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      call finish(c_options_set_optimization(opts%ptr, int(level, c_int32_t)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   ! ---- model ------------------------------------------------------------------------------------------
+
+   !> Loads a model file; `opts` is optional. A previous model held by `model` is freed first.
+   subroutine dgmf_model_load(model, path, opts, stat, errmsg)
+      type(dgmf_model_t), intent(inout) :: model
+      character(len=*), intent(in) :: path
+      type(dgmf_options_t), intent(in), optional :: opts
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      type(c_ptr) :: o
+      o = c_null_ptr
+      if (present(opts)) o = opts%ptr
+      call dgmf_model_destroy(model)
+      call finish(c_model_load(c_string(path), o, model%ptr), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> Loads a model from the bytes of an ONNX file (copied).
+   subroutine dgmf_model_load_from_memory(model, bytes, opts, stat, errmsg)
+      type(dgmf_model_t), intent(inout) :: model
+      integer(c_int8_t), intent(in), target :: bytes(:)
+      type(dgmf_options_t), intent(in), optional :: opts
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      type(c_ptr) :: o
+      o = c_null_ptr
+      if (present(opts)) o = opts%ptr
+      call dgmf_model_destroy(model)
+      call finish(c_model_load_from_memory(c_loc(bytes), int(size(bytes), c_size_t), o, model%ptr), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_model_destroy(model)
+      type(dgmf_model_t), intent(inout) :: model
+      call c_model_destroy(model%ptr)
+      model%ptr = c_null_ptr
+   end subroutine
+
+   subroutine model_final(model)
+      type(dgmf_model_t), intent(inout) :: model
+      call dgmf_model_destroy(model)
+   end subroutine
+
+   subroutine dgmf_model_rank(model, rank, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      integer, intent(out) :: rank
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_model_size), bind(C, name="dgmf_model_rank") :: get
+      integer(c_size_t) :: n
+      n = 0
+      call finish(get(model%ptr, n), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      rank = int(n)
+   end subroutine
+
+   !> The per-sample dims in C (row-major) order, e.g. [1, 32, 32]; the Fortran array is u(32, 32, 1).
+   subroutine dgmf_model_shape(model, dims, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      integer, allocatable, intent(out) :: dims(:)
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      integer(c_size_t) :: d(16)
+      integer :: rank, s
+      call dgmf_model_rank(model, rank, s)
+      if (s /= DGMF_OK) then
+         allocate (dims(0))
+         call finish(int(s, c_int), stat)
+         if (present(errmsg)) call message(errmsg, stat)
+         return
+      end if
+      d = 0
+      call finish(c_model_shape(model%ptr, d, int(size(d), c_size_t)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      dims = int(d(1:rank))
+   end subroutine
+
+   subroutine dgmf_model_sample_len(model, len, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      integer, intent(out) :: len
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_model_size), bind(C, name="dgmf_model_sample_len") :: get
+      integer(c_size_t) :: n
+      n = 0
+      call finish(get(model%ptr, n), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      len = int(n)
+   end subroutine
+
+   subroutine dgmf_model_num_params(model, count, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      integer, intent(out) :: count
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_model_size), bind(C, name="dgmf_model_num_params") :: get
+      integer(c_size_t) :: n
+      n = 0
+      call finish(get(model%ptr, n), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      count = int(n)
+   end subroutine
+
+   !> Parameter `index` (1-based, Fortran style): name and range.
+   subroutine dgmf_model_param(model, index, name, min, max, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      integer, intent(in) :: index
+      character(len=:), allocatable, intent(out) :: name
+      real(c_double), intent(out) :: min, max
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_model_variable), bind(C, name="dgmf_model_param") :: get
+      type(c_ptr) :: p
+      p = c_null_ptr
+      min = 0
+      max = 0
+      call finish(get(model%ptr, int(index - 1, c_size_t), p, min, max), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      name = f_string(p)
+   end subroutine
+
+   subroutine dgmf_model_num_coords(model, count, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      integer, intent(out) :: count
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_model_size), bind(C, name="dgmf_model_num_coords") :: get
+      integer(c_size_t) :: n
+      n = 0
+      call finish(get(model%ptr, n), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      count = int(n)
+   end subroutine
+
+   !> Coordinate `index` (1-based): name and range.
+   subroutine dgmf_model_coord(model, index, name, min, max, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      integer, intent(in) :: index
+      character(len=:), allocatable, intent(out) :: name
+      real(c_double), intent(out) :: min, max
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_model_variable), bind(C, name="dgmf_model_coord") :: get
+      type(c_ptr) :: p
+      p = c_null_ptr
+      min = 0
+      max = 0
+      call finish(get(model%ptr, int(index - 1, c_size_t), p, min, max), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      name = f_string(p)
+   end subroutine
+
+   !> Fidelity kind (DGMF_FIDELITY_DISCRETE/CONTINUOUS), levels (0 if continuous), and range.
+   subroutine dgmf_model_fidelity(model, kind, levels, lo, hi, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      integer, intent(out) :: kind, levels
+      real(c_double), intent(out) :: lo, hi
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      integer(c_int) :: k
+      integer(c_size_t) :: n
+      k = 0
+      n = 0
+      lo = 0
+      hi = 0
+      call finish(c_model_fidelity(model%ptr, k, n, lo, hi), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      kind = int(k)
+      levels = int(n)
+   end subroutine
+
+   !> Label of discrete level `level` (0-based, as the fidelity value itself), "" if none declared.
+   subroutine dgmf_model_fidelity_label(model, level, label, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      integer, intent(in) :: level
+      character(len=:), allocatable, intent(out) :: label
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      type(c_ptr) :: p
+      p = c_null_ptr
+      call finish(c_model_fidelity_label(model%ptr, int(level, c_size_t), p), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      label = f_string(p)
+   end subroutine
+
+   subroutine dgmf_model_sigma_range(model, sigma_min, sigma_max, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      real(c_double), intent(out) :: sigma_min, sigma_max
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      sigma_min = 0
+      sigma_max = 0
+      call finish(c_model_sigma_range(model%ptr, sigma_min, sigma_max), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_model_name(model, name, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      character(len=:), allocatable, intent(out) :: name
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_model_string), bind(C, name="dgmf_model_name") :: get
+      type(c_ptr) :: p
+      p = c_null_ptr
+      call finish(get(model%ptr, p), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      name = f_string(p)
+   end subroutine
+
+   subroutine dgmf_model_provider(model, provider, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      character(len=:), allocatable, intent(out) :: provider
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_model_string), bind(C, name="dgmf_model_provider") :: get
+      type(c_ptr) :: p
+      p = c_null_ptr
+      call finish(get(model%ptr, p), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      provider = f_string(p)
+   end subroutine
+
+   ! ---- config -----------------------------------------------------------------------------------------
+
+   !> A sampler configuration with the documented defaults ("heun", "pc", "edm", ... see include/dgmf.h).
+   subroutine dgmf_config_create(config, sampler, stat, errmsg)
+      type(dgmf_config_t), intent(inout) :: config
+      character(len=*), intent(in) :: sampler
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      call dgmf_config_destroy(config)
+      call finish(c_config_create(c_string(sampler), config%ptr), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_config_destroy(config)
+      type(dgmf_config_t), intent(inout) :: config
+      call c_config_destroy(config%ptr)
+      config%ptr = c_null_ptr
+   end subroutine
+
+   subroutine config_final(config)
+      type(dgmf_config_t), intent(inout) :: config
+      call dgmf_config_destroy(config)
+   end subroutine
+
+   subroutine dgmf_config_set_steps(config, steps, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      integer, intent(in) :: steps
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_config_set_size), bind(C, name="dgmf_config_set_steps") :: set
+      call finish(set(config%ptr, int(max(steps, 0), c_size_t)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_config_set_schedule(config, schedule, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      character(len=*), intent(in) :: schedule
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      call finish(c_config_set_schedule(config%ptr, c_string(schedule)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_config_set_corrector(config, snr, steps, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      real, intent(in) :: snr
+      integer, intent(in) :: steps
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      call finish(c_config_set_corrector(config%ptr, real(snr, c_float), int(max(steps, 0), c_size_t)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_config_set_churn(config, s_churn, s_min, s_max, s_noise, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      real, intent(in) :: s_churn, s_min, s_max, s_noise
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      call finish(c_config_set_churn(config%ptr, real(s_churn, c_float), real(s_min, c_float), real(s_max, c_float), &
+                                     real(s_noise, c_float)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_config_set_denoise(config, denoise, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      logical, intent(in) :: denoise
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_config_set_flag), bind(C, name="dgmf_config_set_denoise") :: set
+      call finish(set(config%ptr, merge(1_c_int32_t, 0_c_int32_t, denoise)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_config_set_samples(config, samples, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      integer, intent(in) :: samples
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_config_set_size), bind(C, name="dgmf_config_set_samples") :: set
+      call finish(set(config%ptr, int(max(samples, 0), c_size_t)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_config_set_seed(config, seed, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      integer(c_int64_t), intent(in) :: seed
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      call finish(c_config_set_seed(config%ptr, seed), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_config_set_max_batch(config, max_batch, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      integer, intent(in) :: max_batch
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_config_set_size), bind(C, name="dgmf_config_set_max_batch") :: set
+      call finish(set(config%ptr, int(max(max_batch, 0), c_size_t)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_config_set_extrapolation(config, allow, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      logical, intent(in) :: allow
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_config_set_flag), bind(C, name="dgmf_config_set_extrapolation") :: set
+      call finish(set(config%ptr, merge(1_c_int32_t, 0_c_int32_t, allow)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> Progress callback: c_funloc of a bind(C) function
+   !>   integer(c_int32_t) function f(done, total, user) bind(C); integer(c_size_t), value :: done, total;
+   !>   type(c_ptr), value :: user
+   !> returning 0 to continue, non-zero to cancel. c_null_funptr removes it.
+   subroutine dgmf_config_set_progress(config, callback, user_data, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      type(c_funptr), intent(in) :: callback
+      type(c_ptr), intent(in) :: user_data
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      call finish(c_config_set_progress(config%ptr, callback, user_data), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_config_nfe(config, nfe, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      integer, intent(out) :: nfe
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      integer(c_size_t) :: n
+      n = 0
+      call finish(c_config_nfe(config%ptr, n), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      nfe = int(n)
+   end subroutine
+
+   ! ---- predict ----------------------------------------------------------------------------------------
+
+   !> Predicts n queries: params(P, n), fidelity(n) (0-based level as a whole number, or the continuous
+   !> value), coords(Q, n) if the model has coordinates; mean and std are contiguous arrays of any rank
+   !> holding n * sample_len values, e.g. mean(W, H, C, n) for fields [C, H, W].
+   subroutine dgmf_predict_batch(model, config, params, fidelity, mean, std, coords, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      type(dgmf_config_t), intent(in) :: config
+      real(c_double), intent(in), target, contiguous :: params(:, :)
+      real(c_double), intent(in), target, contiguous :: fidelity(:)
+      real(c_float), intent(inout), target, contiguous :: mean(..)
+      real(c_float), intent(inout), target, contiguous, optional :: std(..)
+      real(c_double), intent(in), target, contiguous, optional :: coords(:, :)
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      type(c_ptr) :: c, s
+      integer(c_size_t) :: s_len
+      integer :: q
+      c = c_null_ptr
+      s = c_null_ptr
+      s_len = 0
+      q = 0
+      if (present(coords)) then
+         if (size(coords) > 0) c = c_loc(coords)
+         q = size(coords, 1)
+         if (size(coords, 2) /= size(fidelity)) q = -1
+      end if
+      if (size(params, 2) /= size(fidelity)) then
+         call fail("params(P, n) and fidelity(n) disagree on n", stat)
+         if (present(errmsg)) errmsg = "params(P, n) and fidelity(n) disagree on n"
+         return
+      end if
+      if (present(errmsg)) then
+         if (.not. sizes_ok(model, size(params, 1), q, stat, errmsg)) return
+      else
+         if (.not. sizes_ok(model, size(params, 1), q, stat)) return
+      end if
+      if (present(std)) then
+         s = c_loc(std)
+         s_len = size(std, kind=c_size_t)
+      end if
+      call finish(c_predict_batch(model%ptr, config%ptr, size(fidelity, kind=c_size_t), c_loc(params), &
+                                  c_loc(fidelity), c, c_loc(mean), size(mean, kind=c_size_t), s, s_len), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> Predicts one query: params(P), a fidelity value, coords(Q) if any; mean/std hold sample_len values.
+   subroutine dgmf_predict(model, config, params, fidelity, mean, std, coords, stat, errmsg)
+      type(dgmf_model_t), intent(in) :: model
+      type(dgmf_config_t), intent(in) :: config
+      real(c_double), intent(in), target, contiguous :: params(:)
+      real(c_double), intent(in) :: fidelity
+      real(c_float), intent(inout), target, contiguous :: mean(..)
+      real(c_float), intent(inout), target, contiguous, optional :: std(..)
+      real(c_double), intent(in), target, contiguous, optional :: coords(:)
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      real(c_double), target :: fid(1)
+      type(c_ptr) :: c, s
+      integer(c_size_t) :: s_len
+      integer :: q
+      fid(1) = fidelity
+      c = c_null_ptr
+      s = c_null_ptr
+      s_len = 0
+      q = 0
+      if (present(coords)) then
+         if (size(coords) > 0) c = c_loc(coords)
+         q = size(coords)
+      end if
+      if (present(errmsg)) then
+         if (.not. sizes_ok(model, size(params), q, stat, errmsg)) return
+      else
+         if (.not. sizes_ok(model, size(params), q, stat)) return
+      end if
+      if (present(std)) then
+         s = c_loc(std)
+         s_len = size(std, kind=c_size_t)
+      end if
+      call finish(c_predict_batch(model%ptr, config%ptr, 1_c_size_t, c_loc(params), c_loc(fid), c, c_loc(mean), &
+                                  size(mean, kind=c_size_t), s, s_len), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   ! ---- opt-in natural order ---------------------------------------------------------------------------
+
+   !> v(i, j) = u(j, i): the [H, W] field read as u(W, H) becomes v(H, W).
+   function reverse_dims_2(u) result(v)
+      real(c_float), intent(in) :: u(:, :)
+      real(c_float) :: v(size(u, 2), size(u, 1))
+      v = transpose(u)
+   end function
+
+   !> v(i, j, k) = u(k, j, i): the [C, H, W] field read as u(W, H, C) becomes v(C, H, W).
+   function reverse_dims_3(u) result(v)
+      real(c_float), intent(in) :: u(:, :, :)
+      real(c_float) :: v(size(u, 3), size(u, 2), size(u, 1))
+      v = reshape(u, shape(v), order=[3, 2, 1])
+   end function
+
+   !> v(i, j, k, l) = u(l, k, j, i), e.g. a batch u(W, H, C, n) becomes v(n, C, H, W).
+   function reverse_dims_4(u) result(v)
+      real(c_float), intent(in) :: u(:, :, :, :)
+      real(c_float) :: v(size(u, 4), size(u, 3), size(u, 2), size(u, 1))
+      v = reshape(u, shape(v), order=[4, 3, 2, 1])
+   end function
+
+end module dgmf

@@ -1,0 +1,155 @@
+!> The Fortran module: every procedure, misuse through stat/errmsg, finalization, and the reversed-dimension
+!> array convention. Usage: test_fortran MODELS_DIR
+module progress_mod
+   use, intrinsic :: iso_c_binding
+   implicit none
+   integer(c_size_t) :: seen = 0
+contains
+   integer(c_int32_t) function stop_after_two(done, total, user) bind(C)
+      integer(c_size_t), value :: done, total
+      type(c_ptr), value :: user
+      seen = done
+      stop_after_two = merge(1_c_int32_t, 0_c_int32_t, done >= 2)
+   end function
+end module
+
+program test_fortran
+   use, intrinsic :: iso_c_binding
+   use dgmf
+   use progress_mod
+   implicit none
+   character(len=4096) :: dir
+   type(dgmf_options_t) :: opts
+   type(dgmf_model_t) :: model, bad
+   type(dgmf_config_t) :: cfg
+   integer :: stat, rank, n, p, q, kind, levels, nfe, checks = 0, failures = 0
+   integer, allocatable :: dims(:)
+   character(len=:), allocatable :: msg, name
+   real(c_double) :: lo, hi
+   real(c_float) :: mean(4, 3, 2), sd(4, 3, 2), flat(24), batch(4, 3, 2, 2), small(10)
+   real(c_float), allocatable :: natural(:, :, :)
+   real(c_double) :: params(2) = [0.3d0, -0.6d0], bparams(2, 2)
+
+   call get_command_argument(1, dir)
+
+   call check(dgmf_version() /= "", "version")
+   call dgmf_options_create(opts)
+   call dgmf_options_set_threads(opts, 1)
+   call dgmf_options_set_max_sessions(opts, 2)
+   call dgmf_options_set_optimization(opts, 3)
+   call dgmf_options_set_provider(opts, "quantum", .false., stat, msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "unknown execution provider")
+   call dgmf_options_set_tensorrt(opts, .true., "", stat, msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "tensorrt")
+   call dgmf_options_set_provider(opts, "cpu", .false.)
+
+   ! Misuse: a failed load leaves an empty handle, and using it is an error, not a crash.
+   call dgmf_model_load(bad, trim(dir)//"/bad/sigma_range.onnx", opts, stat, msg)
+   call expect(DGMF_ERR_CONTRACT, "sigma_min < sigma_max")
+   call dgmf_model_load(bad, trim(dir)//"/missing.onnx", stat=stat, errmsg=msg)
+   call expect(DGMF_ERR_MODEL_LOAD, "cannot read model file")
+   call dgmf_model_sample_len(bad, n, stat, msg)
+   call expect(DGMF_ERR_NULL_ARGUMENT, "did dgmf_model_load fail?")
+
+   call dgmf_model_load(model, trim(dir)//"/analytic_score.onnx", opts)
+   call dgmf_model_rank(model, rank)
+   call dgmf_model_shape(model, dims)
+   call check(rank == 3 .and. all(dims == [2, 3, 4]), "shape [2, 3, 4] in C order")
+   call dgmf_model_sample_len(model, n)
+   call dgmf_model_num_params(model, p)
+   call dgmf_model_num_coords(model, q)
+   call check(n == 24 .and. p == 2 .and. q == 0, "sizes")
+   call dgmf_model_param(model, 2, name, lo, hi)
+   call check(name == "b" .and. lo == -1d0 .and. hi == 1d0, "param 2 is b in [-1, 1]")
+   call dgmf_model_param(model, 3, name, lo, hi, stat, msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "parameter index 2")
+   call dgmf_model_coord(model, 1, name, lo, hi, stat, msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "coordinate index 0")
+   call dgmf_model_fidelity(model, kind, levels, lo, hi)
+   call check(kind == DGMF_FIDELITY_DISCRETE .and. levels == 3, "fidelity")
+   call dgmf_model_fidelity_label(model, 0, name)
+   call check(name == "coarse", "label 0")
+   call dgmf_model_sigma_range(model, lo, hi)
+   call check(lo == 0.01d0 .and. hi == 10d0, "sigma range")
+   call dgmf_model_name(model, name)
+   call check(name == "analytic_score", "name")
+   call dgmf_model_provider(model, name)
+   call check(name == "cpu", "provider")
+
+   call dgmf_config_create(cfg, "dpmpp", stat, msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "unknown sampler `dpmpp`")
+   call dgmf_config_create(cfg, "heun")
+   call dgmf_config_nfe(cfg, nfe)
+   call check(nfe == 35, "heun nfe 35")
+   call dgmf_config_set_steps(cfg, 12)
+   call dgmf_config_set_schedule(cfg, "karras")
+   call dgmf_config_set_corrector(cfg, 0.16, 1)
+   call dgmf_config_set_churn(cfg, 40.0, 0.05, 50.0, 1.003)
+   call dgmf_config_set_denoise(cfg, .true.)
+   call dgmf_config_set_samples(cfg, 64)
+   call dgmf_config_set_seed(cfg, 7_c_int64_t)
+   call dgmf_config_set_max_batch(cfg, 32)
+   call dgmf_config_set_extrapolation(cfg, .false.)
+   call dgmf_config_set_steps(cfg, 1, stat, msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "at least 2")
+
+   ! The C field [2, 3, 4] is the Fortran array mean(4, 3, 2), no copy. The data have std s = 0.5 and the
+   ! model's data_scale is (2, 0.5) per channel, so channel 1 has std 1 and channel 2 std 0.25.
+   call dgmf_predict(model, cfg, params, 2d0, mean, sd)
+   call check(abs(sum(sd(:, :, 1))/12 - 1.0) < 0.2, "channel 1 std ~ 1 (reversed dims)")
+   call check(abs(sum(sd(:, :, 2))/12 - 0.25) < 0.05, "channel 2 std ~ 0.25 (reversed dims)")
+   call dgmf_predict(model, cfg, params, 2d0, flat)
+   call check(all(reshape(flat, [4, 3, 2]) == mean), "any rank, same memory")
+   natural = dgmf_reverse_dims(mean)
+   call check(all(shape(natural) == [2, 3, 4]) .and. natural(2, 3, 4) == mean(4, 3, 2) .and. &
+              natural(1, 2, 3) == mean(3, 2, 1), "reverse_dims gives natural order")
+
+   bparams(:, 1) = params
+   bparams(:, 2) = [0.9d0, 0.9d0]
+   call dgmf_predict_batch(model, cfg, bparams, [2d0, 0d0], batch)
+   call check(all(batch(:, :, :, 1) == mean), "batch query 1 equals the single call")
+
+   call dgmf_predict(model, cfg, [0.3d0, 2d0], 2d0, mean, stat=stat, errmsg=msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "outside the model's range")
+   call dgmf_predict(model, cfg, params, 5d0, mean, stat=stat, errmsg=msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "fidelity level 5")
+   call dgmf_predict(model, cfg, params, 2d0, small, stat=stat, errmsg=msg)
+   call expect(DGMF_ERR_BUFFER_TOO_SMALL, "needs 24")
+   call dgmf_predict(model, cfg, [0.3d0], 2d0, mean, stat=stat, errmsg=msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "1 parameters and 0 coordinates given")
+
+   call dgmf_config_set_progress(cfg, c_funloc(stop_after_two), c_null_ptr)
+   call dgmf_predict(model, cfg, params, 2d0, mean, stat=stat, errmsg=msg)
+   call expect(DGMF_ERR_CANCELLED, "cancelled")
+   call check(seen == 2, "cancelled after two evaluations")
+   call dgmf_config_set_progress(cfg, c_null_funptr, c_null_ptr)
+
+   call check(dgmf_status_string(DGMF_ERR_CONTRACT) /= "", "status string")
+   call dgmf_model_destroy(model)
+   call dgmf_model_destroy(model) ! twice is harmless: the handle was reset
+   call dgmf_config_destroy(cfg)
+   call dgmf_options_destroy(opts)
+
+   print '(i0, a, i0, a)', checks - failures, " passed, ", failures, " failed"
+   if (failures > 0) error stop 1
+
+contains
+
+   subroutine check(ok, what)
+      logical, intent(in) :: ok
+      character(len=*), intent(in) :: what
+      checks = checks + 1
+      if (.not. ok) then
+         failures = failures + 1
+         print '(a, a)', "FAIL: ", what
+      end if
+   end subroutine
+
+   subroutine expect(want, text)
+      integer, intent(in) :: want
+      character(len=*), intent(in) :: text
+      call check(stat == want, "status "//dgmf_status_string(stat)//" for: "//text)
+      call check(index(msg, text) > 0, "message `"//msg//"` lacks `"//text//"`")
+   end subroutine
+
+end program
