@@ -382,7 +382,7 @@ fn validate(c: &Contract, req: &Request) -> Result<()> {
         ));
     }
     req.sampler.validate()?;
-    let hint = "; allow extrapolation (--extrapolate) to predict outside the training range anyway";
+    let hint = "; allow extrapolation (CLI --extrapolate, C dgmf_config_set_extrapolation) to predict outside the training range anyway";
     let check = |what: String, v: f64, min: f64, max: f64| -> Result<()> {
         if !v.is_finite() {
             return Err(Error::invalid(format!(
