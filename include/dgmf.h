@@ -49,6 +49,9 @@
 
 #define DGMF_VERSION_PATCH 0
 
+// Default bound on a request's buffers: 4 GiB.
+#define DEFAULT_MEMORY_LIMIT (4 << 30)
+
 // Result of every fallible function. 0 is success; every other value has a message in
 // `dgmf_last_error()`.
 typedef enum dgmf_status {
@@ -119,7 +122,7 @@ const char *dgmf_version(void);
 // "pc-ancestral", "ode-euler", "heun", "edm", "dpmpp-2m") with its documented defaults: SDE samplers
 // 1000 levels on the geometric schedule (pc: snr 0.16, 1 corrector step); ODE samplers and edm 18 levels
 // on the Karras schedule (rho 7); final denoising on; 1 sample, seed 0, at most 64 rows per network call,
-// no extrapolation, no progress callback.
+// no extrapolation, a 4 GiB memory limit, no progress callback.
 enum dgmf_status dgmf_config_create(const char *sampler,
                                     struct dgmf_config **out);
 
@@ -158,6 +161,11 @@ enum dgmf_status dgmf_config_set_max_batch(struct dgmf_config *config, size_t ma
 
 // Non-zero: accept parameters, fidelity values and coordinates outside the model's declared ranges.
 enum dgmf_status dgmf_config_set_extrapolation(struct dgmf_config *config, int32_t allow);
+
+// Most bytes a prediction's buffers may take (default 4 GiB); a call that would need more fails with
+// DGMF_ERR_INVALID_ARGUMENT before allocating anything.
+enum dgmf_status dgmf_config_set_memory_limit(struct dgmf_config *config,
+                                              size_t bytes);
 
 // Progress callback (NULL: none) and the pointer passed back to it.
 enum dgmf_status dgmf_config_set_progress(struct dgmf_config *config,

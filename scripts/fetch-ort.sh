@@ -3,9 +3,10 @@
 # third_party/onnxruntime/ (no Python environment is touched: the wheel is only a zip we read the .so from).
 # libdgmf finds the library there on its own (see docs/runtime.md); it is also what DGMF_ORT_LIB may point to.
 set -euo pipefail
+# ORT_VERSION and ORT_DEST override the version and the directory (the fault tests fetch an old release).
 ORT_VERSION="${ORT_VERSION:-1.31.1}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-dest="$root/third_party/onnxruntime"
+dest="${ORT_DEST:-$root/third_party/onnxruntime}"
 lib="$dest/libonnxruntime.so.$ORT_VERSION"
 if [[ -f "$lib" ]]; then
   echo "$lib"

@@ -36,3 +36,6 @@ echo "== python solver tests"
 
 echo "== C ABI, C++ and Fortran bindings, packaging and examples"
 scripts/test-bindings.sh
+
+echo "== runtime faults (missing, corrupt, old or fake ONNX Runtime; missing providers)"
+scripts/test-runtime-faults.sh

@@ -15,6 +15,8 @@ pub struct OnnxHeader {
     pub ir_version: u64,
     /// (domain, version) pairs; the default domain is "" (or "ai.onnx").
     pub opsets: Vec<(String, u64)>,
+    /// Whether any tensor (initializer, attribute, subgraph, function) refers to an external data file.
+    pub external_data: bool,
 }
 
 impl OnnxHeader {
@@ -26,8 +28,17 @@ impl OnnxHeader {
             .map(|&(_, v)| v)
     }
 
-    /// Rejects models newer than the runtime understands, with the fix in the message.
+    /// Rejects models newer than the runtime understands, and models that reference external data files
+    /// (a model is untrusted input: its paths must never make the runtime open files), with the fix.
     pub fn check_supported(&self) -> Result<()> {
+        if self.external_data {
+            return Err(Error::new(
+                ErrorKind::ModelLoad,
+                "the model stores tensors in external data files; libdgmf loads single-file models only, so \
+                 that no path inside a model is ever opened: re-export with external_data=False (torch) or \
+                 onnx.save_model(model, path, save_as_external_data=False)",
+            ));
+        }
         if self.ir_version > MAX_IR_VERSION {
             return Err(Error::new(
                 ErrorKind::ModelLoad,
@@ -124,12 +135,17 @@ pub fn read_header(bytes: &[u8]) -> Result<OnnxHeader> {
     let mut ir_version = None;
     let mut opsets = Vec::new();
     let mut has_graph = false;
+    let mut external_data = false;
     while let Some((field, value)) = wire.field()? {
         match (field, value) {
             (1, Value::Int(v)) => ir_version = Some(v),
-            (7, Value::Bytes(_)) => has_graph = true,
+            (7, Value::Bytes(g)) => {
+                has_graph = true;
+                external_data |= scan(g, Message::Graph, 0)?;
+            }
             (8, Value::Bytes(b)) => opsets.push(read_opset(b)?),
-            (1 | 7 | 8, _) => return Err(not_onnx("a header field has the wrong wire type")),
+            (25, Value::Bytes(f)) => external_data |= scan(f, Message::Function, 0)?,
+            (1 | 7 | 8 | 25, _) => return Err(not_onnx("a header field has the wrong wire type")),
             _ => {}
         }
     }
@@ -137,7 +153,60 @@ pub fn read_header(bytes: &[u8]) -> Result<OnnxHeader> {
     if !has_graph {
         return Err(not_onnx("no graph"));
     }
-    Ok(OnnxHeader { ir_version, opsets })
+    Ok(OnnxHeader {
+        ir_version,
+        opsets,
+        external_data,
+    })
+}
+
+/// The protobuf messages that can (transitively) hold tensors.
+#[derive(Clone, Copy)]
+enum Message {
+    Graph,
+    Function,
+    Node,
+    Attribute,
+    Tensor,
+    SparseTensor,
+}
+
+/// Subgraphs nest; real models stay far below this, hostile ones do not get to exhaust the stack.
+const MAX_DEPTH: usize = 64;
+
+/// Whether a message refers to external data: a TensorProto with data_location = EXTERNAL (field 14 = 1)
+/// or external_data entries (field 13), anywhere below `bytes`.
+fn scan(bytes: &[u8], kind: Message, depth: usize) -> Result<bool> {
+    if depth > MAX_DEPTH {
+        return Err(not_onnx("subgraphs nested deeper than 64 levels"));
+    }
+    let mut wire = Wire { bytes, pos: 0 };
+    let mut found = false;
+    while let Some((field, value)) = wire.field()? {
+        // Which fields hold which messages (onnx.proto, IR version 10).
+        let child = match (kind, field) {
+            (Message::Graph, 1) | (Message::Function, 7) => Some(Message::Node),
+            (Message::Graph, 5) => Some(Message::Tensor),
+            (Message::Graph, 15) => Some(Message::SparseTensor),
+            (Message::Node, 5) => Some(Message::Attribute),
+            (Message::Attribute, 5 | 10) => Some(Message::Tensor),
+            (Message::Attribute, 6 | 11) => Some(Message::Graph),
+            (Message::Attribute, 22 | 23) => Some(Message::SparseTensor),
+            (Message::SparseTensor, 1 | 2) => Some(Message::Tensor),
+            (Message::Tensor, 13) => return Ok(true),
+            (Message::Tensor, 14) => {
+                if matches!(value, Value::Int(1)) {
+                    return Ok(true);
+                }
+                None
+            }
+            _ => None,
+        };
+        if let (Some(child), Value::Bytes(b)) = (child, value) {
+            found |= scan(b, child, depth + 1)?;
+        }
+    }
+    Ok(found)
 }
 
 fn read_opset(bytes: &[u8]) -> Result<(String, u64)> {
@@ -189,7 +258,8 @@ mod tests {
             h,
             OnnxHeader {
                 ir_version: 10,
-                opsets: vec![(String::new(), 17)]
+                opsets: vec![(String::new(), 17)],
+                external_data: false,
             }
         );
         assert_eq!(h.default_opset(), Some(17));

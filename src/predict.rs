@@ -41,10 +41,15 @@ pub struct Request {
     pub allow_extrapolation: bool,
     /// Return every sample, not only mean and std.
     pub keep_samples: bool,
+    /// Most bytes the request's buffers may take; a request above it is refused before anything is
+    /// allocated (it guards a host process against absurd sample counts or batch sizes).
+    pub memory_limit: usize,
 }
 
 /// Default rows per network call.
 pub const DEFAULT_MAX_BATCH: usize = 64;
+/// Default bound on a request's buffers: 4 GiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 4 << 30;
 
 impl Request {
     pub fn new(queries: Vec<Query>, sampler: SamplerConfig) -> Self {
@@ -56,6 +61,7 @@ impl Request {
             max_batch: DEFAULT_MAX_BATCH,
             allow_extrapolation: false,
             keep_samples: false,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
         }
     }
 }
@@ -367,6 +373,34 @@ impl Buffers {
     }
 }
 
+/// Bytes the buffers of `req` will take (network batch buffers, sampler workspace, statistics, outputs),
+/// or `None` on overflow.
+fn buffer_bytes(c: &Contract, req: &Request) -> Option<usize> {
+    let n = c.sample_len();
+    let rows = req.queries.len().checked_mul(req.n_samples)?;
+    let batch = req.max_batch.min(rows);
+    let cond = c.params.len() + c.fidelity.width() + c.coords.len() + 1;
+    // x, raw output, 4 workspace buffers and f16 copies (counted as one more f32 buffer) per batch row.
+    let per_row = n
+        .checked_mul(7)?
+        .checked_add(cond)?
+        .checked_mul(4)?
+        .checked_add(std::mem::size_of::<NoiseStream>())?;
+    let batch_bytes = batch.checked_mul(per_row)?;
+    // Per query: f64 mean and M2, then f32 mean and std.
+    let stats = req
+        .queries
+        .len()
+        .checked_mul(n)?
+        .checked_mul(8 + 8 + 4 + 4)?;
+    let samples = if req.keep_samples {
+        rows.checked_mul(n)?.checked_mul(4)?
+    } else {
+        0
+    };
+    batch_bytes.checked_add(stats)?.checked_add(samples)
+}
+
 fn validate(c: &Contract, req: &Request) -> Result<()> {
     if req.queries.is_empty() {
         return Err(Error::invalid("the request has no queries"));
@@ -382,6 +416,24 @@ fn validate(c: &Contract, req: &Request) -> Result<()> {
         ));
     }
     req.sampler.validate()?;
+    let gib = |b: usize| b as f64 / (1u64 << 30) as f64;
+    match buffer_bytes(c, req) {
+        Some(b) if b <= req.memory_limit => {}
+        need => {
+            return Err(Error::invalid(format!(
+                "the request ({} queries × {} samples{}, batches of {} rows, {} values per sample) needs {} of \
+                 buffers, above the memory limit of {:.2} GiB: lower the sample count or max_batch, or raise \
+                 the limit (Request::memory_limit, dgmf_config_set_memory_limit, --memory-limit)",
+                req.queries.len(),
+                req.n_samples,
+                if req.keep_samples { ", all samples kept" } else { "" },
+                req.max_batch,
+                c.sample_len(),
+                need.map_or("more bytes than the address space".into(), |b| format!("{:.2} GiB", gib(b))),
+                gib(req.memory_limit)
+            )))
+        }
+    }
     let hint = "; allow extrapolation (CLI --extrapolate, C dgmf_config_set_extrapolation) to predict outside the training range anyway";
     let check = |what: String, v: f64, min: f64, max: f64| -> Result<()> {
         if !v.is_finite() {

@@ -172,7 +172,7 @@ fn missing_or_broken_runtime_gives_the_documented_error() {
     let (_, err) = text(&o);
     assert_eq!(o.status.code(), Some(1));
     assert!(
-        err.contains("(path given by the caller): cannot be loaded"),
+        err.contains("(path given by the caller): is not a usable shared library (no ELF header)"),
         "{err}"
     );
 

@@ -358,6 +358,11 @@ fn each_contract_violation_names_its_cause() {
             "opset 27, but ONNX Runtime 1.31 accepts opset ≤ 26",
         ),
         ("not_onnx", ErrorKind::ModelLoad, "not a valid ONNX model"),
+        (
+            "external_data",
+            ErrorKind::ModelLoad,
+            "external data files; libdgmf loads single-file models only",
+        ),
     ];
     for (name, kind, want) in cases {
         let path = models_dir().join("bad").join(format!("{name}.onnx"));
@@ -400,6 +405,28 @@ fn each_invalid_request_names_its_cause() {
         (Box::new(|r| r.max_batch = 0), "max_batch = 0"),
         (Box::new(|r| r.queries.clear()), "no queries"),
         (Box::new(|r| r.sampler.steps = 1), "at least 2 noise levels"),
+        (
+            Box::new(|r| {
+                r.n_samples = 1 << 40;
+                r.max_batch = usize::MAX;
+            }),
+            "above the memory limit of 4.00 GiB",
+        ),
+        (
+            Box::new(|r| {
+                r.n_samples = usize::MAX;
+                r.queries.push(r.queries[0].clone());
+            }),
+            "more bytes than the address space",
+        ),
+        (
+            Box::new(|r| {
+                r.keep_samples = true;
+                r.n_samples = 100_000;
+                r.memory_limit = 1 << 20;
+            }),
+            "all samples kept",
+        ),
     ];
     for (edit, want) in cases {
         let e = with(&*edit);

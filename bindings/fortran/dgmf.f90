@@ -48,7 +48,8 @@ module dgmf
       dgmf_model_fidelity, dgmf_model_fidelity_label, dgmf_model_sigma_range, dgmf_model_name, dgmf_model_provider
    public :: dgmf_config_create, dgmf_config_destroy, dgmf_config_set_steps, dgmf_config_set_schedule, &
       dgmf_config_set_corrector, dgmf_config_set_churn, dgmf_config_set_denoise, dgmf_config_set_samples, &
-      dgmf_config_set_seed, dgmf_config_set_max_batch, dgmf_config_set_extrapolation, dgmf_config_set_progress, &
+      dgmf_config_set_seed, dgmf_config_set_max_batch, dgmf_config_set_extrapolation, dgmf_config_set_memory_limit, &
+      dgmf_config_set_progress, &
       dgmf_config_nfe
    public :: dgmf_predict, dgmf_predict_batch, dgmf_reverse_dims
 
@@ -778,6 +779,17 @@ contains
       character(len=:), allocatable, intent(out), optional :: errmsg
       procedure(c_config_set_flag), bind(C, name="dgmf_config_set_extrapolation") :: set
       call finish(set(config%ptr, merge(1_c_int32_t, 0_c_int32_t, allow)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> Most bytes a prediction's buffers may take (default 4 GiB).
+   subroutine dgmf_config_set_memory_limit(config, bytes, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      integer(c_int64_t), intent(in) :: bytes
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      procedure(c_config_set_size), bind(C, name="dgmf_config_set_memory_limit") :: set
+      call finish(set(config%ptr, int(max(bytes, 0_c_int64_t), c_size_t)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 

@@ -104,6 +104,9 @@ struct PredictArgs {
     /// Accept inputs outside the model's declared ranges.
     #[arg(long)]
     extrapolate: bool,
+    /// Refuse requests whose buffers would exceed this many MiB.
+    #[arg(long, value_name = "MIB", default_value_t = dgmf::predict::DEFAULT_MEMORY_LIMIT >> 20)]
+    memory_limit: usize,
     /// Write the mean field(s) here (.npy, float32).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -432,6 +435,7 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     req.max_batch = a.max_batch;
     req.allow_extrapolation = a.extrapolate;
     req.keep_samples = a.all_samples.is_some();
+    req.memory_limit = a.memory_limit.saturating_mul(1 << 20);
 
     let bar = (!a.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(0);

@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void};
 
 use super::{c_str, dgmf_status, free, guard, invalid, non_null, non_null_mut, publish};
-use crate::predict::DEFAULT_MAX_BATCH;
+use crate::predict::{DEFAULT_MAX_BATCH, DEFAULT_MEMORY_LIMIT};
 use crate::samplers::{SamplerConfig, SamplerKind, Schedule};
 
 /// Progress callback: called after every network evaluation with the evaluations done and the total of
@@ -20,6 +20,7 @@ pub struct dgmf_config {
     pub(crate) seed: u64,
     pub(crate) max_batch: usize,
     pub(crate) extrapolate: bool,
+    pub(crate) memory_limit: usize,
     pub(crate) progress: dgmf_progress_fn,
     pub(crate) user_data: *mut c_void,
 }
@@ -28,7 +29,7 @@ pub struct dgmf_config {
 /// "pc-ancestral", "ode-euler", "heun", "edm", "dpmpp-2m") with its documented defaults: SDE samplers
 /// 1000 levels on the geometric schedule (pc: snr 0.16, 1 corrector step); ODE samplers and edm 18 levels
 /// on the Karras schedule (rho 7); final denoising on; 1 sample, seed 0, at most 64 rows per network call,
-/// no extrapolation, no progress callback.
+/// no extrapolation, a 4 GiB memory limit, no progress callback.
 #[no_mangle]
 pub extern "C" fn dgmf_config_create(
     sampler: *const c_char,
@@ -44,6 +45,7 @@ pub extern "C" fn dgmf_config_create(
             seed: 0,
             max_batch: DEFAULT_MAX_BATCH,
             extrapolate: false,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
             progress: None,
             user_data: std::ptr::null_mut(),
         });
@@ -203,6 +205,19 @@ pub extern "C" fn dgmf_config_set_extrapolation(
 ) -> dgmf_status {
     set(config, |c| {
         c.extrapolate = allow != 0;
+        Ok(())
+    })
+}
+
+/// Most bytes a prediction's buffers may take (default 4 GiB); a call that would need more fails with
+/// DGMF_ERR_INVALID_ARGUMENT before allocating anything.
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_memory_limit(
+    config: *mut dgmf_config,
+    bytes: usize,
+) -> dgmf_status {
+    set(config, |c| {
+        c.memory_limit = bytes;
         Ok(())
     })
 }

@@ -113,12 +113,53 @@ fn own_dir() -> Option<PathBuf> {
     path.parent().map(Path::to_path_buf)
 }
 
+/// Checks that a file is a complete ELF shared object before `dlopen` maps it: the loader maps segments
+/// past the end of a truncated file and the process dies of SIGBUS when they are touched.
+fn check_elf(path: &Path) -> std::result::Result<(), String> {
+    let bytes = std::fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
+    let bad = |why: &str| Err(format!("is not a usable shared library ({why})"));
+    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
+        return bad("no ELF header");
+    }
+    if bytes[4] != 2 || bytes[5] != 1 {
+        return bad("not a 64-bit little-endian ELF file");
+    }
+    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
+    let u64_at = |o: usize| {
+        bytes
+            .get(o..o + 8)
+            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
+    };
+    let (phoff, phentsize, phnum) = (u64_at(0x20).unwrap_or(u64::MAX), u16_at(0x36), u16_at(0x38));
+    let len = bytes.len() as u64;
+    if phentsize < 56 || phoff.saturating_add((phentsize * phnum) as u64) > len {
+        return bad("program headers lie outside the file: truncated?");
+    }
+    for i in 0..phnum {
+        let h = phoff as usize + i * phentsize;
+        // PT_LOAD segments must be backed by the file.
+        if u32::from_le_bytes(bytes[h..h + 4].try_into().expect("4 bytes")) == 1 {
+            let (offset, filesz) = (
+                u64_at(h + 8).unwrap_or(u64::MAX),
+                u64_at(h + 32).unwrap_or(u64::MAX),
+            );
+            if offset.saturating_add(filesz) > len {
+                return bad("a loadable segment runs past the end of the file: truncated?");
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Opens `path` ourselves and reads the version it reports; a bare file name goes through the dynamic
 /// loader's search path.
 fn probe(path: &Path) -> std::result::Result<String, String> {
     let bare = path.components().count() == 1 && !path.is_absolute();
     if !bare && !path.exists() {
         return Err("not found".into());
+    }
+    if !bare {
+        check_elf(path)?;
     }
     // SAFETY: loading ONNX Runtime runs its static initializers, which is what we intend.
     let lib =
@@ -139,11 +180,22 @@ fn probe(path: &Path) -> std::result::Result<String, String> {
         .nth(1)
         .and_then(|m| m.parse::<u32>().ok());
     match (version.split('.').next(), minor) {
-        (Some("1"), Some(m)) if m >= MIN_ORT_MINOR => Ok(version),
-        _ => Err(format!(
-            "is ONNX Runtime {version}, but libdgmf needs 1.{MIN_ORT_MINOR} or newer (tested with {TESTED_ORT_VERSION})"
-        )),
+        (Some("1"), Some(m)) if m >= MIN_ORT_MINOR => {}
+        _ => {
+            return Err(format!(
+                "is ONNX Runtime {version}, but libdgmf needs 1.{MIN_ORT_MINOR} or newer (tested with {TESTED_ORT_VERSION})"
+            ))
+        }
     }
+    // `ort` panics if the API table it asks for is missing; ask first.
+    let api = unsafe { ((*base).GetApi)(ort::sys::ORT_API_VERSION) };
+    if api.is_null() {
+        return Err(format!(
+            "reports version {version} but does not provide C API version {}",
+            ort::sys::ORT_API_VERSION
+        ));
+    }
+    Ok(version)
 }
 
 /// Loads ONNX Runtime (first call) and returns the process-wide runtime. Later calls return the same one;

@@ -211,6 +211,7 @@ int main(int argc, char **argv) {
     EXPECT(dgmf_config_set_max_batch(cfg, 0), DGMF_ERR_INVALID_ARGUMENT, "max_batch = 0");
     OK(dgmf_config_set_extrapolation(cfg, 0));
     OK(dgmf_config_set_progress(cfg, NULL, NULL));
+    OK(dgmf_config_set_memory_limit(cfg, 4ull << 30));
     OK(dgmf_config_nfe(cfg, &nfe));
     CHECK(nfe == 100, "nfe %zu", nfe);
     EXPECT(dgmf_config_nfe(NULL, &nfe), DGMF_ERR_NULL_ARGUMENT, "`config` is NULL");
@@ -272,6 +273,18 @@ int main(int argc, char **argv) {
     EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24), DGMF_ERR_INVALID_ARGUMENT,
            "at least 2 samples");
     OK(dgmf_config_set_samples(cfg, 8));
+
+    /* Resource limits: absurd batches are refused before anything is allocated. */
+    OK(dgmf_config_set_samples(cfg, (size_t)1 << 40));
+    OK(dgmf_config_set_max_batch(cfg, (size_t)1 << 40));
+    EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24), DGMF_ERR_INVALID_ARGUMENT,
+           "above the memory limit");
+    OK(dgmf_config_set_samples(cfg, 8));
+    OK(dgmf_config_set_max_batch(cfg, 16));
+    OK(dgmf_config_set_memory_limit(cfg, 1000));
+    EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24), DGMF_ERR_INVALID_ARGUMENT,
+           "memory limit");
+    OK(dgmf_config_set_memory_limit(cfg, 4ull << 30));
 
     /* Progress and cancellation. */
     size_t calls = 0;

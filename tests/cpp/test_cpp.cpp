@@ -56,7 +56,7 @@ int main(int argc, char** argv) {
 
     dgmf::Config cfg("heun");
     CHECK(cfg.nfe() == 35, "heun nfe");
-    cfg.set_steps(10).set_samples(4).set_seed(5).set_max_batch(3).set_schedule("karras");
+    cfg.set_steps(10).set_samples(4).set_seed(5).set_max_batch(3).set_schedule("karras").set_memory_limit(1 << 30);
     expect_error([&] { dgmf::Config("nope"); }, DGMF_ERR_INVALID_ARGUMENT, "unknown sampler `nope`");
 
     auto p = model.predict(cfg, {0.3, -0.6}, 2.0, {}, true);

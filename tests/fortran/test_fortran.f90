@@ -90,6 +90,10 @@ program test_fortran
    call dgmf_config_set_seed(cfg, 7_c_int64_t)
    call dgmf_config_set_max_batch(cfg, 32)
    call dgmf_config_set_extrapolation(cfg, .false.)
+   call dgmf_config_set_memory_limit(cfg, 1000_c_int64_t)
+   call dgmf_predict(model, cfg, params, 2d0, mean, stat=stat, errmsg=msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "memory limit")
+   call dgmf_config_set_memory_limit(cfg, 4294967296_c_int64_t)
    call dgmf_config_set_steps(cfg, 1, stat, msg)
    call expect(DGMF_ERR_INVALID_ARGUMENT, "at least 2")
 

@@ -21,6 +21,7 @@ import os
 import numpy as np
 import onnx
 from onnx import TensorProto, helper, numpy_helper
+from onnx.external_data_helper import set_external_data
 
 HERE = os.path.dirname(os.path.abspath(__file__))
 BAD = os.path.join(HERE, "bad")
@@ -148,6 +149,13 @@ def save(model, path, check=True):
     onnx.save_model(model, path)
 
 
+def point_outside(model):
+    tensor = model.graph.initializer[0]
+    set_external_data(tensor, location="../../../../etc/passwd", offset=0, length=96)
+    tensor.ClearField("raw_data")
+    tensor.ClearField("float_data")
+
+
 def main():
     os.makedirs(BAD, exist_ok=True)
     main_c, cont_c, coord_c = draw_coefficients()
@@ -252,6 +260,9 @@ def main():
     bad("opset_too_new.onnx", check=False,
         post=lambda m: setattr(m.opset_import[0], "version", 27))
     bad("shift_len.onnx", {"dgmf.data_shift": "1,-2,0.5"})
+    # An initializer whose data would come from a file outside the model's directory: the engine must
+    # refuse it before ONNX Runtime could open the path (no file is written here).
+    bad("external_data.onnx", check=False, post=point_outside)
     with open(os.path.join(BAD, "not_onnx.onnx"), "wb") as f:
         f.write(b"this is not an onnx model\n")
 
