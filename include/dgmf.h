@@ -49,6 +49,12 @@
 
 #define DGMF_VERSION_PATCH 0
 
+// Most noise levels a schedule may have (score_sde uses 1000–2000).
+#define MAX_STEPS 100000
+
+// Most Langevin steps per noise level.
+#define MAX_CORRECTOR_STEPS 100
+
 // Default bound on a request's buffers: 4 GiB.
 #define DEFAULT_MEMORY_LIMIT (4 << 30)
 
@@ -112,8 +118,9 @@ extern "C" {
 // the next failing call on this thread; copy it if you need it longer.
 const char *dgmf_last_error(void);
 
-// A static description of a status code (never NULL).
-const char *dgmf_status_string(enum dgmf_status status);
+// A static description of a status code (never NULL; "unknown status code" for values that are not a
+// dgmf_status). Takes an int so that any value a caller passes is defined behaviour.
+const char *dgmf_status_string(int32_t status);
 
 // The library version as "MAJOR.MINOR.PATCH" (static string).
 const char *dgmf_version(void);

@@ -66,6 +66,13 @@ impl Request {
     }
 }
 
+impl Request {
+    /// Checks the request against a model's contract without running anything (what `predict` does first).
+    pub fn validate(&self, contract: &Contract) -> Result<()> {
+        validate(contract, self)
+    }
+}
+
 /// Where a run stands, for progress reporting.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Progress {

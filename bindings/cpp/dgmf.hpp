@@ -33,7 +33,7 @@ inline void check(dgmf_status status) {
 }
 
 inline std::string version() { return dgmf_version(); }
-inline std::string status_string(dgmf_status status) { return dgmf_status_string(status); }
+inline std::string status_string(dgmf_status status) { return dgmf_status_string(static_cast<int32_t>(status)); }
 
 namespace detail {
 // A move-only owner of a C handle, freed by its destroy function.

@@ -68,8 +68,8 @@ module dgmf
          type(c_ptr) :: c_last_error
       end function
       function c_status_string(s) bind(C, name="dgmf_status_string")
-         import :: c_ptr, c_int
-         integer(c_int), value :: s
+         import :: c_ptr, c_int32_t
+         integer(c_int32_t), value :: s
          type(c_ptr) :: c_status_string
       end function
       function c_options_create(out) bind(C, name="dgmf_options_create")
@@ -356,7 +356,7 @@ contains
    function dgmf_status_string(status) result(m)
       integer, intent(in) :: status
       character(len=:), allocatable :: m
-      m = f_string(c_status_string(int(status, c_int)))
+      m = f_string(c_status_string(int(status, c_int32_t)))
    end function
 
    ! ---- options ----------------------------------------------------------------------------------------

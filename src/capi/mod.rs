@@ -194,22 +194,24 @@ pub extern "C" fn dgmf_last_error() -> *const c_char {
     LAST_ERROR.with(|slot| slot.borrow().as_ptr())
 }
 
-/// A static description of a status code (never NULL).
+/// A static description of a status code (never NULL; "unknown status code" for values that are not a
+/// dgmf_status). Takes an int so that any value a caller passes is defined behaviour.
 #[no_mangle]
-pub extern "C" fn dgmf_status_string(status: dgmf_status) -> *const c_char {
+pub extern "C" fn dgmf_status_string(status: i32) -> *const c_char {
     let s: &'static CStr = match status {
-        DGMF_OK => c"ok",
-        DGMF_ERR_NULL_ARGUMENT => c"a required pointer argument was NULL",
-        DGMF_ERR_INVALID_ARGUMENT => c"invalid argument",
-        DGMF_ERR_BUFFER_TOO_SMALL => c"output buffer too small",
-        DGMF_ERR_CONTRACT => c"the model breaks the dgmf model contract",
-        DGMF_ERR_MODEL_LOAD => c"the model could not be loaded",
-        DGMF_ERR_RUNTIME_NOT_FOUND => c"ONNX Runtime could not be loaded",
-        DGMF_ERR_PROVIDER_UNAVAILABLE => c"execution provider unavailable",
-        DGMF_ERR_CANCELLED => c"cancelled by the progress callback",
-        DGMF_ERR_INFERENCE => c"ONNX Runtime failed while running the network",
-        DGMF_ERR_IO => c"I/O error",
-        DGMF_ERR_INTERNAL => c"internal error in libdgmf",
+        0 => c"ok",
+        1 => c"a required pointer argument was NULL",
+        2 => c"invalid argument",
+        3 => c"output buffer too small",
+        4 => c"the model breaks the dgmf model contract",
+        5 => c"the model could not be loaded",
+        6 => c"ONNX Runtime could not be loaded",
+        7 => c"execution provider unavailable",
+        8 => c"cancelled by the progress callback",
+        9 => c"ONNX Runtime failed while running the network",
+        10 => c"I/O error",
+        11 => c"internal error in libdgmf",
+        _ => c"unknown status code",
     };
     s.as_ptr()
 }
@@ -240,6 +242,31 @@ mod tests {
         );
         let v = unsafe { CStr::from_ptr(dgmf_version()) }.to_str().unwrap();
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn every_status_has_a_string() {
+        for code in [
+            DGMF_OK,
+            DGMF_ERR_NULL_ARGUMENT,
+            DGMF_ERR_INVALID_ARGUMENT,
+            DGMF_ERR_BUFFER_TOO_SMALL,
+            DGMF_ERR_CONTRACT,
+            DGMF_ERR_MODEL_LOAD,
+            DGMF_ERR_RUNTIME_NOT_FOUND,
+            DGMF_ERR_PROVIDER_UNAVAILABLE,
+            DGMF_ERR_CANCELLED,
+            DGMF_ERR_INFERENCE,
+            DGMF_ERR_IO,
+            DGMF_ERR_INTERNAL,
+        ] {
+            let s = unsafe { CStr::from_ptr(dgmf_status_string(code as i32)) }
+                .to_str()
+                .unwrap();
+            assert_ne!(s, "unknown status code", "{code:?}");
+        }
+        let s = unsafe { CStr::from_ptr(dgmf_status_string(99)) };
+        assert_eq!(s.to_str().unwrap(), "unknown status code");
     }
 
     #[test]

@@ -134,6 +134,11 @@ impl Default for Churn {
     }
 }
 
+/// Most noise levels a schedule may have (score_sde uses 1000–2000).
+pub const MAX_STEPS: usize = 100_000;
+/// Most Langevin steps per noise level.
+pub const MAX_CORRECTOR_STEPS: usize = 100;
+
 /// A complete sampler configuration. `SamplerConfig::new(kind)` gives the documented defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct SamplerConfig {

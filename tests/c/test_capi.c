@@ -81,7 +81,8 @@ int main(int argc, char **argv) {
     snprintf(version, sizeof version, "%d.%d.%d", DGMF_VERSION_MAJOR, DGMF_VERSION_MINOR, DGMF_VERSION_PATCH);
     CHECK(strcmp(dgmf_version(), version) == 0, "dgmf_version %s vs macros %s", dgmf_version(), version);
     for (int s = DGMF_OK; s <= DGMF_ERR_INTERNAL; s++)
-        CHECK(dgmf_status_string((dgmf_status)s)[0] != '\0', "status %d has no string", s);
+        CHECK(strcmp(dgmf_status_string(s), "unknown status code") != 0, "status %d has no string", s);
+    CHECK(strcmp(dgmf_status_string(-7), "unknown status code") == 0, "any int is accepted");
     CHECK(strcmp(dgmf_last_error(), "") == 0, "no error yet");
 
     /* Options. */

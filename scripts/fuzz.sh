@@ -1,0 +1,34 @@
+#!/usr/bin/env bash
+# Runs every fuzz target for SECONDS each (default 60) with libFuzzer via cargo-fuzz (on the stable
+# toolchain through RUSTC_BOOTSTRAP=1), seeded from the committed corpus and the shipped models.
+# Prints executions and findings per target; crashes land in fuzz/artifacts/TARGET/. Exit 1 on any crash.
+set -uo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$root"
+seconds="${1:-60}"
+export RUSTC_BOOTSTRAP=1
+command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version =0.13.2
+scripts/fetch-ort.sh >/dev/null
+cargo fuzz build -O >/dev/null 2>&1 || { echo "cargo fuzz build failed" >&2; exit 1; }
+
+# Seeds: the committed corpus, plus every ONNX file for the byte-level targets.
+for t in onnx_header model_bytes; do
+  mkdir -p "fuzz/corpus/$t"
+  cp tests/models/*.onnx tests/models/bad/*.onnx "fuzz/corpus/$t/"
+done
+mkdir -p fuzz/corpus/contract fuzz/corpus/request fuzz/corpus/capi
+cp fuzz/seeds/contract/* fuzz/corpus/contract/ 2>/dev/null || true
+
+status=0
+printf '%-12s %12s %10s %s\n' target executions exec/s result
+for t in onnx_header contract request model_bytes capi; do
+  log="$(mktemp)"
+  cargo fuzz run -O "$t" "fuzz/corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 \
+    >"$log" 2>&1
+  rc=$?
+  runs="$(grep -oE 'Done [0-9]+ runs' "$log" | grep -oE '[0-9]+' | tail -n1)"
+  rate="$(grep -oE 'exec/s: [0-9]+' "$log" | tail -n1 | grep -oE '[0-9]+')"
+  if [[ $rc -eq 0 ]]; then result="no findings"; else result="FINDING (see fuzz/artifacts/$t, log $log)"; status=1; fi
+  printf '%-12s %12s %10s %s\n' "$t" "${runs:-?}" "${rate:-?}" "$result"
+done
+exit $status

@@ -1,0 +1,71 @@
+"""Per-benchmark facts shared by training, export and evaluation: how to read the .npz written by
+dgmf_data.generate into network inputs, and the contract metadata that describes them."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from dgmf_data import burgers, heat, poisson  # noqa: F401  (dgmf_data puts training/ on sys.path)
+
+BENCH = {
+    # dims: U-Net dimensionality; fidelity: ("discrete", K) or ("continuous", LO, HI)
+    "poisson": dict(module=poisson, dims=2, fidelity=("discrete", 3), labels="8x8,16x16,32x32",
+                    coords=None,
+                    description="Poisson 2-D, -Lap u = Gaussian source, edge Dirichlet data; "
+                                "u[x, y] on a 32x32 grid; fidelity = solver grid 8/16/32 nodes"),
+    "heat": dict(module=heat, dims=2,
+                 fidelity=("continuous", float(heat.fidelity_value(heat.LEVELS[-1])),
+                           float(heat.fidelity_value(heat.LEVELS[0]))),
+                 labels=None, coords=None,
+                 description="Heat 1-D with boundary fluxes; u[t, x] on a 32x32 grid; fidelity = "
+                             "mesh spacing h = dt = 1/(m-1), m = 8..32 (smaller is finer)"),
+    "burgers": dict(module=burgers, dims=1, fidelity=("discrete", 3), labels="nx16,nx32,nx64",
+                    coords=("t", 0.0, burgers.T_END),
+                    description="Viscous Burgers 1-D, Re in [10, 510]; u(x) on 64 points at time "
+                                "t (coords); fidelity = solver grid 16/32/64 nodes"),
+}
+
+
+def load(data_dir, name, split):
+    """Arrays of one split as float32 network inputs: x (physical u), params, fidelity, coords."""
+    d = np.load(Path(data_dir) / f"{name}_{split}.npz")
+    b = BENCH[name]
+    if b["fidelity"][0] == "discrete":
+        fid = np.eye(b["fidelity"][1], dtype=np.float32)[d["level"]]
+    else:
+        fid = d["fidelity"].astype(np.float32)[:, None]
+    out = dict(u=d["u"].astype(np.float32), params=d["params"].astype(np.float32), fidelity=fid,
+               level=d["level"], raw_fidelity=d["fidelity"])
+    if b["coords"] is not None:
+        out["coords"] = d["coords"].astype(np.float32)
+    return out
+
+
+def fmt(x):
+    """Shortest round-trip decimal of a float64, without a trailing '.0'."""
+    s = repr(float(x))
+    return s[:-2] if s.endswith(".0") else s
+
+
+def metadata(name, shape, sigma_min, sigma_max, shift, scale):
+    """Every dgmf.* key of contract v1 for this benchmark (insertion order kept in the file)."""
+    b, m = BENCH[name], BENCH[name]["module"]
+    lst = lambda xs: ",".join(fmt(x) for x in xs)
+    f = b["fidelity"]
+    meta = {
+        "dgmf.contract": "1", "dgmf.sde": "ve",
+        "dgmf.sigma_min": fmt(sigma_min), "dgmf.sigma_max": fmt(sigma_max),
+        "dgmf.output": "score", "dgmf.shape": lst(shape),
+        "dgmf.param_names": ",".join(m.PARAM_NAMES),
+        "dgmf.param_min": lst(m.PARAM_LOW), "dgmf.param_max": lst(m.PARAM_HIGH),
+        "dgmf.fidelity": f"discrete:{f[1]}" if f[0] == "discrete" else f"continuous:{fmt(f[1])}:{fmt(f[2])}",
+    }
+    if b["labels"]:
+        meta["dgmf.fidelity_labels"] = b["labels"]
+    if b["coords"] is not None:
+        cname, lo, hi = b["coords"]
+        meta.update({"dgmf.coord_names": cname, "dgmf.coord_min": fmt(lo), "dgmf.coord_max": fmt(hi)})
+    meta.update({"dgmf.data_shift": lst(shift), "dgmf.data_scale": lst(scale),
+                 "dgmf.name": name, "dgmf.description": b["description"]})
+    return meta

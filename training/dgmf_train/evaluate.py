@@ -1,0 +1,156 @@
+"""Held-out test sets and a quick accuracy check of an exported model.
+
+Write the test set that ships beside the model (params.npy float64 [N, P], fidelity.npy [N],
+u.npy float32 reference [N, *shape]; the generator's test split, highest fidelity):
+
+    cd training && python3 -m dgmf_train.evaluate poisson --write-testset ../models/poisson
+
+Relative L2 error over the first --n test cases: the DGMF model through the engine's CLI
+(`dgmf predict --sampler heun --steps 18 --samples 1`), the same sampler re-implemented on ONNX
+Runtime (a cross-check of the engine), the low-fidelity solver (coarsest level, interpolated)
+and optionally a regression-baseline checkpoint:
+
+    cd training && python3 -m dgmf_train.evaluate poisson --model ../models/poisson.onnx --n 32
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+from pathlib import Path
+
+import numpy as np
+
+from dgmf_data import generate
+
+from . import bench
+from .export import CLI, REPO
+
+
+def write_testset(name, data_dir, out_dir):
+    module, _, base = generate.CONFIG[name]
+    d = np.load(Path(data_dir) / f"{name}_test.npz")
+    # The npz stores float32 params; redraw the same Sobol points in float64 (same seed as
+    # generate.build_split) so the engine gets the exact inputs of the reference solves.
+    params = generate.sample_params(module, len(d["params"]), base + 99)
+    assert np.allclose(params.astype(np.float32), d["params"]), "test split does not match"
+    top = len(module.LEVELS) - 1
+    fidelity = d["level"] if bench.BENCH[name]["fidelity"][0] == "discrete" else \
+        np.full(len(params), float(generate._fidelity(name, top)))
+    assert (d["level"] == top).all()
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    np.save(out / "params.npy", params)
+    np.save(out / "fidelity.npy", fidelity)
+    np.save(out / "u.npy", d["u"].astype(np.float32))
+    print(f"wrote {out}/params.npy {params.shape} {params.dtype}, fidelity.npy {fidelity.shape} "
+          f"{fidelity.dtype}, u.npy {d['u'].shape} float32")
+
+
+def low_fidelity(name, params):
+    """Coarsest-level solver output on the common output grid."""
+    m = bench.BENCH[name]["module"]
+    res = m.LEVELS[0]
+    if name == "poisson":
+        return np.stack([m.to_output(m.solve(p, res)) for p in params])[:, None]
+    if name == "heat":
+        return np.stack([m.to_output(*m.solve(p, res)) for p in params])[:, None]
+    raise ValueError(name)
+
+
+def rel_l2(pred, ref):
+    flat = lambda a: np.asarray(a, np.float64).reshape(len(a), -1)
+    return np.linalg.norm(flat(pred) - flat(ref), axis=1) / np.linalg.norm(flat(ref), axis=1)
+
+
+def cli_predict(model, params_file, fidelity, out, steps=18):
+    cmd = [str(CLI), "predict", str(model), "--params-file", str(params_file), "--fidelity",
+           str(fidelity), "--sampler", "heun", "--steps", str(steps), "--samples", "1", "-q",
+           "--out", str(out)]
+    print("$ " + " ".join(cmd))
+    subprocess.run(cmd, check=True)
+    return np.load(out)
+
+
+def ort_heun(model, params, fidelity_row, steps=18, seed=0, rho=7.0):
+    """EDM Heun (docs/samplers.md) on the Karras schedule with a final Euler step to sigma = 0;
+    returns physical u.  Noise differs from the engine's ChaCha streams, so expect agreement only
+    up to the model's sampling spread."""
+    import onnx
+    import onnxruntime as ort
+    meta = {p.key: p.value for p in onnx.load(str(model)).metadata_props}
+    smin, smax = float(meta["dgmf.sigma_min"]), float(meta["dgmf.sigma_max"])
+    shape = [int(s) for s in meta["dgmf.shape"].split(",")]
+    shift = np.array(meta["dgmf.data_shift"].split(","), float).reshape(-1, *[1] * (len(shape) - 1))
+    scale = np.array(meta["dgmf.data_scale"].split(","), float).reshape(shift.shape)
+    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    n = len(params)
+    i = np.arange(steps)
+    sig = (smax ** (1 / rho) + i / (steps - 1) * (smin ** (1 / rho) - smax ** (1 / rho))) ** rho
+    feeds = dict(params=params.astype(np.float32),
+                 fidelity=np.repeat(fidelity_row[None].astype(np.float32), n, 0))
+    score = lambda x, s: sess.run(None, dict(feeds, z=x.astype(np.float32),
+                                             sigma=np.full(n, s, np.float32)))[0].astype(np.float64)
+    x = smax * np.random.default_rng(seed).standard_normal((n, *shape))
+    for a, b in zip(sig[:-1], sig[1:]):
+        d = -a * score(x, a)
+        xp = x + (b - a) * d
+        x = x + (b - a) * 0.5 * (d - b * score(xp, b))
+    x = x + sig[-1] ** 2 * score(x, sig[-1])  # denoise step
+    return shift + scale * x
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("bench", choices=["poisson", "heat"])
+    ap.add_argument("--data", default="data")
+    ap.add_argument("--write-testset", metavar="DIR")
+    ap.add_argument("--model", help="exported .onnx")
+    ap.add_argument("--testset", help="test-set directory (default: beside the model)")
+    ap.add_argument("--baseline", help="regression-baseline checkpoint (.pt)")
+    ap.add_argument("--n", type=int, default=32)
+    ap.add_argument("--steps", type=int, default=18)
+    ap.add_argument("--work", default="runs", help="scratch directory for .npy files")
+    args = ap.parse_args(argv)
+
+    if args.write_testset:
+        write_testset(args.bench, args.data, args.write_testset)
+    if not args.model:
+        return
+    model = Path(args.model).resolve()
+    tdir = Path(args.testset or model.with_suffix(""))
+    params = np.load(tdir / "params.npy")[: args.n]
+    fidelity = np.load(tdir / "fidelity.npy")[: args.n]
+    ref = np.load(tdir / "u.npy")[: args.n]
+    work = Path(args.work)
+    work.mkdir(parents=True, exist_ok=True)
+    pfile = work / f"{args.bench}_params_first{args.n}.npy"
+    np.save(pfile, params)
+
+    f = bench.BENCH[args.bench]["fidelity"]
+    fid_arg = int(fidelity[0]) if f[0] == "discrete" else repr(float(fidelity[0]))
+    assert (fidelity == fidelity[0]).all()
+    rows = {}
+    pred = cli_predict(model, pfile, fid_arg, work / f"{args.bench}_dgmf_heun.npy", args.steps)
+    rows["DGMF (dgmf predict, heun 18)"] = rel_l2(pred.reshape(ref.shape), ref)
+    frow = np.eye(f[1])[int(fidelity[0])] if f[0] == "discrete" else np.array([fidelity[0]])
+    rows["DGMF (onnxruntime heun 18)"] = rel_l2(ort_heun(model, params, frow, args.steps), ref)
+    rows[f"low fidelity (level 0 solver)"] = rel_l2(low_fidelity(args.bench, params), ref)
+    if args.baseline:
+        import torch
+        from .train import build_model
+        ck = torch.load(args.baseline, map_location="cpu", weights_only=False)
+        net = build_model(ck["bench"], ck["shape"], baseline=True)
+        net.load_state_dict(ck["ema"])
+        with torch.no_grad():
+            x = net(torch.tensor(params, dtype=torch.float32),
+                    torch.tensor(np.repeat(frow[None], len(params), 0), dtype=torch.float32)).numpy()
+        sh = np.reshape(ck["shift"], (-1,) + (1,) * (x.ndim - 2))
+        sc = np.reshape(ck["scale"], sh.shape)
+        rows["regression baseline (EMA)"] = rel_l2(sh + sc * x, ref)
+    print(f"\nrelative L2 error vs the reference solutions, first {len(ref)} test cases:")
+    for k, e in rows.items():
+        print(f"  {k:34s} mean {e.mean():.4e}  median {np.median(e):.4e}  worst {e.max():.4e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,142 @@
+"""Export a trained checkpoint's EMA score model to a contract-v1 ONNX file and check it.
+
+    cd training && python3 -m dgmf_train.export runs/poisson.pt ../models/poisson.onnx
+
+Single file (no external data), opset 17, IR <= 13, dynamic batch axis, inputs
+z, sigma, params, fidelity[, coords], output `score`, every dgmf.* metadata key.  Then:
+torch vs ONNX Runtime on random inputs (max relative error <= 1e-4, per row relative to the row's
+largest |score|, since the score's size varies like 1/sigma), and `dgmf info MODEL` must accept it.
+"""
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import torch
+from torch import nn
+
+from . import bench
+from .train import build_model
+
+OPSET = 17
+MAX_IR = 13
+MAX_BYTES = 5 * 1024 * 1024
+REPO = Path(__file__).resolve().parents[2]
+CLI = REPO / "target" / "release" / "dgmf"
+
+
+class Exported(nn.Module):
+    """Fixes the argument order to the contract's input names (coords only when present)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+
+    def forward(self, z, sigma, params, fidelity, coords=None):
+        return self.model(z, sigma, params, fidelity, coords)
+
+
+def load_ema(ckpt_path):
+    ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
+    if ck["baseline"]:
+        raise SystemExit("this is a regression-baseline checkpoint; only score models export")
+    model = build_model(ck["bench"], ck["shape"])
+    model.load_state_dict(ck["ema"])
+    return ck, model.eval()
+
+
+def random_inputs(name, shape, n, sigma_min, sigma_max, seed=0):
+    """n random contract inputs (float32 numpy), sigma log-uniform over the trained range."""
+    rng = np.random.default_rng(seed)
+    b, m = bench.BENCH[name], bench.BENCH[name]["module"]
+    sigma = np.exp(rng.uniform(math.log(sigma_min), math.log(sigma_max), n))
+    z = rng.standard_normal((n, *shape)) * np.sqrt(1 + sigma**2).reshape((-1,) + (1,) * len(shape))
+    params = rng.uniform(m.PARAM_LOW, m.PARAM_HIGH, (n, len(m.PARAM_NAMES)))
+    f = b["fidelity"]
+    if f[0] == "discrete":
+        fid = np.eye(f[1])[rng.integers(0, f[1], n)]
+    else:
+        fid = rng.uniform(f[1], f[2], (n, 1))
+    feeds = dict(z=z, sigma=sigma, params=params, fidelity=fid)
+    if b["coords"] is not None:
+        feeds["coords"] = rng.uniform(b["coords"][1], b["coords"][2], (n, 1))
+    return {k: v.astype(np.float32) for k, v in feeds.items()}
+
+
+def torch_export(model, feeds, path):
+    names = list(feeds)
+    args = tuple(torch.from_numpy(feeds[k]) for k in names)
+    # The TorchScript exporter writes opset 17 natively (the dynamo exporter starts at 18 and
+    # would need the version converter); batch is the only dynamic axis.
+    torch.onnx.export(Exported(model), args, str(path), input_names=names, output_names=["score"],
+                      dynamic_axes={k: {0: "batch"} for k in names + ["score"]},
+                      opset_version=OPSET, dynamo=False, external_data=False)
+
+
+def check_cli(path):
+    if not CLI.exists():
+        print(f"{CLI} missing: cargo build --release")
+        subprocess.run(["cargo", "build", "--release"], cwd=REPO, check=True)
+    r = subprocess.run([str(CLI), "info", str(path)], capture_output=True, text=True)
+    print(r.stdout + r.stderr)
+    if r.returncode != 0:
+        raise SystemExit(f"dgmf info rejected {path} (exit {r.returncode})")
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("checkpoint")
+    ap.add_argument("out", help="output .onnx path")
+    ap.add_argument("--check-rows", type=int, default=64)
+    args = ap.parse_args(argv)
+
+    ck, model = load_ema(args.checkpoint)
+    name, shape = ck["bench"], tuple(ck["shape"])
+    feeds = random_inputs(name, shape, args.check_rows, ck["sigma_min"], ck["sigma_max"])
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        torch_export(model, {k: v[:2] for k, v in feeds.items()}, raw)
+        onx = onnx.load(str(raw))  # loads any external data back in, so one file is written
+    if onx.ir_version > MAX_IR:  # opset 17 needs only IR 8
+        onx.ir_version = MAX_IR
+    opsets = {o.domain: o.version for o in onx.opset_import}
+    assert opsets.get("", opsets.get("ai.onnx")) == OPSET, opsets
+    del onx.metadata_props[:]
+    meta = bench.metadata(name, shape, ck["sigma_min"], ck["sigma_max"], ck["shift"], ck["scale"])
+    onnx.helper.set_model_props(onx, meta)
+    onx.producer_name, onx.doc_string = "dgmf_train.export", meta["dgmf.description"]
+    onnx.checker.check_model(onx, full_check=True)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(onx, args.out, save_as_external_data=False)
+    size = os.path.getsize(args.out)
+    print(f"wrote {args.out}: {size / 1e6:.3f} MB, IR {onx.ir_version}, opset {OPSET}, "
+          f"inputs {[i.name for i in onx.graph.input]}")
+    if size > MAX_BYTES:
+        raise SystemExit(f"{args.out} is {size} bytes > {MAX_BYTES}")
+
+    # torch vs ONNX Runtime on random inputs, batch sizes 1 and check_rows (dynamic axis).
+    sess = ort.InferenceSession(args.out, providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        ref = model(*(torch.from_numpy(v) for v in feeds.values())).numpy().astype(np.float64)
+    got = sess.run(None, feeds)[0].astype(np.float64)
+    one = sess.run(None, {k: v[:1] for k, v in feeds.items()})[0].astype(np.float64)
+    flat = lambda a: a.reshape(len(a), -1)
+    rel = np.abs(flat(got - ref)).max(1) / np.abs(flat(ref)).max(1)
+    rel1 = np.abs(one - ref[:1]).max() / np.abs(ref[:1]).max()
+    print(f"torch vs onnxruntime ({len(ref)} rows): max relative error {rel.max():.3e} "
+          f"(batch 1: {rel1:.3e})")
+    if max(rel.max(), rel1) > 1e-4 or not np.isfinite(got).all():
+        raise SystemExit("ONNX output disagrees with torch")
+    check_cli(args.out)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,188 @@
+"""Small conditional score U-Nets (2-D for Poisson/Heat, 1-D for Burgers) and the regression baseline.
+
+Everything the engine feeds in is in physical units: params, fidelity and coords are normalized
+inside the network from the ranges stored as buffers, so the exported ONNX graph needs no
+preprocessing (model contract v1).  The state z is in normalized units (u = shift + scale*z).
+"""
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+import torch.nn.functional as F
+
+# Default widths per resolution level (fine -> coarse) and conditioning width.  The full-resolution
+# level dominates the cost on a CPU, so it is the narrowest.
+CHANNELS = (24, 48, 64)
+EMB = 128
+FOURIER = 32          # random Fourier features of log sigma (x2 for sin/cos)
+FOURIER_SCALE = 2.0   # frequency scale: smooth in log sigma, so unseen sigmas interpolate well
+
+
+def _groups(c):
+    return math.gcd(8, c)
+
+
+class ResBlock(nn.Module):
+    """GroupNorm-SiLU-conv twice; the conditioning embedding is added after the first conv."""
+
+    def __init__(self, conv, c_in, c_out, emb):
+        super().__init__()
+        self.norm1 = nn.GroupNorm(_groups(c_in), c_in)
+        self.conv1 = conv(c_in, c_out, 3, padding=1)
+        self.emb = nn.Linear(emb, c_out)
+        self.norm2 = nn.GroupNorm(_groups(c_out), c_out)
+        self.conv2 = conv(c_out, c_out, 3, padding=1)
+        nn.init.zeros_(self.conv2.weight)  # start as identity: stable early training
+        nn.init.zeros_(self.conv2.bias)
+        self.skip = conv(c_in, c_out, 1) if c_in != c_out else nn.Identity()
+
+    def forward(self, x, emb):
+        h = self.conv1(F.silu(self.norm1(x)))
+        e = self.emb(emb)
+        h = h + e.reshape(e.shape + (1,) * (h.dim() - 2))  # broadcast over the spatial axes
+        h = self.conv2(F.silu(self.norm2(h)))
+        return self.skip(x) + h
+
+
+def _mlp(n_in, emb):
+    return nn.Sequential(nn.Linear(n_in, emb), nn.SiLU(), nn.Linear(emb, emb))
+
+
+class Conditioning(nn.Module):
+    """Sum of the embeddings of sigma, params, fidelity and (optional) coords.
+
+    fidelity: ("discrete", K) takes a one-hot [B, K]; ("continuous", lo, hi) a value [B, 1].
+    """
+
+    def __init__(self, param_min, param_max, fidelity, coord_min=None, coord_max=None, emb=EMB,
+                 use_sigma=True):
+        super().__init__()
+        self.register_buffer("p_lo", torch.as_tensor(param_min, dtype=torch.float32))
+        self.register_buffer("p_hi", torch.as_tensor(param_max, dtype=torch.float32))
+        self.fidelity = tuple(fidelity)
+        if self.fidelity[0] == "discrete":
+            n_fid = int(self.fidelity[1])
+        else:
+            n_fid = 1
+            self.register_buffer("f_lo", torch.tensor(float(self.fidelity[1])))
+            self.register_buffer("f_hi", torch.tensor(float(self.fidelity[2])))
+        self.has_coords = coord_min is not None
+        if self.has_coords:
+            self.register_buffer("c_lo", torch.as_tensor(coord_min, dtype=torch.float32))
+            self.register_buffer("c_hi", torch.as_tensor(coord_max, dtype=torch.float32))
+            self.coord_mlp = _mlp(len(coord_min), emb)
+        self.use_sigma = use_sigma
+        if use_sigma:
+            # Fixed (non-trained) Gaussian random frequencies; a buffer so it is exported.
+            g = torch.Generator().manual_seed(0)
+            self.register_buffer("w", torch.randn(FOURIER, generator=g) * FOURIER_SCALE)
+            self.sigma_mlp = _mlp(2 * FOURIER, emb)
+        self.param_mlp = _mlp(len(param_min), emb)
+        self.fid_mlp = _mlp(n_fid, emb)
+
+    @staticmethod
+    def _unit(x, lo, hi):
+        return 2 * (x - lo) / (hi - lo) - 1  # [lo, hi] -> [-1, 1]
+
+    def forward(self, sigma, params, fidelity, coords=None):
+        e = self.param_mlp(self._unit(params, self.p_lo, self.p_hi))
+        if self.fidelity[0] == "continuous":
+            fidelity = self._unit(fidelity, self.f_lo, self.f_hi)
+        e = e + self.fid_mlp(fidelity)
+        if self.has_coords:
+            e = e + self.coord_mlp(self._unit(coords, self.c_lo, self.c_hi))
+        if self.use_sigma:
+            a = 2 * math.pi * torch.log(sigma)[:, None] * self.w[None, :]
+            e = e + self.sigma_mlp(torch.cat([torch.sin(a), torch.cos(a)], dim=1))
+        return F.silu(e)
+
+
+class UNet(nn.Module):
+    """Three-level U-Net, one ResBlock per level and two in the middle (dims = 1 or 2)."""
+
+    def __init__(self, dims, channels=CHANNELS, emb=EMB, in_ch=1):
+        super().__init__()
+        conv = nn.Conv2d if dims == 2 else nn.Conv1d
+        c = channels
+        self.inp = conv(in_ch, c[0], 3, padding=1)
+        self.down = nn.ModuleList()
+        self.pool = nn.ModuleList()
+        prev = c[0]
+        for i, ch in enumerate(c):
+            self.down.append(ResBlock(conv, prev, ch, emb))
+            prev = ch
+            if i < len(c) - 1:
+                self.pool.append(conv(ch, ch, 3, stride=2, padding=1))
+        self.mid = nn.ModuleList([ResBlock(conv, prev, prev, emb), ResBlock(conv, prev, prev, emb)])
+        self.up = nn.ModuleList()
+        self.upconv = nn.ModuleList()
+        for i in reversed(range(len(c))):
+            self.up.append(ResBlock(conv, prev + c[i], c[i], emb))
+            prev = c[i]
+            if i > 0:
+                self.upconv.append(conv(c[i], c[i - 1], 3, padding=1))
+                prev = c[i - 1]
+        self.out_norm = nn.GroupNorm(_groups(c[0]), c[0])
+        self.out = conv(c[0], in_ch, 3, padding=1)
+
+    def forward(self, x, emb):
+        h = self.inp(x)
+        skips = []
+        for i, block in enumerate(self.down):
+            h = block(h, emb)
+            skips.append(h)
+            if i < len(self.pool):
+                h = self.pool[i](h)
+        for block in self.mid:
+            h = block(h, emb)
+        for i, block in enumerate(self.up):
+            h = block(torch.cat([h, skips.pop()], dim=1), emb)
+            if i < len(self.upconv):
+                h = self.upconv[i](F.interpolate(h, scale_factor=2.0, mode="nearest"))
+        return self.out(F.silu(self.out_norm(h)))
+
+
+class ScoreNet(nn.Module):
+    """s_theta(z, sigma, params, fidelity[, coords]) = F(c_in(sigma) z, cond) / sigma.
+
+    c_in = 1/sqrt(1 + sigma^2) (EDM's input scaling for unit-variance data) keeps the first conv's
+    input at unit scale over the whole sigma range; it does not change the parameterization.
+    Trained with sigma^2-weighted DSM, F is a prediction of -eps.
+    """
+
+    def __init__(self, dims, param_min, param_max, fidelity, coord_min=None, coord_max=None,
+                 channels=CHANNELS, emb=EMB):
+        super().__init__()
+        self.dims = dims
+        self.cond = Conditioning(param_min, param_max, fidelity, coord_min, coord_max, emb)
+        self.net = UNet(dims, channels, emb)
+
+    def forward(self, z, sigma, params, fidelity, coords=None):
+        s = sigma.reshape((-1,) + (1,) * (z.dim() - 1))
+        h = self.net(z * torch.rsqrt(1 + s * s), self.cond(sigma, params, fidelity, coords))
+        return h / s
+
+
+class RegressionNet(nn.Module):
+    """Direct-regression baseline: the same U-Net mapping (params, fidelity[, coords]) to the
+    normalized solution.  Choice: the U-Net input is z = 0 and the sigma embedding is dropped
+    (the conditioning is params + fidelity [+ coords] only), so the backbone is unchanged and no
+    fake noise level enters the model."""
+
+    def __init__(self, dims, shape, param_min, param_max, fidelity, coord_min=None,
+                 coord_max=None, channels=CHANNELS, emb=EMB):
+        super().__init__()
+        self.shape = tuple(shape)
+        self.cond = Conditioning(param_min, param_max, fidelity, coord_min, coord_max, emb,
+                                 use_sigma=False)
+        self.net = UNet(dims, channels, emb)
+
+    def forward(self, params, fidelity, coords=None):
+        z = params.new_zeros((params.shape[0],) + self.shape)
+        return self.net(z, self.cond(None, params, fidelity, coords))
+
+
+def n_params(module):
+    return sum(p.numel() for p in module.parameters())
