@@ -14,7 +14,7 @@ import torch.nn.functional as F
 
 # Default widths per resolution level (fine -> coarse) and conditioning width.  The full-resolution
 # level dominates the cost on a CPU, so it is the narrowest.
-CHANNELS = (24, 48, 64)
+CHANNELS = (16,32,64)
 EMB = 128
 FOURIER = 32          # random Fourier features of log sigma (x2 for sin/cos)
 FOURIER_SCALE = 2.0   # frequency scale: smooth in log sigma, so unseen sigmas interpolate well

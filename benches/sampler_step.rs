@@ -1,0 +1,35 @@
+//! The engine's own arithmetic per step (sampler update + noise generation), with a closure score so that
+//! no network time is included. Reported per element: rows × values per sample.
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use dgmf::rng::NoiseStream;
+use dgmf::samplers::{self, Ctx, SamplerConfig, SamplerKind, Workspace};
+
+fn bench(c: &mut Criterion) {
+    let (rows, n) = (64, 1024);
+    let mut group = c.benchmark_group("sampler_step");
+    group.throughput(Throughput::Elements((rows * n) as u64));
+    for name in ["em", "pc", "heun", "edm", "dpmpp-2m"] {
+        let mut cfg = SamplerConfig::new(SamplerKind::parse(name).unwrap());
+        cfg.steps = 2; // one step (plus the final denoise) per iteration
+        cfg.denoise = false;
+        let sigmas = cfg.schedule.sigmas(cfg.steps, 0.01, 10.0);
+        let mut ws = Workspace::new(rows * n);
+        let mut x = vec![0.5f32; rows * n];
+        let mut streams: Vec<_> = (0..rows as u64).map(|j| NoiseStream::new(1, j)).collect();
+        let mut score = |x: &[f32], sigma: f32, out: &mut [f32]| -> dgmf::Result<()> {
+            let v = 0.25 + sigma * sigma;
+            out.iter_mut().zip(x).for_each(|(o, x)| *o = -x / v);
+            Ok(())
+        };
+        group.bench_function(BenchmarkId::from_parameter(name), |b| {
+            b.iter(|| {
+                let mut ctx = Ctx { score: &mut score, streams: &mut streams, progress: None, nfe: 0 };
+                samplers::run(&cfg, &sigmas, &mut ctx, &mut x, &mut ws).unwrap()
+            })
+        });
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
