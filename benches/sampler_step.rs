@@ -23,7 +23,12 @@ fn bench(c: &mut Criterion) {
         };
         group.bench_function(BenchmarkId::from_parameter(name), |b| {
             b.iter(|| {
-                let mut ctx = Ctx { score: &mut score, streams: &mut streams, progress: None, nfe: 0 };
+                let mut ctx = Ctx {
+                    score: &mut score,
+                    streams: &mut streams,
+                    progress: None,
+                    nfe: 0,
+                };
                 samplers::run(&cfg, &sigmas, &mut ctx, &mut x, &mut ws).unwrap()
             })
         });
