@@ -14,10 +14,11 @@ import torch.nn.functional as F
 
 # Default widths per resolution level (fine -> coarse) and conditioning width.  The full-resolution
 # level dominates the cost on a CPU, so it is the narrowest.
-CHANNELS = (16,32,64)
+CHANNELS = (16, 32, 64)
 EMB = 128
 FOURIER = 32          # random Fourier features of log sigma (x2 for sin/cos)
-FOURIER_SCALE = 2.0   # frequency scale: smooth in log sigma, so unseen sigmas interpolate well
+FOURIER_SCALE = 2.0
+SIGMA_DATA = 1.0    # std of the normalized training outputs (per channel, by construction)   # frequency scale: smooth in log sigma, so unseen sigmas interpolate well
 
 
 def _groups(c):
@@ -145,11 +146,16 @@ class UNet(nn.Module):
 
 
 class ScoreNet(nn.Module):
-    """s_theta(z, sigma, params, fidelity[, coords]) = F(c_in(sigma) z, cond) / sigma.
+    """s_theta(z, sigma, params, fidelity[, coords]) = (D(z, sigma) - z) / sigma^2, where the
+    denoiser D carries EDM's preconditioning (Karras et al. 2022) for data of std SIGMA_DATA:
 
-    c_in = 1/sqrt(1 + sigma^2) (EDM's input scaling for unit-variance data) keeps the first conv's
-    input at unit scale over the whole sigma range; it does not change the parameterization.
-    Trained with sigma^2-weighted DSM, F is a prediction of -eps.
+        D = c_skip z + c_out F(c_in z, cond),  c_skip = sd^2/(s^2+sd^2),
+        c_out = s sd/sqrt(s^2+sd^2),  c_in = 1/sqrt(s^2+sd^2).
+
+    Why: a PDE solution given its parameters is (nearly) deterministic, so at large sigma the
+    ideal score is -(z - u(x))/sigma^2; a plain "F/sigma" network must cancel z to 1e-4 relative
+    there and cannot.  With the preconditioning, F is a unit-scale regression target at every
+    sigma (at large sigma it is u(x) itself).  The exported output is still the score.
     """
 
     def __init__(self, dims, param_min, param_max, fidelity, coord_min=None, coord_max=None,
@@ -159,10 +165,26 @@ class ScoreNet(nn.Module):
         self.cond = Conditioning(param_min, param_max, fidelity, coord_min, coord_max, emb)
         self.net = UNet(dims, channels, emb)
 
+    def precond(self, sigma, ndim):
+        s = sigma.reshape((-1,) + (1,) * (ndim - 1))
+        v = s * s + SIGMA_DATA**2
+        return s, SIGMA_DATA**2 / v, s * SIGMA_DATA * torch.rsqrt(v), torch.rsqrt(v)
+
+    def raw(self, z, sigma, params, fidelity, coords=None):
+        """F(c_in z, cond): the network before the preconditioning (what the loss trains)."""
+        _, _, _, c_in = self.precond(sigma, z.dim())
+        return self.net(z * c_in, self.cond(sigma, params, fidelity, coords))
+
+    def denoise(self, z, sigma, params, fidelity, coords=None):
+        _, c_skip, c_out, _ = self.precond(sigma, z.dim())
+        return c_skip * z + c_out * self.raw(z, sigma, params, fidelity, coords)
+
     def forward(self, z, sigma, params, fidelity, coords=None):
-        s = sigma.reshape((-1,) + (1,) * (z.dim() - 1))
-        h = self.net(z * torch.rsqrt(1 + s * s), self.cond(sigma, params, fidelity, coords))
-        return h / s
+        s, c_skip, c_out, _ = self.precond(sigma, z.dim())
+        f = self.raw(z, sigma, params, fidelity, coords)
+        # (c_skip z + c_out F - z)/s^2 with c_skip - 1 = -s^2/(s^2+sd^2): written without the
+        # cancellation so the score stays accurate in fp32 at small sigma.
+        return (c_out * f) / (s * s) - z / (s * s + SIGMA_DATA**2)
 
 
 class RegressionNet(nn.Module):

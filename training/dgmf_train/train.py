@@ -105,12 +105,13 @@ def main(argv=None):
         if args.baseline:
             loss = ((model(*cb) - xb) ** 2).mean()
         else:
-            # sigma log-uniform in [sigma_min, sigma_max]; lambda(sigma) = sigma^2 weighting:
-            # E |sigma * s(x + sigma eps, sigma) + eps|^2.
+            # sigma log-uniform in [sigma_min, sigma_max]; EDM weighting lambda = 1/c_out^2 on
+            # |D - x|^2, i.e. a plain MSE on the raw network against (x - c_skip z)/c_out.
             sigma = torch.exp(log_lo + (log_hi - log_lo) * torch.rand(args.batch, generator=gen))
             eps = torch.randn(xb.shape, generator=gen)
-            s = sigma.reshape((-1,) + (1,) * (xb.dim() - 1))
-            loss = ((s * model(xb + s * eps, sigma, *cb) + eps) ** 2).mean()
+            _, c_skip, c_out, _ = model.precond(sigma, xb.dim())
+            z = xb + sigma.reshape(c_out.shape) * eps
+            loss = ((model.raw(z, sigma, *cb) - (xb - c_skip * z) / c_out) ** 2).mean()
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()

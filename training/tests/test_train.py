@@ -1,0 +1,86 @@
+"""Fast checks of the score networks, the metadata and the ONNX export (untrained weights).
+
+Skipped where torch / onnxruntime are not installed (CI installs only requirements-data.txt)."""
+import math
+
+import numpy as np
+import pytest
+
+torch = pytest.importorskip("torch")
+onnx = pytest.importorskip("onnx")
+pytest.importorskip("onnxruntime")
+
+from dgmf_train import bench, export, train  # noqa: E402
+from dgmf_train.model import n_params  # noqa: E402
+
+SHAPES = {"poisson": (1, 32, 32), "heat": (1, 32, 32), "burgers": (1, 64)}
+
+
+def fake_checkpoint(name, path):
+    """A checkpoint as train.py writes it, with freshly initialized weights."""
+    torch.manual_seed(0)
+    model = train.build_model(name, SHAPES[name])
+    torch.save(dict(bench=name, baseline=False, shape=SHAPES[name], model=model.state_dict(),
+                    ema=model.state_dict(), shift=[0.5], scale=[0.2], sigma_min=0.01,
+                    sigma_max=50.0, steps=0, seconds=0.0, log=[], args={}), path)
+
+
+@pytest.mark.parametrize("name", list(SHAPES))
+def test_model_size_and_shapes(name):
+    model = train.build_model(name, SHAPES[name])
+    base = train.build_model(name, SHAPES[name], baseline=True)
+    assert n_params(model) < 1_000_000 and n_params(base) < 1_000_000
+    feeds = export.random_inputs(name, SHAPES[name], 3, 0.01, 50.0)
+    t = {k: torch.from_numpy(v) for k, v in feeds.items()}
+    with torch.no_grad():
+        assert model(**t).shape == (3, *SHAPES[name])
+        assert base(t["params"], t["fidelity"], t.get("coords")).shape == (3, *SHAPES[name])
+
+
+def test_score_is_preconditioned_denoiser():
+    # The ONNX output must be the score (D - z)/sigma^2 of the EDM-preconditioned denoiser
+    # D = c_skip z + c_out F(c_in z, cond) (dgmf.output = score).
+    model = train.build_model("poisson", SHAPES["poisson"]).eval()
+    f = export.random_inputs("poisson", SHAPES["poisson"], 4, 0.01, 50.0)
+    t = {k: torch.from_numpy(v).double() for k, v in f.items()}
+    model = model.double()
+    with torch.no_grad():
+        s = t["sigma"].reshape(-1, 1, 1, 1)
+        emb = model.cond(t["sigma"], t["params"], t["fidelity"])
+        raw = model.net(t["z"] / torch.sqrt(1 + s * s), emb)
+        d = t["z"] / (1 + s * s) + s / torch.sqrt(1 + s * s) * raw
+        torch.testing.assert_close(model(**t), (d - t["z"]) / (s * s))
+
+
+def test_max_pairwise_distance():
+    x = np.random.default_rng(1).standard_normal((50, 7))
+    brute = max(np.linalg.norm(a - b) for a in x for b in x)
+    assert math.isclose(train.max_pairwise_distance(x), brute, rel_tol=1e-9)
+
+
+def test_metadata_keys():
+    m = bench.metadata("heat", (1, 32, 32), 0.01, 74.6, [0.49], [0.95])
+    assert m["dgmf.fidelity"] == "continuous:0.03225806451612903:0.14285714285714285"
+    assert m["dgmf.param_names"] == "q_left,q_right,alpha" and m["dgmf.shape"] == "1,32,32"
+    m = bench.metadata("burgers", (1, 64), 0.01, 20.8, [0.27], [0.2])
+    assert (m["dgmf.fidelity"], m["dgmf.coord_names"], m["dgmf.coord_max"]) == ("discrete:3", "t", "3")
+    m = bench.metadata("poisson", (1, 32, 32), 0.01, 109.6, [0.53], [0.18])
+    assert m["dgmf.fidelity_labels"] == "8x8,16x16,32x32" and "dgmf.coord_names" not in m
+
+
+@pytest.mark.parametrize("name", ["poisson", "burgers"])
+def test_export_roundtrip(name, tmp_path, monkeypatch):
+    ck = tmp_path / "m.pt"
+    fake_checkpoint(name, ck)
+    if not export.CLI.exists():  # the Rust CLI is checked only where it has been built
+        monkeypatch.setattr(export, "check_cli", lambda path: None)
+    out = tmp_path / "m.onnx"
+    export.main([str(ck), str(out), "--check-rows", "8"])
+    onx = onnx.load(str(out))
+    meta = {p.key: p.value for p in onx.metadata_props}
+    assert meta["dgmf.contract"] == "1" and meta["dgmf.output"] == "score"
+    assert onx.ir_version <= 13 and onx.opset_import[0].version == 17
+    names = [i.name for i in onx.graph.input]
+    assert names == ["z", "sigma", "params", "fidelity"] + (["coords"] if name == "burgers" else [])
+    assert onx.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # dynamic batch
+    assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in onx.graph.initializer)
