@@ -108,6 +108,69 @@ fn predict_writes_numpy_files() {
 }
 
 #[test]
+fn coords_file_pairs_rows_with_queries_and_report_json_is_written() {
+    let dir = std::env::temp_dir().join(format!("dgmf-cli-coords-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("p.csv");
+    let k = dir.join("k.csv");
+    std::fs::write(&p, "0.2,0.3\n0.2,0.3\n").unwrap();
+    std::fs::write(&k, "0.1\n0.9\n").unwrap();
+    let m = model("analytic_coords.onnx");
+    let report = dir.join("r.json");
+    let run = |coords: &[&str], out: &std::path::Path| {
+        let mut args = vec!["predict", &m, "--params-file", p.to_str().unwrap()];
+        args.extend(coords);
+        args.extend(["--fidelity", "2", "-q", "--out", out.to_str().unwrap()]);
+        args.extend(["--report-json", report.to_str().unwrap()]);
+        let o = dgmf(&args, &[]);
+        assert!(o.status.success(), "{}", text(&o).1);
+        dgmf::npy::read_f64(out).unwrap().1
+    };
+    let both = run(
+        &["--coords-file", k.to_str().unwrap()],
+        &dir.join("both.npy"),
+    );
+    let first = run(&["--coords", "0.1"], &dir.join("first.npy"));
+    let second = run(&["--coords", "0.9"], &dir.join("second.npy"));
+    // Row i of --coords-file goes with query i: the same stream and inputs give the same bits.
+    assert_eq!(both[..8], first[..8]);
+    assert_eq!(both[8..], second[8..]);
+    assert_ne!(both[8..], first[8..]);
+    let json = std::fs::read_to_string(&report).unwrap();
+    for want in [
+        "\"sampler\": \"heun\"",
+        "\"queries\": 2",
+        "\"nfe\": 35",
+        "\"wall_ms\": ",
+    ] {
+        assert!(json.contains(want), "{want} not in {json}");
+    }
+    // A coords file whose row count does not match the queries is refused with both counts.
+    std::fs::write(&k, "0.1\n").unwrap();
+    let o = dgmf(
+        &[
+            "predict",
+            &m,
+            "--params-file",
+            p.to_str().unwrap(),
+            "--coords-file",
+            k.to_str().unwrap(),
+            "--fidelity",
+            "2",
+            "-q",
+        ],
+        &[],
+    );
+    let err = text(&o).1;
+    assert!(!o.status.success());
+    assert!(
+        err.contains("has 1 rows but there are 2 parameter rows"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
 fn bad_requests_fail_with_a_message() {
     let m = model("analytic_score.onnx");
     let cases: [(&[&str], &str); 5] = [

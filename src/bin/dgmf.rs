@@ -70,8 +70,11 @@ struct PredictArgs {
     #[arg(long, allow_hyphen_values = true)]
     fidelity: String,
     /// Coordinates (Q values) for models with a coords input.
-    #[arg(long, allow_hyphen_values = true, conflicts_with = "coord_values")]
+    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["coord_values", "coords_file"])]
     coords: Option<String>,
+    /// Coordinates per query: a .npy [n, Q] or .csv file, row i going with row i of --params-file.
+    #[arg(long, value_name = "FILE", conflicts_with = "coord_values")]
+    coords_file: Option<PathBuf>,
     /// One-coordinate models: predict a slice at each of these values and stack them.
     #[arg(long, allow_hyphen_values = true)]
     coord_values: Option<String>,
@@ -113,6 +116,9 @@ struct PredictArgs {
     /// Write the std field(s) here (.npy, float32; needs --samples > 1).
     #[arg(long, value_name = "FILE")]
     std: Option<PathBuf>,
+    /// Write a JSON summary here: sampler, NFE, network calls, wall and ONNX Runtime milliseconds.
+    #[arg(long, value_name = "FILE")]
+    report_json: Option<PathBuf>,
     /// Write every sample here (.npy, float32, [n_queries, samples, *shape]).
     #[arg(long, value_name = "FILE")]
     all_samples: Option<PathBuf>,
@@ -394,12 +400,22 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
             ))
         }
     };
-    let coords = a
-        .coords
-        .as_deref()
-        .map(|t| numbers("coords", t))
-        .transpose()?
-        .unwrap_or_default();
+    let coords: Vec<Vec<f64>> = match (&a.coords, &a.coords_file) {
+        (Some(t), _) => vec![numbers("coords", t)?; params.len()],
+        (None, Some(f)) => {
+            let rows = read_queries(f, c.coords.len())?;
+            if rows.len() != params.len() {
+                return Err(invalid(format!(
+                    "--coords-file {} has {} rows but there are {} parameter rows: give one coords row per query",
+                    f.display(),
+                    rows.len(),
+                    params.len()
+                )));
+            }
+            rows
+        }
+        (None, None) => vec![Vec::new(); params.len()],
+    };
     let mut sampler = SamplerConfig::new(SamplerKind::parse(&a.sampler)?);
     if let Some(s) = a.steps {
         sampler.steps = s;
@@ -423,10 +439,11 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     sampler.denoise = !a.no_denoise;
     let queries: Vec<Query> = params
         .iter()
-        .map(|p| Query {
+        .zip(&coords)
+        .map(|(p, k)| Query {
             params: p.clone(),
             fidelity,
-            coords: coords.clone(),
+            coords: k.clone(),
         })
         .collect();
     let mut req = Request::new(queries, sampler);
@@ -471,6 +488,18 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     }
     let pred = result?;
     report(&model, &req, &pred);
+    if let Some(path) = &a.report_json {
+        std::fs::write(
+            path,
+            report_json(&req, &pred, pred.mean.len() / c.sample_len()),
+        )
+        .map_err(|e| {
+            Error::new(
+                dgmf::ErrorKind::Io,
+                format!("cannot write {}: {e}", path.display()),
+            )
+        })?;
+    }
     let n_q = pred.mean.len() / c.sample_len();
     let mut shape = vec![n_q];
     shape.extend(&pred.shape);
@@ -493,6 +522,21 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         println!("samples    -> {} {:?}", path.display(), s);
     }
     Ok(())
+}
+
+fn report_json(req: &Request, p: &Prediction, n_queries: usize) -> String {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    format!(
+        "{{\"sampler\": \"{}\", \"steps\": {}, \"queries\": {}, \"samples\": {}, \"nfe\": {}, \"network_calls\": {}, \"wall_ms\": {:.6}, \"ort_ms\": {:.6}}}\n",
+        req.sampler.kind.name(),
+        req.sampler.steps,
+        n_queries,
+        req.n_samples,
+        p.nfe,
+        p.network_calls,
+        ms(p.wall),
+        ms(p.network_time)
+    )
 }
 
 fn report(model: &Model, req: &Request, p: &Prediction) {
@@ -520,12 +564,19 @@ fn report(model: &Model, req: &Request, p: &Prediction) {
         "nfe        {} per sample, {} network calls",
         p.nfe, p.network_calls
     );
+    let engine = p.wall.saturating_sub(p.network_time);
     println!(
         "wall       {:.1} ms ({:.1} ms in ONNX Runtime, {:.1}%), provider {}",
         ms(p.wall),
         ms(p.network_time),
         100.0 * p.network_time.as_secs_f64() / p.wall.as_secs_f64().max(1e-12),
         model.provider()
+    );
+    // The engine's own cost (sampler arithmetic, noise, batching, unit conversion) next to ORT's.
+    println!(
+        "engine     {:.3} ms outside ONNX Runtime = {:.2}% of the ONNX Runtime time",
+        ms(engine),
+        100.0 * engine.as_secs_f64() / p.network_time.as_secs_f64().max(1e-12)
     );
     println!("mean       {}", stats(&p.mean));
     if let Some(s) = &p.std {
