@@ -41,7 +41,7 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
         .map_err(|e| io_err(path, e))
 }
 
-/// Reads a float32 or float64 C-order `.npy` file; returns (shape, values as f64).
+/// Reads a float32, float64, int32 or int64 C-order `.npy` file; returns (shape, values as f64).
 pub fn read_f64(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
     let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
     let bad = |why: &str| io_err(path, format!("not a readable .npy file: {why}"));
@@ -65,15 +65,13 @@ pub fn read_f64(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
         Some(header[at..].trim_start_matches([':', ' ']))
     };
     let descr = field("descr").ok_or_else(|| bad("no descr"))?;
-    let width = if descr.starts_with("'<f8'") {
-        8
-    } else if descr.starts_with("'<f4'") {
-        4
-    } else {
-        return Err(bad(
-            "only little-endian float32 ('<f4') and float64 ('<f8') arrays are supported",
-        ));
-    };
+    let kind = ["'<f8'", "'<f4'", "'<i8'", "'<i4'"]
+        .iter()
+        .position(|d| descr.starts_with(d))
+        .ok_or_else(|| {
+            bad("only little-endian float32/float64 ('<f4', '<f8') and int32/int64 ('<i4', '<i8') arrays are supported")
+        })?;
+    let width = [8, 4, 8, 4][kind];
     if field("fortran_order").is_some_and(|v| v.starts_with("True")) {
         return Err(bad(
             "Fortran-order arrays are not supported; save with np.ascontiguousarray",
@@ -100,14 +98,23 @@ pub fn read_f64(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
             body.len()
         )));
     }
-    let values = if width == 8 {
-        body.chunks_exact(8)
+    let values = match kind {
+        0 => body
+            .chunks_exact(8)
             .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect()
-    } else {
-        body.chunks_exact(4)
+            .collect(),
+        1 => body
+            .chunks_exact(4)
             .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64)
-            .collect()
+            .collect(),
+        2 => body
+            .chunks_exact(8)
+            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")) as f64)
+            .collect(),
+        _ => body
+            .chunks_exact(4)
+            .map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes")) as f64)
+            .collect(),
     };
     Ok((shape, values))
 }
@@ -141,6 +148,44 @@ mod tests {
             .unwrap_err()
             .message()
             .contains("magic"));
+        std::fs::remove_dir_all(&dir).ok();
+    }
+
+    #[test]
+    fn reads_integer_arrays() {
+        let dir = std::env::temp_dir().join(format!("dgmf-npy-int-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let header = |descr: &str| {
+            let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (3,), }}");
+            while (10 + h.len() + 1) % 64 != 0 {
+                h.push(' ');
+            }
+            h.push('\n');
+            let mut out = b"\x93NUMPY\x01\x00".to_vec();
+            out.extend((h.len() as u16).to_le_bytes());
+            out.extend(h.as_bytes());
+            out
+        };
+        let mut i8s = header("<i8");
+        for v in [2i64, -7, 0] {
+            i8s.extend(v.to_le_bytes());
+        }
+        let mut i4s = header("<i4");
+        for v in [1i32, 5, -3] {
+            i4s.extend(v.to_le_bytes());
+        }
+        for (bytes, want) in [(i8s, [2.0, -7.0, 0.0]), (i4s, [1.0, 5.0, -3.0])] {
+            let p = dir.join("i.npy");
+            std::fs::write(&p, bytes).unwrap();
+            assert_eq!(read_f64(&p).unwrap(), (vec![3], want.to_vec()));
+        }
+        let mut u1 = header("|u1");
+        u1.extend([1u8, 2, 3]);
+        std::fs::write(dir.join("u.npy"), u1).unwrap();
+        assert!(read_f64(&dir.join("u.npy"))
+            .unwrap_err()
+            .message()
+            .contains("int32/int64"));
         std::fs::remove_dir_all(&dir).ok();
     }
 }

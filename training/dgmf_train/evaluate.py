@@ -23,15 +23,19 @@ import numpy as np
 from dgmf_data import generate
 
 from . import bench
-from .export import CLI, REPO
+from .paths import CLI, REPO
 
 
 def write_testset(name, data_dir, out_dir):
+    """params.npy float64 [N, P], fidelity.npy [N], u.npy float32 [N, *shape], and for the coords
+    model coords.npy float64 [N, Q] plus case.npy int64 [N] (rows of one PDE solve share a case)."""
     module, _, base = generate.CONFIG[name]
     d = np.load(Path(data_dir) / f"{name}_test.npz")
+    case = d["case_id"]
+    n_cases = int(case.max()) + 1
     # The npz stores float32 params; redraw the same Sobol points in float64 (same seed as
     # generate.build_split) so the engine gets the exact inputs of the reference solves.
-    params = generate.sample_params(module, len(d["params"]), base + 99)
+    params = generate.sample_params(module, n_cases, base + 99)[case]
     assert np.allclose(params.astype(np.float32), d["params"]), "test split does not match"
     top = len(module.LEVELS) - 1
     fidelity = d["level"] if bench.BENCH[name]["fidelity"][0] == "discrete" else \
@@ -42,18 +46,35 @@ def write_testset(name, data_dir, out_dir):
     np.save(out / "params.npy", params)
     np.save(out / "fidelity.npy", fidelity)
     np.save(out / "u.npy", d["u"].astype(np.float32))
-    print(f"wrote {out}/params.npy {params.shape} {params.dtype}, fidelity.npy {fidelity.shape} "
-          f"{fidelity.dtype}, u.npy {d['u'].shape} float32")
+    if "coords" in d:
+        # float64 copies of the exact output times the solver used.
+        t = np.tile(module.TIMES, n_cases)[:, None]
+        assert np.allclose(t.astype(np.float32), d["coords"]), "coords do not match"
+        np.save(out / "coords.npy", t)
+        np.save(out / "case.npy", case.astype(np.int64))
+    print(f"wrote {out}/: params {params.shape}, fidelity {fidelity.shape}, u {d['u'].shape}"
+          + (", coords, case" if "coords" in d else ""))
 
 
-def low_fidelity(name, params):
-    """Coarsest-level solver output on the common output grid."""
+def low_fidelity(name, params, coords=None):
+    """Coarsest-level solver output on the common output grid (one row per params row)."""
     m = bench.BENCH[name]["module"]
     res = m.LEVELS[0]
     if name == "poisson":
         return np.stack([m.to_output(m.solve(p, res)) for p in params])[:, None]
     if name == "heat":
         return np.stack([m.to_output(*m.solve(p, res)) for p in params])[:, None]
+    if name == "burgers":
+        out = np.empty((len(params), 1, m.OUT_N))
+        # One solve per distinct Re, at all the times asked for with it.
+        keys = [float(p[0]) for p in params]
+        for re in dict.fromkeys(keys):
+            rows = [i for i, k in enumerate(keys) if k == re]
+            times = coords[rows, 0]
+            order = np.argsort(times, kind="stable")
+            prof = m.to_output(m.solve(re, res, times[order]))
+            out[np.asarray(rows)[order], 0] = prof
+        return out
     raise ValueError(name)
 
 
@@ -101,7 +122,7 @@ def ort_heun(model, params, fidelity_row, steps=18, seed=0, rho=7.0):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("bench", choices=["poisson", "heat"])
+    ap.add_argument("bench", choices=["poisson", "heat", "burgers"])
     ap.add_argument("--data", default="data")
     ap.add_argument("--write-testset", metavar="DIR")
     ap.add_argument("--model", help="exported .onnx")

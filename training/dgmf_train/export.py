@@ -1,6 +1,7 @@
 """Export a trained checkpoint's EMA score model to a contract-v1 ONNX file and check it.
 
     cd training && python3 -m dgmf_train.export runs/poisson.pt ../models/poisson.onnx
+    cd training && python3 -m dgmf_train.export runs/poisson_reg.pt ../models/baselines/poisson_regression.onnx
 
 Single file (no external data), opset 17, IR <= 13, dynamic batch axis, inputs
 z, sigma, params, fidelity[, coords], output `score`, every dgmf.* metadata key.  Then:
@@ -24,13 +25,12 @@ import torch
 from torch import nn
 
 from . import bench
+from .paths import CLI, REPO
 from .train import build_model
 
 OPSET = 17
 MAX_IR = 13
 MAX_BYTES = 5 * 1024 * 1024
-REPO = Path(__file__).resolve().parents[2]
-CLI = REPO / "target" / "release" / "dgmf"
 
 
 class Exported(nn.Module):
@@ -42,6 +42,55 @@ class Exported(nn.Module):
 
     def forward(self, z, sigma, params, fidelity, coords=None):
         return self.model(z, sigma, params, fidelity, coords)
+
+
+class PhysicalBaseline(nn.Module):
+    """The regression baseline with the output normalization folded in: physical u."""
+
+    def __init__(self, net, shift, scale):
+        super().__init__()
+        self.net = net
+        b = (1, -1) + (1,) * (net.net.inp.weight.dim() - 2)
+        self.register_buffer("shift", torch.tensor(shift, dtype=torch.float32).reshape(b))
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32).reshape(b))
+
+    def forward(self, params, fidelity, coords=None):
+        return self.shift + self.scale * self.net(params, fidelity, coords)
+
+
+def export_baseline(ck, out, check_rows):
+    """The direct-regression baseline as a plain ONNX file (inputs params, fidelity[, coords];
+    output u in physical units).  Not a contract-v1 model: it has no noise input, and the
+    engine does not load it; docs/accuracy.md evaluates it with onnxruntime."""
+    name, shape = ck["bench"], tuple(ck["shape"])
+    net = build_model(name, shape, baseline=True)
+    net.load_state_dict(ck["ema"])
+    model = PhysicalBaseline(net, ck["shift"], ck["scale"]).eval()
+    feeds = random_inputs(name, shape, check_rows, 0.01, 1.0)
+    del feeds["z"], feeds["sigma"]
+    names = list(feeds)
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        torch.onnx.export(model, tuple(torch.from_numpy(feeds[k][:2]) for k in names), str(raw),
+                          input_names=names, output_names=["u"],
+                          dynamic_axes={k: {0: "batch"} for k in names + ["u"]},
+                          opset_version=OPSET, dynamo=False, external_data=False)
+        onx = onnx.load(str(raw))
+    onx.ir_version = min(onx.ir_version, MAX_IR)
+    onnx.helper.set_model_props(onx, {"dgmf.name": f"{name}_regression", "dgmf.baseline": "regression",
+                                      "dgmf.shape": ",".join(map(str, shape))})
+    onnx.checker.check_model(onx, full_check=True)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(onx, out, save_as_external_data=False)
+    sess = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        ref = model(*(torch.from_numpy(v) for v in feeds.values())).numpy()
+    got = sess.run(None, feeds)[0]
+    rel = np.abs(got - ref).max() / np.abs(ref).max()
+    print(f"wrote {out}: {os.path.getsize(out) / 1e6:.3f} MB; torch vs onnxruntime max relative "
+          f"error {rel:.3e}")
+    if rel > 1e-4 or not np.isfinite(got).all():
+        raise SystemExit("ONNX output disagrees with torch")
 
 
 def load_ema(ckpt_path):
@@ -98,6 +147,9 @@ def main(argv=None):
     ap.add_argument("--check-rows", type=int, default=64)
     args = ap.parse_args(argv)
 
+    ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
+    if ck["baseline"]:
+        return export_baseline(ck, args.out, args.check_rows)
     ck, model = load_ema(args.checkpoint)
     name, shape = ck["bench"], tuple(ck["shape"])
     feeds = random_inputs(name, shape, args.check_rows, ck["sigma_min"], ck["sigma_max"])
