@@ -1,0 +1,59 @@
+//! End-to-end `predict` on the shipped Poisson model (models/poisson.onnx, 1×32×32) at batch 1, 8 and 64,
+//! with `heun` (18 levels, 35 NFE) and `pc` (25 levels, 50 NFE: the per-evaluation cost is what matters;
+//! pc-1000 costs 40× this). Before each benchmark it prints the engine's overhead — time outside ONNX
+//! Runtime as a share of the time inside it — measured by the engine itself over a few predictions.
+//!
+//!     cargo bench --bench predict            (minutes: batch 64 is ~10 s per prediction on 2 cores)
+use std::path::PathBuf;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use dgmf::samplers::{SamplerConfig, SamplerKind};
+use dgmf::{FidelityValue, Model, Query, Request, SessionOptions};
+
+fn request(sampler: &str, steps: usize, batch: usize) -> Request {
+    let queries = (0..batch)
+        .map(|i| Query {
+            params: (0..5)
+                .map(|k| 0.1 + 0.8 * ((i * 5 + k) % 7) as f64 / 6.0)
+                .collect(),
+            fidelity: FidelityValue::Level(2),
+            coords: vec![],
+        })
+        .collect();
+    let mut cfg = SamplerConfig::new(SamplerKind::parse(sampler).unwrap());
+    cfg.steps = steps;
+    let mut req = Request::new(queries, cfg);
+    req.max_batch = 64;
+    req
+}
+
+fn bench(c: &mut Criterion) {
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/poisson.onnx");
+    let model = Model::load(&path, &SessionOptions::default()).unwrap_or_else(|e| panic!("{e}"));
+    let mut group = c.benchmark_group("predict_poisson");
+    group.sample_size(10);
+    for (sampler, steps) in [("heun", 18), ("pc", 25)] {
+        for batch in [1, 8, 64] {
+            let req = request(sampler, steps, batch);
+            let (mut outside, mut inside) = (0.0, 0.0);
+            for _ in 0..3 {
+                let p = model.predict(&req, None).unwrap();
+                outside += (p.wall - p.network_time).as_secs_f64();
+                inside += p.network_time.as_secs_f64();
+            }
+            println!(
+                "predict_poisson/{sampler}/{batch}: engine overhead {:.3} % of ONNX Runtime time ({:.3} ms per prediction outside ORT)",
+                100.0 * outside / inside,
+                1e3 * outside / 3.0
+            );
+            group.throughput(Throughput::Elements(batch as u64));
+            group.bench_with_input(BenchmarkId::new(sampler, batch), &req, |b, req| {
+                b.iter(|| model.predict(req, None).unwrap())
+            });
+        }
+    }
+    group.finish();
+}
+
+criterion_group!(benches, bench);
+criterion_main!(benches);
