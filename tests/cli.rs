@@ -173,7 +173,7 @@ fn coords_file_pairs_rows_with_queries_and_report_json_is_written() {
 #[test]
 fn bad_requests_fail_with_a_message() {
     let m = model("analytic_score.onnx");
-    let cases: [(&[&str], &str); 5] = [
+    let cases: [(&[&str], &str); 7] = [
         (
             &["predict", &m, "--params", "0.5,7", "--fidelity", "0"],
             "parameter `b` = 7 is outside the model's range [-1, 1]",
@@ -198,6 +198,36 @@ fn bad_requests_fail_with_a_message() {
                 "ddim",
             ],
             "unknown sampler `ddim`",
+        ),
+        (
+            &[
+                "predict",
+                &m,
+                "--params",
+                "0.5,0",
+                "--fidelity",
+                "0",
+                "--sampler",
+                "edm",
+                "--churn",
+                "40,0.05",
+            ],
+            "--churn takes four numbers S_CHURN,S_MIN,S_MAX,S_NOISE; got 2",
+        ),
+        (
+            &[
+                "predict",
+                &m,
+                "--params",
+                "0.5,0",
+                "--fidelity",
+                "0",
+                "--sampler",
+                "edm",
+                "--churn",
+                "-1,0,1,1",
+            ],
+            "EDM churn settings must be finite and non-negative",
         ),
         (
             &["info", "/nonexistent/model.onnx"],

@@ -98,6 +98,9 @@ struct PredictArgs {
     /// Langevin steps per noise level (pc samplers).
     #[arg(long)]
     corrector_steps: Option<usize>,
+    /// EDM stochastic churn (edm sampler): S_CHURN,S_MIN,S_MAX,S_NOISE [default: 40,0.05,50,1.003].
+    #[arg(long, allow_hyphen_values = true, value_name = "S_CHURN,S_MIN,S_MAX,S_NOISE")]
+    churn: Option<String>,
     /// Skip the final denoising step.
     #[arg(long)]
     no_denoise: bool,
@@ -435,6 +438,24 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     }
     if let Some(k) = a.corrector_steps {
         sampler.corrector_steps = k;
+    }
+    if let Some(c) = a.churn.as_deref() {
+        match numbers("churn", c)?.as_slice() {
+            &[s_churn, s_min, s_max, s_noise] => {
+                sampler.churn = dgmf::samplers::Churn {
+                    s_churn: s_churn as f32,
+                    s_min: s_min as f32,
+                    s_max: s_max as f32,
+                    s_noise: s_noise as f32,
+                }
+            }
+            v => {
+                return Err(invalid(format!(
+                    "--churn takes four numbers S_CHURN,S_MIN,S_MAX,S_NOISE; got {}",
+                    v.len()
+                )))
+            }
+        }
     }
     sampler.denoise = !a.no_denoise;
     let queries: Vec<Query> = params
