@@ -123,13 +123,16 @@ pub struct Churn {
 }
 
 impl Default for Churn {
-    /// EDM's published ImageNet-64 settings.
+    /// Churn at every level (S_min = 0, S_max = f32::MAX), γ at its cap √2 − 1 for N ≤ 96, S_noise = 1.
+    /// Why not EDM's ImageNet-64 window [0.05, 50]: σ is in the model's normalized units and σ_max is
+    /// model-dependent (≈ 20–110 for the shipped models), and churn over the whole range measured best on
+    /// them (docs/performance.md, "Accuracy per NFE").
     fn default() -> Self {
         Churn {
             s_churn: 40.0,
-            s_min: 0.05,
-            s_max: 50.0,
-            s_noise: 1.003,
+            s_min: 0.0,
+            s_max: f32::MAX,
+            s_noise: 1.0,
         }
     }
 }
@@ -138,6 +141,9 @@ impl Default for Churn {
 pub const MAX_STEPS: usize = 100_000;
 /// Most Langevin steps per noise level.
 pub const MAX_CORRECTOR_STEPS: usize = 100;
+
+/// Noise levels of the default sampler: 20 levels = 39 network evaluations.
+pub const DEFAULT_EDM_STEPS: usize = 20;
 
 /// A complete sampler configuration. `SamplerConfig::new(kind)` gives the documented defaults.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -156,9 +162,18 @@ pub struct SamplerConfig {
     pub churn: Churn,
 }
 
+impl Default for SamplerConfig {
+    /// The library's default: `edm` (stochastic Heun with churn at every level), 20 levels, 39 NFE — the
+    /// most accurate setting within 40 NFE on the shipped models (docs/performance.md).
+    fn default() -> Self {
+        SamplerConfig::new(SamplerKind::Edm)
+    }
+}
+
 impl SamplerConfig {
     /// Defaults per kind: the SDE samplers follow score_sde (geometric schedule, N = 1000, snr 0.16, one
-    /// corrector step); the ODE samplers follow EDM (Karras schedule, ρ = 7, N = 18).
+    /// corrector step); the ODE samplers follow EDM (Karras schedule, ρ = 7, N = 18); `edm` uses N = 20
+    /// (39 NFE), the library default (see [`SamplerConfig::default`]).
     pub fn new(kind: SamplerKind) -> Self {
         let ode_like = matches!(
             kind,
@@ -166,7 +181,11 @@ impl SamplerConfig {
         );
         SamplerConfig {
             kind,
-            steps: if ode_like { 18 } else { 1000 },
+            steps: match kind {
+                SamplerKind::Edm => DEFAULT_EDM_STEPS,
+                _ if ode_like => 18,
+                _ => 1000,
+            },
             schedule: if ode_like {
                 Schedule::Karras { rho: 7.0 }
             } else {
