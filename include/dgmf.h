@@ -58,6 +58,9 @@
 // Noise levels of the default sampler: 20 levels = 39 network evaluations.
 #define DEFAULT_EDM_STEPS 20
 
+// Noise levels of the library's default configuration (ancestral sampling, geometric schedule): 30 NFE.
+#define DEFAULT_STEPS 30
+
 // Default bound on a request's buffers: 4 GiB.
 #define DEFAULT_MEMORY_LIMIT (4 << 30)
 
@@ -135,10 +138,11 @@ const char *dgmf_version(void);
 // S_noise 1); final denoising on; 1 sample, seed 0, at most 64 rows per network call, no extrapolation, a
 // 4 GiB memory limit, no progress callback.
 //
-// Which sampler: "edm" with its defaults (39 network evaluations) is the recommended default — the most
-// accurate setting within 40 evaluations on the shipped models, within 10 % of the 2000-evaluation "pc"
-// on Poisson (docs/performance.md). "pc" (N = 1000) is the score_sde reference; "heun"/"dpmpp-2m" are
-// deterministic (the same noise gives the same answer, smoother in the parameters).
+// Which sampler: the recommended default is "ancestral" with dgmf_config_set_steps(config, 30) — 30
+// network evaluations, within 10 % of (or better than) the 2000-evaluation "pc" on every shipped model
+// (docs/performance.md); it is what the CLI and the Rust API use when no sampler is named. "pc" (N = 1000)
+// is the score_sde reference; "heun"/"dpmpp-2m" are deterministic ODE solvers (smooth in the parameters,
+// but they stall at an error floor set by the learned score).
 enum dgmf_status dgmf_config_create(const char *sampler,
                                     struct dgmf_config **out);
 

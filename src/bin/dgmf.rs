@@ -81,11 +81,13 @@ struct PredictArgs {
     /// Samples per query (ensemble size; > 1 gives a std field).
     #[arg(long, default_value_t = 1)]
     samples: usize,
-    /// Sampler: em, reverse-diffusion, ancestral, pc, pc-em, pc-ancestral, ode-euler, heun, edm, dpmpp-2m
-    /// (default edm, 20 levels = 39 NFE: the best accuracy within 40 NFE, docs/performance.md).
-    #[arg(long, default_value = "edm")]
-    sampler: String,
-    /// Noise levels in the schedule (default: 1000 for SDE samplers, 18 for ODE samplers, 20 for edm).
+    /// Sampler: em, reverse-diffusion, ancestral, pc, pc-em, pc-ancestral, ode-euler, heun, edm, dpmpp-2m.
+    /// Omitted: the library default, ancestral with 30 levels (30 NFE), chosen from the accuracy-per-NFE
+    /// sweep (docs/performance.md).
+    #[arg(long)]
+    sampler: Option<String>,
+    /// Noise levels in the schedule (default: 1000 for SDE samplers, 18 for ODE samplers, 20 for edm; 30
+    /// when --sampler is omitted).
     #[arg(long)]
     steps: Option<usize>,
     /// Noise schedule: geometric or karras (default depends on the sampler).
@@ -99,7 +101,7 @@ struct PredictArgs {
     /// Langevin steps per noise level (pc samplers).
     #[arg(long)]
     corrector_steps: Option<usize>,
-    /// EDM stochastic churn (edm sampler): S_CHURN,S_MIN,S_MAX,S_NOISE [default: 40,0.05,50,1.003].
+    /// EDM stochastic churn (edm sampler): S_CHURN,S_MIN,S_MAX,S_NOISE [default: 40,0,3.4e38,1: every level].
     #[arg(long, allow_hyphen_values = true, value_name = "S_CHURN,S_MIN,S_MAX,S_NOISE")]
     churn: Option<String>,
     /// Skip the final denoising step.
@@ -420,7 +422,10 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         }
         (None, None) => vec![Vec::new(); params.len()],
     };
-    let mut sampler = SamplerConfig::new(SamplerKind::parse(&a.sampler)?);
+    let mut sampler = match a.sampler.as_deref() {
+        Some(name) => SamplerConfig::new(SamplerKind::parse(name)?),
+        None => SamplerConfig::default(),
+    };
     if let Some(s) = a.steps {
         sampler.steps = s;
     }

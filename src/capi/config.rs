@@ -32,10 +32,11 @@ pub struct dgmf_config {
 /// S_noise 1); final denoising on; 1 sample, seed 0, at most 64 rows per network call, no extrapolation, a
 /// 4 GiB memory limit, no progress callback.
 ///
-/// Which sampler: "edm" with its defaults (39 network evaluations) is the recommended default — the most
-/// accurate setting within 40 evaluations on the shipped models, within 10 % of the 2000-evaluation "pc"
-/// on Poisson (docs/performance.md). "pc" (N = 1000) is the score_sde reference; "heun"/"dpmpp-2m" are
-/// deterministic (the same noise gives the same answer, smoother in the parameters).
+/// Which sampler: the recommended default is "ancestral" with dgmf_config_set_steps(config, 30) — 30
+/// network evaluations, within 10 % of (or better than) the 2000-evaluation "pc" on every shipped model
+/// (docs/performance.md); it is what the CLI and the Rust API use when no sampler is named. "pc" (N = 1000)
+/// is the score_sde reference; "heun"/"dpmpp-2m" are deterministic ODE solvers (smooth in the parameters,
+/// but they stall at an error floor set by the learned score).
 #[no_mangle]
 pub extern "C" fn dgmf_config_create(
     sampler: *const c_char,
