@@ -7,9 +7,9 @@
 Same ONNX model, same sampler and step count, same batch (queries x 1 sample), same intra-op
 thread count for all three. The runs are interleaved (libdgmf, python-ORT, torch, libdgmf, ...)
 and the table quotes medians of ms per prediction (one prediction = the whole batch).
-libdgmf is timed inside the engine (`dgmf predict --report-json`: wall time of the prediction,
-excluding process start and model load); the Python columns are timed around their sampling loop
-(model load and session creation excluded likewise).  Torch needs the training checkpoint
+libdgmf is timed inside the engine (`dgmf predict --repeat 2 --report-json`: wall time of the second
+prediction on the loaded model, so process start, model load and ORT's first-run warm-up are excluded);
+the Python columns are timed around their sampling loop after one warm-up run, likewise.  Torch needs the training checkpoint
 (training/runs/<name>.pt) and torch installed; otherwise that column prints as skipped.
 Not in CI: it takes minutes.
 """
@@ -146,7 +146,7 @@ def libdgmf(model, params, fid_arg, threads, sampler, steps, seed, work):
         cmd = [str(CLI), "predict", str(model), "--params-file", str(work / "p.npy"), "--fidelity",
                fid_arg, "--sampler", sampler, "--steps", str(steps), "--seed", str(seed), "-q",
                "--threads", str(threads), "--max-batch", str(max(64, len(params))),
-               "--report-json", str(work / "r.json")]
+               "--repeat", "2", "--report-json", str(work / "r.json")]
         subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
         r = json.loads((work / "r.json").read_text())
         return r["wall_ms"], r["ort_ms"], r["nfe"]

@@ -173,7 +173,20 @@ fn coords_file_pairs_rows_with_queries_and_report_json_is_written() {
 #[test]
 fn bad_requests_fail_with_a_message() {
     let m = model("analytic_score.onnx");
-    let cases: [(&[&str], &str); 7] = [
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &[
+                "predict",
+                &m,
+                "--params",
+                "0.5,0",
+                "--fidelity",
+                "0",
+                "--repeat",
+                "0",
+            ],
+            "--repeat 0: give at least 1 run",
+        ),
         (
             &["predict", &m, "--params", "0.5,7", "--fidelity", "0"],
             "parameter `b` = 7 is outside the model's range [-1, 1]",

@@ -102,7 +102,11 @@ struct PredictArgs {
     #[arg(long)]
     corrector_steps: Option<usize>,
     /// EDM stochastic churn (edm sampler): S_CHURN,S_MIN,S_MAX,S_NOISE [default: 40,0,3.4e38,1: every level].
-    #[arg(long, allow_hyphen_values = true, value_name = "S_CHURN,S_MIN,S_MAX,S_NOISE")]
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "S_CHURN,S_MIN,S_MAX,S_NOISE"
+    )]
     churn: Option<String>,
     /// Skip the final denoising step.
     #[arg(long)]
@@ -122,6 +126,9 @@ struct PredictArgs {
     /// Write the std field(s) here (.npy, float32; needs --samples > 1).
     #[arg(long, value_name = "FILE")]
     std: Option<PathBuf>,
+    /// Run the prediction this many times on the loaded model (timing; outputs are from the last run).
+    #[arg(long, default_value_t = 1)]
+    repeat: usize,
     /// Write a JSON summary here: sampler, NFE, network calls, wall and ONNX Runtime milliseconds.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
@@ -498,27 +505,52 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         }
         true
     };
-    let result = match a.coord_values.as_deref() {
-        Some(values) => {
-            if params.len() != 1 {
-                return Err(invalid(
-                    "--coord-values takes a single --params vector".into(),
-                ));
+    if a.repeat == 0 {
+        return Err(invalid("--repeat 0: give at least 1 run".into()));
+    }
+    let coord_values = a
+        .coord_values
+        .as_deref()
+        .map(|v| numbers("coord-values", v))
+        .transpose()?;
+    if coord_values.is_some() && params.len() != 1 {
+        return Err(invalid(
+            "--coord-values takes a single --params vector".into(),
+        ));
+    }
+    // --repeat runs the same request again on the loaded model (same seed, same output): the later runs
+    // time a warm session, as a long-running simulation sees it.
+    let mut walls = Vec::with_capacity(a.repeat);
+    let mut result = Err(invalid("no run".into()));
+    for _ in 0..a.repeat {
+        result = match &coord_values {
+            Some(values) => {
+                model.predict_coords(&params[0], fidelity, values, &req, Some(&mut tick))
             }
-            let values = numbers("coord-values", values)?;
-            model.predict_coords(&params[0], fidelity, &values, &req, Some(&mut tick))
+            None => model.predict(&req, Some(&mut tick)),
+        };
+        match &result {
+            Ok(p) => walls.push(p.wall.as_secs_f64() * 1e3),
+            Err(_) => break,
         }
-        None => model.predict(&req, Some(&mut tick)),
-    };
+    }
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
     let pred = result?;
     report(&model, &req, &pred);
+    if walls.len() > 1 {
+        let list: Vec<String> = walls.iter().map(|w| format!("{w:.1}")).collect();
+        println!(
+            "runs       {} ms (--repeat {})",
+            list.join(", "),
+            walls.len()
+        );
+    }
     if let Some(path) = &a.report_json {
         std::fs::write(
             path,
-            report_json(&req, &pred, pred.mean.len() / c.sample_len()),
+            report_json(&req, &pred, pred.mean.len() / c.sample_len(), &walls),
         )
         .map_err(|e| {
             Error::new(
@@ -551,10 +583,11 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     Ok(())
 }
 
-fn report_json(req: &Request, p: &Prediction, n_queries: usize) -> String {
+fn report_json(req: &Request, p: &Prediction, n_queries: usize, walls: &[f64]) -> String {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let runs: Vec<String> = walls.iter().map(|w| format!("{w:.6}")).collect();
     format!(
-        "{{\"sampler\": \"{}\", \"steps\": {}, \"queries\": {}, \"samples\": {}, \"nfe\": {}, \"network_calls\": {}, \"wall_ms\": {:.6}, \"ort_ms\": {:.6}}}\n",
+        "{{\"sampler\": \"{}\", \"steps\": {}, \"queries\": {}, \"samples\": {}, \"nfe\": {}, \"network_calls\": {}, \"wall_ms\": {:.6}, \"ort_ms\": {:.6}, \"wall_ms_runs\": [{}]}}\n",
         req.sampler.kind.name(),
         req.sampler.steps,
         n_queries,
@@ -562,7 +595,8 @@ fn report_json(req: &Request, p: &Prediction, n_queries: usize) -> String {
         p.nfe,
         p.network_calls,
         ms(p.wall),
-        ms(p.network_time)
+        ms(p.network_time),
+        runs.join(", ")
     )
 }
 
