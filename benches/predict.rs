@@ -14,7 +14,7 @@ fn request(sampler: &str, steps: usize, batch: usize) -> Request {
     let queries = (0..batch)
         .map(|i| Query {
             params: (0..5)
-                .map(|k| 0.1 + 0.8 * ((i * 5 + k) % 7) as f64 / 6.0)
+                .map(|k| 0.15 + 0.7 * ((i * 5 + k) % 7) as f64 / 6.0)
                 .collect(),
             fidelity: FidelityValue::Level(2),
             coords: vec![],
