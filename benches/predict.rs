@@ -6,20 +6,14 @@
 //!     cargo bench --bench predict            (minutes: batch 64 is ~10 s per prediction on 2 cores)
 use std::path::PathBuf;
 
+mod common;
+
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use dgmf::samplers::{SamplerConfig, SamplerKind};
-use dgmf::{FidelityValue, Model, Query, Request, SessionOptions};
+use dgmf::{Model, Request, SessionOptions};
 
 fn request(sampler: &str, steps: usize, batch: usize) -> Request {
-    let queries = (0..batch)
-        .map(|i| Query {
-            params: (0..5)
-                .map(|k| 0.15 + 0.7 * ((i * 5 + k) % 7) as f64 / 6.0)
-                .collect(),
-            fidelity: FidelityValue::Level(2),
-            coords: vec![],
-        })
-        .collect();
+    let queries = common::poisson_queries(batch);
     let mut cfg = SamplerConfig::new(SamplerKind::parse(sampler).unwrap());
     cfg.steps = steps;
     let mut req = Request::new(queries, cfg);

@@ -6,19 +6,14 @@
 //! Every prediction is `heun` with 6 levels (11 NFE) at the highest fidelity; figures are medians of 3 runs.
 use std::time::Instant;
 
+#[path = "../benches/common/mod.rs"]
+mod common;
+
 use dgmf::samplers::{SamplerConfig, SamplerKind};
-use dgmf::{FidelityValue, Model, Query, Request, SessionOptions};
+use dgmf::{Model, Request, SessionOptions};
 
 fn request(n: usize, max_batch: usize) -> Request {
-    let queries = (0..n)
-        .map(|i| Query {
-            params: (0..5)
-                .map(|k| 0.15 + 0.7 * ((i * 5 + k) % 7) as f64 / 6.0)
-                .collect(),
-            fidelity: FidelityValue::Level(2),
-            coords: vec![],
-        })
-        .collect();
+    let queries = common::poisson_queries(n);
     let mut cfg = SamplerConfig::new(SamplerKind::Heun);
     cfg.steps = 6;
     let mut req = Request::new(queries, cfg);
