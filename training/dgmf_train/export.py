@@ -68,13 +68,9 @@ def export_baseline(ck, out, check_rows):
     model = PhysicalBaseline(net, ck["shift"], ck["scale"]).eval()
     feeds = random_inputs(name, shape, check_rows, 0.01, 1.0)
     del feeds["z"], feeds["sigma"]
-    names = list(feeds)
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
-        torch.onnx.export(model, tuple(torch.from_numpy(feeds[k][:2]) for k in names), str(raw),
-                          input_names=names, output_names=["u"],
-                          dynamic_axes={k: {0: "batch"} for k in names + ["u"]},
-                          opset_version=OPSET, dynamo=False, external_data=False)
+        torch_export(model, {k: v[:2] for k, v in feeds.items()}, raw, output="u")
         onx = onnx.load(str(raw))
     onx.ir_version = min(onx.ir_version, MAX_IR)
     onnx.helper.set_model_props(onx, {"dgmf.name": f"{name}_regression", "dgmf.baseline": "regression",
@@ -120,13 +116,14 @@ def random_inputs(name, shape, n, sigma_min, sigma_max, seed=0):
     return {k: v.astype(np.float32) for k, v in feeds.items()}
 
 
-def torch_export(model, feeds, path):
+def torch_export(module, feeds, path, output="score"):
+    """module's forward takes the feeds in their order; one output named `output`."""
     names = list(feeds)
     args = tuple(torch.from_numpy(feeds[k]) for k in names)
     # The TorchScript exporter writes opset 17 natively (the dynamo exporter starts at 18 and
     # would need the version converter); batch is the only dynamic axis.
-    torch.onnx.export(Exported(model), args, str(path), input_names=names, output_names=["score"],
-                      dynamic_axes={k: {0: "batch"} for k in names + ["score"]},
+    torch.onnx.export(module, args, str(path), input_names=names, output_names=[output],
+                      dynamic_axes={k: {0: "batch"} for k in names + [output]},
                       opset_version=OPSET, dynamo=False, external_data=False)
 
 
@@ -156,7 +153,7 @@ def main(argv=None):
     feeds = random_inputs(name, shape, args.check_rows, ck["sigma_min"], ck["sigma_max"])
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
-        torch_export(model, {k: v[:2] for k, v in feeds.items()}, raw)
+        torch_export(Exported(model), {k: v[:2] for k, v in feeds.items()}, raw)
         onx = onnx.load(str(raw))  # loads any external data back in, so one file is written
     if onx.ir_version > MAX_IR:  # opset 17 needs only IR 8
         onx.ir_version = MAX_IR
