@@ -7,6 +7,7 @@
 pub mod capi;
 pub mod contract;
 pub mod error;
+pub mod input_file;
 pub mod onnx_header;
 pub mod rng;
 pub mod samplers;

@@ -39,12 +39,12 @@ impl Model {
     /// Loads a model file.
     pub fn load(path: impl AsRef<Path>, opts: &SessionOptions) -> Result<Model> {
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|e| {
-            Error::new(
-                ErrorKind::ModelLoad,
-                format!("cannot read model file {}: {e}", path.display()),
-            )
-        })?;
+        let bytes = crate::input_file::read_bounded(
+            path,
+            crate::input_file::MAX_MODEL_BYTES,
+            "model file",
+            ErrorKind::ModelLoad,
+        )?;
         Self::load_bytes(bytes.into(), opts, path.display().to_string())
             .map_err(|e| Error::new(e.kind(), format!("{}: {}", path.display(), e.message())))
     }
