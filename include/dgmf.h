@@ -49,20 +49,25 @@
 
 #define DGMF_VERSION_PATCH 0
 
-// Most noise levels a schedule may have (score_sde uses 1000–2000).
-#define MAX_STEPS 100000
+// Most noise levels a schedule may have (dgmf_config_set_steps).
+#define DGMF_MAX_STEPS 100000
 
-// Most Langevin steps per noise level.
-#define MAX_CORRECTOR_STEPS 100
+// Most Langevin corrector steps per noise level (dgmf_config_set_corrector).
+#define DGMF_MAX_CORRECTOR_STEPS 100
 
-// Noise levels of the default sampler: 20 levels = 39 network evaluations.
-#define DEFAULT_EDM_STEPS 20
+// Noise levels of the recommended configuration: "ancestral" with this many levels (30 network
+// evaluations); see dgmf_config_create.
+#define DGMF_DEFAULT_STEPS 30
 
-// Noise levels of the library's default configuration (ancestral sampling, geometric schedule): 30 NFE.
-#define DEFAULT_STEPS 30
+// Default most rows per network call (dgmf_config_set_max_batch).
+#define DGMF_DEFAULT_MAX_BATCH 64
 
-// Default bound on a request's buffers: 4 GiB.
-#define DEFAULT_MEMORY_LIMIT (4 << 30)
+// Default bound on a prediction's buffers, 4 GiB (dgmf_config_set_memory_limit).
+#define DGMF_DEFAULT_MEMORY_LIMIT ((size_t)4 << 30)
+
+// Most intra-op threads per session and most sessions per model (dgmf_options_set_threads,
+// dgmf_options_set_max_sessions).
+#define DGMF_MAX_THREADS 1024
 
 // Result of every fallible function. 0 is success; every other value has a message in
 // `dgmf_last_error()`.
@@ -149,13 +154,14 @@ enum dgmf_status dgmf_config_create(const char *sampler,
 // Frees a configuration; NULL is a no-op.
 void dgmf_config_destroy(struct dgmf_config *config);
 
-// Number of noise levels N of the schedule (≥ 2). NFE: see docs/samplers.md.
+// Number of noise levels N of the schedule, 2 ≤ N ≤ DGMF_MAX_STEPS. NFE: see docs/samplers.md.
 enum dgmf_status dgmf_config_set_steps(struct dgmf_config *config, size_t steps);
 
 // Schedule: "geometric" or "karras" (rho 7).
 enum dgmf_status dgmf_config_set_schedule(struct dgmf_config *config, const char *schedule);
 
-// Langevin corrector settings (pc samplers): signal-to-noise ratio (> 0) and steps per level.
+// Langevin corrector settings (pc samplers): signal-to-noise ratio (> 0) and steps per level
+// (≤ DGMF_MAX_CORRECTOR_STEPS).
 enum dgmf_status dgmf_config_set_corrector(struct dgmf_config *config, float snr, size_t steps);
 
 // EDM churn (edm sampler): S_churn, S_min, S_max, S_noise, all finite and ≥ 0.
@@ -288,10 +294,13 @@ enum dgmf_status dgmf_options_set_tensorrt(struct dgmf_options *options,
                                            int32_t fp16,
                                            const char *engine_cache_dir);
 
-// ONNX Runtime intra-op threads per session (0: ONNX Runtime's default, one per physical core).
-enum dgmf_status dgmf_options_set_threads(struct dgmf_options *options, size_t intra_threads);
+// ONNX Runtime intra-op threads per session (0: ONNX Runtime's default, one per physical core; at most
+// DGMF_MAX_THREADS, else DGMF_ERR_INVALID_ARGUMENT).
+enum dgmf_status dgmf_options_set_threads(struct dgmf_options *options,
+                                          size_t intra_threads);
 
-// Most ONNX Runtime sessions a model keeps (one per thread predicting at the same time; 0: one per CPU).
+// Most ONNX Runtime sessions a model keeps (one per thread predicting at the same time; 0: one per CPU;
+// at most DGMF_MAX_THREADS, else DGMF_ERR_INVALID_ARGUMENT).
 enum dgmf_status dgmf_options_set_max_sessions(struct dgmf_options *options,
                                                size_t max_sessions);
 

@@ -9,6 +9,14 @@ use crate::error::{Error, Result};
 /// The contract version this engine implements.
 pub const CONTRACT_VERSION: u32 = 1;
 
+/// Most values in one sample (the product of `dgmf.shape`): 2^31 − 1, an 8 GiB float32 field. Sizes derived
+/// from it (batches, buffers) are computed with checked arithmetic.
+pub const MAX_SAMPLE_LEN: usize = i32::MAX as usize;
+/// Most dims in `dgmf.shape`.
+pub const MAX_RANK: usize = 16;
+/// Most parameters, coordinates or discrete fidelity levels a model may declare.
+pub const MAX_WIDTH: usize = 1 << 16;
+
 /// What the network's single output means; the engine converts each to a score ∇z log p.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum OutputKind {
@@ -108,6 +116,32 @@ pub struct Contract {
     pub io: IoTypes,
 }
 
+/// The model's `dgmf.*` metadata as text. Entries of other tools are ignored; a `dgmf.*` entry that is not
+/// UTF-8, or appears twice, is a contract error (silently dropping it would run the model with defaults).
+pub fn metadata_map(entries: &[(Vec<u8>, Vec<u8>)]) -> Result<BTreeMap<String, String>> {
+    let mut map = BTreeMap::new();
+    for (key, value) in entries {
+        if !key.starts_with(b"dgmf.") {
+            continue;
+        }
+        let shown = String::from_utf8_lossy(key);
+        let key = std::str::from_utf8(key)
+            .map_err(|_| Error::contract(format!("metadata key `{shown}` is not valid UTF-8")))?;
+        let value = std::str::from_utf8(value).map_err(|_| {
+            Error::contract(format!(
+                "metadata `{key}` is not valid UTF-8 text (`{}`); re-export the model with a text value",
+                String::from_utf8_lossy(value)
+            ))
+        })?;
+        if map.insert(key.to_string(), value.to_string()).is_some() {
+            return Err(Error::contract(format!(
+                "metadata key `{key}` appears more than once; a model must set each key once"
+            )));
+        }
+    }
+    Ok(map)
+}
+
 impl Contract {
     /// Number of elements of one sample.
     pub fn sample_len(&self) -> usize {
@@ -143,6 +177,15 @@ impl Contract {
         if !(sigma_min > 0.0 && sigma_min < sigma_max) {
             return Err(Error::contract(format!(
                 "invalid noise range: dgmf.sigma_min = {sigma_min}, dgmf.sigma_max = {sigma_max}; need 0 < sigma_min < sigma_max"
+            )));
+        }
+        // The samplers work in float32 with σ²: both squares must be finite, normal float32 numbers.
+        if sigma_min * sigma_min < f32::MIN_POSITIVE as f64
+            || sigma_max * sigma_max > f32::MAX as f64
+        {
+            return Err(Error::contract(format!(
+                "noise range dgmf.sigma_min = {sigma_min}, dgmf.sigma_max = {sigma_max} is outside what float32 \
+                 arithmetic can hold: need 1.1e-19 ≤ sigma_min and sigma_max ≤ 1.8e19 (σ² finite and normal)"
             )));
         }
         let output = match required(meta, "dgmf.output")?.trim() {
@@ -245,12 +288,37 @@ fn parse_shape(text: &str) -> Result<Vec<usize>> {
         .iter()
         .map(|d| d.parse::<usize>().ok().filter(|&d| d > 0))
         .collect();
-    match dims {
-        Some(d) if !d.is_empty() => Ok(d),
+    let dims = match dims {
+        Some(d) if !d.is_empty() => d,
+        _ => {
+            return Err(Error::contract(format!(
+                "dgmf.shape is `{text}`; expected a comma list of positive per-sample dims such as `1,32,32`"
+            )))
+        }
+    };
+    if dims.len() > MAX_RANK {
+        return Err(Error::contract(format!(
+            "dgmf.shape has {} dims; at most {MAX_RANK} are supported",
+            dims.len()
+        )));
+    }
+    let len = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
+    match len {
+        Some(n) if n <= MAX_SAMPLE_LEN => Ok(dims),
         _ => Err(Error::contract(format!(
-            "dgmf.shape is `{text}`; expected a comma list of positive per-sample dims such as `1,32,32`"
+            "dgmf.shape is `{text}`: one sample would hold more than {MAX_SAMPLE_LEN} values (2^31 − 1)"
         ))),
     }
+}
+
+/// A number the network receives as float32: finite in float32, not only in float64.
+fn check_f32(key: &str, v: f64) -> Result<()> {
+    if v.abs() > f32::MAX as f64 {
+        return Err(Error::contract(format!(
+            "{key} = {v:e} is outside the float32 range (±3.4e38) the network computes in"
+        )));
+    }
+    Ok(())
 }
 
 fn variables(
@@ -267,6 +335,12 @@ fn variables(
     };
     let mins = numbers(meta, min_key)?;
     let maxs = numbers(meta, max_key)?;
+    if names.len() > MAX_WIDTH {
+        return Err(Error::contract(format!(
+            "{names_key} has {} entries; at most {MAX_WIDTH} are supported",
+            names.len()
+        )));
+    }
     if mins.len() != names.len() || maxs.len() != names.len() {
         return Err(Error::contract(format!(
             "{names_key} has {} entries but {min_key} has {} and {max_key} has {}; the three lists must have equal length",
@@ -284,6 +358,8 @@ fn variables(
                     "{names_key} contains an empty name"
                 )));
             }
+            check_f32(min_key, min)?;
+            check_f32(max_key, max)?;
             if min > max {
                 return Err(Error::contract(format!(
                     "`{name}`: {min_key} = {min} exceeds {max_key} = {max}"
@@ -302,7 +378,7 @@ fn parse_fidelity(meta: &BTreeMap<String, String>) -> Result<Fidelity> {
     let text = required(meta, "dgmf.fidelity")?.trim();
     let bad = || {
         Error::contract(format!(
-            "dgmf.fidelity is `{text}`; expected `discrete:K` (K ≥ 1 levels) or `continuous:LO:HI` (LO < HI)"
+            "dgmf.fidelity is `{text}`; expected `discrete:K` (1 ≤ K ≤ {MAX_WIDTH} levels) or `continuous:LO:HI` (LO < HI)"
         ))
     };
     let parts: Vec<&str> = text.split(':').collect();
@@ -312,7 +388,7 @@ fn parse_fidelity(meta: &BTreeMap<String, String>) -> Result<Fidelity> {
                 .trim()
                 .parse::<usize>()
                 .ok()
-                .filter(|&k| k >= 1)
+                .filter(|&k| (1..=MAX_WIDTH).contains(&k))
                 .ok_or_else(bad)?;
             let labels = match meta.get("dgmf.fidelity_labels") {
                 None => None,
@@ -332,6 +408,8 @@ fn parse_fidelity(meta: &BTreeMap<String, String>) -> Result<Fidelity> {
         ["continuous", lo, hi] => {
             let lo = parse_number("dgmf.fidelity", lo)?;
             let hi = parse_number("dgmf.fidelity", hi)?;
+            check_f32("dgmf.fidelity", lo)?;
+            check_f32("dgmf.fidelity", hi)?;
             if lo >= hi {
                 return Err(bad());
             }
@@ -356,6 +434,14 @@ fn affine(
             "{key} has {} entries; expected 1 or one per channel ({channels}, the first entry of dgmf.shape)",
             values.len()
         )));
+    }
+    for &v in &values {
+        check_f32(key, v)?;
+        if key == "dgmf.data_scale" && (v as f32) == 0.0 {
+            return Err(Error::contract(format!(
+                "dgmf.data_scale entry {v} is zero in float32; scales must be non-zero"
+            )));
+        }
     }
     Ok(values.into_iter().map(|v| v as f32).collect())
 }

@@ -36,11 +36,16 @@ pub struct Error {
 }
 
 impl Error {
+    /// An error with `message` made safe to print: messages quote untrusted text (model metadata, names,
+    /// ONNX Runtime's own messages about the graph), so controls are escaped and a message is one line.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        Error {
-            kind,
-            message: message.into(),
-        }
+        let message = message.into();
+        let message = if message.chars().any(is_unsafe_char) {
+            printable(&message)
+        } else {
+            message
+        };
+        Error { kind, message }
     }
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -71,3 +76,37 @@ impl fmt::Display for Error {
 impl std::error::Error for Error {}
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// `text` with every character that could act on a terminal or reorder what is shown — C0 and C1
+/// controls, DEL, line/paragraph separators and the Unicode bidi controls — written as `\u{…}`. Model
+/// files are untrusted: their strings go through this before they reach a message or a terminal.
+pub fn printable(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if is_unsafe_char(ch) {
+            out.push_str(&format!("\\u{{{:x}}}", ch as u32));
+        } else {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+/// Whether `ch` is a control, a line separator or a bidi control (see [`printable`]).
+pub fn is_unsafe_char(ch: char) -> bool {
+    ch.is_control()
+        || matches!(ch, '\u{2028}' | '\u{2029}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}' | '\u{200e}' | '\u{200f}' | '\u{061c}')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn printable_escapes_what_acts_on_a_terminal() {
+        assert_eq!(printable("plain σ_max 32x32"), "plain σ_max 32x32");
+        assert_eq!(printable("a\u{1b}[31mred"), "a\\u{1b}[31mred");
+        assert_eq!(printable("\u{7f}\u{9b}\n\t"), "\\u{7f}\\u{9b}\\u{a}\\u{9}");
+        assert_eq!(printable("x\u{202e}y\u{2066}"), "x\\u{202e}y\\u{2066}");
+    }
+}

@@ -56,11 +56,15 @@ impl Model {
 
     fn load_bytes(bytes: Arc<[u8]>, opts: &SessionOptions, source: String) -> Result<Model> {
         // Read the header before touching ONNX Runtime: garbage and too-new models get a precise error.
+        opts.validate()?;
         let header = read_header(&bytes)?;
         header.check_supported()?;
         let runtime = runtime::runtime(opts.ort_lib.as_deref())?;
         let (session, provider) = build_session(runtime, &bytes, opts)?;
-        let (meta, inputs, outputs) = describe(&session)?;
+        // The metadata comes from our own decode of the file, so that entries ONNX Runtime would drop
+        // (non-UTF-8, duplicates) are contract errors rather than silently absent.
+        let meta = crate::contract::metadata_map(&header.metadata)?;
+        let (inputs, outputs) = describe(&session)?;
         let contract = Contract::from_parts(&meta, &inputs, &outputs)?;
         let max = match opts.max_sessions {
             0 => std::thread::available_parallelism().map_or(1, |n| n.get()),

@@ -1,6 +1,25 @@
-//! Reads the two facts ONNX Runtime needs before it can even parse a model — the IR version and the
-//! opset imports — straight from the protobuf bytes. ORT's own message for a too-new model is obscure;
-//! reading them first lets the engine say "IR 14 > 13, re-export with opset ≤ 26" instead.
+//! What libdgmf reads from an ONNX file before ONNX Runtime sees it: the IR version and opset imports (to
+//! refuse too-new models with a precise message), the metadata map (the model contract), and whether any
+//! tensor anywhere in the file stores its data outside it.
+//!
+//! A model is untrusted input. ONNX Runtime honours a TensorProto's `data_location = EXTERNAL` and
+//! `external_data` entries by opening the named file (relative to the working directory when the model
+//! comes from memory) — or, with the location `*/_ORT_MEM_ADDR_/*`, by reading process memory. So every
+//! place a tensor can live is visited: graph initializers, sparse initializers, node attributes (`t`,
+//! `tensors`, `sparse_tensor(s)`), subgraphs (`g`, `graphs`: If/Loop/Scan bodies) at any depth, training
+//! info graphs and model-local functions (their nodes and default attributes).
+//!
+//! The bytes are decoded with prost's wire-format decoder, not by hand, so keys, varints, lengths, groups
+//! and unknown fields are read as protobuf reads them. Where prost is stricter than the C++ protobuf inside
+//! ONNX Runtime (it rejects keys wider than 32 bits, which C++ truncates to their low 32 bits; a known
+//! field with another wire type, which C++ skips as unknown) the model is refused: refusing is always
+//! safe, and no file that protobuf reads differently from us reaches ONNX Runtime. The visitors store
+//! nothing but what is asked, so a hostile file cannot make the walk allocate in proportion to its node
+//! count. Nesting is bounded by prost's recursion limit (100 messages, about 33 levels of subgraphs).
+
+use prost::bytes::Buf;
+use prost::encoding::{bytes as pb_bytes, int64, message, skip_field, DecodeContext, WireType};
+use prost::{DecodeError, Message};
 
 use crate::error::{Error, ErrorKind, Result};
 
@@ -15,8 +34,11 @@ pub struct OnnxHeader {
     pub ir_version: u64,
     /// (domain, version) pairs; the default domain is "" (or "ai.onnx").
     pub opsets: Vec<(String, u64)>,
-    /// Whether any tensor (initializer, attribute, subgraph, function) refers to an external data file.
-    pub external_data: bool,
+    /// Where the first tensor stored outside the file was found (e.g. "initializer `w` of the main
+    /// graph"), if any.
+    pub external_data: Option<String>,
+    /// The `metadata_props` entries in file order, as raw bytes (the contract decides what is valid).
+    pub metadata: Vec<(Vec<u8>, Vec<u8>)>,
 }
 
 impl OnnxHeader {
@@ -28,15 +50,17 @@ impl OnnxHeader {
             .map(|&(_, v)| v)
     }
 
-    /// Rejects models newer than the runtime understands, and models that reference external data files
-    /// (a model is untrusted input: its paths must never make the runtime open files), with the fix.
+    /// Rejects models newer than the runtime understands, and models that reference external data (a
+    /// model is untrusted input: its paths must never make the runtime open files), with the fix.
     pub fn check_supported(&self) -> Result<()> {
-        if self.external_data {
+        if let Some(place) = &self.external_data {
             return Err(Error::new(
                 ErrorKind::ModelLoad,
-                "the model stores tensors in external data files; libdgmf loads single-file models only, so \
-                 that no path inside a model is ever opened: re-export with external_data=False (torch) or \
-                 onnx.save_model(model, path, save_as_external_data=False)",
+                format!(
+                    "the model stores a tensor outside the file ({place}); libdgmf loads single-file models \
+                     only, so that no path inside a model is ever opened: re-export with external_data=False \
+                     (torch) or onnx.save_model(model, path, save_as_external_data=False)"
+                ),
             ));
         }
         if self.ir_version > MAX_IR_VERSION {
@@ -63,206 +87,409 @@ impl OnnxHeader {
     }
 }
 
-fn not_onnx(why: &str) -> Error {
+fn not_onnx(why: impl std::fmt::Display) -> Error {
     Error::new(
         ErrorKind::ModelLoad,
         format!("the file is not a valid ONNX model ({why}); export one with torch.onnx.export or the onnx package"),
     )
 }
 
-/// A cursor over protobuf wire-format bytes.
-struct Wire<'a> {
-    bytes: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Wire<'a> {
-    fn varint(&mut self) -> Result<u64> {
-        let mut value = 0u64;
-        for shift in (0..64).step_by(7) {
-            let b = *self
-                .bytes
-                .get(self.pos)
-                .ok_or_else(|| not_onnx("truncated varint"))?;
-            self.pos += 1;
-            value |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Ok(value);
-            }
-        }
-        Err(not_onnx("varint longer than 10 bytes"))
-    }
-
-    fn take(&mut self, n: u64) -> Result<&'a [u8]> {
-        let end = usize::try_from(n)
-            .ok()
-            .and_then(|n| self.pos.checked_add(n))
-            .filter(|&e| e <= self.bytes.len())
-            .ok_or_else(|| not_onnx("a field runs past the end of the file"))?;
-        let s = &self.bytes[self.pos..end];
-        self.pos = end;
-        Ok(s)
-    }
-
-    /// Next (field number, value); length-delimited values come back as bytes, others as a varint.
-    fn field(&mut self) -> Result<Option<(u64, Value<'a>)>> {
-        if self.pos >= self.bytes.len() {
-            return Ok(None);
-        }
-        let key = self.varint()?;
-        let value = match key & 7 {
-            0 => Value::Int(self.varint()?),
-            1 => Value::Bytes(self.take(8)?),
-            2 => {
-                let n = self.varint()?;
-                Value::Bytes(self.take(n)?)
-            }
-            5 => Value::Bytes(self.take(4)?),
-            w => return Err(not_onnx(&format!("unsupported protobuf wire type {w}"))),
-        };
-        Ok(Some((key >> 3, value)))
-    }
-}
-
-enum Value<'a> {
-    Int(u64),
-    Bytes(&'a [u8]),
-}
-
-/// Parses the ModelProto fields 1 (ir_version) and 8 (opset_import), skipping the rest.
+/// Decodes the ModelProto in `bytes`. Errors are `ModelLoad` and say why.
 pub fn read_header(bytes: &[u8]) -> Result<OnnxHeader> {
-    let mut wire = Wire { bytes, pos: 0 };
-    let mut ir_version = None;
-    let mut opsets = Vec::new();
-    let mut has_graph = false;
-    let mut external_data = false;
-    while let Some((field, value)) = wire.field()? {
-        match (field, value) {
-            (1, Value::Int(v)) => ir_version = Some(v),
-            (7, Value::Bytes(g)) => {
-                has_graph = true;
-                external_data |= scan(g, Message::Graph, 0)?;
-            }
-            (8, Value::Bytes(b)) => opsets.push(read_opset(b)?),
-            (25, Value::Bytes(f)) => external_data |= scan(f, Message::Function, 0)?,
-            (1 | 7 | 8 | 25, _) => return Err(not_onnx("a header field has the wrong wire type")),
-            _ => {}
-        }
+    // ONNX Runtime takes bytes with "ORTM" at offset 4 as its own flatbuffer format, which the protobuf
+    // walk cannot vouch for (libdgmf also forces the ONNX format when it creates a session).
+    if bytes.get(4..8) == Some(b"ORTM") {
+        return Err(Error::new(
+            ErrorKind::ModelLoad,
+            "the file is in ONNX Runtime's own .ort format, which libdgmf does not load: give it the .onnx \
+             model the .ort file was converted from",
+        ));
     }
-    let ir_version = ir_version.ok_or_else(|| not_onnx("no ir_version"))?;
-    if !has_graph {
+    let mut model = ModelScan::default();
+    model
+        .merge(bytes)
+        .map_err(|e| not_onnx(format!("protobuf: {e}")))?;
+    let ir_version = match model.ir_version {
+        None => return Err(not_onnx("no ir_version")),
+        Some(v) if v < 1 => return Err(not_onnx(format!("ir_version {v}"))),
+        Some(v) => v as u64,
+    };
+    if !model.has_graph {
         return Err(not_onnx("no graph"));
+    }
+    let mut opsets = Vec::with_capacity(model.opsets.len());
+    for o in model.opsets {
+        if o.version < 0 {
+            return Err(not_onnx(format!("opset version {}", o.version)));
+        }
+        opsets.push((
+            String::from_utf8_lossy(&o.domain).into_owned(),
+            o.version as u64,
+        ));
     }
     Ok(OnnxHeader {
         ir_version,
         opsets,
-        external_data,
+        external_data: model.found.describe(),
+        metadata: model
+            .metadata
+            .into_iter()
+            .map(|e| (e.key, e.value))
+            .collect(),
     })
 }
 
-/// The protobuf messages that can (transitively) hold tensors.
-#[derive(Clone, Copy)]
-enum Message {
+/// The first external-data finding of a walk: the reason, then the places from the tensor outwards.
+#[derive(Debug, Default)]
+struct Found {
+    path: Option<Vec<String>>,
+}
+
+impl Found {
+    fn reason(&mut self, why: impl FnOnce() -> String) {
+        if self.path.is_none() {
+            self.path = Some(vec![why()]);
+        }
+    }
+
+    /// Adopts a child's finding (if this message has none yet), adding the child's place.
+    fn adopt(&mut self, child: Found, place: impl FnOnce() -> String) {
+        if let (None, Some(mut path)) = (&self.path, child.path) {
+            path.push(place());
+            self.path = Some(path);
+        }
+    }
+
+    fn describe(self) -> Option<String> {
+        self.path
+            .map(|p| format!("{} in {}", p[0], p[1..].join(" of ")))
+    }
+}
+
+/// The protobuf messages that can (transitively) hold tensors, and what they hold (onnx.proto, IR 11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+enum Kind {
+    #[default]
     Graph,
     Function,
+    TrainingInfo,
     Node,
     Attribute,
     Tensor,
     SparseTensor,
 }
 
-/// Subgraphs nest; real models stay far below this, hostile ones do not get to exhaust the stack.
-const MAX_DEPTH: usize = 64;
-
-/// Whether a message refers to external data: a TensorProto with data_location = EXTERNAL (field 14 = 1)
-/// or external_data entries (field 13), anywhere below `bytes`.
-fn scan(bytes: &[u8], kind: Message, depth: usize) -> Result<bool> {
-    if depth > MAX_DEPTH {
-        return Err(not_onnx("subgraphs nested deeper than 64 levels"));
+impl Kind {
+    /// The message kind held by `field` of this kind, with how to describe the place.
+    fn child(self, field: u32) -> Option<(Kind, &'static str)> {
+        use Kind::*;
+        Some(match (self, field) {
+            (Graph, 1) | (Function, 7) => (Node, "node"),
+            (Graph, 5) => (Tensor, "initializer"),
+            (Graph, 15) => (SparseTensor, "sparse initializer"),
+            (Function, 11) => (Attribute, "default attribute"),
+            (TrainingInfo, 1) => (Graph, "training initialization graph"),
+            (TrainingInfo, 2) => (Graph, "training algorithm graph"),
+            (Node, 5) => (Attribute, "attribute"),
+            (Attribute, 5 | 10) => (Tensor, "tensor"),
+            (Attribute, 6 | 11) => (Graph, "subgraph"),
+            (Attribute, 22 | 23) => (SparseTensor, "sparse tensor"),
+            (SparseTensor, 1) => (Tensor, "values"),
+            (SparseTensor, 2) => (Tensor, "indices"),
+            _ => return None,
+        })
     }
-    let mut wire = Wire { bytes, pos: 0 };
-    let mut found = false;
-    while let Some((field, value)) = wire.field()? {
-        // Which fields hold which messages (onnx.proto, IR version 10).
-        let child = match (kind, field) {
-            (Message::Graph, 1) | (Message::Function, 7) => Some(Message::Node),
-            (Message::Graph, 5) => Some(Message::Tensor),
-            (Message::Graph, 15) => Some(Message::SparseTensor),
-            (Message::Node, 5) => Some(Message::Attribute),
-            (Message::Attribute, 5 | 10) => Some(Message::Tensor),
-            (Message::Attribute, 6 | 11) => Some(Message::Graph),
-            (Message::Attribute, 22 | 23) => Some(Message::SparseTensor),
-            (Message::SparseTensor, 1 | 2) => Some(Message::Tensor),
-            (Message::Tensor, 13) => return Ok(true),
-            (Message::Tensor, 14) => {
-                if matches!(value, Value::Int(1)) {
-                    return Ok(true);
-                }
-                None
-            }
-            _ => None,
-        };
-        if let (Some(child), Value::Bytes(b)) = (child, value) {
-            found |= scan(b, child, depth + 1)?;
-        }
-    }
-    Ok(found)
 }
 
-fn read_opset(bytes: &[u8]) -> Result<(String, u64)> {
-    let mut wire = Wire { bytes, pos: 0 };
-    let (mut domain, mut version) = (String::new(), 0);
-    while let Some((field, value)) = wire.field()? {
-        match (field, value) {
-            (1, Value::Bytes(b)) => domain = String::from_utf8_lossy(b).into_owned(),
-            (2, Value::Int(v)) => version = v,
-            _ => {}
+/// Field numbers of a TensorProto that point outside the file.
+const TENSOR_NAME: u32 = 8;
+const TENSOR_EXTERNAL_DATA: u32 = 13;
+const TENSOR_DATA_LOCATION: u32 = 14;
+/// The `name` field of the messages that have one, for messages that say where a tensor is.
+fn name_field(kind: Kind) -> Option<u32> {
+    match kind {
+        Kind::Graph => Some(2),
+        Kind::Node => Some(3),
+        Kind::Attribute | Kind::Function => Some(1),
+        Kind::Tensor => Some(TENSOR_NAME),
+        Kind::TrainingInfo | Kind::SparseTensor => None,
+    }
+}
+
+/// A decode-only visitor over one message of `kind`: it keeps the message's name and the first
+/// external-data finding below it, and skips everything else.
+#[derive(Debug, Default)]
+struct Scan {
+    kind: Kind,
+    name: Vec<u8>,
+    found: Found,
+}
+
+impl Scan {
+    fn new(kind: Kind) -> Self {
+        Scan {
+            kind,
+            ..Default::default()
         }
     }
-    Ok((domain, version))
+
+    fn label(&self, what: &str) -> String {
+        if self.name.is_empty() {
+            what.to_string()
+        } else {
+            format!(
+                "{what} `{}`",
+                crate::error::printable(&String::from_utf8_lossy(&self.name))
+            )
+        }
+    }
+}
+
+macro_rules! decode_only {
+    () => {
+        fn encode_raw(&self, _buf: &mut impl prost::bytes::BufMut) {}
+        fn encoded_len(&self) -> usize {
+            0
+        }
+        fn clear(&mut self) {
+            *self = Default::default();
+        }
+    };
+}
+
+impl Message for Scan {
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> std::result::Result<(), DecodeError> {
+        if Some(tag) == name_field(self.kind) && wire_type == WireType::LengthDelimited {
+            return pb_bytes::merge(wire_type, &mut self.name, buf, ctx);
+        }
+        if self.kind == Kind::Tensor && tag == TENSOR_EXTERNAL_DATA {
+            self.found.reason(|| "external_data entries".into());
+            return skip_field(wire_type, tag, buf, ctx);
+        }
+        if self.kind == Kind::Tensor && tag == TENSOR_DATA_LOCATION {
+            // Anything but DEFAULT (0) is refused; so is the field in another wire type, which C++
+            // protobuf would keep as an unknown field (refusing is safe).
+            if wire_type != WireType::Varint {
+                self.found.reason(|| "a malformed data_location".into());
+                return skip_field(wire_type, tag, buf, ctx);
+            }
+            let mut location = 0i64;
+            int64::merge(wire_type, &mut location, buf, ctx)?;
+            if location != 0 {
+                self.found
+                    .reason(|| format!("data_location = {location} (EXTERNAL is 1)"));
+            }
+            return Ok(());
+        }
+        match self.kind.child(tag) {
+            Some((kind, what)) => {
+                let mut child = Scan::new(kind);
+                message::merge(wire_type, &mut child, buf, ctx)?;
+                let place = child.label(what);
+                self.found.adopt(child.found, || place);
+                Ok(())
+            }
+            None => skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+    decode_only!();
+}
+
+/// OperatorSetIdProto: domain (1), version (2).
+#[derive(Debug, Default)]
+struct Opset {
+    domain: Vec<u8>,
+    version: i64,
+}
+
+/// StringStringEntryProto: key (1), value (2).
+#[derive(Debug, Default)]
+struct Entry {
+    key: Vec<u8>,
+    value: Vec<u8>,
+}
+
+/// ModelProto: ir_version (1), graph (7), opset_import (8), metadata_props (14), training_info (20),
+/// functions (25).
+#[derive(Debug, Default)]
+struct ModelScan {
+    ir_version: Option<i64>,
+    has_graph: bool,
+    opsets: Vec<Opset>,
+    metadata: Vec<Entry>,
+    found: Found,
+}
+
+impl Message for Opset {
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> std::result::Result<(), DecodeError> {
+        match tag {
+            1 => pb_bytes::merge(wire_type, &mut self.domain, buf, ctx),
+            2 => int64::merge(wire_type, &mut self.version, buf, ctx),
+            _ => skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+    decode_only!();
+}
+
+impl Message for Entry {
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> std::result::Result<(), DecodeError> {
+        match tag {
+            1 => pb_bytes::merge(wire_type, &mut self.key, buf, ctx),
+            2 => pb_bytes::merge(wire_type, &mut self.value, buf, ctx),
+            _ => skip_field(wire_type, tag, buf, ctx),
+        }
+    }
+    decode_only!();
+}
+
+impl Message for ModelScan {
+    fn merge_field(
+        &mut self,
+        tag: u32,
+        wire_type: WireType,
+        buf: &mut impl Buf,
+        ctx: DecodeContext,
+    ) -> std::result::Result<(), DecodeError> {
+        let (kind, what) = match tag {
+            1 => {
+                let mut v = 0;
+                int64::merge(wire_type, &mut v, buf, ctx)?;
+                self.ir_version = Some(v);
+                return Ok(());
+            }
+            8 => {
+                let mut o = Opset::default();
+                message::merge(wire_type, &mut o, buf, ctx)?;
+                self.opsets.push(o);
+                return Ok(());
+            }
+            14 => {
+                let mut e = Entry::default();
+                message::merge(wire_type, &mut e, buf, ctx)?;
+                self.metadata.push(e);
+                return Ok(());
+            }
+            7 => {
+                self.has_graph = true;
+                (Kind::Graph, "the main graph")
+            }
+            20 => (Kind::TrainingInfo, "training info"),
+            25 => (Kind::Function, "function"),
+            _ => return skip_field(wire_type, tag, buf, ctx),
+        };
+        let mut child = Scan::new(kind);
+        message::merge(wire_type, &mut child, buf, ctx)?;
+        let place = if kind == Kind::Graph {
+            what.to_string()
+        } else {
+            child.label(what)
+        };
+        self.found.adopt(child.found, || place);
+        Ok(())
+    }
+    decode_only!();
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use prost::encoding::encode_varint;
 
-    fn varint(mut v: u64, out: &mut Vec<u8>) {
-        loop {
-            let b = (v & 0x7f) as u8;
-            v >>= 7;
-            if v == 0 {
-                out.push(b);
-                return;
-            }
-            out.push(b | 0x80);
-        }
+    pub(crate) fn varint(v: u64) -> Vec<u8> {
+        let mut out = Vec::new();
+        encode_varint(v, &mut out);
+        out
+    }
+
+    /// A length-delimited field.
+    pub(crate) fn ld(field: u64, payload: &[u8]) -> Vec<u8> {
+        let mut out = varint(field << 3 | 2);
+        out.extend(varint(payload.len() as u64));
+        out.extend_from_slice(payload);
+        out
+    }
+
+    pub(crate) fn int(field: u64, v: u64) -> Vec<u8> {
+        let mut out = varint(field << 3);
+        out.extend(varint(v));
+        out
+    }
+
+    pub(crate) fn cat(parts: &[Vec<u8>]) -> Vec<u8> {
+        parts.concat()
+    }
+
+    fn model_with_graph(ir: u64, opset: u64, graph: &[u8]) -> Vec<u8> {
+        cat(&[
+            int(1, ir),
+            ld(2, b"abc"), // producer_name, skipped
+            ld(7, graph),
+            ld(8, &cat(&[ld(1, b""), int(2, opset)])),
+        ])
     }
 
     fn model(ir: u64, opset: u64) -> Vec<u8> {
-        let mut opset_msg = vec![0x0a, 0x00, 0x10];
-        varint(opset, &mut opset_msg);
-        let mut m = vec![0x08];
-        varint(ir, &mut m);
-        m.extend([0x12, 0x03, b'a', b'b', b'c']); // producer_name, skipped
-        m.extend([0x3a, 0x00]); // empty graph
-        m.push(0x42);
-        varint(opset_msg.len() as u64, &mut m);
-        m.extend(opset_msg);
-        m
+        model_with_graph(ir, opset, b"")
+    }
+
+    fn tensor(name: &[u8], extra: &[u8]) -> Vec<u8> {
+        cat(&[
+            int(1, 4),
+            int(2, 1),
+            ld(8, name),
+            ld(9, &[0; 16]),
+            extra.to_vec(),
+        ])
+    }
+
+    fn external_entry() -> Vec<u8> {
+        ld(13, &cat(&[ld(1, b"location"), ld(2, b"../../etc/passwd")]))
+    }
+
+    /// A node whose attribute holds `inner` in attribute field `field`.
+    fn node_with(field: u64, inner: &[u8]) -> Vec<u8> {
+        cat(&[
+            ld(3, b"n"),
+            ld(4, b"Constant"),
+            ld(5, &cat(&[ld(1, b"value"), ld(field, inner)])),
+        ])
     }
 
     #[test]
-    fn reads_ir_and_opset() {
-        let h = read_header(&model(10, 17)).unwrap();
-        assert_eq!(
-            h,
-            OnnxHeader {
-                ir_version: 10,
-                opsets: vec![(String::new(), 17)],
-                external_data: false,
-            }
-        );
+    fn reads_ir_opset_and_metadata() {
+        let mut bytes = model(10, 17);
+        bytes.extend(ld(14, &cat(&[ld(1, b"dgmf.contract"), ld(2, b"1")])));
+        bytes.extend(ld(14, &cat(&[ld(1, b"k"), ld(2, b"\xff")])));
+        let h = read_header(&bytes).unwrap();
+        assert_eq!(h.ir_version, 10);
+        assert_eq!(h.opsets, vec![(String::new(), 17)]);
         assert_eq!(h.default_opset(), Some(17));
+        assert_eq!(h.external_data, None);
+        assert_eq!(
+            h.metadata,
+            vec![
+                (b"dgmf.contract".to_vec(), b"1".to_vec()),
+                (b"k".to_vec(), b"\xff".to_vec())
+            ]
+        );
         h.check_supported().unwrap();
     }
 
@@ -294,11 +521,185 @@ mod tests {
             &[0x08],
             &[0x0a, 0xff, 0xff],
             &[0xff; 20],
+            &[0x00, 0x00], // field number 0
+            &[0x0c],       // an end-group key with no group
         ] {
             assert_eq!(read_header(bytes).unwrap_err().kind(), ErrorKind::ModelLoad);
         }
         let mut truncated = model(10, 17);
         truncated.truncate(truncated.len() - 2);
         assert!(read_header(&truncated).is_err());
+        assert!(read_header(&int(1, 10))
+            .unwrap_err()
+            .message()
+            .contains("no graph"));
+    }
+
+    fn external(graph: &[u8]) -> Option<String> {
+        read_header(&model_with_graph(10, 17, graph))
+            .unwrap()
+            .external_data
+    }
+
+    #[test]
+    fn finds_external_data_wherever_a_tensor_can_live() {
+        let ext = external_entry();
+        let loc = int(14, 1);
+        let cases: Vec<(&str, Vec<u8>, &str)> = vec![
+            (
+                "initializer",
+                ld(5, &tensor(b"w", &ext)),
+                "external_data entries in initializer `w` of the main graph",
+            ),
+            (
+                "data_location",
+                ld(5, &tensor(b"w", &loc)),
+                "data_location = 1",
+            ),
+            // A 64-bit varint that protobuf truncates to int32 1 (EXTERNAL).
+            (
+                "wide data_location",
+                ld(
+                    5,
+                    &tensor(b"w", &cat(&[varint(14 << 3), varint(1 << 32 | 1)])),
+                ),
+                "data_location = 4294967297",
+            ),
+            (
+                "unknown data_location",
+                ld(5, &tensor(b"w", &int(14, 7))),
+                "data_location = 7",
+            ),
+            (
+                "packed data_location",
+                ld(5, &tensor(b"w", &ld(14, &[1]))),
+                "malformed data_location",
+            ),
+            (
+                "sparse initializer",
+                ld(15, &ld(1, &tensor(b"v", &ext))),
+                "values `v` of sparse initializer",
+            ),
+            (
+                "sparse indices",
+                ld(15, &ld(2, &tensor(b"i", &loc))),
+                "indices `i`",
+            ),
+            (
+                "Constant attribute",
+                ld(1, &node_with(5, &tensor(b"c", &ext))),
+                "tensor `c` of attribute `value` of node `n`",
+            ),
+            (
+                "attribute tensor list",
+                ld(1, &node_with(10, &tensor(b"c", &loc))),
+                "attribute `value`",
+            ),
+            (
+                "sparse attribute",
+                ld(1, &node_with(22, &ld(1, &tensor(b"s", &ext)))),
+                "sparse tensor",
+            ),
+            (
+                "sparse attribute list",
+                ld(1, &node_with(23, &ld(2, &tensor(b"s", &ext)))),
+                "sparse tensor",
+            ),
+            (
+                "subgraph list",
+                ld(1, &node_with(11, &ld(5, &tensor(b"g", &ext)))),
+                "subgraph",
+            ),
+        ];
+        for (what, graph, want) in cases {
+            let found = external(&graph).unwrap_or_else(|| panic!("{what}: not found"));
+            assert!(found.contains(want), "{what}: `{found}` lacks `{want}`");
+        }
+        // If/Loop/Scan bodies nest: 20 levels down.
+        let mut g = ld(5, &tensor(b"deep", &ext));
+        for _ in 0..20 {
+            g = ld(1, &node_with(6, &g));
+        }
+        assert!(external(&g).unwrap().contains("initializer `deep`"));
+        // A clean graph with tensors everywhere is clean.
+        let clean = cat(&[
+            ld(5, &tensor(b"w", &int(14, 0))),
+            ld(1, &node_with(5, &tensor(b"c", b""))),
+        ]);
+        assert_eq!(external(&clean), None);
+    }
+
+    #[test]
+    fn finds_external_data_in_training_info_and_functions() {
+        let ext = external_entry();
+        let train = cat(&[
+            int(1, 10),
+            ld(7, b""),
+            ld(20, &ld(2, &ld(5, &tensor(b"t", &ext)))),
+        ]);
+        let found = read_header(&train).unwrap().external_data.unwrap();
+        assert!(found.contains("training algorithm graph"), "{found}");
+        let func = cat(&[
+            int(1, 10),
+            ld(7, b""),
+            ld(
+                25,
+                &cat(&[ld(1, b"f"), ld(7, &node_with(5, &tensor(b"k", &ext)))]),
+            ),
+        ]);
+        let found = read_header(&func).unwrap().external_data.unwrap();
+        assert!(found.contains("of function `f`"), "{found}");
+        let default_attr = cat(&[
+            int(1, 10),
+            ld(7, b""),
+            ld(25, &ld(11, &ld(5, &tensor(b"d", &ext)))),
+        ]);
+        assert!(read_header(&default_attr).unwrap().external_data.is_some());
+        let e = read_header(&default_attr)
+            .unwrap()
+            .check_supported()
+            .unwrap_err();
+        assert!(
+            e.message().contains("outside the file")
+                && e.message().contains("save_as_external_data=False"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn keys_are_decoded_as_protobuf_decodes_them() {
+        // Field 13 (external_data) with its key in five bytes. Padded with zero bits it is still field 13
+        // for protobuf, and for us.
+        let entry = ld(1, b"location");
+        let mut padded = vec![0x80 | (13 << 3 | 2), 0x80, 0x80, 0x80, 0x00];
+        padded.extend(varint(entry.len() as u64));
+        padded.extend(&entry);
+        let t = ld(5, &tensor(b"w", &padded));
+        assert!(external(&t).is_some());
+        // Bits above 32 in the key: C++ protobuf keeps the low 32 bits (field 13 again); a 64-bit reader
+        // sees field 2^29 + 13 and skips it. prost refuses the key, so the model is refused.
+        let mut wide = vec![0x80 | (13 << 3 | 2), 0x80, 0x80, 0x80, 0x10];
+        wide.extend(varint(entry.len() as u64));
+        wide.extend(&entry);
+        let e = read_header(&model_with_graph(10, 17, &ld(5, &tensor(b"w", &wide)))).unwrap_err();
+        assert!(e.message().contains("protobuf"), "{e}");
+    }
+
+    #[test]
+    fn deep_nesting_is_an_error_not_a_stack_overflow() {
+        let mut g = ld(5, &tensor(b"deep", b""));
+        for _ in 0..200 {
+            g = ld(1, &node_with(6, &g));
+        }
+        let e = read_header(&model_with_graph(10, 17, &g)).unwrap_err();
+        assert!(e.message().contains("recursion"), "{e}");
+    }
+
+    #[test]
+    fn refuses_the_ort_format() {
+        let mut bytes = vec![0x08, 0x0a, 0x12, 0x04];
+        bytes.extend(b"ORTM");
+        let e = read_header(&bytes).unwrap_err();
+        assert!(e.message().contains(".ort format"), "{e}");
     }
 }

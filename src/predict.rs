@@ -112,25 +112,39 @@ impl Model {
         let c = self.contract();
         validate(c, req)?;
         let n = c.sample_len();
-        let rows_total = req.queries.len() * req.n_samples;
+        // `validate` bounded every product below (buffer_bytes); checked anyway, no wrap is possible.
+        let overflow =
+            || Error::invalid("the request's sizes overflow: lower the sample or query count");
+        let rows_total = req
+            .queries
+            .len()
+            .checked_mul(req.n_samples)
+            .ok_or_else(overflow)?;
         let batch = req.max_batch.min(rows_total);
         let n_batches = rows_total.div_ceil(batch);
-        let total = req.sampler.nfe() * n_batches;
+        let total = req
+            .sampler
+            .checked_nfe()
+            .and_then(|nfe| nfe.checked_mul(n_batches))
+            .ok_or_else(overflow)?;
         let sigmas = req
             .sampler
             .schedule
             .sigmas(req.sampler.steps, c.sigma_min, c.sigma_max);
 
-        let mut stats = Moments::new(req.queries.len(), n);
-        let mut samples = req.keep_samples.then(|| vec![0f32; rows_total * n]);
+        let mut stats = Moments::new(req.queries.len(), n)?;
+        let mut samples = match req.keep_samples {
+            true => Some(zeros::<f32>(rows_total * n)?),
+            false => None,
+        };
         let mut network_time = Duration::ZERO;
         let mut done = 0usize;
         let mut progress = progress;
 
         self.with_network(|mut net| -> Result<()> {
             // Buffers for the largest batch, allocated once per request.
-            let mut buf = Buffers::new(c, batch);
-            let mut ws = Workspace::new(batch * n);
+            let mut buf = Buffers::new(c, batch)?;
+            let mut ws = Workspace::try_new(batch * n)?;
             let mut streams = Vec::with_capacity(batch);
             for first in (0..rows_total).step_by(batch) {
                 let rows = batch.min(rows_total - first);
@@ -165,6 +179,18 @@ impl Model {
                         raw,
                     )?;
                     network_time += t.elapsed();
+                    if let Some(i) = first_non_finite(raw) {
+                        let row = first + i / n;
+                        return Err(Error::inference(format!(
+                            "the network returned {} at noise level σ = {s} for query {}, sample {} (value {} \
+                             of that sample): the model is broken for these inputs, or they lie far outside \
+                             its training range",
+                            raw[i],
+                            row / req.n_samples,
+                            row % req.n_samples,
+                            i % n
+                        )));
+                    }
                     to_score(c.output, z, s, raw, out);
                     Ok(())
                 };
@@ -185,6 +211,18 @@ impl Model {
                 samplers::init_state(&mut ctx, x, c.sigma_max as f32);
                 done += samplers::run(&req.sampler, &sigmas, &mut ctx, x, &mut ws)?;
                 to_physical(c, x);
+                // Finite scores can still overflow float32 in the sampler's arithmetic or the unit
+                // conversion (huge data_scale): a non-finite result is an error, never a success.
+                if let Some(i) = first_non_finite(x) {
+                    let row = first + i / n;
+                    return Err(Error::inference(format!(
+                        "the prediction overflowed float32 ({}) for query {}, sample {}: the model's outputs or \
+                         its dgmf.data_scale/data_shift are too large for these inputs",
+                        x[i],
+                        row / req.n_samples,
+                        row % req.n_samples
+                    )));
+                }
                 for (r, row) in x.chunks_exact(n).enumerate() {
                     stats.add((first + r) / req.n_samples, row);
                 }
@@ -195,7 +233,7 @@ impl Model {
             Ok(())
         })??;
 
-        let (mean, std) = stats.finish(req.n_samples);
+        let (mean, std) = stats.finish(req.n_samples)?;
         Ok(Prediction {
             shape: c.shape.clone(),
             mean,
@@ -290,13 +328,14 @@ struct Moments {
 }
 
 impl Moments {
-    fn new(queries: usize, n: usize) -> Self {
-        Moments {
+    fn new(queries: usize, n: usize) -> Result<Self> {
+        let len = queries.checked_mul(n).ok_or_else(|| too_big(usize::MAX))?;
+        Ok(Moments {
             n,
-            count: vec![0; queries],
-            mean: vec![0.0; queries * n],
-            m2: vec![0.0; queries * n],
-        }
+            count: zeros(queries)?,
+            mean: zeros(len)?,
+            m2: zeros(len)?,
+        })
     }
 
     fn add(&mut self, query: usize, row: &[f32]) {
@@ -314,15 +353,22 @@ impl Moments {
         }
     }
 
-    fn finish(self, samples: usize) -> (Vec<f32>, Option<Vec<f32>>) {
-        let mean = self.mean.iter().map(|&m| m as f32).collect();
-        let std = (samples > 1).then(|| {
-            self.m2
-                .iter()
-                .map(|&m2| (m2 / (samples - 1) as f64).sqrt() as f32)
-                .collect()
-        });
-        (mean, std)
+    fn finish(self, samples: usize) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+        let mut mean = Vec::new();
+        mean.try_reserve_exact(self.mean.len())
+            .map_err(|_| too_big(self.mean.len() * 4))?;
+        mean.extend(self.mean.iter().map(|&m| m as f32));
+        let std = if samples > 1 {
+            let mut std = Vec::new();
+            std.try_reserve_exact(self.m2.len())
+                .map_err(|_| too_big(self.m2.len() * 4))?;
+            let denom = (samples - 1) as f64;
+            std.extend(self.m2.iter().map(|&m2| (m2 / denom).sqrt() as f32));
+            Some(std)
+        } else {
+            None
+        };
+        Ok((mean, std))
     }
 }
 
@@ -338,17 +384,17 @@ struct Buffers {
 }
 
 impl Buffers {
-    fn new(c: &Contract, rows: usize) -> Self {
-        let n = c.sample_len();
-        Buffers {
-            x: vec![0.0; rows * n],
-            sigma: vec![0.0; rows],
-            params: vec![0.0; rows * c.params.len()],
-            fidelity: vec![0.0; rows * c.fidelity.width()],
-            coords: vec![0.0; rows * c.coords.len()],
-            raw: vec![0.0; rows * n],
+    fn new(c: &Contract, rows: usize) -> Result<Self> {
+        let len = |width: usize| rows.checked_mul(width).ok_or_else(|| too_big(usize::MAX));
+        Ok(Buffers {
+            x: zeros(len(c.sample_len())?)?,
+            sigma: zeros(rows)?,
+            params: zeros(len(c.params.len())?)?,
+            fidelity: zeros(len(c.fidelity.width())?)?,
+            coords: zeros(len(c.coords.len())?)?,
+            raw: zeros(len(c.sample_len())?)?,
             half: Half::default(),
-        }
+        })
     }
 
     /// Fills the conditioning inputs of rows `first..first + rows` (row j is sample j % S of query j / S).
@@ -386,7 +432,12 @@ fn buffer_bytes(c: &Contract, req: &Request) -> Option<usize> {
     let n = c.sample_len();
     let rows = req.queries.len().checked_mul(req.n_samples)?;
     let batch = req.max_batch.min(rows);
-    let cond = c.params.len() + c.fidelity.width() + c.coords.len() + 1;
+    let cond = c
+        .params
+        .len()
+        .checked_add(c.fidelity.width())?
+        .checked_add(c.coords.len())?
+        .checked_add(1)?;
     // x, raw output, 4 workspace buffers and f16 copies (counted as one more f32 buffer) per batch row.
     let per_row = n
         .checked_mul(7)?
@@ -405,7 +456,58 @@ fn buffer_bytes(c: &Contract, req: &Request) -> Option<usize> {
     } else {
         0
     };
-    batch_bytes.checked_add(stats)?.checked_add(samples)
+    // The noise schedule (f32 levels) and the per-query sample counts.
+    let schedule = req.sampler.steps.checked_mul(4)?;
+    let counts = req
+        .queries
+        .len()
+        .checked_mul(std::mem::size_of::<usize>())?;
+    batch_bytes
+        .checked_add(stats)?
+        .checked_add(samples)?
+        .checked_add(schedule)?
+        .checked_add(counts)
+}
+
+/// Bytes of physical memory, if the system says.
+fn physical_memory() -> Option<usize> {
+    // SAFETY: sysconf has no preconditions.
+    let (pages, size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (pages > 0 && size > 0).then(|| (pages as usize).saturating_mul(size as usize))
+}
+
+/// A zeroed buffer, or an error when the allocator refuses (a memory limit set above what the machine can
+/// give must not abort the host process).
+fn zeros<T: Clone + Default>(len: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| too_big(len.saturating_mul(std::mem::size_of::<T>())))?;
+    v.resize(len, T::default());
+    Ok(v)
+}
+
+fn too_big(bytes: usize) -> Error {
+    Error::invalid(format!(
+        "cannot allocate {:.2} GiB for the prediction's buffers: the machine refused the memory; lower the \
+         sample count, max_batch or the number of queries (the memory limit is above what is available)",
+        bytes as f64 / (1u64 << 30) as f64
+    ))
+}
+
+/// Index of the first NaN or ±inf in `v`. The scan is branch-free over the exponent bits so that it
+/// vectorizes (it runs on every network output; docs/performance.md measures its cost).
+fn first_non_finite(v: &[f32]) -> Option<usize> {
+    const EXP: u32 = 0x7f80_0000;
+    let any = v.iter().fold(0u32, |acc, x| acc.max(x.to_bits() & EXP));
+    if any != EXP {
+        return None;
+    }
+    v.iter().position(|x| !x.is_finite())
 }
 
 fn validate(c: &Contract, req: &Request) -> Result<()> {
@@ -441,11 +543,29 @@ fn validate(c: &Contract, req: &Request) -> Result<()> {
             )))
         }
     }
+    // With overcommit, an allocation far above the machine's memory may "succeed" and the process is
+    // killed when it touches it: refuse what cannot fit in physical memory before allocating.
+    if let (Some(need), Some(phys)) = (buffer_bytes(c, req), physical_memory()) {
+        if need > phys {
+            return Err(Error::invalid(format!(
+                "the request needs {:.2} GiB of buffers but this machine has {:.2} GiB of memory: lower the \
+                 sample count or max_batch, or predict fewer queries per call",
+                gib(need),
+                gib(phys)
+            )));
+        }
+    }
     let hint = "; allow extrapolation (CLI --extrapolate, C dgmf_config_set_extrapolation) to predict outside the training range anyway";
     let check = |what: String, v: f64, min: f64, max: f64| -> Result<()> {
         if !v.is_finite() {
             return Err(Error::invalid(format!(
                 "{what} = {v} is not a finite number"
+            )));
+        }
+        // The network takes float32: even when extrapolating, a value must survive the conversion.
+        if v.abs() > f32::MAX as f64 {
+            return Err(Error::invalid(format!(
+                "{what} = {v} is beyond the float32 range (±3.4e38) the network takes"
             )));
         }
         if !req.allow_extrapolation && !(min..=max).contains(&v) {

@@ -342,6 +342,34 @@ fn each_contract_violation_names_its_cause() {
         ("z_rank", ErrorKind::Contract, "`z` has rank 2"),
         ("int_params", ErrorKind::Contract, "element type int64"),
         ("two_outputs", ErrorKind::Contract, "has 2 outputs"),
+        // Stock ONNX Runtime reads ./dgmf_secret.bin into the prediction for this file.
+        (
+            "external_hidden_tag",
+            ErrorKind::ModelLoad,
+            "invalid key value: 4294967402",
+        ),
+        ("sigma_huge", ErrorKind::Contract, "sigma_max ≤ 1.8e19"),
+        (
+            "scale_huge",
+            ErrorKind::Contract,
+            "dgmf.data_scale = 1e300 is outside the float32 range",
+        ),
+        ("scale_tiny", ErrorKind::Contract, "zero in float32"),
+        (
+            "param_range_huge",
+            ErrorKind::Contract,
+            "dgmf.param_max = 1e39 is outside the float32 range",
+        ),
+        (
+            "shape_overflow",
+            ErrorKind::Contract,
+            "more than 2147483647 values",
+        ),
+        (
+            "levels_overflow",
+            ErrorKind::Contract,
+            "dgmf.fidelity is `discrete:18446744073709551615`",
+        ),
         (
             "shift_len",
             ErrorKind::Contract,
@@ -361,7 +389,7 @@ fn each_contract_violation_names_its_cause() {
         (
             "external_data",
             ErrorKind::ModelLoad,
-            "external data files; libdgmf loads single-file models only",
+            "stores a tensor outside the file (external_data entries in initializer",
         ),
     ];
     for (name, kind, want) in cases {
@@ -404,7 +432,32 @@ fn each_invalid_request_names_its_cause() {
         (Box::new(|r| r.n_samples = 0), "n_samples = 0"),
         (Box::new(|r| r.max_batch = 0), "max_batch = 0"),
         (Box::new(|r| r.queries.clear()), "no queries"),
-        (Box::new(|r| r.sampler.steps = 1), "at least 2 noise levels"),
+        (Box::new(|r| r.sampler.steps = 1), "a schedule needs 2 to 100000 noise levels"),
+        (Box::new(|r| r.sampler.steps = 1_000_000_000_000), "a schedule needs 2 to 100000 noise levels"),
+        (Box::new(|r| r.sampler.steps = usize::MAX), "a schedule needs 2 to 100000 noise levels"),
+        (
+            Box::new(|r| {
+                r.sampler = dgmf::SamplerConfig::new(dgmf::SamplerKind::Pc(dgmf::samplers::Predictor::ReverseDiffusion));
+                r.sampler.corrector_steps = usize::MAX;
+            }),
+            "at most 100 Langevin steps",
+        ),
+        (
+            Box::new(|r| {
+                r.allow_extrapolation = true;
+                r.queries[0].params[0] = 1e39;
+            }),
+            "beyond the float32 range",
+        ),
+        (
+            // A memory limit above what the machine has: refused cleanly, never an abort or an OOM kill.
+            Box::new(|r| {
+                r.memory_limit = usize::MAX;
+                r.n_samples = 1 << 36;
+                r.max_batch = 1 << 36;
+            }),
+            "GiB of memory",
+        ),
         (
             Box::new(|r| {
                 r.n_samples = 1 << 40;
@@ -465,4 +518,93 @@ fn progress_reports_and_cancels() {
         .all(|(i, p)| p.done == i + 1 && p.total == total));
     let e = model.predict(&req, Some(&mut |p| p.done < 5)).unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cancelled);
+}
+
+/// `bytes` with one more `metadata_props` entry (ModelProto field 14) appended: repeated protobuf fields
+/// append, so this is how a file with a duplicate or non-UTF-8 entry looks.
+fn with_metadata(bytes: &[u8], key: &[u8], value: &[u8]) -> Vec<u8> {
+    let mut entry = vec![0x0a, key.len() as u8];
+    entry.extend_from_slice(key);
+    entry.extend([0x12, value.len() as u8]);
+    entry.extend_from_slice(value);
+    let mut out = bytes.to_vec();
+    out.extend([0x72, entry.len() as u8]);
+    out.extend(entry);
+    out
+}
+
+#[test]
+fn metadata_is_never_silently_dropped() {
+    let bytes = std::fs::read(models_dir().join("analytic_score.onnx")).unwrap();
+    let opts = SessionOptions::default();
+    // Appending a valid new entry keeps the model loadable (the helper is right)...
+    Model::from_bytes(&with_metadata(&bytes, b"dgmf.note", b"x"), &opts).unwrap();
+    // ...a non-UTF-8 value used to be dropped by ONNX Runtime (defaults used); a key set twice is ambiguous.
+    for (key, value, want) in [
+        (
+            &b"dgmf.note"[..],
+            &b"2\xff"[..],
+            "metadata `dgmf.note` is not valid UTF-8",
+        ),
+        (
+            b"dgmf.sigma_max",
+            b"10",
+            "metadata key `dgmf.sigma_max` appears more than once",
+        ),
+        (
+            b"dgmf.shape",
+            b"\xff",
+            "metadata `dgmf.shape` is not valid UTF-8",
+        ),
+    ] {
+        let e = Model::from_bytes(&with_metadata(&bytes, key, value), &opts).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Contract, "{e}");
+        assert!(e.message().contains(want), "`{e}` lacks `{want}`");
+    }
+    // Model text reaches messages with its control characters escaped.
+    let twice = with_metadata(
+        &with_metadata(&bytes, b"dgmf.\x1b[2J", b"a"),
+        b"dgmf.\x1b[2J",
+        b"b",
+    );
+    let e = Model::from_bytes(&twice, &opts).unwrap_err();
+    assert!(
+        e.message().contains("dgmf.\\u{1b}[2J") && !e.message().contains('\x1b'),
+        "{e}"
+    );
+}
+
+#[test]
+fn misbehaving_networks_are_errors_not_results() {
+    // Infinite only at σ_min (the last level): the error names the level and the row.
+    let m = load_bad("inf_at_sigma_min.onnx");
+    let mut req = request("heun", Some(5), 3);
+    req.queries.push(query());
+    let e = m.predict(&req, None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Inference, "{e}");
+    assert!(
+        e.message().contains("σ = 0.01") && e.message().contains("query 0, sample 0"),
+        "{e}"
+    );
+    // A sampler that never evaluates at σ_min gets finite results from the same model: no false alarm.
+    let mut ok = request("ancestral", Some(5), 3);
+    ok.sampler.denoise = false;
+    let p = m.predict(&ok, None).unwrap();
+    assert!(p.mean.iter().all(|v| v.is_finite()));
+    // The right number of values in the wrong layout.
+    let m = load_bad("permuted_output.onnx");
+    let e = m.predict(&request("heun", Some(5), 1), None).unwrap_err();
+    assert_eq!(e.kind(), ErrorKind::Inference, "{e}");
+    assert!(
+        e.message().contains("dims [1, 4, 3, 2] where [1, 2, 3, 4]"),
+        "{e}"
+    );
+}
+
+fn load_bad(name: &str) -> Model {
+    Model::load(
+        models_dir().join("bad").join(name),
+        &SessionOptions::default(),
+    )
+    .unwrap()
 }

@@ -73,16 +73,14 @@ fn set(
     guard(|| f(non_null_mut(config, "config")?))
 }
 
-/// Number of noise levels N of the schedule (≥ 2). NFE: see docs/samplers.md.
+/// Number of noise levels N of the schedule, 2 ≤ N ≤ DGMF_MAX_STEPS. NFE: see docs/samplers.md.
 #[no_mangle]
 pub extern "C" fn dgmf_config_set_steps(config: *mut dgmf_config, steps: usize) -> dgmf_status {
     set(config, |c| {
-        if steps < 2 {
-            return Err(invalid(format!(
-                "steps = {steps}; a schedule needs at least 2 noise levels"
-            )));
-        }
-        c.sampler.steps = steps;
+        let mut next = c.sampler;
+        next.steps = steps;
+        next.validate()?;
+        c.sampler = next;
         Ok(())
     })
 }
@@ -107,7 +105,8 @@ pub extern "C" fn dgmf_config_set_schedule(
     })
 }
 
-/// Langevin corrector settings (pc samplers): signal-to-noise ratio (> 0) and steps per level.
+/// Langevin corrector settings (pc samplers): signal-to-noise ratio (> 0) and steps per level
+/// (≤ DGMF_MAX_CORRECTOR_STEPS).
 #[no_mangle]
 pub extern "C" fn dgmf_config_set_corrector(
     config: *mut dgmf_config,
@@ -120,8 +119,11 @@ pub extern "C" fn dgmf_config_set_corrector(
                 "snr = {snr}; it must be a positive number"
             )));
         }
-        c.sampler.snr = snr;
-        c.sampler.corrector_steps = steps;
+        let mut next = c.sampler;
+        next.snr = snr;
+        next.corrector_steps = steps;
+        next.validate()?;
+        c.sampler = next;
         Ok(())
     })
 }

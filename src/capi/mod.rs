@@ -26,6 +26,22 @@ pub const DGMF_VERSION_MAJOR: u32 = 0;
 pub const DGMF_VERSION_MINOR: u32 = 1;
 pub const DGMF_VERSION_PATCH: u32 = 0;
 
+/// Most noise levels a schedule may have (dgmf_config_set_steps).
+pub const DGMF_MAX_STEPS: usize = 100_000;
+/// Most Langevin corrector steps per noise level (dgmf_config_set_corrector).
+pub const DGMF_MAX_CORRECTOR_STEPS: usize = 100;
+/// Noise levels of the recommended configuration: "ancestral" with this many levels (30 network
+/// evaluations); see dgmf_config_create.
+pub const DGMF_DEFAULT_STEPS: usize = 30;
+/// Default most rows per network call (dgmf_config_set_max_batch).
+pub const DGMF_DEFAULT_MAX_BATCH: usize = 64;
+/// Default bound on a prediction's buffers, 4 GiB (dgmf_config_set_memory_limit).
+#[allow(clippy::unnecessary_cast)] // the cast makes cbindgen write a size_t expression, not an int overflow
+pub const DGMF_DEFAULT_MEMORY_LIMIT: usize = (4 as usize) << 30;
+/// Most intra-op threads per session and most sessions per model (dgmf_options_set_threads,
+/// dgmf_options_set_max_sessions).
+pub const DGMF_MAX_THREADS: usize = 1024;
+
 /// Result of every fallible function. 0 is success; every other value has a message in
 /// `dgmf_last_error()`.
 #[repr(C)]
@@ -242,6 +258,22 @@ mod tests {
         );
         let v = unsafe { CStr::from_ptr(dgmf_version()) }.to_str().unwrap();
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    }
+
+    #[test]
+    fn header_constants_match_the_engine() {
+        assert_eq!(DGMF_MAX_STEPS, crate::samplers::MAX_STEPS);
+        assert_eq!(
+            DGMF_MAX_CORRECTOR_STEPS,
+            crate::samplers::MAX_CORRECTOR_STEPS
+        );
+        assert_eq!(DGMF_DEFAULT_STEPS, crate::samplers::DEFAULT_STEPS);
+        assert_eq!(DGMF_DEFAULT_MAX_BATCH, crate::predict::DEFAULT_MAX_BATCH);
+        assert_eq!(
+            DGMF_DEFAULT_MEMORY_LIMIT,
+            crate::predict::DEFAULT_MEMORY_LIMIT
+        );
+        assert_eq!(DGMF_MAX_THREADS, crate::runtime::MAX_THREADS);
     }
 
     #[test]

@@ -97,26 +97,36 @@ pub extern "C" fn dgmf_options_set_tensorrt(
     })
 }
 
-/// ONNX Runtime intra-op threads per session (0: ONNX Runtime's default, one per physical core).
+/// ONNX Runtime intra-op threads per session (0: ONNX Runtime's default, one per physical core; at most
+/// DGMF_MAX_THREADS, else DGMF_ERR_INVALID_ARGUMENT).
 #[no_mangle]
 pub extern "C" fn dgmf_options_set_threads(
     options: *mut dgmf_options,
     intra_threads: usize,
 ) -> dgmf_status {
     guard(|| {
-        non_null_mut(options, "options")?.inner.intra_threads = intra_threads;
+        let o = non_null_mut(options, "options")?;
+        let mut next = o.inner.clone();
+        next.intra_threads = intra_threads;
+        next.validate()?;
+        o.inner = next;
         Ok(())
     })
 }
 
-/// Most ONNX Runtime sessions a model keeps (one per thread predicting at the same time; 0: one per CPU).
+/// Most ONNX Runtime sessions a model keeps (one per thread predicting at the same time; 0: one per CPU;
+/// at most DGMF_MAX_THREADS, else DGMF_ERR_INVALID_ARGUMENT).
 #[no_mangle]
 pub extern "C" fn dgmf_options_set_max_sessions(
     options: *mut dgmf_options,
     max_sessions: usize,
 ) -> dgmf_status {
     guard(|| {
-        non_null_mut(options, "options")?.inner.max_sessions = max_sessions;
+        let o = non_null_mut(options, "options")?;
+        let mut next = o.inner.clone();
+        next.max_sessions = max_sessions;
+        next.validate()?;
+        o.inner = next;
         Ok(())
     })
 }

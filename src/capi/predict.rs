@@ -59,7 +59,20 @@ pub extern "C" fn dgmf_predict_batch(
             return Err(invalid("n = 0: nothing to predict"));
         }
         let (p, q, len) = (c.params.len(), c.coords.len(), c.sample_len());
-        let too_many = || invalid(format!("n = {n} queries is too large"));
+        let too_many = || {
+            invalid(format!(
+                "n = {n} queries would take more than the memory limit of {} bytes \
+                 (dgmf_config_set_memory_limit): predict them in smaller batches",
+                cfg.memory_limit
+            ))
+        };
+        // The queries are copied into the request: bound them by the memory limit before allocating.
+        let per_query = std::mem::size_of::<Query>() + 8 * (p + q);
+        if n.checked_mul(per_query)
+            .map_or(true, |b| b > cfg.memory_limit)
+        {
+            return Err(too_many());
+        }
         let params = c_slice(params, n.checked_mul(p).ok_or_else(too_many)?, "params")?;
         let fidelity = c_slice(fidelity, n, "fidelity")?;
         let coords = c_slice(coords, n.checked_mul(q).ok_or_else(too_many)?, "coords")?;

@@ -215,14 +215,14 @@ pub fn runtime(explicit: Option<&Path>) -> Result<&'static Runtime> {
                 let env = start(&path)?;
                 return Ok(RUNTIME.get_or_init(|| Runtime { path, version, env }));
             }
-            Err(why) => tried.push(format!("  {} ({}): {why}", path.display(), source.label())),
+            Err(why) => tried.push(format!("{} ({}): {why}", path.display(), source.label())),
         }
     }
     Err(Error::new(
         ErrorKind::RuntimeNotFound,
         format!(
-            "ONNX Runtime could not be loaded. Tried:\n{}\nTo fix: {FETCH_HINT}",
-            tried.join("\n")
+            "ONNX Runtime could not be loaded. Tried: {}. To fix: {FETCH_HINT}",
+            tried.join("; ")
         ),
     ))
 }

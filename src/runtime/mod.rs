@@ -71,6 +71,11 @@ pub enum OptLevel {
     All,
 }
 
+/// Most ONNX Runtime intra-op threads per session, and most sessions per model: far above any machine
+/// libdgmf runs on, low enough that a garbage count (e.g. a negative int cast to size_t) is refused
+/// instead of spawning a million threads.
+pub const MAX_THREADS: usize = 1024;
+
 /// How a model's sessions are created.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct SessionOptions {
@@ -84,4 +89,21 @@ pub struct SessionOptions {
     pub opt_level: OptLevel,
     /// Most sessions the pool may hold (one per concurrently predicting host thread); 0 = number of CPUs.
     pub max_sessions: usize,
+}
+
+impl SessionOptions {
+    /// Rejects thread and session counts above [`MAX_THREADS`].
+    pub fn validate(&self) -> Result<()> {
+        for (what, v) in [
+            ("intra_threads", self.intra_threads),
+            ("max_sessions", self.max_sessions),
+        ] {
+            if v > MAX_THREADS {
+                return Err(Error::invalid(format!(
+                    "{what} = {v}; at most {MAX_THREADS} (0 lets libdgmf choose)"
+                )));
+            }
+        }
+        Ok(())
+    }
 }

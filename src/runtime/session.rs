@@ -1,7 +1,5 @@
 //! Building one ONNX Runtime session, and running the score network on a row batch.
 
-use std::collections::BTreeMap;
-
 use half::f16;
 use ort::session::builder::GraphOptimizationLevel;
 use ort::session::{Session, SessionInputValue};
@@ -19,6 +17,9 @@ fn ort_err(what: &str) -> impl Fn(String) -> Error + '_ {
         )
     }
 }
+
+/// Where ONNX Runtime is told external data lives: below a character device, so no such path exists.
+const NO_EXTERNAL_DATA_DIR: &str = "/dev/null/libdgmf-loads-no-external-data";
 
 /// Creates a session on `bytes`; returns it with the name of the provider actually in use.
 pub(crate) fn build_session(
@@ -39,6 +40,21 @@ pub(crate) fn build_session(
         builder = builder
             .with_intra_threads(opts.intra_threads)
             .map_err(|e| ort_err("set the intra-op thread count")(e.to_string()))?;
+    }
+    // Belt and braces behind the header walk (onnx_header.rs), which refuses external data: parse the
+    // bytes as ONNX protobuf only (never ONNX Runtime's own .ort format), and resolve any external data
+    // against a directory that cannot exist (a path below /dev/null), so that ONNX Runtime itself fails
+    // instead of opening a file named by the model.
+    for (key, value) in [
+        ("session.load_model_format", "ONNX"),
+        (
+            "session.model_external_initializers_file_folder_path",
+            NO_EXTERNAL_DATA_DIR,
+        ),
+    ] {
+        builder = builder
+            .with_config_entry(key, value)
+            .map_err(|e| ort_err("set a session option")(e.to_string()))?;
     }
     let mut active = opts.provider.name().to_string();
     if opts.provider != Provider::Cpu {
@@ -104,21 +120,11 @@ fn register(
     })
 }
 
-/// A model's metadata map, inputs and outputs, in contract terms.
-pub(crate) type Signature = (BTreeMap<String, String>, Vec<TensorSpec>, Vec<TensorSpec>);
+/// A model's inputs and outputs, in contract terms.
+pub(crate) type Signature = (Vec<TensorSpec>, Vec<TensorSpec>);
 
-/// Reads the metadata map and the input/output descriptions of a session.
+/// Reads the input/output descriptions of a session.
 pub(crate) fn describe(session: &Session) -> Result<Signature> {
-    let meta = session
-        .metadata()
-        .map_err(|e| ort_err("read the model metadata")(e.to_string()))?;
-    let keys = meta
-        .custom_keys()
-        .map_err(|e| ort_err("read the model metadata")(e.to_string()))?;
-    let map = keys
-        .into_iter()
-        .filter_map(|k| meta.custom(&k).map(|v| (k, v)))
-        .collect();
     let spec = |o: &ort::value::Outlet| TensorSpec {
         name: o.name().to_string(),
         elem: match o.dtype() {
@@ -139,7 +145,6 @@ pub(crate) fn describe(session: &Session) -> Result<Signature> {
         },
     };
     Ok((
-        map,
         session.inputs().iter().map(spec).collect(),
         session.outputs().iter().map(spec).collect(),
     ))
@@ -218,23 +223,40 @@ impl Network<'_> {
         match self.types.output {
             ElemType::F32 => {
                 let (shape, data) = value.try_extract_tensor::<f32>().map_err(run_err)?;
-                check_len(shape, data.len(), expected)?;
-                out[..expected].copy_from_slice(data);
+                check_dims(shape, rows, self.shape)?;
+                out[..expected].copy_from_slice(&data[..expected]);
             }
             ElemType::F16 => {
                 let (shape, data) = value.try_extract_tensor::<f16>().map_err(run_err)?;
-                check_len(shape, data.len(), expected)?;
-                out.iter_mut().zip(data).for_each(|(o, d)| *o = d.to_f32());
+                check_dims(shape, rows, self.shape)?;
+                out[..expected]
+                    .iter_mut()
+                    .zip(data)
+                    .for_each(|(o, d)| *o = d.to_f32());
             }
         }
         Ok(())
     }
 }
 
-fn check_len(shape: &ort::value::Shape, got: usize, expected: usize) -> Result<()> {
-    if got != expected {
+/// The output must be `[rows, *shape]` exactly: a permutation of the dims has the right length but puts
+/// every value in the wrong place.
+fn check_dims(got: &ort::value::Shape, rows: usize, shape: &[usize]) -> Result<()> {
+    let want = std::iter::once(rows).chain(shape.iter().copied());
+    let same = got.len() == shape.len() + 1
+        && got
+            .iter()
+            .zip(want)
+            .all(|(&g, w)| g >= 0 && g as usize == w);
+    if !same {
+        let want: Vec<String> = std::iter::once(rows)
+            .chain(shape.iter().copied())
+            .map(|d| d.to_string())
+            .collect();
         return Err(Error::inference(format!(
-            "the network returned an output of shape {shape:?} ({got} values) where {expected} were expected"
+            "the network returned an output of dims {:?} where [{}] (batch, then dgmf.shape) was expected",
+            got.iter().collect::<Vec<_>>(),
+            want.join(", ")
         )));
     }
     Ok(())
@@ -242,4 +264,68 @@ fn check_len(shape: &ort::value::Shape, got: usize, expected: usize) -> Result<(
 
 fn run_err(e: impl std::fmt::Display) -> Error {
     Error::inference(format!("ONNX Runtime failed to run the network: {e}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::onnx_header::tests::{cat, int, ld};
+    use crate::runtime::{runtime, OptLevel};
+
+    /// y = x + w for x: float[4], with w's data "external": in `location`, relative to the working
+    /// directory (where ONNX Runtime resolves it for a model given as bytes).
+    fn add_external(location: &str) -> Vec<u8> {
+        let float4 = ld(2, &ld(1, &cat(&[int(1, 1), ld(2, &ld(1, &int(1, 4)))])));
+        let w = cat(&[
+            int(1, 4),
+            int(2, 1),
+            ld(8, b"w"),
+            ld(13, &cat(&[ld(1, b"location"), ld(2, location.as_bytes())])),
+            int(14, 1),
+        ]);
+        let node = cat(&[ld(1, b"x"), ld(1, b"w"), ld(2, b"y"), ld(4, b"Add")]);
+        let graph = cat(&[
+            ld(1, &node),
+            ld(2, b"g"),
+            ld(5, &w),
+            ld(11, &cat(&[ld(1, b"x"), float4.clone()])),
+            ld(12, &cat(&[ld(1, b"y"), float4])),
+        ]);
+        cat(&[
+            int(1, 10),
+            ld(7, &graph),
+            ld(8, &cat(&[ld(1, b""), int(2, 17)])),
+        ])
+    }
+
+    /// If the header walk ever missed an external reference, ONNX Runtime itself must refuse to read it.
+    #[test]
+    fn onnx_runtime_is_told_to_resolve_no_external_data() {
+        let secret = std::env::current_dir()
+            .unwrap()
+            .join("target/dgmf-external-secret.bin");
+        std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+        std::fs::write(
+            &secret,
+            [0u8, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64],
+        )
+        .unwrap();
+        let bytes = add_external("target/dgmf-external-secret.bin");
+        let rt = runtime(None).expect("ONNX Runtime (scripts/fetch-ort.sh)");
+        // Without graph optimizations ONNX Runtime would read the file at session creation.
+        let opts = SessionOptions {
+            opt_level: OptLevel::Disable,
+            intra_threads: 1,
+            ..Default::default()
+        };
+        let Err(e) = build_session(rt, &bytes, &opts) else {
+            panic!("ONNX Runtime loaded a model with external data");
+        };
+        assert!(
+            e.message().contains("External data path")
+                && e.message().contains(NO_EXTERNAL_DATA_DIR),
+            "{e}"
+        );
+        std::fs::remove_file(&secret).unwrap();
+    }
 }

@@ -208,10 +208,16 @@ impl SamplerConfig {
 
     /// Rejects settings no sampler can run with.
     pub fn validate(&self) -> Result<()> {
-        if self.steps < 2 {
+        if !(2..=MAX_STEPS).contains(&self.steps) {
             return Err(Error::invalid(format!(
-                "steps = {}; a schedule needs at least 2 noise levels",
+                "steps = {}; a schedule needs 2 to {MAX_STEPS} noise levels",
                 self.steps
+            )));
+        }
+        if self.corrector_steps > MAX_CORRECTOR_STEPS {
+            return Err(Error::invalid(format!(
+                "corrector steps = {}; at most {MAX_CORRECTOR_STEPS} Langevin steps per noise level",
+                self.corrector_steps
             )));
         }
         if let Schedule::Karras { rho } = self.schedule {
@@ -240,19 +246,28 @@ impl SamplerConfig {
         Ok(())
     }
 
-    /// Network evaluations per row batch (the NFE of one prediction).
+    /// Network evaluations per row batch (the NFE of one prediction). Saturates at `usize::MAX` for
+    /// settings `validate` refuses, so it never overflows.
     pub fn nfe(&self) -> usize {
-        let n = self.steps;
+        self.checked_nfe().unwrap_or(usize::MAX)
+    }
+
+    /// The NFE, or `None` if it does not fit a `usize` (only for settings `validate` refuses).
+    pub fn checked_nfe(&self) -> Option<usize> {
+        let levels = self.steps.checked_sub(1)?;
         let last = usize::from(self.denoise);
+        let k = self.corrector_steps;
         match self.kind {
-            SamplerKind::Em | SamplerKind::ReverseDiffusion | SamplerKind::Ancestral => {
-                n - 1 + last
-            }
-            SamplerKind::Pc(_) => {
-                (n - 1) * (self.corrector_steps + 1) + self.corrector_steps + last
-            }
-            SamplerKind::OdeEuler | SamplerKind::DpmPp2m => n - 1 + last,
-            SamplerKind::Heun | SamplerKind::Edm => 2 * (n - 1) + last,
+            SamplerKind::Em
+            | SamplerKind::ReverseDiffusion
+            | SamplerKind::Ancestral
+            | SamplerKind::OdeEuler
+            | SamplerKind::DpmPp2m => levels.checked_add(last),
+            SamplerKind::Pc(_) => levels
+                .checked_mul(k.checked_add(1)?)?
+                .checked_add(k)?
+                .checked_add(last),
+            SamplerKind::Heun | SamplerKind::Edm => levels.checked_mul(2)?.checked_add(last),
         }
     }
 }
@@ -267,6 +282,20 @@ pub struct Workspace {
 }
 
 impl Workspace {
+    /// As `new`, but an allocation failure is an error instead of an abort.
+    pub fn try_new(len: usize) -> Result<Self> {
+        let mut ws = Workspace::default();
+        for b in [&mut ws.score, &mut ws.noise, &mut ws.tmp, &mut ws.prev] {
+            b.try_reserve_exact(len).map_err(|_| {
+                Error::invalid(format!(
+                    "cannot allocate the sampler's workspace ({len} values per buffer): lower max_batch"
+                ))
+            })?;
+            b.resize(len, 0.0);
+        }
+        Ok(ws)
+    }
+
     pub fn new(len: usize) -> Self {
         Workspace {
             score: vec![0.0; len],

@@ -218,8 +218,22 @@ fn progress_can_cancel_between_evaluations() {
 #[test]
 fn rejects_bad_configurations() {
     let mut cfg = SamplerConfig::new(SamplerKind::Heun);
-    cfg.steps = 1;
-    assert!(cfg.validate().unwrap_err().message().contains("at least 2"));
+    for steps in [0, 1, MAX_STEPS + 1, usize::MAX] {
+        cfg.steps = steps;
+        let e = cfg.validate().unwrap_err();
+        assert!(e.message().contains("2 to 100000"), "{steps}: {e}");
+    }
+    // The NFE of a refused setting saturates instead of wrapping or panicking.
+    cfg.steps = 0;
+    assert_eq!(cfg.nfe(), usize::MAX);
+    let mut pc = SamplerConfig::new(SamplerKind::Pc(Predictor::ReverseDiffusion));
+    pc.corrector_steps = usize::MAX;
+    assert!(pc.validate().unwrap_err().message().contains("at most 100"));
+    assert_eq!(pc.nfe(), usize::MAX, "saturates, never wraps to 0");
+    pc.corrector_steps = MAX_CORRECTOR_STEPS;
+    pc.steps = MAX_STEPS;
+    pc.validate().unwrap();
+    assert_eq!(pc.nfe(), (MAX_STEPS - 1) * 101 + 100 + 1);
     let mut cfg = SamplerConfig::new(SamplerKind::Pc(Predictor::Ancestral));
     cfg.snr = f32::NAN;
     assert!(cfg.validate().unwrap_err().message().contains("snr"));

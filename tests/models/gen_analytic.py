@@ -156,6 +156,73 @@ def point_outside(model):
     tensor.ClearField("float_data")
 
 
+def varint(v):
+    out = bytearray()
+    while True:
+        b = v & 0x7F
+        v >>= 7
+        out.append(b | (0x80 if v else 0))
+        if not v:
+            return bytes(out)
+
+
+def fields(buf):
+    """Top-level (key bytes, value bytes) pairs of a protobuf message (wire types 0 and 2 only)."""
+    i, out = 0, []
+    while i < len(buf):
+        k0 = i
+        while buf[i] & 0x80:
+            i += 1
+        i += 1
+        key, shift = 0, 0
+        for b in buf[k0:i]:
+            key |= (b & 0x7F) << shift
+            shift += 7
+        v0 = i
+        if key & 7 == 0:
+            while buf[i] & 0x80:
+                i += 1
+            i += 1
+        elif key & 7 == 2:
+            n, shift = 0, 0
+            while True:
+                b = buf[i]
+                i += 1
+                n |= (b & 0x7F) << shift
+                shift += 7
+                if not b & 0x80:
+                    break
+            i += n
+        else:
+            raise ValueError(key)
+        out.append((key, buf[k0:v0], buf[v0:i]))
+    return out
+
+
+def wide_key(key):
+    """`key` as a 5-byte varint with bit 32 set (protobuf truncates tags to 32 bits)."""
+    return bytes([(key & 0x7F) | 0x80, ((key >> 7) & 0x7F) | 0x80, ((key >> 14) & 0x7F) | 0x80,
+                  ((key >> 21) & 0x7F) | 0x80, ((key >> 28) & 0x0F) | 0x10])
+
+
+def hidden_tag_external(model):
+    index = [t.name for t in model.graph.initializer].index("c0")
+    tensor = model.graph.initializer[index]
+    nbytes = 4 * int(np.prod(tensor.dims))  # c0: float32
+    set_external_data(tensor, location="dgmf_secret.bin", offset=0, length=nbytes)
+    tensor.data_location = TensorProto.EXTERNAL
+    tensor.ClearField("raw_data")
+    tensor.ClearField("float_data")
+    tbytes = b"".join((wide_key(k) if k >> 3 in (13, 14) else kb) + v
+                      for k, kb, v in fields(tensor.SerializeToString()))
+    del model.graph.initializer[index]
+    graph = model.graph.SerializeToString() + b"\x2a" + varint(len(tbytes)) + tbytes
+    model.graph.CopyFrom(onnx.GraphProto())
+    model.ClearField("graph")
+    rest = model.SerializeToString()
+    return rest + b"\x3a" + varint(len(graph)) + graph
+
+
 def main():
     os.makedirs(BAD, exist_ok=True)
     main_c, cont_c, coord_c = draw_coefficients()
@@ -263,6 +330,55 @@ def main():
     # An initializer whose data would come from a file outside the model's directory: the engine must
     # refuse it before ONNX Runtime could open the path (no file is written here).
     bad("external_data.onnx", check=False, post=point_outside)
+    # The same external reference with its TensorProto keys (external_data = field 13, data_location =
+    # field 14) written as 5-byte varints with bit 32 set: C++ protobuf keeps the low 32 bits and ONNX
+    # Runtime reads `dgmf_secret.bin` from the working directory; a 64-bit key reader sees other fields.
+    with open(os.path.join(BAD, "external_hidden_tag.onnx"), "wb") as f:
+        f.write(hidden_tag_external(make_model(main_graph(), good_meta)))
+
+    # Metadata that parses as numbers but overflows what the engine computes with (float32, usize).
+    bad("sigma_huge.onnx", {"dgmf.sigma_max": "1e300"})
+    bad("scale_huge.onnx", {"dgmf.data_scale": "1e300"})
+    bad("scale_tiny.onnx", {"dgmf.data_scale": "1e-50"})
+    bad("param_range_huge.onnx", {"dgmf.param_max": "1,1e39"})
+    bad("shape_overflow.onnx", {"dgmf.shape": "4294967296,4294967296"}, check=False)
+    bad("levels_overflow.onnx", {"dgmf.fidelity": "discrete:18446744073709551615",
+                                 "dgmf.fidelity_labels": None}, check=False)
+
+    # Models that load but misbehave when run: the engine must catch each at predict time.
+    def wrap_output(model, op_nodes, inits=()):
+        """Renames the graph's `out` to `out_pre` and appends nodes computing a new `out`."""
+        g = model.graph
+        for n in g.node:
+            n.output[:] = ["out_pre" if o == "out" else o for o in n.output]
+        g.node.extend(op_nodes)
+        g.initializer.extend(inits)
+
+    def inf_at_sigma_min(model):
+        # out = out_pre / (sigma - 0.01): finite for every sigma but sigma_min = 0.01 (the last level).
+        wrap_output(model, [helper.make_node("Sub", ["sigma_b", "sigma_min_c"], ["sig_off"]),
+                            helper.make_node("Div", ["out_pre", "sig_off"], ["out"])],
+                    [numpy_helper.from_array(np.float32(0.01), "sigma_min_c")])
+
+    def permute_output(model):
+        # [batch, 2, 3, 4] -> [batch, 4, 3, 2]: the right number of values, in the wrong places.
+        # The Reshape's target is computed from sigma (times 0), so shape inference cannot see the dims.
+        wrap_output(model, [
+            helper.make_node("Transpose", ["out_pre"], ["out_t"], perm=[0, 3, 2, 1]),
+            helper.make_node("ReduceMax", ["sigma_b"], ["sig_max"], keepdims=0),
+            helper.make_node("Mul", ["sig_max", "zero_c"], ["sig_zero"]),
+            helper.make_node("Add", ["perm_dims_f", "sig_zero"], ["dims_f"]),
+            helper.make_node("Cast", ["dims_f"], ["dims_i"], to=I64),
+            helper.make_node("Reshape", ["out_t", "dims_i"], ["out"])],
+            [numpy_helper.from_array(np.float32(0), "zero_c"),
+             numpy_helper.from_array(np.array([-1, 4, 3, 2], np.float32), "perm_dims_f")])
+        dims = model.graph.output[0].type.tensor_type.shape.dim
+        for i, d in enumerate(dims[1:], 1):
+            d.ClearField("dim_value")
+            d.dim_param = f"d{i}"
+
+    bad("inf_at_sigma_min.onnx", post=inf_at_sigma_min)
+    bad("permuted_output.onnx", post=permute_output)
     with open(os.path.join(BAD, "not_onnx.onnx"), "wb") as f:
         f.write(b"this is not an onnx model\n")
 
