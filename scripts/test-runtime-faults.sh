@@ -52,6 +52,16 @@ expect no-tensorrt "execution provider \`tensorrt\`" -- info "$model" --provider
 # 7. Switching runtimes inside one process is refused (exercised by tests/c/test_capi.c); here: the env
 #    path wins over the search and a bad one is not silently replaced by the project copy.
 expect no-silent-fallback "(\$ORT_DYLIB_PATH): not found" ORT_DYLIB_PATH=/nope/libonnxruntime.so -- info "$model"
+# 8. Paths that are not files: read without a size or type check, /dev/zero never ended and a FIFO hung.
+mkfifo "$work/fifo.so"
+ln -s /dev/zero "$work/zero.so"
+expect runtime-dev-zero "it is a character device; only regular files are read" DGMF_ORT_LIB=/dev/zero -- info "$model"
+expect runtime-symlink-zero "it is a character device" -- info "$model" --ort-lib "$work/zero.so"
+expect runtime-fifo "it is a FIFO (named pipe)" -- info "$model" --ort-lib "$work/fifo.so"
+expect runtime-directory "it is a directory" -- info "$model" --ort-lib "$work"
+# 9. Every message is one line (multi-line text breaks log parsers and hides what follows).
+lines="$(env -u DGMF_ORT_LIB -u ORT_DYLIB_PATH DGMF_ORT_LIB=/nonexistent/x.so "$dgmf" info "$model" 2>&1 >/dev/null | wc -l)"
+if [[ "$lines" == 1 ]]; then passed=$((passed + 1)); echo "ok   one-line-error"; else failed=$((failed + 1)); echo "FAIL one-line-error: $lines lines"; fi
 
 echo "runtime faults: $passed passed, $failed failed"
 ((failed == 0))

@@ -18,23 +18,27 @@ pub const MAX_MODEL_BYTES: u64 = (1 << 31) - 1;
 /// the open descriptor, so the check and the read see the same file). Returns the file and its size.
 /// `what` names the file in messages ("model file", "--params-file"); `kind` is the error kind to report.
 pub fn open_regular(path: &Path, what: &str, kind: ErrorKind) -> Result<(File, u64)> {
-    let err = |why: String| {
+    regular_file(path).map_err(|why| {
         Error::new(
             kind,
             format!("cannot read {what} {}: {why}", path.display()),
         )
-    };
+    })
+}
+
+/// [`open_regular`] with the reason alone as the error.
+pub fn regular_file(path: &Path) -> std::result::Result<(File, u64), String> {
     // O_NONBLOCK: opening a FIFO for reading would otherwise wait for a writer; O_NOCTTY: a terminal
     // device must not become the controlling terminal. Neither changes how a regular file is read.
     let file = std::fs::OpenOptions::new()
         .read(true)
         .custom_flags(libc::O_NONBLOCK | libc::O_NOCTTY)
         .open(path)
-        .map_err(|e| err(e.to_string()))?;
-    let meta = file.metadata().map_err(|e| err(e.to_string()))?;
+        .map_err(|e| e.to_string())?;
+    let meta = file.metadata().map_err(|e| e.to_string())?;
     if !meta.is_file() {
-        let ft = meta.file_type();
         use std::os::unix::fs::FileTypeExt;
+        let ft = meta.file_type();
         let what_it_is = if ft.is_dir() {
             "a directory"
         } else if ft.is_fifo() {
@@ -48,9 +52,9 @@ pub fn open_regular(path: &Path, what: &str, kind: ErrorKind) -> Result<(File, u
         } else {
             "not a regular file"
         };
-        return Err(err(format!(
+        return Err(format!(
             "it is {what_it_is}; only regular files are read (copy the data into a file)"
-        )));
+        ));
     }
     Ok((file, meta.len()))
 }

@@ -116,33 +116,39 @@ fn own_dir() -> Option<PathBuf> {
 /// Checks that a file is a complete ELF shared object before `dlopen` maps it: the loader maps segments
 /// past the end of a truncated file and the process dies of SIGBUS when they are touched.
 fn check_elf(path: &Path) -> std::result::Result<(), String> {
-    let bytes = std::fs::read(path).map_err(|e| format!("cannot be read: {e}"))?;
+    use std::os::unix::fs::FileExt;
+    // Only a regular file, opened without blocking (a FIFO would hang, /dev/zero never ends); only the
+    // ELF header and the program headers are read, never the whole library.
+    let (file, len) = crate::input_file::regular_file(path)?;
     let bad = |why: &str| Err(format!("is not a usable shared library ({why})"));
-    if bytes.len() < 64 || &bytes[..4] != b"\x7fELF" {
+    let read = |offset: u64, n: usize| -> Option<Vec<u8>> {
+        let mut buf = vec![0u8; n];
+        file.read_exact_at(&mut buf, offset).ok().map(|_| buf)
+    };
+    let Some(head) = read(0, 64).filter(|h| &h[..4] == b"\x7fELF") else {
         return bad("no ELF header");
-    }
-    if bytes[4] != 2 || bytes[5] != 1 {
+    };
+    if head[4] != 2 || head[5] != 1 {
         return bad("not a 64-bit little-endian ELF file");
     }
-    let u16_at = |o: usize| u16::from_le_bytes([bytes[o], bytes[o + 1]]) as usize;
-    let u64_at = |o: usize| {
-        bytes
-            .get(o..o + 8)
-            .map(|b| u64::from_le_bytes(b.try_into().expect("8 bytes")))
-    };
-    let (phoff, phentsize, phnum) = (u64_at(0x20).unwrap_or(u64::MAX), u16_at(0x36), u16_at(0x38));
-    let len = bytes.len() as u64;
-    if phentsize < 56 || phoff.saturating_add((phentsize * phnum) as u64) > len {
+    let u16_at = |b: &[u8], o: usize| u16::from_le_bytes([b[o], b[o + 1]]) as usize;
+    let u64_at = |b: &[u8], o: usize| u64::from_le_bytes(b[o..o + 8].try_into().expect("8 bytes"));
+    let (phoff, phentsize, phnum) = (
+        u64_at(&head, 0x20),
+        u16_at(&head, 0x36),
+        u16_at(&head, 0x38),
+    );
+    let table = phentsize * phnum;
+    if phentsize != 56 || phoff.saturating_add(table as u64) > len {
         return bad("program headers lie outside the file: truncated?");
     }
-    for i in 0..phnum {
-        let h = phoff as usize + i * phentsize;
+    let Some(headers) = read(phoff, table) else {
+        return bad("program headers cannot be read: truncated?");
+    };
+    for h in headers.chunks_exact(phentsize) {
         // PT_LOAD segments must be backed by the file.
-        if u32::from_le_bytes(bytes[h..h + 4].try_into().expect("4 bytes")) == 1 {
-            let (offset, filesz) = (
-                u64_at(h + 8).unwrap_or(u64::MAX),
-                u64_at(h + 32).unwrap_or(u64::MAX),
-            );
+        if u32::from_le_bytes(h[..4].try_into().expect("4 bytes")) == 1 {
+            let (offset, filesz) = (u64_at(h, 8), u64_at(h, 32));
             if offset.saturating_add(filesz) > len {
                 return bad("a loadable segment runs past the end of the file: truncated?");
             }
