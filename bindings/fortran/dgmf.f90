@@ -21,6 +21,10 @@ module dgmf
       DGMF_ERR_RUNTIME_NOT_FOUND = 6, DGMF_ERR_PROVIDER_UNAVAILABLE = 7, DGMF_ERR_CANCELLED = 8, &
       DGMF_ERR_INFERENCE = 9, DGMF_ERR_IO = 10, DGMF_ERR_INTERNAL = 11
    integer(c_int), parameter, public :: DGMF_FIDELITY_DISCRETE = 0, DGMF_FIDELITY_CONTINUOUS = 1
+   !> The header's limits and defaults (include/dgmf.h), in the kinds the setters below take.
+   integer, parameter, public :: DGMF_MAX_STEPS = 100000, DGMF_MAX_CORRECTOR_STEPS = 100, &
+      DGMF_DEFAULT_STEPS = 30, DGMF_DEFAULT_MAX_BATCH = 64, DGMF_MAX_THREADS = 1024
+   integer(c_int64_t), parameter, public :: DGMF_DEFAULT_MEMORY_LIMIT = 4294967296_c_int64_t
 
    type, public :: dgmf_options_t
       type(c_ptr) :: ptr = c_null_ptr

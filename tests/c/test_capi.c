@@ -1,8 +1,12 @@
 /* Calls every entry point of the C API, including misuse: each must return its documented status and a
  * message, and the process must survive. Usage: test_capi MODELS_DIR (tests/models). */
+#define _POSIX_C_SOURCE 200809L /* mkfifo */
 #include <dgmf.h>
 
 #include <math.h>
+#include <stdint.h>
+#include <sys/stat.h>
+#include <unistd.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -196,7 +200,7 @@ int main(int argc, char **argv) {
     OK(dgmf_config_nfe(cfg, &nfe));
     CHECK(nfe == 2000, "pc default nfe %zu", nfe);
     OK(dgmf_config_set_steps(cfg, 50));
-    EXPECT(dgmf_config_set_steps(cfg, 1), DGMF_ERR_INVALID_ARGUMENT, "at least 2");
+    EXPECT(dgmf_config_set_steps(cfg, 1), DGMF_ERR_INVALID_ARGUMENT, "2 to 100000");
     OK(dgmf_config_set_schedule(cfg, "karras"));
     OK(dgmf_config_set_schedule(cfg, "geometric"));
     EXPECT(dgmf_config_set_schedule(cfg, "linear"), DGMF_ERR_INVALID_ARGUMENT, "schedule `linear`");
@@ -286,6 +290,84 @@ int main(int argc, char **argv) {
     EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24), DGMF_ERR_INVALID_ARGUMENT,
            "memory limit");
     OK(dgmf_config_set_memory_limit(cfg, 4ull << 30));
+
+    /* Hostile settings: every documented bound is enforced in the setter, and a refused setting leaves the
+     * configuration as it was (the NFE below is unchanged). */
+    OK(dgmf_config_nfe(cfg, &nfe));
+    size_t nfe_before = nfe;
+    EXPECT(dgmf_config_set_steps(cfg, (size_t)1000000000000ull), DGMF_ERR_INVALID_ARGUMENT, "2 to 100000");
+    EXPECT(dgmf_config_set_steps(cfg, SIZE_MAX), DGMF_ERR_INVALID_ARGUMENT, "2 to 100000");
+    EXPECT(dgmf_config_set_steps(cfg, DGMF_MAX_STEPS + 1), DGMF_ERR_INVALID_ARGUMENT, "2 to 100000");
+    EXPECT(dgmf_config_set_corrector(cfg, 0.16f, SIZE_MAX), DGMF_ERR_INVALID_ARGUMENT, "at most 100 Langevin");
+    EXPECT(dgmf_config_set_corrector(cfg, 0.16f, DGMF_MAX_CORRECTOR_STEPS + 1), DGMF_ERR_INVALID_ARGUMENT,
+           "at most 100");
+    OK(dgmf_config_nfe(cfg, &nfe));
+    CHECK(nfe == nfe_before, "a refused setting changes nothing (%zu vs %zu)", nfe, nfe_before);
+    OK(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24));
+    EXPECT(dgmf_options_set_threads(opts, 1000000), DGMF_ERR_INVALID_ARGUMENT, "at most 1024");
+    EXPECT(dgmf_options_set_threads(opts, SIZE_MAX), DGMF_ERR_INVALID_ARGUMENT, "at most 1024");
+    EXPECT(dgmf_options_set_max_sessions(opts, DGMF_MAX_THREADS + 1), DGMF_ERR_INVALID_ARGUMENT, "at most 1024");
+    OK(dgmf_options_set_threads(opts, DGMF_MAX_THREADS));
+    OK(dgmf_options_set_threads(opts, 1));
+    /* The default limit macro is 4 GiB in C (it was an int overflow, i.e. 0, that refused everything). */
+    CHECK(DGMF_DEFAULT_MEMORY_LIMIT == (size_t)4 << 30, "DGMF_DEFAULT_MEMORY_LIMIT is 4 GiB");
+    OK(dgmf_config_set_memory_limit(cfg, DGMF_DEFAULT_MEMORY_LIMIT));
+    OK(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24));
+    /* A limit above what the machine has: refused before allocating, never an abort. */
+    OK(dgmf_config_set_memory_limit(cfg, SIZE_MAX));
+    OK(dgmf_config_set_samples(cfg, (size_t)1 << 36));
+    OK(dgmf_config_set_max_batch(cfg, (size_t)1 << 36));
+    EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24), DGMF_ERR_INVALID_ARGUMENT,
+           "GiB of memory");
+    OK(dgmf_config_set_samples(cfg, 8));
+    OK(dgmf_config_set_max_batch(cfg, 16));
+    EXPECT(dgmf_predict_batch(model, cfg, SIZE_MAX / 2, bp, bf, NULL, big, 72, NULL, 0), DGMF_ERR_INVALID_ARGUMENT,
+           "memory limit");
+    OK(dgmf_config_set_memory_limit(cfg, DGMF_DEFAULT_MEMORY_LIMIT));
+    /* Values the float32 network cannot take, even when extrapolating. */
+    double huge[2] = {0.3, 1e39};
+    OK(dgmf_config_set_extrapolation(cfg, 1));
+    EXPECT(dgmf_predict(model, cfg, huge, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_INVALID_ARGUMENT, "float32");
+    OK(dgmf_config_set_extrapolation(cfg, 0));
+
+    /* Hostile model files: refused at load with *out NULL, nothing else opened or read without bound. */
+    static const struct {
+        const char *file;
+        dgmf_status want;
+        const char *text;
+    } hostile[] = {
+        {"bad/external_data.onnx", DGMF_ERR_MODEL_LOAD, "outside the file"},
+        {"bad/external_hidden_tag.onnx", DGMF_ERR_MODEL_LOAD, "invalid key value"},
+        {"bad/shape_overflow.onnx", DGMF_ERR_CONTRACT, "2147483647"},
+        {"bad/levels_overflow.onnx", DGMF_ERR_CONTRACT, "discrete:18446744073709551615"},
+        {"bad/sigma_huge.onnx", DGMF_ERR_CONTRACT, "float32"},
+        {"bad/scale_huge.onnx", DGMF_ERR_CONTRACT, "float32"},
+        {"bad/scale_tiny.onnx", DGMF_ERR_CONTRACT, "zero in float32"},
+    };
+    for (size_t i = 0; i < sizeof hostile / sizeof hostile[0]; i++) {
+        dgmf_model *h = (dgmf_model *)0x1;
+        EXPECT(dgmf_model_load(path(hostile[i].file), NULL, &h), hostile[i].want, hostile[i].text);
+        CHECK(h == NULL, "%s: out is NULL", hostile[i].file);
+    }
+    dgmf_model *h = NULL;
+    EXPECT(dgmf_model_load("/dev/zero", NULL, &h), DGMF_ERR_MODEL_LOAD, "character device");
+    char fifo[] = "/tmp/dgmf-test-fifo-XXXXXX";
+    int fd = mkstemp(fifo);
+    CHECK(fd >= 0, "mkstemp");
+    if (fd >= 0) {
+        close(fd);
+        unlink(fifo);
+        CHECK(mkfifo(fifo, 0600) == 0, "mkfifo");
+        EXPECT(dgmf_model_load(fifo, NULL, &h), DGMF_ERR_MODEL_LOAD, "FIFO");
+        unlink(fifo);
+    }
+    /* Models that load but misbehave when run: errors, never results. */
+    OK(dgmf_model_load(path("bad/inf_at_sigma_min.onnx"), NULL, &h));
+    EXPECT(dgmf_predict(h, cfg, params, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_INFERENCE, "σ = 0.01");
+    dgmf_model_destroy(h);
+    OK(dgmf_model_load(path("bad/permuted_output.onnx"), NULL, &h));
+    EXPECT(dgmf_predict(h, cfg, params, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_INFERENCE, "dims");
+    dgmf_model_destroy(h);
 
     /* Progress and cancellation. */
     size_t calls = 0;

@@ -93,9 +93,13 @@ program test_fortran
    call dgmf_config_set_memory_limit(cfg, 1000_c_int64_t)
    call dgmf_predict(model, cfg, params, 2d0, mean, stat=stat, errmsg=msg)
    call expect(DGMF_ERR_INVALID_ARGUMENT, "memory limit")
-   call dgmf_config_set_memory_limit(cfg, 4294967296_c_int64_t)
+   call dgmf_config_set_memory_limit(cfg, DGMF_DEFAULT_MEMORY_LIMIT)
    call dgmf_config_set_steps(cfg, 1, stat, msg)
-   call expect(DGMF_ERR_INVALID_ARGUMENT, "at least 2")
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "2 to 100000")
+   call dgmf_config_set_steps(cfg, DGMF_MAX_STEPS + 1, stat, msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "2 to 100000")
+   call dgmf_config_set_corrector(cfg, 0.16, DGMF_MAX_CORRECTOR_STEPS + 1, stat, msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "at most 100 Langevin")
 
    ! The C field [2, 3, 4] is the Fortran array mean(4, 3, 2), no copy. The data have std s = 0.5 and the
    ! model's data_scale is (2, 0.5) per channel, so channel 1 has std 1 and channel 2 std 0.25.
