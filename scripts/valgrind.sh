@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # valgrind memcheck over CYCLES (default 1000) load/predict/free cycles of the C API, failing calls
-# included. Passes when no error remains after scripts/valgrind.supp (glibc's loader and ONNX Runtime's own
+# included (tests/c/leak_cycles.c), then over the whole C API test (tests/c/test_capi.c: every misuse and
+# hostile input it walks, four threads sharing a model). Passes when no error remains after scripts/valgrind.supp (glibc's loader and ONNX Runtime's own
 # reports, documented in docs/reliability.md) and nothing is definitely or indirectly lost.
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -13,8 +14,17 @@ work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
 ln -s "$root/target/release/libdgmf.so" "$work/libdgmf.so.0"
 cc -O1 -g -Iinclude tests/c/leak_cycles.c -L"$root/target/release" -ldgmf -Wl,-rpath,"$work" -o "$work/leak_cycles"
-valgrind --suppressions=scripts/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect \
-  --errors-for-leak-kinds=definite,indirect --error-exitcode=3 \
-  "$work/leak_cycles" tests/models/analytic_score.onnx "$cycles" 2>&1 | tee "$work/log" | grep -E "cycles done|ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable"
-status=${PIPESTATUS[0]}
+cc -O1 -g -Iinclude tests/c/test_capi.c -L"$root/target/release" -ldgmf -lpthread -lm -Wl,-rpath,"$work" \
+  -o "$work/test_capi"
+memcheck() {
+  valgrind --suppressions=scripts/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect \
+    --errors-for-leak-kinds=definite,indirect --error-exitcode=3 "$@" 2>&1 | tee -a "$work/log" |
+    grep -E "cycles done|passed, |ERROR SUMMARY|definitely lost|indirectly lost|possibly lost|still reachable"
+  return "${PIPESTATUS[0]}"
+}
+status=0
+echo "-- leak_cycles, $cycles cycles"
+memcheck "$work/leak_cycles" tests/models "$cycles" || status=$?
+echo "-- test_capi"
+memcheck "$work/test_capi" tests/models || status=$?
 exit "$status"

@@ -140,10 +140,11 @@ int main(int argc, char **argv) {
     if (f) fclose(f);
     dgmf_model *mem = NULL;
     OK(dgmf_model_load_from_memory(bytes, len, NULL, &mem));
-    EXPECT(dgmf_model_load_from_memory(bytes, 0, NULL, &mem), DGMF_ERR_INVALID_ARGUMENT, "empty buffer");
-    CHECK(mem == NULL, "out is NULL after a failed load");
-    EXPECT(dgmf_model_load_from_memory(bytes, 10, NULL, &mem), DGMF_ERR_MODEL_LOAD, "not a valid ONNX model");
-    EXPECT(dgmf_model_load_from_memory(NULL, 10, NULL, &mem), DGMF_ERR_NULL_ARGUMENT, "`data` is NULL");
+    dgmf_model *failed = (dgmf_model *)0x1; /* failures set it to NULL (not `mem`: that would leak it) */
+    EXPECT(dgmf_model_load_from_memory(bytes, 0, NULL, &failed), DGMF_ERR_INVALID_ARGUMENT, "empty buffer");
+    CHECK(failed == NULL, "out is NULL after a failed load");
+    EXPECT(dgmf_model_load_from_memory(bytes, 10, NULL, &failed), DGMF_ERR_MODEL_LOAD, "not a valid ONNX model");
+    EXPECT(dgmf_model_load_from_memory(NULL, 10, NULL, &failed), DGMF_ERR_NULL_ARGUMENT, "`data` is NULL");
 
     /* Info. */
     size_t rank = 0, dims[4] = {0}, p = 0, q = 9, levels = 0;
