@@ -181,14 +181,33 @@ fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error> {
     })
 }
 
+fn invalid(message: String) -> Error {
+    Error::new(dgmf::ErrorKind::InvalidArgument, message)
+}
+
+/// One field of a number list: a finite number. `Err` says what is wrong with it.
+fn number(field: &str) -> Result<f64, String> {
+    let t = field.trim();
+    if t.is_empty() {
+        return Err("an empty value".into());
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!(
+            "`{t}` is not a finite number (NaN and infinity are not accepted)"
+        )),
+        Err(_) => Err(format!("`{t}` is not a number")),
+    }
+}
+
+/// A comma-separated list of finite numbers from the option `--{what}`.
 fn numbers(what: &str, text: &str) -> Result<Vec<f64>, Error> {
     text.split(',')
         .map(|t| {
-            t.trim().parse::<f64>().map_err(|_| {
-                Error::new(
-                    dgmf::ErrorKind::InvalidArgument,
-                    format!("--{what}: `{t}` is not a number"),
-                )
+            number(t).map_err(|why| {
+                invalid(format!(
+                    "--{what}: {why} (in `{text}`); give comma-separated numbers"
+                ))
             })
         })
         .collect()
@@ -334,79 +353,241 @@ fn info_json(model: &Model) -> String {
     )
 }
 
-fn read_queries(path: &Path, p: usize) -> Result<Vec<Vec<f64>>, Error> {
-    let bad = |why: String| {
-        Error::new(
-            dgmf::ErrorKind::InvalidArgument,
-            format!("{}: {why}", path.display()),
-        )
-    };
+/// Bytes one query row of `width` values takes in memory (the values plus the `Vec` holding them).
+fn row_bytes(width: usize) -> u64 {
+    (width as u64)
+        .saturating_mul(8)
+        .saturating_add(std::mem::size_of::<Vec<f64>>() as u64)
+}
+
+/// Longest CSV line read: generous for any row of numbers, bounded so one line cannot take the memory.
+fn max_line_bytes(width: usize) -> usize {
+    (1usize << 20).max(width.saturating_mul(128))
+}
+
+/// Whether a CSV field can be a column name: not empty and not starting like a number (so a typo such as
+/// `0.2x` or `nan` is never mistaken for a name).
+fn is_name(field: &str) -> bool {
+    match field.chars().next() {
+        None => false,
+        Some(c) => {
+            !(c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) && field.parse::<f64>().is_err()
+        }
+    }
+}
+
+/// Memory for the query rows read from files: they must fit in the request's memory limit together.
+struct Budget {
+    limit: u64,
+    used: u64,
+}
+
+impl Budget {
+    fn left(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+    /// The error for a file whose rows would take `need` (a phrase with the number of bytes).
+    fn exceeded(&self, flag: &str, path: &Path, need: &str) -> Error {
+        invalid(format!(
+            "{flag} {}: {need}, more than the memory limit (--memory-limit {} MiB) leaves for the queries: \
+             split the queries into smaller runs or raise --memory-limit",
+            path.display(),
+            self.limit >> 20
+        ))
+    }
+}
+
+/// Reads a query file (`flag` names it in messages: "--params-file"): a `.npy` array [n, width] (or [width]
+/// for one row), or CSV text with `width` comma-separated numbers per line. Only regular files are read,
+/// and the rows must fit in what is left of `budget` (checked from the file's size before reading).
+fn read_queries(
+    path: &Path,
+    flag: &str,
+    width: usize,
+    noun: &str,
+    budget: &mut Budget,
+) -> Result<Vec<Vec<f64>>, Error> {
+    let bad = |why: String| invalid(format!("{flag} {}: {why}", path.display()));
+    if width == 0 {
+        return Err(bad(format!("the model takes no {noun}; leave {flag} out")));
+    }
     let rows: Vec<Vec<f64>> = if path.extension().is_some_and(|e| e == "npy") {
-        let (shape, v) = npy::read_f64(path)?;
-        match shape.as_slice() {
-            [n, cols] if *cols == p => v.chunks_exact(p).take(*n).map(<[f64]>::to_vec).collect(),
-            [cols] if *cols == p => vec![v],
+        let r = npy::NpyReader::open(path, flag)?;
+        let shape = r.shape().to_vec();
+        let n = match shape.as_slice() {
+            [n, cols] if *cols == width => *n,
+            [cols] if *cols == width => 1,
             _ => {
                 return Err(bad(format!(
-                    "array of shape {shape:?}; expected [n_queries, {p}]"
-                )))
+                "array of shape {shape:?}; expected [n_queries, {width}] ({width} {noun} per row)"
+            )))
             }
+        };
+        // The flat values, then the same values as rows.
+        let need = (r.len() as u64)
+            .saturating_mul(8)
+            .saturating_add((n as u64).saturating_mul(row_bytes(width)));
+        if need > budget.left() {
+            let what = format!("its {n} rows of {width} values need {need} bytes in memory");
+            return Err(budget.exceeded(flag, path, &what));
         }
-    } else {
-        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-        let mut rows = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let row: Result<Vec<f64>, _> =
-                line.split(',').map(|t| t.trim().parse::<f64>()).collect();
-            match row {
-                Ok(r) if r.len() == p => rows.push(r),
-                Ok(r) => {
-                    return Err(bad(format!(
-                        "line {}: {} values, expected {p}",
-                        i + 1,
-                        r.len()
-                    )))
-                }
-                // A header line of names is allowed as the first line.
-                Err(_) if rows.is_empty() && i == 0 => continue,
-                Err(_) => {
-                    return Err(bad(format!(
-                        "line {}: not a comma-separated list of numbers",
-                        i + 1
-                    )))
-                }
+        let v = r.read_f64()?;
+        let rows: Vec<Vec<f64>> = v.chunks_exact(width).map(<[f64]>::to_vec).collect();
+        for (i, row) in rows.iter().enumerate() {
+            if let Some(j) = row.iter().position(|x| !x.is_finite()) {
+                return Err(bad(format!(
+                    "row {i}, column {j} is {}: NaN and infinity are not accepted",
+                    row[j]
+                )));
             }
         }
         rows
+    } else {
+        read_csv(path, flag, width, noun, budget)?
     };
     if rows.is_empty() {
         return Err(bad("no queries in the file".into()));
     }
+    budget.used = budget
+        .used
+        .saturating_add((rows.len() as u64).saturating_mul(row_bytes(width)));
     Ok(rows)
 }
 
+/// CSV query rows, read line by line. A leading UTF-8 BOM is skipped; blank lines and `#` comments are
+/// skipped; the first other line is a header when every field is a name ([`is_name`]); every other line
+/// must hold exactly `width` finite numbers, or the file is refused with the line number and the field.
+fn read_csv(
+    path: &Path,
+    flag: &str,
+    width: usize,
+    noun: &str,
+    budget: &Budget,
+) -> Result<Vec<Vec<f64>>, Error> {
+    use std::io::{BufRead, Read};
+    let bad = |why: String| invalid(format!("{flag} {}: {why}", path.display()));
+    let left = budget.left();
+    let (file, len) = dgmf::input_file::open_regular(path, flag, dgmf::ErrorKind::Io)?;
+    if len > left {
+        return Err(budget.exceeded(flag, path, &format!("it holds {len} bytes")));
+    }
+    // `take`: a file that grows while it is read stops at the budget instead of being read without end.
+    let mut reader = std::io::BufReader::new(file.take(left.saturating_add(1)));
+    let max_line = max_line_bytes(width);
+    let (mut rows, mut used, mut read) = (Vec::new(), 0u64, 0u64);
+    let mut seen_first = false;
+    let mut line = Vec::new();
+    for line_no in 1.. {
+        line.clear();
+        let n = (&mut reader)
+            .take(max_line as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| bad(format!("line {line_no}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        if read > left {
+            return Err(budget.exceeded(flag, path, "it grew while being read"));
+        }
+        if line.len() > max_line {
+            return Err(bad(format!(
+                "line {line_no} is longer than {max_line} bytes: not a row of {width} numbers"
+            )));
+        }
+        let text = std::str::from_utf8(&line)
+            .map_err(|_| bad(format!("line {line_no} is not UTF-8 text")))?;
+        let text = if line_no == 1 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
+        let text = text.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+        let first = !seen_first;
+        seen_first = true;
+        if first && fields.iter().all(|f| is_name(f)) {
+            if fields.len() != width {
+                return Err(bad(format!(
+                    "line {line_no}: the header names {} columns, expected {width} ({noun})",
+                    fields.len()
+                )));
+            }
+            continue;
+        }
+        let row = fields
+            .iter()
+            .enumerate()
+            .map(|(j, f)| {
+                number(f).map_err(|why| {
+                    bad(format!(
+                        "line {line_no}, field {}: {why}; each row must be {width} comma-separated numbers{}",
+                        j + 1,
+                        if first {
+                            " (a header line holds only names, none starting like a number)"
+                        } else {
+                            ""
+                        }
+                    ))
+                })
+            })
+            .collect::<Result<Vec<f64>, Error>>()?;
+        if row.len() != width {
+            return Err(bad(format!(
+                "line {line_no}: {} values, expected {width} ({noun})",
+                row.len()
+            )));
+        }
+        used = used.saturating_add(row_bytes(width));
+        if used > left {
+            let what = format!("its first {} rows need {used} bytes", rows.len() + 1);
+            return Err(budget.exceeded(flag, path, &what));
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
 fn predict(a: &PredictArgs) -> Result<(), Error> {
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
     let c = model.contract();
-    let invalid = |m: String| Error::new(dgmf::ErrorKind::InvalidArgument, m);
     let fidelity = match c.fidelity {
-        Fidelity::Discrete { .. } => {
+        Fidelity::Discrete { levels, .. } => {
             FidelityValue::Level(a.fidelity.trim().parse::<usize>().map_err(|_| {
                 invalid(format!(
-                    "--fidelity `{}`: this model takes a 0-based level index",
-                    a.fidelity
+                    "--fidelity `{}`: this model takes one 0-based level index, an integer in 0..={}",
+                    a.fidelity,
+                    levels.saturating_sub(1)
                 ))
             })?)
         }
-        Fidelity::Continuous { .. } => FidelityValue::Value(numbers("fidelity", &a.fidelity)?[0]),
+        Fidelity::Continuous { lo, hi } => match numbers("fidelity", &a.fidelity)?.as_slice() {
+            &[v] => FidelityValue::Value(v),
+            v => {
+                return Err(invalid(format!(
+                    "--fidelity `{}`: this model takes one fidelity value in [{lo}, {hi}], got {}",
+                    a.fidelity,
+                    v.len()
+                )))
+            }
+        },
+    };
+    // The query rows read from files must fit in the memory limit too.
+    let mut budget = Budget {
+        limit: (a.memory_limit as u64).saturating_mul(1 << 20),
+        used: 0,
     };
     let params: Vec<Vec<f64>> = match (&a.params, &a.params_file) {
         (Some(p), None) => vec![numbers("params", p)?],
-        (None, Some(f)) => read_queries(f, c.params.len())?,
+        (None, Some(f)) => read_queries(
+            f,
+            "--params-file",
+            c.params.len(),
+            "parameters",
+            &mut budget,
+        )?,
         _ => {
             return Err(invalid(
                 "give --params v1,v2,... or --params-file FILE".into(),
@@ -416,7 +597,13 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     let coords: Vec<Vec<f64>> = match (&a.coords, &a.coords_file) {
         (Some(t), _) => vec![numbers("coords", t)?; params.len()],
         (None, Some(f)) => {
-            let rows = read_queries(f, c.coords.len())?;
+            let rows = read_queries(
+                f,
+                "--coords-file",
+                c.coords.len(),
+                "coordinates",
+                &mut budget,
+            )?;
             if rows.len() != params.len() {
                 return Err(invalid(format!(
                     "--coords-file {} has {} rows but there are {} parameter rows: give one coords row per query",
