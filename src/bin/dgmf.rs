@@ -550,7 +550,100 @@ fn read_csv(
     }
     Ok(rows)
 }
+/// The output files a request names, with their flags.
+fn outputs(a: &PredictArgs) -> Vec<(&'static str, &Path)> {
+    [
+        ("--out", &a.out),
+        ("--std", &a.std),
+        ("--all-samples", &a.all_samples),
+        ("--report-json", &a.report_json),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
+    .collect()
+}
+
+/// Checks, before the model is loaded and the (possibly long) prediction runs, that every output can be
+/// written: its directory exists and accepts a new file (tried, so a read-only file system or missing
+/// permission shows now, for root too), the path is not a directory or a device, and no two flags name
+/// the same file (compared as canonical directory + file name, so `./a.npy` and `a.npy` are one file).
+fn check_outputs(a: &PredictArgs) -> Result<(), Error> {
+    let mut seen: Vec<(&str, &Path, PathBuf)> = Vec::new();
+    for (flag, path) in outputs(a) {
+        let bad = |why: String| {
+            Error::new(
+                dgmf::ErrorKind::Io,
+                format!("{flag} {}: {why}", path.display()),
+            )
+        };
+        let name = match path.file_name() {
+            Some(n) if !path.as_os_str().as_encoded_bytes().ends_with(b"/") => n,
+            _ => {
+                return Err(bad(
+                    "not a file name: give a path that ends in a file name, such as out.npy".into(),
+                ))
+            }
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let cannot = |why: String| {
+            bad(format!(
+                "cannot write into the directory {}: {why}; create it or choose another path",
+                dir.display()
+            ))
+        };
+        let meta = std::fs::metadata(dir).map_err(|e| cannot(e.to_string()))?;
+        if !meta.is_dir() {
+            return Err(cannot("it is not a directory".into()));
+        }
+        let canonical = std::fs::canonicalize(dir).map_err(|e| cannot(e.to_string()))?;
+        let target = canonical.join(name);
+        if let Ok(m) = std::fs::symlink_metadata(&target) {
+            if m.is_dir() {
+                return Err(bad(
+                    "it is a directory: give a file path, such as DIR/out.npy".into(),
+                ));
+            }
+            if !m.is_file() && !m.file_type().is_symlink() {
+                return Err(bad(
+                    "it is not a regular file (a device, FIFO or socket): outputs are written to a \
+                     temporary file that then replaces the target, so name a regular file"
+                        .into(),
+                ));
+            }
+        }
+        // The same kind of file as the real write creates; removed again at once.
+        tempfile::Builder::new()
+            .prefix(".dgmf-")
+            .suffix(".tmp")
+            .tempfile_in(&canonical)
+            .map_err(|e| cannot(e.to_string()))?;
+        if let Some((other, other_path, _)) = seen.iter().find(|(_, _, t)| *t == target) {
+            return Err(invalid(format!(
+                "{other} {} and {flag} {} name the same file: give each output its own path",
+                other_path.display(),
+                path.display()
+            )));
+        }
+        seen.push((flag, path, target));
+    }
+    Ok(())
+}
+
 fn predict(a: &PredictArgs) -> Result<(), Error> {
+    // Everything that can be checked without the model fails here, before the model loads and runs.
+    if a.repeat == 0 {
+        return Err(invalid("--repeat 0: give at least 1 run".into()));
+    }
+    if a.std.is_some() && a.samples < 2 {
+        return Err(invalid(format!(
+            "--std needs --samples 2 or more (got --samples {}): one sample has no spread",
+            a.samples
+        )));
+    }
+    check_outputs(a)?;
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
     let c = model.contract();
     let fidelity = match c.fidelity {
@@ -658,13 +751,24 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         }
     }
     sampler.denoise = !a.no_denoise;
+    let coord_values = a
+        .coord_values
+        .as_deref()
+        .map(|v| numbers("coord-values", v))
+        .transpose()?;
+    if coord_values.is_some() && params.len() != 1 {
+        return Err(invalid(
+            "--coord-values takes a single --params vector".into(),
+        ));
+    }
+    let first_params = params[0].clone();
     let queries: Vec<Query> = params
-        .iter()
-        .zip(&coords)
-        .map(|(p, k)| Query {
-            params: p.clone(),
+        .into_iter()
+        .zip(coords)
+        .map(|(params, coords)| Query {
+            params,
             fidelity,
-            coords: k.clone(),
+            coords,
         })
         .collect();
     let mut req = Request::new(queries, sampler);
@@ -692,19 +796,6 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         }
         true
     };
-    if a.repeat == 0 {
-        return Err(invalid("--repeat 0: give at least 1 run".into()));
-    }
-    let coord_values = a
-        .coord_values
-        .as_deref()
-        .map(|v| numbers("coord-values", v))
-        .transpose()?;
-    if coord_values.is_some() && params.len() != 1 {
-        return Err(invalid(
-            "--coord-values takes a single --params vector".into(),
-        ));
-    }
     // --repeat runs the same request again on the loaded model (same seed, same output): the later runs
     // time a warm session, as a long-running simulation sees it.
     let mut walls = Vec::with_capacity(a.repeat);
@@ -712,7 +803,7 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     for _ in 0..a.repeat {
         result = match &coord_values {
             Some(values) => {
-                model.predict_coords(&params[0], fidelity, values, &req, Some(&mut tick))
+                model.predict_coords(&first_params, fidelity, values, &req, Some(&mut tick))
             }
             None => model.predict(&req, Some(&mut tick)),
         };
@@ -725,6 +816,42 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         b.finish_and_clear();
     }
     let pred = result?;
+
+    // The files first (each written whole or not at all), then the summary on standard output.
+    let n_q = pred.mean.len() / c.sample_len();
+    let mut shape = vec![n_q];
+    shape.extend(&pred.shape);
+    let mut written = Vec::new();
+    if let Some(path) = &a.report_json {
+        let json = report_json(&req, &pred, n_q, &walls);
+        npy::write_atomically(path, |w| w.write_all(json.as_bytes()))?;
+    }
+    if let Some(path) = &a.out {
+        npy::write_f32(path, &shape, &pred.mean)?;
+        written.push(format!("mean       -> {} {:?}", path.display(), shape));
+    }
+    if let Some(path) = &a.std {
+        let std = pred.std.as_ref().ok_or_else(|| {
+            Error::new(
+                dgmf::ErrorKind::Internal,
+                "the prediction has no std field although --samples is 2 or more",
+            )
+        })?;
+        npy::write_f32(path, &shape, std)?;
+        written.push(format!("std        -> {} {:?}", path.display(), shape));
+    }
+    if let Some(path) = &a.all_samples {
+        let all = pred.samples.as_ref().ok_or_else(|| {
+            Error::new(
+                dgmf::ErrorKind::Internal,
+                "the prediction kept no samples although --all-samples was given",
+            )
+        })?;
+        let mut s = vec![n_q, req.n_samples];
+        s.extend(&pred.shape);
+        npy::write_f32(path, &s, all)?;
+        written.push(format!("samples    -> {} {:?}", path.display(), s));
+    }
     report(&model, &req, &pred);
     if walls.len() > 1 {
         let list: Vec<String> = walls.iter().map(|w| format!("{w:.1}")).collect();
@@ -734,38 +861,8 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
             walls.len()
         );
     }
-    if let Some(path) = &a.report_json {
-        std::fs::write(
-            path,
-            report_json(&req, &pred, pred.mean.len() / c.sample_len(), &walls),
-        )
-        .map_err(|e| {
-            Error::new(
-                dgmf::ErrorKind::Io,
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })?;
-    }
-    let n_q = pred.mean.len() / c.sample_len();
-    let mut shape = vec![n_q];
-    shape.extend(&pred.shape);
-    if let Some(path) = &a.out {
-        npy::write_f32(path, &shape, &pred.mean)?;
-        println!("mean       -> {} {:?}", path.display(), shape);
-    }
-    if let Some(path) = &a.std {
-        let std = pred
-            .std
-            .as_ref()
-            .ok_or_else(|| invalid("--std needs --samples 2 or more".into()))?;
-        npy::write_f32(path, &shape, std)?;
-        println!("std        -> {} {:?}", path.display(), shape);
-    }
-    if let (Some(path), Some(all)) = (&a.all_samples, &pred.samples) {
-        let mut s = vec![n_q, req.n_samples];
-        s.extend(&pred.shape);
-        npy::write_f32(path, &s, all)?;
-        println!("samples    -> {} {:?}", path.display(), s);
+    for line in &written {
+        println!("{line}");
     }
     Ok(())
 }
