@@ -248,11 +248,7 @@ fn bad_requests_fail_with_a_message() {
         ),
     ];
     for (args, want) in cases {
-        let o = dgmf(args, &[]);
-        let (_, err) = text(&o);
-        assert_eq!(o.status.code(), Some(1), "{args:?}");
-        assert!(err.contains(want), "{args:?}: `{err}` lacks `{want}`");
-        assert!(!err.contains("panicked"), "{err}");
+        assert_one_line_error(&dgmf(args, &[]), want);
     }
 }
 
@@ -263,9 +259,9 @@ fn missing_or_broken_runtime_gives_the_documented_error() {
         &["info", &m],
         &[("DGMF_ORT_LIB", "/nonexistent/libonnxruntime.so.1.31.1")],
     );
+    // The list of paths tried is joined into the one error line.
+    assert_one_line_error(&o, "ONNX Runtime could not be loaded. Tried: ");
     let (_, err) = text(&o);
-    assert_eq!(o.status.code(), Some(1));
-    assert!(err.contains("ONNX Runtime could not be loaded"), "{err}");
     assert!(
         err.contains("/nonexistent/libonnxruntime.so.1.31.1 ($DGMF_ORT_LIB): not found"),
         "{err}"
@@ -796,4 +792,245 @@ fn concurrent_writers_of_one_output_leave_one_whole_file() {
         want.push("same.npy".into());
         assert_eq!(files_in(d), want, "temporary files left");
     }
+}
+
+fn varint(bytes: &[u8], pos: &mut usize) -> u64 {
+    let mut v = 0u64;
+    for shift in (0..64).step_by(7) {
+        let b = bytes[*pos];
+        *pos += 1;
+        v |= u64::from(b & 0x7f) << shift;
+        if b < 0x80 {
+            break;
+        }
+    }
+    v
+}
+
+fn put_varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push(v as u8 | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
+}
+
+fn put_bytes(out: &mut Vec<u8>, field: u64, bytes: &[u8]) {
+    put_varint(out, field << 3 | 2);
+    put_varint(out, bytes.len() as u64);
+    out.extend_from_slice(bytes);
+}
+
+/// `model`'s ONNX bytes with the values of some `metadata_props` entries (ModelProto field 14,
+/// StringStringEntryProto {1: key, 2: value}) replaced: the top-level fields are copied, the entries named
+/// in `set` re-encoded. No key is duplicated.
+fn with_metadata(model: &[u8], set: &[(&str, &str)]) -> Vec<u8> {
+    let (mut out, mut pos, mut replaced) = (Vec::new(), 0, 0);
+    while pos < model.len() {
+        let start = pos;
+        let tag = varint(model, &mut pos);
+        match tag & 7 {
+            0 => {
+                varint(model, &mut pos);
+            }
+            1 => pos += 8,
+            5 => pos += 4,
+            2 => {
+                let len = varint(model, &mut pos) as usize;
+                let body = &model[pos..pos + len];
+                pos += len;
+                if tag >> 3 == 14 {
+                    let (mut p, mut key) = (0, Vec::new());
+                    while p < body.len() {
+                        let t = varint(body, &mut p);
+                        let l = varint(body, &mut p) as usize;
+                        if t >> 3 == 1 {
+                            key = body[p..p + l].to_vec();
+                        }
+                        p += l;
+                    }
+                    if let Some((k, v)) = set.iter().find(|(k, _)| k.as_bytes() == key) {
+                        let mut entry = Vec::new();
+                        put_bytes(&mut entry, 1, k.as_bytes());
+                        put_bytes(&mut entry, 2, v.as_bytes());
+                        put_bytes(&mut out, 14, &entry);
+                        replaced += 1;
+                        continue;
+                    }
+                }
+            }
+            w => panic!("unexpected wire type {w}"),
+        }
+        out.extend_from_slice(&model[start..pos]);
+    }
+    assert_eq!(replaced, set.len(), "every key must exist in the model");
+    out
+}
+
+/// Bytes that would act on a terminal: ESC, BEL, CR, DEL, the C1 CSI (U+009B) and the bidi override U+202E.
+fn terminal_controls(bytes: &[u8]) -> Vec<String> {
+    let s = String::from_utf8_lossy(bytes);
+    s.chars()
+        .filter(|&c| {
+            (c < ' ' && c != '\n')
+                || ('\u{7f}'..='\u{9f}').contains(&c)
+                || ('\u{202a}'..='\u{202e}').contains(&c)
+                || ('\u{2066}'..='\u{2069}').contains(&c)
+        })
+        .map(|c| format!("U+{:04X}", c as u32))
+        .collect()
+}
+
+#[test]
+fn model_strings_reach_the_terminal_escaped() {
+    let dir = tempfile::tempdir().unwrap();
+    let name = "evil\x1b[2J\x1b]0;owned\x07";
+    let about = "safe\u{202e}txt.exe\u{9b}31m\x7f\r";
+    let bytes = with_metadata(
+        &std::fs::read(models_dir().join("analytic_score.onnx")).unwrap(),
+        &[
+            ("dgmf.name", name),
+            ("dgmf.description", about),
+            ("dgmf.param_names", "a\x1b[31m,b"),
+            ("dgmf.fidelity_labels", "coarse,\u{2066}medium,fine"),
+        ],
+    );
+    // The file name carries escapes too (the source path is printed).
+    let path = dir.path().join("m\x1b[5m.onnx");
+    std::fs::write(&path, bytes).unwrap();
+    let p = path.to_str().unwrap();
+
+    let o = dgmf_within(60, None, &["info", p]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert_eq!(terminal_controls(&o.stdout), Vec::<String>::new(), "{out}");
+    for want in [
+        "name       evil\\u{1b}[2J\\u{1b}]0;owned\\u{7}",
+        "about      safe\\u{202e}txt.exe\\u{9b}31m\\u{7f}\\u{d}",
+        "  a\\u{1b}[31m",
+        "(coarse, \\u{2066}medium, fine)",
+        "m\\u{1b}[5m.onnx",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in\n{out}");
+    }
+
+    // JSON: the same strings as \uXXXX escapes, which decode back to the originals.
+    let o = dgmf_within(60, None, &["info", "--json", p]);
+    assert!(o.status.success());
+    assert_eq!(terminal_controls(&o.stdout), Vec::<String>::new());
+    let json = String::from_utf8(o.stdout.clone()).unwrap();
+    assert!(
+        json.contains("\\u001b[2J")
+            && json.contains("\\u202e")
+            && json.contains("\\u009b")
+            && json.contains("\\u007f"),
+        "{json}"
+    );
+    let v: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(v["name"], name);
+    assert_eq!(v["description"], about);
+    assert_eq!(v["params"][0]["name"], "a\x1b[31m");
+
+    // The predict report (it prints output paths).
+    let out_path = dir.path().join("out\x1b[1m.npy");
+    let o = dgmf_within(
+        60,
+        None,
+        &[
+            "predict",
+            p,
+            "--params",
+            "0.5,0",
+            "--fidelity",
+            "1",
+            "-q",
+            "--out",
+            out_path.to_str().unwrap(),
+        ],
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert_eq!(terminal_controls(&o.stdout), Vec::<String>::new());
+    assert!(text(&o).0.contains("out\\u{1b}[1m.npy"), "{}", text(&o).0);
+
+    // Error messages quote model metadata and paths: one line, escaped.
+    let o = dgmf_within(
+        60,
+        None,
+        &["predict", p, "--params", "0.5,7", "--fidelity", "1"],
+    );
+    assert_one_line_error(&o, "parameter `b` = 7 is outside");
+    let o = dgmf_within(
+        60,
+        None,
+        &["predict", p, "--params", "7,0", "--fidelity", "1"],
+    );
+    assert_one_line_error(&o, "parameter `a\\u{1b}[31m` = 7");
+    assert_eq!(terminal_controls(&o.stderr), Vec::<String>::new());
+    let o = dgmf_within(60, None, &["info", "/nonexistent/\x1b[31mred\nline.onnx"]);
+    assert_one_line_error(&o, "/nonexistent/\\u{1b}[31mred\\u{a}line.onnx");
+    assert_eq!(terminal_controls(&o.stderr), Vec::<String>::new());
+}
+
+#[test]
+fn usage_errors_are_one_line_with_status_1() {
+    let m = model("analytic_score.onnx");
+    for (args, want) in [
+        (vec![], "no command given"),
+        (
+            vec!["predict", &m],
+            "the following required arguments were not provided: --fidelity <FIDELITY>",
+        ),
+        (
+            vec!["predict", &m, "--fidelity", "0", "--bogus"],
+            "unexpected argument '--bogus' found",
+        ),
+        (
+            vec!["predict", &m, "--fidelity", "0", "--samples", "x"],
+            "invalid value 'x' for '--samples <SAMPLES>'",
+        ),
+        (
+            vec![
+                "predict",
+                &m,
+                "--fidelity",
+                "0",
+                "--samples",
+                "\u{202e}9\u{9b}",
+            ],
+            "invalid value '\\u{202e}9\\u{9b}'",
+        ),
+        (vec!["frobnicate"], "unrecognized subcommand 'frobnicate'"),
+    ] {
+        let o = dgmf_within(60, None, &args);
+        assert_one_line_error(&o, want);
+        assert_eq!(terminal_controls(&o.stderr), Vec::<String>::new());
+    }
+    let o = dgmf_within(60, None, &["--help"]);
+    assert!(o.status.success());
+    assert!(text(&o).0.contains("Usage: dgmf"));
+}
+
+#[test]
+fn a_closed_standard_output_is_an_error_not_a_panic() {
+    let mut fds = [0; 2];
+    // SAFETY: `fds` has room for the two descriptors.
+    assert_eq!(unsafe { libc::pipe(fds.as_mut_ptr()) }, 0);
+    // SAFETY: both descriptors were just created and are owned here.
+    let (read, write) = unsafe {
+        use std::os::fd::FromRawFd;
+        (
+            std::os::fd::OwnedFd::from_raw_fd(fds[0]),
+            std::os::fd::OwnedFd::from_raw_fd(fds[1]),
+        )
+    };
+    drop(read);
+    let o = Command::new(env!("CARGO_BIN_EXE_dgmf"))
+        .args(["info", &model("analytic_score.onnx")])
+        .env_remove("DGMF_ORT_LIB")
+        .env_remove("ORT_DYLIB_PATH")
+        .stdout(std::process::Stdio::from(write))
+        .stderr(std::process::Stdio::piped())
+        .output()
+        .unwrap();
+    assert_one_line_error(&o, "cannot write to standard output");
 }

@@ -143,18 +143,158 @@ struct PredictArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    // A bug must still end in one `dgmf: error:` line and exit status 1, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "dgmf: error: internal error (a bug in dgmf, please report it): {}{at}",
+            escape_controls(&what)
+        );
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Info { model, json, rt } => info(&model, json, &rt),
         Command::Predict(args) => predict(&args),
-    };
+    }));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("dgmf: error: {e}");
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            // Only the runtime search is a multi-line message by design (one line per path tried); in any
+            // other message a line break comes from quoted text (a path, model metadata) and is escaped.
+            let message = if e.kind() == dgmf::ErrorKind::RuntimeNotFound {
+                error_line(e.message())
+            } else {
+                escape_controls(e.message()).into_owned()
+            };
+            eprintln!("dgmf: error: {message}");
             ExitCode::FAILURE
         }
+        // The panic hook has printed the message.
+        Err(_) => ExitCode::FAILURE,
     }
+}
+
+/// A command-line parse error as one `dgmf: error:` line with exit status 1 (clap's own rendering spans
+/// several lines and exits with 2). `--help` and `--version` print as usual.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as K;
+    match e.kind() {
+        K::DisplayHelp | K::DisplayVersion => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        K::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprintln!(
+                "dgmf: error: no command given: use `dgmf info MODEL` or `dgmf predict MODEL ...` (see dgmf --help)"
+            );
+            return ExitCode::FAILURE;
+        }
+        _ => {}
+    }
+    let rendered = e.render().to_string();
+    // Drop the usage block and the "For more information" line; keep the message and any tip.
+    let message = rendered.split("\nUsage:").next().unwrap_or(&rendered);
+    let message = message
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let message = message.trim().trim_start_matches("error:").trim();
+    eprintln!("dgmf: error: {} (see --help)", error_line(message));
+    ExitCode::FAILURE
+}
+
+/// Whether printing `c` could act on a terminal instead of showing text: C0 controls, DEL, C1 controls
+/// (U+0080–U+009F, which some terminals take as ESC sequences) and the Unicode bidirectional embedding,
+/// override and isolate controls (which reorder what is shown, "Trojan Source").
+fn is_control(c: char) -> bool {
+    matches!(c, '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` safe to print on a terminal: every character of [`is_control`] becomes a visible `\u{..}` escape
+/// (ESC is shown as `\u{1b}`). Model metadata, file names and error messages quoting them go through
+/// this, so a hostile model cannot send escape sequences to the user's terminal.
+fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_control) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if is_control(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+/// A multi-line message (the runtime search lists each path tried; clap's usage errors) as one printable
+/// line: the lines are joined, then controls are escaped.
+fn error_line(message: &str) -> String {
+    let mut line = String::new();
+    // Indented lines after one ending in ':' are a list ("Tried:" and each path): joined with ", ".
+    let mut in_list = false;
+    for raw in message.lines() {
+        let part = raw.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let indented = raw.starts_with(char::is_whitespace);
+        if !line.is_empty() {
+            line.push_str(if line.ends_with(':') {
+                " "
+            } else if indented && in_list {
+                ", "
+            } else {
+                "; "
+            });
+        }
+        in_list = part.ends_with(':') || (indented && in_list);
+        line.push_str(part);
+    }
+    escape_controls(&line).into_owned()
+}
+
+/// Standard output for results: each line is written with controls escaped, and a failed write (a closed
+/// pipe, a full disk) is an error rather than a panic.
+struct Out(std::io::StdoutLock<'static>);
+
+impl Out {
+    fn new() -> Self {
+        Out(std::io::stdout().lock())
+    }
+    fn line(&mut self, text: &str) -> Result<(), Error> {
+        use std::io::Write;
+        writeln!(self.0, "{}", escape_controls(text))
+            .and_then(|()| self.0.flush())
+            .map_err(|e| {
+                Error::new(
+                    dgmf::ErrorKind::Io,
+                    format!("cannot write to standard output: {e}"),
+                )
+            })
+    }
+}
+
+/// `say!(out, "format", args...)`: one escaped line on standard output; returns from the function on a
+/// write error.
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {
+        $out.line(&format!($($arg)*))?
+    };
 }
 
 fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error> {
@@ -216,38 +356,42 @@ fn numbers(what: &str, text: &str) -> Result<Vec<f64>, Error> {
 fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Error> {
     let model = Model::load(path, &session_options(rt)?)?;
     let c = model.contract();
+    let mut out = Out::new();
     if json {
-        println!("{}", info_json(&model));
-        return Ok(());
+        // `quote` escapes every control character, so the JSON text is printable as it is.
+        return out.line(&info_json(&model));
     }
     let rtm = model.runtime();
-    println!("model      {}", model.source());
+    say!(out, "model      {}", model.source());
     if let Some(name) = &c.name {
-        println!("name       {name}");
+        say!(out, "name       {name}");
     }
     if let Some(d) = &c.description {
-        println!("about      {d}");
+        say!(out, "about      {d}");
     }
     let h = model.header();
-    println!(
+    say!(
+        out,
         "onnx       IR {}, opset {}",
         h.ir_version,
         h.default_opset().map_or("-".into(), |o| o.to_string())
     );
-    println!(
+    say!(
+        out,
         "shape      [{}] ({} values per sample)",
         join(&c.shape),
         c.sample_len()
     );
-    println!(
+    say!(
+        out,
         "output     {} (VE SDE, sigma in [{}, {}])",
         c.output.as_str(),
         c.sigma_min,
         c.sigma_max
     );
-    println!("params     {}", c.params.len());
+    say!(out, "params     {}", c.params.len());
     for p in &c.params {
-        println!("  {:<12} [{}, {}]", p.name, p.min, p.max);
+        say!(out, "  {:<12} [{}, {}]", p.name, p.min, p.max);
     }
     match &c.fidelity {
         Fidelity::Discrete { levels, labels } => {
@@ -255,24 +399,30 @@ fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Error> {
                 .as_ref()
                 .map(|l| format!(" ({})", l.join(", ")))
                 .unwrap_or_default();
-            println!("fidelity   discrete, {levels} levels 0..={}{l}", levels - 1);
+            say!(
+                out,
+                "fidelity   discrete, {levels} levels 0..={}{l}",
+                levels - 1
+            );
         }
-        Fidelity::Continuous { lo, hi } => println!("fidelity   continuous in [{lo}, {hi}]"),
+        Fidelity::Continuous { lo, hi } => say!(out, "fidelity   continuous in [{lo}, {hi}]"),
     }
     if !c.coords.is_empty() {
-        println!("coords     {}", c.coords.len());
+        say!(out, "coords     {}", c.coords.len());
         for k in &c.coords {
-            println!("  {:<12} [{}, {}]", k.name, k.min, k.max);
+            say!(out, "  {:<12} [{}, {}]", k.name, k.min, k.max);
         }
     }
-    println!(
+    say!(
+        out,
         "data       u = shift + scale*z, shift [{}], scale [{}]",
         join(&c.data_shift),
         join(&c.data_scale)
     );
-    println!("types      z {:?}, output {:?}", c.io.z, c.io.output);
-    println!("provider   {}", model.provider());
-    println!(
+    say!(out, "types      z {:?}, output {:?}", c.io.z, c.io.output);
+    say!(out, "provider   {}", model.provider());
+    say!(
+        out,
         "runtime    ONNX Runtime {} ({})",
         rtm.version,
         rtm.path.display()
@@ -287,13 +437,15 @@ fn join<T: std::fmt::Display>(v: &[T]) -> String {
         .join(", ")
 }
 
+/// A JSON string literal; control characters (see [`is_control`]) are written as `\uXXXX`, so the JSON
+/// is safe to print on a terminal.
 fn quote(s: &str) -> String {
     let mut out = String::from("\"");
     for ch in s.chars() {
         match ch {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if is_control(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -852,17 +1004,19 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         npy::write_f32(path, &s, all)?;
         written.push(format!("samples    -> {} {:?}", path.display(), s));
     }
-    report(&model, &req, &pred);
+    let mut out = Out::new();
+    report(&mut out, &model, &req, &pred)?;
     if walls.len() > 1 {
         let list: Vec<String> = walls.iter().map(|w| format!("{w:.1}")).collect();
-        println!(
+        say!(
+            out,
             "runs       {} ms (--repeat {})",
             list.join(", "),
             walls.len()
         );
     }
     for line in &written {
-        println!("{line}");
+        out.line(line)?;
     }
     Ok(())
 }
@@ -884,7 +1038,7 @@ fn report_json(req: &Request, p: &Prediction, n_queries: usize, walls: &[f64]) -
     )
 }
 
-fn report(model: &Model, req: &Request, p: &Prediction) {
+fn report(out: &mut Out, model: &Model, req: &Request, p: &Prediction) -> Result<(), Error> {
     let stats = |v: &[f32]| {
         let (mut lo, mut hi, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0f64);
         for &x in v {
@@ -896,7 +1050,8 @@ fn report(model: &Model, req: &Request, p: &Prediction) {
     };
     let n_q = p.mean.len() / model.contract().sample_len();
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-    println!(
+    say!(
+        out,
         "sampler    {} ({} levels, {} schedule), {} queries x {} samples, seed {}",
         req.sampler.kind.name(),
         req.sampler.steps,
@@ -905,12 +1060,15 @@ fn report(model: &Model, req: &Request, p: &Prediction) {
         req.n_samples,
         req.seed
     );
-    println!(
+    say!(
+        out,
         "nfe        {} per sample, {} network calls",
-        p.nfe, p.network_calls
+        p.nfe,
+        p.network_calls
     );
     let engine = p.wall.saturating_sub(p.network_time);
-    println!(
+    say!(
+        out,
         "wall       {:.1} ms ({:.1} ms in ONNX Runtime, {:.1}%), provider {}",
         ms(p.wall),
         ms(p.network_time),
@@ -918,13 +1076,85 @@ fn report(model: &Model, req: &Request, p: &Prediction) {
         model.provider()
     );
     // The engine's own cost (sampler arithmetic, noise, batching, unit conversion) next to ORT's.
-    println!(
+    say!(
+        out,
         "engine     {:.3} ms outside ONNX Runtime = {:.2}% of the ONNX Runtime time",
         ms(engine),
         100.0 * engine.as_secs_f64() / p.network_time.as_secs_f64().max(1e-12)
     );
-    println!("mean       {}", stats(&p.mean));
+    say!(out, "mean       {}", stats(&p.mean));
     if let Some(s) = &p.std {
-        println!("std        {}", stats(s));
+        say!(out, "std        {}", stats(s));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_escaped_and_text_is_kept() {
+        assert!(matches!(
+            escape_controls("plain, ünïcode ✓"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        for (raw, shown) in [
+            ("\x1b[31mred", "\\u{1b}[31mred"),
+            ("a\0b\tc\nd\re", "a\\u{0}b\\u{9}c\\u{a}d\\u{d}e"),
+            ("del\x7f", "del\\u{7f}"),
+            (
+                "csi\u{9b}2J \u{80} \u{9f} \u{a0}",
+                "csi\\u{9b}2J \\u{80} \\u{9f} \u{a0}",
+            ),
+            (
+                "\u{202a}\u{202e}\u{2066}\u{2069}\u{2029}",
+                "\\u{202a}\\u{202e}\\u{2066}\\u{2069}\u{2029}",
+            ),
+        ] {
+            assert_eq!(escape_controls(raw), shown, "{raw:?}");
+        }
+        assert_eq!(
+            quote("\x1b\u{9b}\u{202e}\x7f\"\\é"),
+            "\"\\u001b\\u009b\\u202e\\u007f\\\"\\\\é\""
+        );
+    }
+
+    #[test]
+    fn error_messages_become_one_line() {
+        assert_eq!(
+            error_line("could not be loaded. Tried:\n  /a (env): not found\n  /b (project): bad\nTo fix: run x"),
+            "could not be loaded. Tried: /a (env): not found, /b (project): bad; To fix: run x"
+        );
+        assert_eq!(
+            error_line("name `a\x1b[2J`\nfake line"),
+            "name `a\\u{1b}[2J`; fake line"
+        );
+    }
+
+    #[test]
+    fn names_and_numbers_in_csv_fields() {
+        for f in ["a", "param_1", "\"b\"", "x0"] {
+            assert!(is_name(f), "{f}");
+        }
+        for f in [
+            "",
+            "0.1",
+            "0.2x",
+            "-a",
+            "+1",
+            ".5",
+            "nan",
+            "NaN",
+            "inf",
+            "-Infinity",
+            "1e5",
+        ] {
+            assert!(!is_name(f), "{f}");
+        }
+        assert_eq!(number(" 0.25 "), Ok(0.25));
+        assert!(number("nan").unwrap_err().contains("not a finite number"));
+        assert!(number("1e400").unwrap_err().contains("not a finite number"));
+        assert!(number("").unwrap_err().contains("empty"));
     }
 }
