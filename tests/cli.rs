@@ -638,6 +638,7 @@ fn outputs_are_checked_before_predicting() {
     let d = dir.path();
     let m = model("analytic_score.onnx");
     std::fs::write(d.join("somefile.txt"), "x").unwrap();
+    mkfifo(&d.join("pipe"));
     let base = ["--params", "0.5,0", "--samples", "2"];
     // Two flags naming one file, also when spelled differently (relative to the working directory).
     for (a, b) in [
@@ -663,7 +664,8 @@ fn outputs_are_checked_before_predicting() {
         &dgmf_within(60, Some(d), &args),
         "--all-samples s.npy and --report-json ./s.npy name the same file",
     );
-    // A directory that does not exist, or is a regular file: refused before predicting, naming the path.
+    // A directory that does not exist or is a regular file, a directory, a FIFO: refused before predicting,
+    // naming the path.
     // (Tests may run as root, for whom a read-only permission bit does not stop a write.)
     for flag in ["--out", "--std", "--all-samples", "--report-json"] {
         for (path, want) in [
@@ -677,7 +679,9 @@ fn outputs_are_checked_before_predicting() {
             ),
             ("sub", "it is a directory"),
             (".", "not a file name"),
-            ("/dev/null", "it is not a regular file"),
+            // A FIFO of the test's own, not /dev/null: if the check ever broke, the rename would replace
+            // the node, which must not be a system one.
+            ("pipe", "it is not a regular file"),
         ] {
             let mut args = predict_args(&m, &base);
             args.extend([flag, path]);
@@ -692,7 +696,7 @@ fn outputs_are_checked_before_predicting() {
     let o = dgmf_within(60, Some(d), &args);
     assert_one_line_error(&o, "--std needs --samples 2 or more");
     assert_eq!(text(&o).0, "");
-    assert_eq!(files_in(d), ["somefile.txt", "sub"]);
+    assert_eq!(files_in(d), ["pipe", "somefile.txt", "sub"]);
 }
 
 #[test]
