@@ -1,23 +1,39 @@
-//! Minimal NumPy `.npy` I/O (format 1.0/2.0): writes float32 C-order arrays, reads float32/float64
-//! C-order arrays. Enough for the CLI's query files and outputs, without pulling in ndarray.
+//! Minimal NumPy `.npy` I/O (format 1.0/2.0/3.0): writes float32 C-order arrays, reads float32/float64 and
+//! int32/int64 C-order arrays. Enough for the CLI's query files and outputs, without pulling in ndarray.
+//!
+//! Reading treats the file as untrusted: only regular files are opened, the header is bounded and checked
+//! (element count with checked arithmetic, data length equal to what the shape needs) before one byte of
+//! data is read. Writing is atomic: a temporary file in the target's directory, flushed to disk, then
+//! renamed over the target.
 
-use std::io::Write;
+use std::fs::File;
+use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
 use crate::error::{Error, ErrorKind, Result};
+use crate::input_file::open_regular;
+
+/// Longest `.npy` header read (NumPy itself refuses headers over 10 000 bytes by default).
+pub const MAX_HEADER_BYTES: usize = 1 << 16;
 
 fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
     Error::new(ErrorKind::Io, format!("{}: {e}", path.display()))
 }
 
-/// Writes `data` with `shape` as a little-endian float32 C-order `.npy` file.
+/// Writes `data` with `shape` as a little-endian float32 C-order `.npy` file, atomically (see
+/// [`write_atomically`]).
 pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
-    if shape.iter().product::<usize>() != data.len() {
+    if shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) != Some(data.len()) {
         return Err(Error::internal(format!(
             "npy: shape {shape:?} does not hold {} values",
             data.len()
         )));
     }
+    write_atomically(path, |w| encode_f32(w, shape, data))
+}
+
+/// Writes the `.npy` encoding of `data` with `shape` (float32, C order) to `w`.
+pub fn encode_f32(w: &mut dyn Write, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let tuple = if dims.len() == 1 {
         format!("({},)", dims[0])
@@ -29,94 +45,273 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
     let pad = 64 - (10 + header.len() + 1) % 64;
     header.push_str(&" ".repeat(pad % 64));
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + 4 * data.len());
-    out.extend_from_slice(b"\x93NUMPY\x01\x00");
-    out.extend_from_slice(&(header.len() as u16).to_le_bytes());
-    out.extend_from_slice(header.as_bytes());
-    for v in data {
-        out.extend_from_slice(&v.to_le_bytes());
+    w.write_all(b"\x93NUMPY\x01\x00")?;
+    w.write_all(&(header.len() as u16).to_le_bytes())?;
+    w.write_all(header.as_bytes())?;
+    let mut chunk = Vec::with_capacity(4 * 4096);
+    for block in data.chunks(4096) {
+        chunk.clear();
+        for v in block {
+            chunk.extend_from_slice(&v.to_le_bytes());
+        }
+        w.write_all(&chunk)?;
     }
-    std::fs::File::create(path)
-        .and_then(|mut f| f.write_all(&out))
-        .map_err(|e| io_err(path, e))
+    Ok(())
 }
 
-/// Reads a float32, float64, int32 or int64 C-order `.npy` file; returns (shape, values as f64).
-pub fn read_f64(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
-    let bytes = std::fs::read(path).map_err(|e| io_err(path, e))?;
-    let bad = |why: &str| io_err(path, format!("not a readable .npy file: {why}"));
-    if bytes.len() < 10 || &bytes[..6] != b"\x93NUMPY" {
-        return Err(bad("missing the \\x93NUMPY magic"));
+/// Writes a file atomically: `write` fills a temporary file created in `path`'s directory, which is flushed
+/// to disk (fsync) and then renamed over `path`. A reader sees the old file or the complete new one, never
+/// a part of one; a failure (disk full, a signal) leaves `path` as it was; several processes writing one
+/// path leave one writer's complete file. The new file gets the usual mode (0666 less the umask).
+pub fn write_atomically(
+    path: &Path,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
+) -> Result<()> {
+    use std::os::unix::fs::PermissionsExt;
+    let err = |e: std::io::Error| io_err(path, format!("cannot write the file: {e}"));
+    if path.file_name().is_none() {
+        return Err(io_err(path, "not a file name"));
     }
-    let (len, start) = match bytes[6] {
-        1 => (u16::from_le_bytes([bytes[8], bytes[9]]) as usize, 10),
-        2 | 3 if bytes.len() >= 12 => (
-            u32::from_le_bytes([bytes[8], bytes[9], bytes[10], bytes[11]]) as usize,
-            12,
-        ),
-        v => return Err(bad(&format!("unsupported format version {v}"))),
+    let dir = match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
     };
-    let header = bytes
-        .get(start..start + len)
-        .ok_or_else(|| bad("truncated header"))?;
-    let header = std::str::from_utf8(header).map_err(|_| bad("header is not text"))?;
+    let tmp = tempfile::Builder::new()
+        .prefix(".dgmf-")
+        .suffix(".tmp")
+        .permissions(std::fs::Permissions::from_mode(0o666))
+        .tempfile_in(dir)
+        .map_err(err)?;
+    {
+        let mut w = BufWriter::with_capacity(1 << 16, tmp.as_file());
+        write(&mut w).map_err(err)?;
+        w.flush().map_err(err)?;
+    }
+    tmp.as_file().sync_all().map_err(err)?;
+    // On failure the temporary file is removed when `PersistError` (which owns it) is dropped.
+    tmp.persist(path).map_err(|e| err(e.error))?;
+    // Make the rename itself durable; a directory that cannot be synced (some file systems) is not an error.
+    if let Ok(d) = File::open(dir) {
+        let _ = d.sync_all();
+    }
+    Ok(())
+}
+
+/// Element type of a `.npy` file this module reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Dtype {
+    F64,
+    F32,
+    I64,
+    I32,
+}
+
+impl Dtype {
+    /// Bytes per element.
+    pub fn width(self) -> usize {
+        match self {
+            Dtype::F64 | Dtype::I64 => 8,
+            Dtype::F32 | Dtype::I32 => 4,
+        }
+    }
+}
+
+/// An opened `.npy` file whose header has been read and validated; the data has not been read yet, so a
+/// caller can check [`NpyReader::len`] against its own limits first.
+#[derive(Debug)]
+pub struct NpyReader {
+    file: File,
+    path: std::path::PathBuf,
+    shape: Vec<usize>,
+    dtype: Dtype,
+    len: usize,
+}
+
+impl NpyReader {
+    /// Opens `path` (a regular file only: `what` names it in messages, e.g. "--params-file") and validates
+    /// its header: magic, version, a header of at most [`MAX_HEADER_BYTES`], a supported little-endian
+    /// dtype, C order, a shape whose element count does not overflow, and a file length equal to header
+    /// plus exactly the data bytes the shape needs.
+    pub fn open(path: &Path, what: &str) -> Result<NpyReader> {
+        let (mut file, file_len) = open_regular(path, what, ErrorKind::Io)?;
+        let bad = |why: &str| io_err(path, format!("not a readable .npy file: {why}"));
+        let read_err = |e: std::io::Error| io_err(path, e);
+        let mut prelude = [0u8; 10];
+        if file_len < 10 {
+            return Err(bad("missing the \\x93NUMPY magic"));
+        }
+        file.read_exact(&mut prelude).map_err(read_err)?;
+        if &prelude[..6] != b"\x93NUMPY" {
+            return Err(bad("missing the \\x93NUMPY magic"));
+        }
+        let (len, start) = match prelude[6] {
+            1 => (u16::from_le_bytes([prelude[8], prelude[9]]) as usize, 10),
+            2 | 3 => {
+                let mut more = [0u8; 2];
+                file.read_exact(&mut more)
+                    .map_err(|_| bad("truncated header"))?;
+                (
+                    u32::from_le_bytes([prelude[8], prelude[9], more[0], more[1]]) as usize,
+                    12,
+                )
+            }
+            v => return Err(bad(&format!("unsupported format version {v}"))),
+        };
+        if len > MAX_HEADER_BYTES {
+            return Err(bad(&format!(
+                "the header claims {len} bytes, more than the {MAX_HEADER_BYTES} accepted"
+            )));
+        }
+        if (start + len) as u64 > file_len {
+            return Err(bad("truncated header"));
+        }
+        let mut header = vec![0u8; len];
+        file.read_exact(&mut header)
+            .map_err(|_| bad("truncated header"))?;
+        let header = std::str::from_utf8(&header).map_err(|_| bad("header is not text"))?;
+        let (shape, dtype) = parse_header(header).map_err(|why| bad(&why))?;
+        let count = shape
+            .iter()
+            .try_fold(1usize, |n, &d| n.checked_mul(d))
+            .ok_or_else(|| {
+                bad(&format!(
+                    "shape {shape:?} has more elements than can be addressed"
+                ))
+            })?;
+        let data_bytes = count
+            .checked_mul(dtype.width())
+            .and_then(|b| u64::try_from(b).ok())
+            .ok_or_else(|| {
+                bad(&format!(
+                    "shape {shape:?} needs more bytes than can be addressed"
+                ))
+            })?;
+        let have = file_len - (start + len) as u64;
+        if have != data_bytes {
+            return Err(bad(&format!(
+                "shape {shape:?} needs {data_bytes} data bytes, file has {have}"
+            )));
+        }
+        Ok(NpyReader {
+            file,
+            path: path.to_path_buf(),
+            shape,
+            dtype,
+            len: count,
+        })
+    }
+
+    pub fn shape(&self) -> &[usize] {
+        &self.shape
+    }
+
+    pub fn dtype(&self) -> Dtype {
+        self.dtype
+    }
+
+    /// Number of elements (product of the shape).
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Reads the data as f64 values (exactly `len()` of them; a file that changed size meanwhile is an
+    /// error).
+    pub fn read_f64(self) -> Result<Vec<f64>> {
+        let path = self.path;
+        let err = |why: String| io_err(&path, why);
+        let mut values = Vec::new();
+        values
+            .try_reserve_exact(self.len)
+            .map_err(|_| err(format!("cannot allocate memory for {} values", self.len)))?;
+        let width = self.dtype.width();
+        let mut reader = BufReader::with_capacity(1 << 16, self.file);
+        let mut buf = [0u8; 8];
+        for _ in 0..self.len {
+            reader
+                .read_exact(&mut buf[..width])
+                .map_err(|e| err(format!("the file changed while being read ({e})")))?;
+            values.push(match self.dtype {
+                Dtype::F64 => f64::from_le_bytes(buf),
+                Dtype::F32 => f32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as f64,
+                Dtype::I64 => i64::from_le_bytes(buf) as f64,
+                Dtype::I32 => i32::from_le_bytes([buf[0], buf[1], buf[2], buf[3]]) as f64,
+            });
+        }
+        let mut extra = [0u8; 1];
+        if reader.read(&mut extra).map_err(|e| err(e.to_string()))? != 0 {
+            return Err(err("the file grew while being read".into()));
+        }
+        Ok(values)
+    }
+}
+
+/// Parses the header dictionary: (shape, dtype).
+fn parse_header(header: &str) -> std::result::Result<(Vec<usize>, Dtype), String> {
     let field = |key: &str| -> Option<&str> {
         let at = header.find(&format!("'{key}'"))? + key.len() + 2;
         Some(header[at..].trim_start_matches([':', ' ']))
     };
-    let descr = field("descr").ok_or_else(|| bad("no descr"))?;
-    let kind = ["'<f8'", "'<f4'", "'<i8'", "'<i4'"]
-        .iter()
-        .position(|d| descr.starts_with(d))
-        .ok_or_else(|| {
-            bad("only little-endian float32/float64 ('<f4', '<f8') and int32/int64 ('<i4', '<i8') arrays are supported")
-        })?;
-    let width = [8, 4, 8, 4][kind];
-    if field("fortran_order").is_some_and(|v| v.starts_with("True")) {
-        return Err(bad(
-            "Fortran-order arrays are not supported; save with np.ascontiguousarray",
-        ));
+    let descr = field("descr").ok_or("no descr")?;
+    let dtype = [
+        ("'<f8'", Dtype::F64),
+        ("'<f4'", Dtype::F32),
+        ("'<i8'", Dtype::I64),
+        ("'<i4'", Dtype::I32),
+    ]
+    .iter()
+    .find(|(d, _)| descr.starts_with(d))
+    .map(|&(_, t)| t)
+    .ok_or(
+        "only little-endian float32/float64 ('<f4', '<f8') and int32/int64 ('<i4', '<i8') arrays are supported",
+    )?;
+    match field("fortran_order") {
+        Some(v) if v.starts_with("False") => {}
+        Some(v) if v.starts_with("True") => {
+            return Err(
+                "Fortran-order arrays are not supported; save with np.ascontiguousarray".into(),
+            )
+        }
+        _ => return Err("no fortran_order".into()),
     }
-    let shape_text = field("shape").ok_or_else(|| bad("no shape"))?;
+    let shape_text = field("shape").ok_or("no shape")?;
     let inner = shape_text
-        .trim_start_matches('(')
-        .split(')')
-        .next()
-        .unwrap_or("");
-    let shape: Vec<usize> = inner
+        .strip_prefix('(')
+        .and_then(|s| s.split_once(')'))
+        .map(|(inner, _)| inner)
+        .ok_or("malformed shape")?;
+    let shape = inner
         .split(',')
         .map(str::trim)
         .filter(|s| !s.is_empty())
-        .map(|s| s.parse::<usize>().map_err(|_| bad("malformed shape")))
-        .collect::<Result<_>>()?;
-    let body = &bytes[start + len..];
-    let count: usize = shape.iter().product();
-    if body.len() != count * width {
-        return Err(bad(&format!(
-            "shape {shape:?} needs {} data bytes, file has {}",
-            count * width,
-            body.len()
-        )));
+        .map(|s| {
+            s.parse::<usize>()
+                .map_err(|_| format!("malformed shape `({inner})`"))
+        })
+        .collect::<std::result::Result<Vec<_>, _>>()?;
+    Ok((shape, dtype))
+}
+
+/// Reads a float32, float64, int32 or int64 C-order `.npy` file; returns (shape, values as f64). Arrays
+/// above [`crate::predict::DEFAULT_MEMORY_LIMIT`] bytes as f64 are refused before their data is read; use
+/// [`NpyReader`] to apply another limit.
+pub fn read_f64(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
+    let r = NpyReader::open(path, "file")?;
+    let max = crate::predict::DEFAULT_MEMORY_LIMIT;
+    if r.len().saturating_mul(8) > max {
+        return Err(io_err(
+            path,
+            format!(
+                "the array holds {} values, more than the {max} bytes allowed as float64",
+                r.len()
+            ),
+        ));
     }
-    let values = match kind {
-        0 => body
-            .chunks_exact(8)
-            .map(|b| f64::from_le_bytes(b.try_into().expect("8 bytes")))
-            .collect(),
-        1 => body
-            .chunks_exact(4)
-            .map(|b| f32::from_le_bytes(b.try_into().expect("4 bytes")) as f64)
-            .collect(),
-        2 => body
-            .chunks_exact(8)
-            .map(|b| i64::from_le_bytes(b.try_into().expect("8 bytes")) as f64)
-            .collect(),
-        _ => body
-            .chunks_exact(4)
-            .map(|b| i32::from_le_bytes(b.try_into().expect("4 bytes")) as f64)
-            .collect(),
-    };
-    Ok((shape, values))
+    let shape = r.shape().to_vec();
+    Ok((shape, r.read_f64()?))
 }
 
 #[cfg(test)]
@@ -187,5 +382,90 @@ mod tests {
             .message()
             .contains("int32/int64"));
         std::fs::remove_dir_all(&dir).ok();
+    }
+    fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
+        let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+        while (10 + h.len() + 1) % 64 != 0 {
+            h.push(' ');
+        }
+        h.push('\n');
+        let mut out = b"\x93NUMPY\x01\x00".to_vec();
+        out.extend((h.len() as u16).to_le_bytes());
+        out.extend(h.as_bytes());
+        out.extend(data);
+        out
+    }
+
+    #[test]
+    fn the_header_is_validated_before_the_data_is_read() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("a.npy");
+        let cases: [(Vec<u8>, &str); 6] = [
+            // One value short, one value over: the data length must match the shape exactly.
+            (
+                npy_bytes("<f8", "(2, 2)", &[0; 24]),
+                "needs 32 data bytes, file has 24",
+            ),
+            (
+                npy_bytes("<f8", "(2, 2)", &[0; 40]),
+                "needs 32 data bytes, file has 40",
+            ),
+            // An element count that overflows usize is an error, not a wrapped (small) count.
+            (
+                npy_bytes("<f8", "(4294967296, 4294967296, 4)", &[]),
+                "more elements than can be addressed",
+            ),
+            (
+                npy_bytes("<f8", "(2305843009213693952,)", &[]),
+                "more bytes than can be addressed",
+            ),
+            (npy_bytes("<f8", "(2, x)", &[]), "malformed shape"),
+            (npy_bytes("<f8", "2, 2", &[]), "malformed shape"),
+        ];
+        for (bytes, want) in cases {
+            std::fs::write(&p, bytes).unwrap();
+            let e = read_f64(&p).unwrap_err();
+            assert!(e.message().contains(want), "{e} lacks {want}");
+        }
+        // A header length beyond the cap (format 2.0 has a 32-bit length) is refused, not allocated.
+        let mut v2 = b"\x93NUMPY\x02\x00".to_vec();
+        v2.extend(u32::MAX.to_le_bytes());
+        std::fs::write(&p, v2).unwrap();
+        let e = read_f64(&p).unwrap_err();
+        assert!(e.message().contains("more than the 65536 accepted"), "{e}");
+        // Not a regular file: refused without reading.
+        let e = read_f64(Path::new("/dev/zero")).unwrap_err();
+        assert!(e.message().contains("character device"), "{e}");
+        // The reader reports shape and length before reading the data.
+        std::fs::write(&p, npy_bytes("<f4", "(3,)", &[0; 12])).unwrap();
+        let r = NpyReader::open(&p, "x").unwrap();
+        assert_eq!((r.shape(), r.len(), r.dtype()), (&[3][..], 3, Dtype::F32));
+        assert_eq!(r.read_f64().unwrap(), vec![0.0; 3]);
+    }
+
+    #[test]
+    fn writes_are_atomic_and_leave_no_temporary_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("out.npy");
+        std::fs::write(&p, b"old contents").unwrap();
+        // A writer that fails half way leaves the old file and no temporary file.
+        let e = write_atomically(&p, |w: &mut dyn Write| {
+            w.write_all(b"partial")?;
+            Err(std::io::Error::other("disk full"))
+        })
+        .unwrap_err();
+        assert!(e.message().contains("disk full"), "{e}");
+        assert_eq!(std::fs::read(&p).unwrap(), b"old contents");
+        write_f32(&p, &[2], &[1.0, 2.0]).unwrap();
+        assert_eq!(read_f64(&p).unwrap(), (vec![2], vec![1.0, 2.0]));
+        let names: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name())
+            .collect();
+        assert_eq!(names, ["out.npy"]);
+        // A directory that does not exist is an error naming the path.
+        let missing = dir.path().join("nope/out.npy");
+        let e = write_f32(&missing, &[1], &[0.0]).unwrap_err();
+        assert!(e.message().contains("nope/out.npy"), "{e}");
     }
 }

@@ -143,18 +143,158 @@ struct PredictArgs {
 }
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
-    let result = match cli.command {
+    // A bug must still end in one `dgmf: error:` line and exit status 1, not a backtrace.
+    std::panic::set_hook(Box::new(|info| {
+        let what = info
+            .payload()
+            .downcast_ref::<&str>()
+            .map(|s| s.to_string())
+            .or_else(|| info.payload().downcast_ref::<String>().cloned())
+            .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
+        eprintln!(
+            "dgmf: error: internal error (a bug in dgmf, please report it): {}{at}",
+            escape_controls(&what)
+        );
+    }));
+    let cli = match Cli::try_parse() {
+        Ok(cli) => cli,
+        Err(e) => return usage_error(e),
+    };
+    let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Info { model, json, rt } => info(&model, json, &rt),
         Command::Predict(args) => predict(&args),
-    };
+    }));
     match result {
-        Ok(()) => ExitCode::SUCCESS,
-        Err(e) => {
-            eprintln!("dgmf: error: {e}");
+        Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) => {
+            // Only the runtime search is a multi-line message by design (one line per path tried); in any
+            // other message a line break comes from quoted text (a path, model metadata) and is escaped.
+            let message = if e.kind() == dgmf::ErrorKind::RuntimeNotFound {
+                error_line(e.message())
+            } else {
+                escape_controls(e.message()).into_owned()
+            };
+            eprintln!("dgmf: error: {message}");
             ExitCode::FAILURE
         }
+        // The panic hook has printed the message.
+        Err(_) => ExitCode::FAILURE,
     }
+}
+
+/// A command-line parse error as one `dgmf: error:` line with exit status 1 (clap's own rendering spans
+/// several lines and exits with 2). `--help` and `--version` print as usual.
+fn usage_error(e: clap::Error) -> ExitCode {
+    use clap::error::ErrorKind as K;
+    match e.kind() {
+        K::DisplayHelp | K::DisplayVersion => {
+            let _ = e.print();
+            return ExitCode::SUCCESS;
+        }
+        K::DisplayHelpOnMissingArgumentOrSubcommand => {
+            eprintln!(
+                "dgmf: error: no command given: use `dgmf info MODEL` or `dgmf predict MODEL ...` (see dgmf --help)"
+            );
+            return ExitCode::FAILURE;
+        }
+        _ => {}
+    }
+    let rendered = e.render().to_string();
+    // Drop the usage block and the "For more information" line; keep the message and any tip.
+    let message = rendered.split("\nUsage:").next().unwrap_or(&rendered);
+    let message = message
+        .lines()
+        .filter(|l| !l.trim_start().starts_with("For more information"))
+        .collect::<Vec<_>>()
+        .join("\n");
+    let message = message.trim().trim_start_matches("error:").trim();
+    eprintln!("dgmf: error: {} (see --help)", error_line(message));
+    ExitCode::FAILURE
+}
+
+/// Whether printing `c` could act on a terminal instead of showing text: C0 controls, DEL, C1 controls
+/// (U+0080–U+009F, which some terminals take as ESC sequences) and the Unicode bidirectional embedding,
+/// override and isolate controls (which reorder what is shown, "Trojan Source").
+fn is_control(c: char) -> bool {
+    matches!(c, '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
+}
+
+/// `s` safe to print on a terminal: every character of [`is_control`] becomes a visible `\u{..}` escape
+/// (ESC is shown as `\u{1b}`). Model metadata, file names and error messages quoting them go through
+/// this, so a hostile model cannot send escape sequences to the user's terminal.
+fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_control) {
+        return s.into();
+    }
+    let mut out = String::with_capacity(s.len() + 16);
+    for c in s.chars() {
+        if is_control(c) {
+            out.push_str(&format!("\\u{{{:x}}}", c as u32));
+        } else {
+            out.push(c);
+        }
+    }
+    out.into()
+}
+
+/// A multi-line message (the runtime search lists each path tried; clap's usage errors) as one printable
+/// line: the lines are joined, then controls are escaped.
+fn error_line(message: &str) -> String {
+    let mut line = String::new();
+    // Indented lines after one ending in ':' are a list ("Tried:" and each path): joined with ", ".
+    let mut in_list = false;
+    for raw in message.lines() {
+        let part = raw.trim();
+        if part.is_empty() {
+            continue;
+        }
+        let indented = raw.starts_with(char::is_whitespace);
+        if !line.is_empty() {
+            line.push_str(if line.ends_with(':') {
+                " "
+            } else if indented && in_list {
+                ", "
+            } else {
+                "; "
+            });
+        }
+        in_list = part.ends_with(':') || (indented && in_list);
+        line.push_str(part);
+    }
+    escape_controls(&line).into_owned()
+}
+
+/// Standard output for results: each line is written with controls escaped, and a failed write (a closed
+/// pipe, a full disk) is an error rather than a panic.
+struct Out(std::io::StdoutLock<'static>);
+
+impl Out {
+    fn new() -> Self {
+        Out(std::io::stdout().lock())
+    }
+    fn line(&mut self, text: &str) -> Result<(), Error> {
+        use std::io::Write;
+        writeln!(self.0, "{}", escape_controls(text))
+            .and_then(|()| self.0.flush())
+            .map_err(|e| {
+                Error::new(
+                    dgmf::ErrorKind::Io,
+                    format!("cannot write to standard output: {e}"),
+                )
+            })
+    }
+}
+
+/// `say!(out, "format", args...)`: one escaped line on standard output; returns from the function on a
+/// write error.
+macro_rules! say {
+    ($out:expr, $($arg:tt)*) => {
+        $out.line(&format!($($arg)*))?
+    };
 }
 
 fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error> {
@@ -181,14 +321,33 @@ fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error> {
     })
 }
 
+fn invalid(message: String) -> Error {
+    Error::new(dgmf::ErrorKind::InvalidArgument, message)
+}
+
+/// One field of a number list: a finite number. `Err` says what is wrong with it.
+fn number(field: &str) -> Result<f64, String> {
+    let t = field.trim();
+    if t.is_empty() {
+        return Err("an empty value".into());
+    }
+    match t.parse::<f64>() {
+        Ok(v) if v.is_finite() => Ok(v),
+        Ok(_) => Err(format!(
+            "`{t}` is not a finite number (NaN and infinity are not accepted)"
+        )),
+        Err(_) => Err(format!("`{t}` is not a number")),
+    }
+}
+
+/// A comma-separated list of finite numbers from the option `--{what}`.
 fn numbers(what: &str, text: &str) -> Result<Vec<f64>, Error> {
     text.split(',')
         .map(|t| {
-            t.trim().parse::<f64>().map_err(|_| {
-                Error::new(
-                    dgmf::ErrorKind::InvalidArgument,
-                    format!("--{what}: `{t}` is not a number"),
-                )
+            number(t).map_err(|why| {
+                invalid(format!(
+                    "--{what}: {why} (in `{text}`); give comma-separated numbers"
+                ))
             })
         })
         .collect()
@@ -197,38 +356,42 @@ fn numbers(what: &str, text: &str) -> Result<Vec<f64>, Error> {
 fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Error> {
     let model = Model::load(path, &session_options(rt)?)?;
     let c = model.contract();
+    let mut out = Out::new();
     if json {
-        println!("{}", info_json(&model));
-        return Ok(());
+        // `quote` escapes every control character, so the JSON text is printable as it is.
+        return out.line(&info_json(&model));
     }
     let rtm = model.runtime();
-    println!("model      {}", model.source());
+    say!(out, "model      {}", model.source());
     if let Some(name) = &c.name {
-        println!("name       {name}");
+        say!(out, "name       {name}");
     }
     if let Some(d) = &c.description {
-        println!("about      {d}");
+        say!(out, "about      {d}");
     }
     let h = model.header();
-    println!(
+    say!(
+        out,
         "onnx       IR {}, opset {}",
         h.ir_version,
         h.default_opset().map_or("-".into(), |o| o.to_string())
     );
-    println!(
+    say!(
+        out,
         "shape      [{}] ({} values per sample)",
         join(&c.shape),
         c.sample_len()
     );
-    println!(
+    say!(
+        out,
         "output     {} (VE SDE, sigma in [{}, {}])",
         c.output.as_str(),
         c.sigma_min,
         c.sigma_max
     );
-    println!("params     {}", c.params.len());
+    say!(out, "params     {}", c.params.len());
     for p in &c.params {
-        println!("  {:<12} [{}, {}]", p.name, p.min, p.max);
+        say!(out, "  {:<12} [{}, {}]", p.name, p.min, p.max);
     }
     match &c.fidelity {
         Fidelity::Discrete { levels, labels } => {
@@ -236,24 +399,30 @@ fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Error> {
                 .as_ref()
                 .map(|l| format!(" ({})", l.join(", ")))
                 .unwrap_or_default();
-            println!("fidelity   discrete, {levels} levels 0..={}{l}", levels - 1);
+            say!(
+                out,
+                "fidelity   discrete, {levels} levels 0..={}{l}",
+                levels - 1
+            );
         }
-        Fidelity::Continuous { lo, hi } => println!("fidelity   continuous in [{lo}, {hi}]"),
+        Fidelity::Continuous { lo, hi } => say!(out, "fidelity   continuous in [{lo}, {hi}]"),
     }
     if !c.coords.is_empty() {
-        println!("coords     {}", c.coords.len());
+        say!(out, "coords     {}", c.coords.len());
         for k in &c.coords {
-            println!("  {:<12} [{}, {}]", k.name, k.min, k.max);
+            say!(out, "  {:<12} [{}, {}]", k.name, k.min, k.max);
         }
     }
-    println!(
+    say!(
+        out,
         "data       u = shift + scale*z, shift [{}], scale [{}]",
         join(&c.data_shift),
         join(&c.data_scale)
     );
-    println!("types      z {:?}, output {:?}", c.io.z, c.io.output);
-    println!("provider   {}", model.provider());
-    println!(
+    say!(out, "types      z {:?}, output {:?}", c.io.z, c.io.output);
+    say!(out, "provider   {}", model.provider());
+    say!(
+        out,
         "runtime    ONNX Runtime {} ({})",
         rtm.version,
         rtm.path.display()
@@ -268,13 +437,15 @@ fn join<T: std::fmt::Display>(v: &[T]) -> String {
         .join(", ")
 }
 
+/// A JSON string literal; control characters (see [`is_control`]) are written as `\uXXXX`, so the JSON
+/// is safe to print on a terminal.
 fn quote(s: &str) -> String {
     let mut out = String::from("\"");
     for ch in s.chars() {
         match ch {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if (c as u32) < 0x20 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if is_control(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -334,79 +505,334 @@ fn info_json(model: &Model) -> String {
     )
 }
 
-fn read_queries(path: &Path, p: usize) -> Result<Vec<Vec<f64>>, Error> {
-    let bad = |why: String| {
-        Error::new(
-            dgmf::ErrorKind::InvalidArgument,
-            format!("{}: {why}", path.display()),
-        )
-    };
+/// Bytes one query row of `width` values takes in memory (the values plus the `Vec` holding them).
+fn row_bytes(width: usize) -> u64 {
+    (width as u64)
+        .saturating_mul(8)
+        .saturating_add(std::mem::size_of::<Vec<f64>>() as u64)
+}
+
+/// Longest CSV line read: generous for any row of numbers, bounded so one line cannot take the memory.
+fn max_line_bytes(width: usize) -> usize {
+    (1usize << 20).max(width.saturating_mul(128))
+}
+
+/// Whether a CSV field can be a column name: not empty and not starting like a number (so a typo such as
+/// `0.2x` or `nan` is never mistaken for a name).
+fn is_name(field: &str) -> bool {
+    match field.chars().next() {
+        None => false,
+        Some(c) => {
+            !(c.is_ascii_digit() || matches!(c, '+' | '-' | '.')) && field.parse::<f64>().is_err()
+        }
+    }
+}
+
+/// Memory for the query rows read from files: they must fit in the request's memory limit together.
+struct Budget {
+    limit: u64,
+    used: u64,
+}
+
+impl Budget {
+    fn left(&self) -> u64 {
+        self.limit.saturating_sub(self.used)
+    }
+    /// The error for a file whose rows would take `need` (a phrase with the number of bytes).
+    fn exceeded(&self, flag: &str, path: &Path, need: &str) -> Error {
+        invalid(format!(
+            "{flag} {}: {need}, more than the memory limit (--memory-limit {} MiB) leaves for the queries: \
+             split the queries into smaller runs or raise --memory-limit",
+            path.display(),
+            self.limit >> 20
+        ))
+    }
+}
+
+/// Reads a query file (`flag` names it in messages: "--params-file"): a `.npy` array [n, width] (or [width]
+/// for one row), or CSV text with `width` comma-separated numbers per line. Only regular files are read,
+/// and the rows must fit in what is left of `budget` (checked from the file's size before reading).
+fn read_queries(
+    path: &Path,
+    flag: &str,
+    width: usize,
+    noun: &str,
+    budget: &mut Budget,
+) -> Result<Vec<Vec<f64>>, Error> {
+    let bad = |why: String| invalid(format!("{flag} {}: {why}", path.display()));
+    if width == 0 {
+        return Err(bad(format!("the model takes no {noun}; leave {flag} out")));
+    }
     let rows: Vec<Vec<f64>> = if path.extension().is_some_and(|e| e == "npy") {
-        let (shape, v) = npy::read_f64(path)?;
-        match shape.as_slice() {
-            [n, cols] if *cols == p => v.chunks_exact(p).take(*n).map(<[f64]>::to_vec).collect(),
-            [cols] if *cols == p => vec![v],
+        let r = npy::NpyReader::open(path, flag)?;
+        let shape = r.shape().to_vec();
+        let n = match shape.as_slice() {
+            [n, cols] if *cols == width => *n,
+            [cols] if *cols == width => 1,
             _ => {
                 return Err(bad(format!(
-                    "array of shape {shape:?}; expected [n_queries, {p}]"
-                )))
+                "array of shape {shape:?}; expected [n_queries, {width}] ({width} {noun} per row)"
+            )))
             }
+        };
+        // The flat values, then the same values as rows.
+        let need = (r.len() as u64)
+            .saturating_mul(8)
+            .saturating_add((n as u64).saturating_mul(row_bytes(width)));
+        if need > budget.left() {
+            let what = format!("its {n} rows of {width} values need {need} bytes in memory");
+            return Err(budget.exceeded(flag, path, &what));
         }
-    } else {
-        let text = std::fs::read_to_string(path).map_err(|e| bad(e.to_string()))?;
-        let mut rows = Vec::new();
-        for (i, line) in text.lines().enumerate() {
-            let line = line.trim();
-            if line.is_empty() || line.starts_with('#') {
-                continue;
-            }
-            let row: Result<Vec<f64>, _> =
-                line.split(',').map(|t| t.trim().parse::<f64>()).collect();
-            match row {
-                Ok(r) if r.len() == p => rows.push(r),
-                Ok(r) => {
-                    return Err(bad(format!(
-                        "line {}: {} values, expected {p}",
-                        i + 1,
-                        r.len()
-                    )))
-                }
-                // A header line of names is allowed as the first line.
-                Err(_) if rows.is_empty() && i == 0 => continue,
-                Err(_) => {
-                    return Err(bad(format!(
-                        "line {}: not a comma-separated list of numbers",
-                        i + 1
-                    )))
-                }
+        let v = r.read_f64()?;
+        let rows: Vec<Vec<f64>> = v.chunks_exact(width).map(<[f64]>::to_vec).collect();
+        for (i, row) in rows.iter().enumerate() {
+            if let Some(j) = row.iter().position(|x| !x.is_finite()) {
+                return Err(bad(format!(
+                    "row {i}, column {j} is {}: NaN and infinity are not accepted",
+                    row[j]
+                )));
             }
         }
         rows
+    } else {
+        read_csv(path, flag, width, noun, budget)?
     };
     if rows.is_empty() {
         return Err(bad("no queries in the file".into()));
     }
+    budget.used = budget
+        .used
+        .saturating_add((rows.len() as u64).saturating_mul(row_bytes(width)));
     Ok(rows)
 }
 
+/// CSV query rows, read line by line. A leading UTF-8 BOM is skipped; blank lines and `#` comments are
+/// skipped; the first other line is a header when every field is a name ([`is_name`]); every other line
+/// must hold exactly `width` finite numbers, or the file is refused with the line number and the field.
+fn read_csv(
+    path: &Path,
+    flag: &str,
+    width: usize,
+    noun: &str,
+    budget: &Budget,
+) -> Result<Vec<Vec<f64>>, Error> {
+    use std::io::{BufRead, Read};
+    let bad = |why: String| invalid(format!("{flag} {}: {why}", path.display()));
+    let left = budget.left();
+    let (file, len) = dgmf::input_file::open_regular(path, flag, dgmf::ErrorKind::Io)?;
+    if len > left {
+        return Err(budget.exceeded(flag, path, &format!("it holds {len} bytes")));
+    }
+    // `take`: a file that grows while it is read stops at the budget instead of being read without end.
+    let mut reader = std::io::BufReader::new(file.take(left.saturating_add(1)));
+    let max_line = max_line_bytes(width);
+    let (mut rows, mut used, mut read) = (Vec::new(), 0u64, 0u64);
+    let mut seen_first = false;
+    let mut line = Vec::new();
+    for line_no in 1.. {
+        line.clear();
+        let n = (&mut reader)
+            .take(max_line as u64 + 1)
+            .read_until(b'\n', &mut line)
+            .map_err(|e| bad(format!("line {line_no}: {e}")))?;
+        if n == 0 {
+            break;
+        }
+        read += n as u64;
+        if read > left {
+            return Err(budget.exceeded(flag, path, "it grew while being read"));
+        }
+        if line.len() > max_line {
+            return Err(bad(format!(
+                "line {line_no} is longer than {max_line} bytes: not a row of {width} numbers"
+            )));
+        }
+        let text = std::str::from_utf8(&line)
+            .map_err(|_| bad(format!("line {line_no} is not UTF-8 text")))?;
+        let text = if line_no == 1 {
+            text.strip_prefix('\u{feff}').unwrap_or(text)
+        } else {
+            text
+        };
+        let text = text.trim();
+        if text.is_empty() || text.starts_with('#') {
+            continue;
+        }
+        let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+        let first = !seen_first;
+        seen_first = true;
+        if first && fields.iter().all(|f| is_name(f)) {
+            if fields.len() != width {
+                return Err(bad(format!(
+                    "line {line_no}: the header names {} columns, expected {width} ({noun})",
+                    fields.len()
+                )));
+            }
+            continue;
+        }
+        let row = fields
+            .iter()
+            .enumerate()
+            .map(|(j, f)| {
+                number(f).map_err(|why| {
+                    bad(format!(
+                        "line {line_no}, field {}: {why}; each row must be {width} comma-separated numbers{}",
+                        j + 1,
+                        if first {
+                            " (a header line holds only names, none starting like a number)"
+                        } else {
+                            ""
+                        }
+                    ))
+                })
+            })
+            .collect::<Result<Vec<f64>, Error>>()?;
+        if row.len() != width {
+            return Err(bad(format!(
+                "line {line_no}: {} values, expected {width} ({noun})",
+                row.len()
+            )));
+        }
+        used = used.saturating_add(row_bytes(width));
+        if used > left {
+            let what = format!("its first {} rows need {used} bytes", rows.len() + 1);
+            return Err(budget.exceeded(flag, path, &what));
+        }
+        rows.push(row);
+    }
+    Ok(rows)
+}
+/// The output files a request names, with their flags.
+fn outputs(a: &PredictArgs) -> Vec<(&'static str, &Path)> {
+    [
+        ("--out", &a.out),
+        ("--std", &a.std),
+        ("--all-samples", &a.all_samples),
+        ("--report-json", &a.report_json),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
+    .collect()
+}
+
+/// Checks, before the model is loaded and the (possibly long) prediction runs, that every output can be
+/// written: its directory exists and accepts a new file (tried, so a read-only file system or missing
+/// permission shows now, for root too), the path is not a directory or a device, and no two flags name
+/// the same file (compared as canonical directory + file name, so `./a.npy` and `a.npy` are one file).
+fn check_outputs(a: &PredictArgs) -> Result<(), Error> {
+    let mut seen: Vec<(&str, &Path, PathBuf)> = Vec::new();
+    for (flag, path) in outputs(a) {
+        let bad = |why: String| {
+            Error::new(
+                dgmf::ErrorKind::Io,
+                format!("{flag} {}: {why}", path.display()),
+            )
+        };
+        let name = match path.file_name() {
+            Some(n) if !path.as_os_str().as_encoded_bytes().ends_with(b"/") => n,
+            _ => {
+                return Err(bad(
+                    "not a file name: give a path that ends in a file name, such as out.npy".into(),
+                ))
+            }
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let cannot = |why: String| {
+            bad(format!(
+                "cannot write into the directory {}: {why}; create it or choose another path",
+                dir.display()
+            ))
+        };
+        let meta = std::fs::metadata(dir).map_err(|e| cannot(e.to_string()))?;
+        if !meta.is_dir() {
+            return Err(cannot("it is not a directory".into()));
+        }
+        let canonical = std::fs::canonicalize(dir).map_err(|e| cannot(e.to_string()))?;
+        let target = canonical.join(name);
+        if let Ok(m) = std::fs::symlink_metadata(&target) {
+            if m.is_dir() {
+                return Err(bad(
+                    "it is a directory: give a file path, such as DIR/out.npy".into(),
+                ));
+            }
+            if !m.is_file() && !m.file_type().is_symlink() {
+                return Err(bad(
+                    "it is not a regular file (a device, FIFO or socket): outputs are written to a \
+                     temporary file that then replaces the target, so name a regular file"
+                        .into(),
+                ));
+            }
+        }
+        // The same kind of file as the real write creates; removed again at once.
+        tempfile::Builder::new()
+            .prefix(".dgmf-")
+            .suffix(".tmp")
+            .tempfile_in(&canonical)
+            .map_err(|e| cannot(e.to_string()))?;
+        if let Some((other, other_path, _)) = seen.iter().find(|(_, _, t)| *t == target) {
+            return Err(invalid(format!(
+                "{other} {} and {flag} {} name the same file: give each output its own path",
+                other_path.display(),
+                path.display()
+            )));
+        }
+        seen.push((flag, path, target));
+    }
+    Ok(())
+}
+
 fn predict(a: &PredictArgs) -> Result<(), Error> {
+    // Everything that can be checked without the model fails here, before the model loads and runs.
+    if a.repeat == 0 {
+        return Err(invalid("--repeat 0: give at least 1 run".into()));
+    }
+    if a.std.is_some() && a.samples < 2 {
+        return Err(invalid(format!(
+            "--std needs --samples 2 or more (got --samples {}): one sample has no spread",
+            a.samples
+        )));
+    }
+    check_outputs(a)?;
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
     let c = model.contract();
-    let invalid = |m: String| Error::new(dgmf::ErrorKind::InvalidArgument, m);
     let fidelity = match c.fidelity {
-        Fidelity::Discrete { .. } => {
+        Fidelity::Discrete { levels, .. } => {
             FidelityValue::Level(a.fidelity.trim().parse::<usize>().map_err(|_| {
                 invalid(format!(
-                    "--fidelity `{}`: this model takes a 0-based level index",
-                    a.fidelity
+                    "--fidelity `{}`: this model takes one 0-based level index, an integer in 0..={}",
+                    a.fidelity,
+                    levels.saturating_sub(1)
                 ))
             })?)
         }
-        Fidelity::Continuous { .. } => FidelityValue::Value(numbers("fidelity", &a.fidelity)?[0]),
+        Fidelity::Continuous { lo, hi } => match numbers("fidelity", &a.fidelity)?.as_slice() {
+            &[v] => FidelityValue::Value(v),
+            v => {
+                return Err(invalid(format!(
+                    "--fidelity `{}`: this model takes one fidelity value in [{lo}, {hi}], got {}",
+                    a.fidelity,
+                    v.len()
+                )))
+            }
+        },
+    };
+    // The query rows read from files must fit in the memory limit too.
+    let mut budget = Budget {
+        limit: (a.memory_limit as u64).saturating_mul(1 << 20),
+        used: 0,
     };
     let params: Vec<Vec<f64>> = match (&a.params, &a.params_file) {
         (Some(p), None) => vec![numbers("params", p)?],
-        (None, Some(f)) => read_queries(f, c.params.len())?,
+        (None, Some(f)) => read_queries(
+            f,
+            "--params-file",
+            c.params.len(),
+            "parameters",
+            &mut budget,
+        )?,
         _ => {
             return Err(invalid(
                 "give --params v1,v2,... or --params-file FILE".into(),
@@ -416,7 +842,13 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     let coords: Vec<Vec<f64>> = match (&a.coords, &a.coords_file) {
         (Some(t), _) => vec![numbers("coords", t)?; params.len()],
         (None, Some(f)) => {
-            let rows = read_queries(f, c.coords.len())?;
+            let rows = read_queries(
+                f,
+                "--coords-file",
+                c.coords.len(),
+                "coordinates",
+                &mut budget,
+            )?;
             if rows.len() != params.len() {
                 return Err(invalid(format!(
                     "--coords-file {} has {} rows but there are {} parameter rows: give one coords row per query",
@@ -471,13 +903,24 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         }
     }
     sampler.denoise = !a.no_denoise;
+    let coord_values = a
+        .coord_values
+        .as_deref()
+        .map(|v| numbers("coord-values", v))
+        .transpose()?;
+    if coord_values.is_some() && params.len() != 1 {
+        return Err(invalid(
+            "--coord-values takes a single --params vector".into(),
+        ));
+    }
+    let first_params = params[0].clone();
     let queries: Vec<Query> = params
-        .iter()
-        .zip(&coords)
-        .map(|(p, k)| Query {
-            params: p.clone(),
+        .into_iter()
+        .zip(coords)
+        .map(|(params, coords)| Query {
+            params,
             fidelity,
-            coords: k.clone(),
+            coords,
         })
         .collect();
     let mut req = Request::new(queries, sampler);
@@ -505,19 +948,6 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         }
         true
     };
-    if a.repeat == 0 {
-        return Err(invalid("--repeat 0: give at least 1 run".into()));
-    }
-    let coord_values = a
-        .coord_values
-        .as_deref()
-        .map(|v| numbers("coord-values", v))
-        .transpose()?;
-    if coord_values.is_some() && params.len() != 1 {
-        return Err(invalid(
-            "--coord-values takes a single --params vector".into(),
-        ));
-    }
     // --repeat runs the same request again on the loaded model (same seed, same output): the later runs
     // time a warm session, as a long-running simulation sees it.
     let mut walls = Vec::with_capacity(a.repeat);
@@ -525,7 +955,7 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     for _ in 0..a.repeat {
         result = match &coord_values {
             Some(values) => {
-                model.predict_coords(&params[0], fidelity, values, &req, Some(&mut tick))
+                model.predict_coords(&first_params, fidelity, values, &req, Some(&mut tick))
             }
             None => model.predict(&req, Some(&mut tick)),
         };
@@ -538,47 +968,55 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         b.finish_and_clear();
     }
     let pred = result?;
-    report(&model, &req, &pred);
+
+    // The files first (each written whole or not at all), then the summary on standard output.
+    let n_q = pred.mean.len() / c.sample_len();
+    let mut shape = vec![n_q];
+    shape.extend(&pred.shape);
+    let mut written = Vec::new();
+    if let Some(path) = &a.report_json {
+        let json = report_json(&req, &pred, n_q, &walls);
+        npy::write_atomically(path, |w| w.write_all(json.as_bytes()))?;
+    }
+    if let Some(path) = &a.out {
+        npy::write_f32(path, &shape, &pred.mean)?;
+        written.push(format!("mean       -> {} {:?}", path.display(), shape));
+    }
+    if let Some(path) = &a.std {
+        let std = pred.std.as_ref().ok_or_else(|| {
+            Error::new(
+                dgmf::ErrorKind::Internal,
+                "the prediction has no std field although --samples is 2 or more",
+            )
+        })?;
+        npy::write_f32(path, &shape, std)?;
+        written.push(format!("std        -> {} {:?}", path.display(), shape));
+    }
+    if let Some(path) = &a.all_samples {
+        let all = pred.samples.as_ref().ok_or_else(|| {
+            Error::new(
+                dgmf::ErrorKind::Internal,
+                "the prediction kept no samples although --all-samples was given",
+            )
+        })?;
+        let mut s = vec![n_q, req.n_samples];
+        s.extend(&pred.shape);
+        npy::write_f32(path, &s, all)?;
+        written.push(format!("samples    -> {} {:?}", path.display(), s));
+    }
+    let mut out = Out::new();
+    report(&mut out, &model, &req, &pred)?;
     if walls.len() > 1 {
         let list: Vec<String> = walls.iter().map(|w| format!("{w:.1}")).collect();
-        println!(
+        say!(
+            out,
             "runs       {} ms (--repeat {})",
             list.join(", "),
             walls.len()
         );
     }
-    if let Some(path) = &a.report_json {
-        std::fs::write(
-            path,
-            report_json(&req, &pred, pred.mean.len() / c.sample_len(), &walls),
-        )
-        .map_err(|e| {
-            Error::new(
-                dgmf::ErrorKind::Io,
-                format!("cannot write {}: {e}", path.display()),
-            )
-        })?;
-    }
-    let n_q = pred.mean.len() / c.sample_len();
-    let mut shape = vec![n_q];
-    shape.extend(&pred.shape);
-    if let Some(path) = &a.out {
-        npy::write_f32(path, &shape, &pred.mean)?;
-        println!("mean       -> {} {:?}", path.display(), shape);
-    }
-    if let Some(path) = &a.std {
-        let std = pred
-            .std
-            .as_ref()
-            .ok_or_else(|| invalid("--std needs --samples 2 or more".into()))?;
-        npy::write_f32(path, &shape, std)?;
-        println!("std        -> {} {:?}", path.display(), shape);
-    }
-    if let (Some(path), Some(all)) = (&a.all_samples, &pred.samples) {
-        let mut s = vec![n_q, req.n_samples];
-        s.extend(&pred.shape);
-        npy::write_f32(path, &s, all)?;
-        println!("samples    -> {} {:?}", path.display(), s);
+    for line in &written {
+        out.line(line)?;
     }
     Ok(())
 }
@@ -600,7 +1038,7 @@ fn report_json(req: &Request, p: &Prediction, n_queries: usize, walls: &[f64]) -
     )
 }
 
-fn report(model: &Model, req: &Request, p: &Prediction) {
+fn report(out: &mut Out, model: &Model, req: &Request, p: &Prediction) -> Result<(), Error> {
     let stats = |v: &[f32]| {
         let (mut lo, mut hi, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0f64);
         for &x in v {
@@ -612,7 +1050,8 @@ fn report(model: &Model, req: &Request, p: &Prediction) {
     };
     let n_q = p.mean.len() / model.contract().sample_len();
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-    println!(
+    say!(
+        out,
         "sampler    {} ({} levels, {} schedule), {} queries x {} samples, seed {}",
         req.sampler.kind.name(),
         req.sampler.steps,
@@ -621,12 +1060,15 @@ fn report(model: &Model, req: &Request, p: &Prediction) {
         req.n_samples,
         req.seed
     );
-    println!(
+    say!(
+        out,
         "nfe        {} per sample, {} network calls",
-        p.nfe, p.network_calls
+        p.nfe,
+        p.network_calls
     );
     let engine = p.wall.saturating_sub(p.network_time);
-    println!(
+    say!(
+        out,
         "wall       {:.1} ms ({:.1} ms in ONNX Runtime, {:.1}%), provider {}",
         ms(p.wall),
         ms(p.network_time),
@@ -634,13 +1076,85 @@ fn report(model: &Model, req: &Request, p: &Prediction) {
         model.provider()
     );
     // The engine's own cost (sampler arithmetic, noise, batching, unit conversion) next to ORT's.
-    println!(
+    say!(
+        out,
         "engine     {:.3} ms outside ONNX Runtime = {:.2}% of the ONNX Runtime time",
         ms(engine),
         100.0 * engine.as_secs_f64() / p.network_time.as_secs_f64().max(1e-12)
     );
-    println!("mean       {}", stats(&p.mean));
+    say!(out, "mean       {}", stats(&p.mean));
     if let Some(s) = &p.std {
-        println!("std        {}", stats(s));
+        say!(out, "std        {}", stats(s));
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn controls_are_escaped_and_text_is_kept() {
+        assert!(matches!(
+            escape_controls("plain, ünïcode ✓"),
+            std::borrow::Cow::Borrowed(_)
+        ));
+        for (raw, shown) in [
+            ("\x1b[31mred", "\\u{1b}[31mred"),
+            ("a\0b\tc\nd\re", "a\\u{0}b\\u{9}c\\u{a}d\\u{d}e"),
+            ("del\x7f", "del\\u{7f}"),
+            (
+                "csi\u{9b}2J \u{80} \u{9f} \u{a0}",
+                "csi\\u{9b}2J \\u{80} \\u{9f} \u{a0}",
+            ),
+            (
+                "\u{202a}\u{202e}\u{2066}\u{2069}\u{2029}",
+                "\\u{202a}\\u{202e}\\u{2066}\\u{2069}\u{2029}",
+            ),
+        ] {
+            assert_eq!(escape_controls(raw), shown, "{raw:?}");
+        }
+        assert_eq!(
+            quote("\x1b\u{9b}\u{202e}\x7f\"\\é"),
+            "\"\\u001b\\u009b\\u202e\\u007f\\\"\\\\é\""
+        );
+    }
+
+    #[test]
+    fn error_messages_become_one_line() {
+        assert_eq!(
+            error_line("could not be loaded. Tried:\n  /a (env): not found\n  /b (project): bad\nTo fix: run x"),
+            "could not be loaded. Tried: /a (env): not found, /b (project): bad; To fix: run x"
+        );
+        assert_eq!(
+            error_line("name `a\x1b[2J`\nfake line"),
+            "name `a\\u{1b}[2J`; fake line"
+        );
+    }
+
+    #[test]
+    fn names_and_numbers_in_csv_fields() {
+        for f in ["a", "param_1", "\"b\"", "x0"] {
+            assert!(is_name(f), "{f}");
+        }
+        for f in [
+            "",
+            "0.1",
+            "0.2x",
+            "-a",
+            "+1",
+            ".5",
+            "nan",
+            "NaN",
+            "inf",
+            "-Infinity",
+            "1e5",
+        ] {
+            assert!(!is_name(f), "{f}");
+        }
+        assert_eq!(number(" 0.25 "), Ok(0.25));
+        assert!(number("nan").unwrap_err().contains("not a finite number"));
+        assert!(number("1e400").unwrap_err().contains("not a finite number"));
+        assert!(number("").unwrap_err().contains("empty"));
     }
 }
