@@ -39,12 +39,10 @@ impl Error {
     /// An error with `message` made safe to print: messages quote untrusted text (model metadata, names,
     /// ONNX Runtime's own messages about the graph), so controls are escaped and a message is one line.
     pub fn new(kind: ErrorKind, message: impl Into<String>) -> Self {
-        let message = message.into();
-        let message = if message.chars().any(is_unsafe_char) {
-            printable(&message)
-        } else {
-            message
-        };
+        let mut message = message.into();
+        if message.chars().any(is_unsafe_char) {
+            message = printable(&message).into_owned();
+        }
         Error { kind, message }
     }
     pub fn kind(&self) -> ErrorKind {
@@ -80,8 +78,11 @@ pub type Result<T> = std::result::Result<T, Error>;
 /// `text` with every character that could act on a terminal or reorder what is shown — C0 and C1
 /// controls, DEL, line/paragraph separators and the Unicode bidi controls — written as `\u{…}`. Model
 /// files are untrusted: their strings go through this before they reach a message or a terminal.
-pub fn printable(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
+pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.chars().any(is_unsafe_char) {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len() + 16);
     for ch in text.chars() {
         if is_unsafe_char(ch) {
             out.push_str(&format!("\\u{{{:x}}}", ch as u32));
@@ -89,7 +90,7 @@ pub fn printable(text: &str) -> String {
             out.push(ch);
         }
     }
-    out
+    out.into()
 }
 
 /// Whether `ch` is a control, a line separator or a bidi control (see [`printable`]).

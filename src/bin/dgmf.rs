@@ -216,29 +216,10 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
-/// Whether printing `c` could act on a terminal instead of showing text: C0 controls, DEL, C1 controls
-/// (U+0080–U+009F, which some terminals take as ESC sequences) and the Unicode bidirectional embedding,
-/// override and isolate controls (which reorder what is shown, "Trojan Source").
-fn is_control(c: char) -> bool {
-    matches!(c, '\0'..='\x1f' | '\x7f'..='\u{9f}' | '\u{202a}'..='\u{202e}' | '\u{2066}'..='\u{2069}')
-}
-
-/// `s` safe to print on a terminal: every character of [`is_control`] becomes a visible `\u{..}` escape
-/// (ESC is shown as `\u{1b}`). Model metadata, file names and error messages quoting them go through
-/// this, so a hostile model cannot send escape sequences to the user's terminal.
+/// `s` safe to print on a terminal (the library's one rule, `dgmf::error::printable`): controls, DEL, C1
+/// controls and the bidi controls become visible `\u{..}` escapes.
 fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
-    if !s.chars().any(is_control) {
-        return s.into();
-    }
-    let mut out = String::with_capacity(s.len() + 16);
-    for c in s.chars() {
-        if is_control(c) {
-            out.push_str(&format!("\\u{{{:x}}}", c as u32));
-        } else {
-            out.push(c);
-        }
-    }
-    out.into()
+    dgmf::error::printable(s)
 }
 
 /// A multi-line message (the runtime search lists each path tried; clap's usage errors) as one printable
@@ -445,7 +426,7 @@ fn quote(s: &str) -> String {
         match ch {
             '"' => out.push_str("\\\""),
             '\\' => out.push_str("\\\\"),
-            c if is_control(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c if dgmf::error::is_unsafe_char(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
             c => out.push(c),
         }
     }
@@ -1109,7 +1090,7 @@ mod tests {
             ),
             (
                 "\u{202a}\u{202e}\u{2066}\u{2069}\u{2029}",
-                "\\u{202a}\\u{202e}\\u{2066}\\u{2069}\u{2029}",
+                "\\u{202a}\\u{202e}\\u{2066}\\u{2069}\\u{2029}",
             ),
         ] {
             assert_eq!(escape_controls(raw), shown, "{raw:?}");

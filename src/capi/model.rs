@@ -31,8 +31,10 @@ pub enum dgmf_fidelity_kind {
     DGMF_FIDELITY_CONTINUOUS = 1,
 }
 
+/// A model string for C: the host may print it, so controls are escaped (`crate::error::printable`; that
+/// covers NUL too, which a C string could not hold).
 fn cstring(s: &str) -> CString {
-    CString::new(s.replace('\0', "")).unwrap_or_default()
+    CString::new(crate::error::printable(s).into_owned()).unwrap_or_default()
 }
 
 fn wrap(model: Model) -> dgmf_model {
