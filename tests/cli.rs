@@ -1038,3 +1038,86 @@ fn a_closed_standard_output_is_an_error_not_a_panic() {
         .unwrap();
     assert_one_line_error(&o, "cannot write to standard output");
 }
+
+#[test]
+fn hostile_models_fail_with_one_line_and_write_nothing() {
+    let dir = std::env::temp_dir().join(format!("dgmf-cli-hostile-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    // Stock ONNX Runtime would read this file into the prediction of external_hidden_tag.onnx.
+    std::fs::write(dir.join("dgmf_secret.bin"), [0x42u8; 96]).unwrap();
+    let bad = |name: &str| models_dir().join("bad").join(name).display().to_string();
+    let out = dir.join("mean.npy");
+    let out_s = out.display().to_string();
+    for (name, want) in [
+        ("external_hidden_tag.onnx", "invalid key value"),
+        ("external_data.onnx", "stores a tensor outside the file"),
+        ("shape_overflow.onnx", "more than 2147483647 values"),
+        ("levels_overflow.onnx", "discrete:18446744073709551615"),
+        ("sigma_huge.onnx", "sigma_max ≤ 1.8e19"),
+        ("scale_huge.onnx", "outside the float32 range"),
+        ("inf_at_sigma_min.onnx", "at noise level σ = 0.01"),
+        ("permuted_output.onnx", "dims [1, 4, 3, 2]"),
+    ] {
+        let m = bad(name);
+        let o = dgmf_within(
+            60,
+            Some(&dir),
+            &predict_args(&m, &["--params", "0.5,0.5", "--out", &out_s]),
+        );
+        assert_one_line_error(&o, want);
+        assert!(!out.exists(), "{name}: no output file after a failure");
+    }
+    // A parameter far beyond float32, even when extrapolating: an error, not an all-NaN file.
+    let m = model("analytic_score.onnx");
+    let o = dgmf_within(
+        60,
+        Some(&dir),
+        &predict_args(
+            &m,
+            &["--params", "0.5,1e39", "--extrapolate", "--out", &out_s],
+        ),
+    );
+    assert_one_line_error(&o, "beyond the float32 range");
+    assert!(!out.exists());
+    // Absurd sampler settings: refused before anything runs.
+    for (flags, want) in [
+        (
+            &["--steps", "1000000000000"][..],
+            "2 to 100000 noise levels",
+        ),
+        (
+            &[
+                "--sampler",
+                "pc",
+                "--corrector-steps",
+                "18446744073709551615",
+            ],
+            "at most 100 Langevin",
+        ),
+        (&["--threads", "1000000"], "at most 1024"),
+    ] {
+        let mut args = predict_args(&m, &["--params", "0.5,0.5"]);
+        args.extend(flags);
+        assert_one_line_error(&dgmf_within(60, Some(&dir), &args), want);
+    }
+    // A memory limit above what the machine has: a clean error, never an abort.
+    let o = dgmf_within(
+        60,
+        Some(&dir),
+        &predict_args(
+            &m,
+            &[
+                "--params",
+                "0.5,0.5",
+                "--memory-limit",
+                "18446744073709551615",
+                "--samples",
+                "68719476736",
+                "--max-batch",
+                "68719476736",
+            ],
+        ),
+    );
+    assert_one_line_error(&o, "GiB of memory");
+    std::fs::remove_dir_all(&dir).ok();
+}
