@@ -351,6 +351,13 @@ int main(int argc, char **argv) {
         CHECK(h == NULL, "%s: out is NULL", hostile[i].file);
     }
     dgmf_model *h = NULL;
+    /* The same refusal for bytes handed over in memory (the MPI broadcast pattern). */
+    f = fopen(path("bad/external_hidden_tag.onnx"), "rb");
+    CHECK(f != NULL, "open external_hidden_tag.onnx");
+    len = f ? fread(bytes, 1, sizeof bytes, f) : 0;
+    if (f) fclose(f);
+    EXPECT(dgmf_model_load_from_memory(bytes, len, NULL, &h), DGMF_ERR_MODEL_LOAD, "invalid key value");
+    CHECK(h == NULL, "out is NULL");
     EXPECT(dgmf_model_load("/dev/zero", NULL, &h), DGMF_ERR_MODEL_LOAD, "character device");
     char fifo[] = "/tmp/dgmf-test-fifo-XXXXXX";
     int fd = mkstemp(fifo);
