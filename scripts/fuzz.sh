@@ -20,10 +20,11 @@ fi
 build_log="$(mktemp)"
 cargo fuzz build -O >"$build_log" 2>&1 || { tail -n 30 "$build_log" >&2; echo "cargo fuzz build failed (log $build_log)" >&2; exit 1; }
 
-# Seeds: the committed corpus, plus every ONNX file for the byte-level targets.
+# Seeds: the committed corpus, plus every ONNX file for the byte-level targets: the shipped models and
+# fuzz/seeds/onnx (hand-encoded models with a tensor in every place; fuzz/seeds/gen_onnx.py writes them).
 for t in onnx_header onnx_differential model_bytes; do
   mkdir -p "fuzz/corpus/$t"
-  cp tests/models/*.onnx tests/models/bad/*.onnx "fuzz/corpus/$t/"
+  cp tests/models/*.onnx tests/models/bad/*.onnx fuzz/seeds/onnx/*.onnx "fuzz/corpus/$t/"
 done
 mkdir -p fuzz/corpus/contract fuzz/corpus/request fuzz/corpus/capi
 cp fuzz/seeds/contract/* fuzz/corpus/contract/ 2>/dev/null || true
