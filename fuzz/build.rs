@@ -55,7 +55,10 @@ fn compile(dir: &Path, text: &str) -> FileDescriptorSet {
         .out_dir(dir)
         .compile_fds(fds.clone())
         .unwrap_or_else(|e| panic!("prost-build failed for {}: {e}", dir.display()));
-    assert!(dir.join("onnx.rs").exists(), "prost-build wrote no onnx.rs (is the package still `onnx`?)");
+    assert!(
+        dir.join("onnx.rs").exists(),
+        "prost-build wrote no onnx.rs (is the package still `onnx`?)"
+    );
     fds
 }
 
@@ -80,7 +83,8 @@ fn lenient(text: &str) -> String {
         while let Some(i) = code[from..].find("string").map(|i| i + from) {
             let before = code[..i].chars().next_back();
             let after = code[i + 6..].chars().next();
-            let ident = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '"');
+            let ident =
+                |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '"');
             if !ident(before) && !ident(after) {
                 code.replace_range(i..i + 6, "bytes");
                 from = i + 5;
@@ -127,11 +131,11 @@ fn snake(s: &str) -> String {
 fn field_ident(name: &str) -> String {
     let ident = snake(name);
     const KEYWORDS: &[&str] = &[
-        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn", "for", "if",
-        "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref", "return", "static",
-        "struct", "trait", "true", "type", "unsafe", "use", "where", "while", "async", "await", "dyn",
-        "abstract", "become", "box", "do", "final", "macro", "override", "priv", "typeof", "unsized",
-        "virtual", "yield", "try", "gen",
+        "as", "break", "const", "continue", "crate", "else", "enum", "extern", "false", "fn",
+        "for", "if", "impl", "in", "let", "loop", "match", "mod", "move", "mut", "pub", "ref",
+        "return", "static", "struct", "trait", "true", "type", "unsafe", "use", "where", "while",
+        "async", "await", "dyn", "abstract", "become", "box", "do", "final", "macro", "override",
+        "priv", "typeof", "unsized", "virtual", "yield", "try", "gen",
     ];
     if KEYWORDS.contains(&ident.as_str()) {
         format!("r#{ident}")
@@ -158,7 +162,10 @@ fn walk(fds: &FileDescriptorSet) -> String {
     let tensor = &all[TENSOR];
     for (number, name) in [(13, "external_data"), (14, "data_location")] {
         assert!(
-            tensor.field.iter().any(|f| f.number() == number && f.name() == name),
+            tensor
+                .field
+                .iter()
+                .any(|f| f.number() == number && f.name() == name),
             "TensorProto field {number} is no longer `{name}`: update fuzz/build.rs"
         );
     }
@@ -210,7 +217,10 @@ fn walk(fds: &FileDescriptorSet) -> String {
             let ident = field_ident(f.name());
             match f.label() {
                 Label::Repeated => writeln!(code, "    for x in &m.{ident} {{ {callee}(x, w); }}"),
-                _ => writeln!(code, "    if let Some(x) = &m.{ident} {{ {callee}(x, w); }}"),
+                _ => writeln!(
+                    code,
+                    "    if let Some(x) = &m.{ident} {{ {callee}(x, w); }}"
+                ),
             }
             .unwrap();
         }

@@ -162,11 +162,18 @@ fn refused_on_purpose(data: &[u8], f: &Full) -> Option<&'static str> {
 fn check(data: &[u8], full: &Full, header: &dgmf::Result<OnnxHeader>, exact: bool) {
     let h = match (refused_on_purpose(data, full), header) {
         (Some(why), Err(e)) => {
-            assert!(e.message().contains(why), "refused for `{e}`, expected `{why}`; full decode {full:?}");
+            assert!(
+                e.message().contains(why),
+                "refused for `{e}`, expected `{why}`; full decode {full:?}"
+            );
             return;
         }
-        (Some(why), Ok(h)) => panic!("read_header accepted a model it must refuse ({why}): {h:?}; full {full:?}"),
-        (None, Err(e)) => panic!("read_header refused a model that decodes in full: {e}; full {full:?}"),
+        (Some(why), Ok(h)) => {
+            panic!("read_header accepted a model it must refuse ({why}): {h:?}; full {full:?}")
+        }
+        (None, Err(e)) => {
+            panic!("read_header refused a model that decodes in full: {e}; full {full:?}")
+        }
         (None, Ok(h)) => h,
     };
     assert_eq!(Some(h.ir_version as i64), full.ir_version, "ir_version");
@@ -200,13 +207,22 @@ fuzz_target!(|data: &[u8]| {
                 (l.ir_version, l.has_graph, &l.opsets, &l.metadata, l.tensors),
                 "the real and the lenient decode disagree"
             );
-            assert!(!r.external || l.external, "lenient decode is not conservative: {r:?} {l:?}");
+            assert!(
+                !r.external || l.external,
+                "lenient decode is not conservative: {r:?} {l:?}"
+            );
             check(data, &l, &header, true);
         }
-        (Ok(r), Err(e)) => panic!("the lenient decode failed where the real one did not: {e}; {r:?}"),
+        (Ok(r), Err(e)) => {
+            panic!("the lenient decode failed where the real one did not: {e}; {r:?}")
+        }
         (Err(_), Ok(l)) => check(data, &l, &header, false),
         (Err(re), Err(le)) => {
-            if let Ok(OnnxHeader { external_data: None, .. }) = &header {
+            if let Ok(OnnxHeader {
+                external_data: None,
+                ..
+            }) = &header
+            {
                 for e in [re.to_string(), le.to_string()] {
                     assert!(
                         !e.contains("TensorProto.external_data") && !e.contains("TensorProto.data_location"),
