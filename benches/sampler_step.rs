@@ -34,6 +34,16 @@ fn bench(c: &mut Criterion) {
         });
     }
     group.finish();
+
+    // The finiteness check that runs on every network output (a batch of 64 Poisson-sized rows), next to
+    // the sampler steps above and to a network evaluation (milliseconds; benches/predict.rs).
+    let mut group = c.benchmark_group("output_check");
+    group.throughput(Throughput::Elements((rows * n) as u64));
+    let out = vec![0.5f32; rows * n];
+    group.bench_function("first_non_finite", |b| {
+        b.iter(|| dgmf::predict::first_non_finite(criterion::black_box(&out)))
+    });
+    group.finish();
 }
 
 criterion_group!(benches, bench);

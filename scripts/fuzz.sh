@@ -6,6 +6,7 @@ set -uo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 seconds="${1:-60}"
+# TARGETS="npy capi" scripts/fuzz.sh 60 runs a subset.
 export RUSTC_BOOTSTRAP=1
 command -v cargo-fuzz >/dev/null || cargo install --locked cargo-fuzz --version =0.13.2
 scripts/fetch-ort.sh >/dev/null
@@ -26,12 +27,14 @@ for t in onnx_header onnx_differential model_bytes; do
   mkdir -p "fuzz/corpus/$t"
   cp tests/models/*.onnx tests/models/bad/*.onnx fuzz/seeds/onnx/*.onnx "fuzz/corpus/$t/"
 done
-mkdir -p fuzz/corpus/contract fuzz/corpus/request fuzz/corpus/capi
+mkdir -p fuzz/corpus/contract fuzz/corpus/request fuzz/corpus/capi fuzz/corpus/npy
 cp fuzz/seeds/contract/* fuzz/corpus/contract/ 2>/dev/null || true
+# The npy reader: the shipped test sets (float32/float64/int arrays of several shapes).
+for f in models/*/*.npy; do cp "$f" "fuzz/corpus/npy/$(echo "$f" | tr / _)"; done
 
 status=0
 printf '%-18s %12s %10s %s\n' target executions exec/s result
-for t in onnx_header onnx_differential contract request model_bytes capi; do
+for t in ${TARGETS:-onnx_header onnx_differential contract request model_bytes capi npy}; do
   log="$(mktemp)"
   cargo fuzz run -O "$t" "fuzz/corpus/$t" -- -max_total_time="$seconds" -rss_limit_mb=4096 -max_len=65536 \
     >"$log" 2>&1

@@ -500,8 +500,10 @@ fn too_big(bytes: usize) -> Error {
 }
 
 /// Index of the first NaN or ±inf in `v`. The scan is branch-free over the exponent bits so that it
-/// vectorizes (it runs on every network output; docs/performance.md measures its cost).
-fn first_non_finite(v: &[f32]) -> Option<usize> {
+/// vectorizes (it runs on every network output; `benches/sampler_step.rs` measures it, docs/reliability.md
+/// gives its cost against a network evaluation).
+#[doc(hidden)]
+pub fn first_non_finite(v: &[f32]) -> Option<usize> {
     const EXP: u32 = 0x7f80_0000;
     let any = v.iter().fold(0u32, |acc, x| acc.max(x.to_bits() & EXP));
     if any != EXP {
