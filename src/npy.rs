@@ -32,6 +32,21 @@ pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
     write_atomically(path, |w| encode_f32(w, shape, data))
 }
 
+/// A version-1.0 `.npy` header (magic, length, dictionary, padding) for dtype `descr` (e.g. `<f4`) and the
+/// shape tuple text (e.g. `(2, 3)`); the tests also use it to build hostile files.
+#[doc(hidden)]
+pub fn encode_header(descr: &str, shape: &str) -> Vec<u8> {
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
+    // Pad so that magic (6) + version (2) + length (2) + header + '\n' is a multiple of 64.
+    let pad = 64 - (10 + header.len() + 1) % 64;
+    header.push_str(&" ".repeat(pad % 64));
+    header.push('\n');
+    let mut out = b"\x93NUMPY\x01\x00".to_vec();
+    out.extend((header.len() as u16).to_le_bytes());
+    out.extend(header.as_bytes());
+    out
+}
+
 /// Writes the `.npy` encoding of `data` with `shape` (float32, C order) to `w`.
 pub fn encode_f32(w: &mut dyn Write, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
@@ -40,14 +55,7 @@ pub fn encode_f32(w: &mut dyn Write, shape: &[usize], data: &[f32]) -> std::io::
     } else {
         format!("({})", dims.join(", "))
     };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {tuple}, }}");
-    // Pad so that magic (6) + version (2) + length (2) + header + '\n' is a multiple of 64.
-    let pad = 64 - (10 + header.len() + 1) % 64;
-    header.push_str(&" ".repeat(pad % 64));
-    header.push('\n');
-    w.write_all(b"\x93NUMPY\x01\x00")?;
-    w.write_all(&(header.len() as u16).to_le_bytes())?;
-    w.write_all(header.as_bytes())?;
+    w.write_all(&encode_header("<f4", &tuple))?;
     let mut chunk = Vec::with_capacity(4 * 4096);
     for block in data.chunks(4096) {
         chunk.clear();
@@ -350,17 +358,7 @@ mod tests {
     fn reads_integer_arrays() {
         let dir = std::env::temp_dir().join(format!("dgmf-npy-int-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();
-        let header = |descr: &str| {
-            let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': (3,), }}");
-            while (10 + h.len() + 1) % 64 != 0 {
-                h.push(' ');
-            }
-            h.push('\n');
-            let mut out = b"\x93NUMPY\x01\x00".to_vec();
-            out.extend((h.len() as u16).to_le_bytes());
-            out.extend(h.as_bytes());
-            out
-        };
+        let header = |descr: &str| encode_header(descr, "(3,)");
         let mut i8s = header("<i8");
         for v in [2i64, -7, 0] {
             i8s.extend(v.to_le_bytes());
@@ -384,14 +382,7 @@ mod tests {
         std::fs::remove_dir_all(&dir).ok();
     }
     fn npy_bytes(descr: &str, shape: &str, data: &[u8]) -> Vec<u8> {
-        let mut h = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {shape}, }}");
-        while (10 + h.len() + 1) % 64 != 0 {
-            h.push(' ');
-        }
-        h.push('\n');
-        let mut out = b"\x93NUMPY\x01\x00".to_vec();
-        out.extend((h.len() as u16).to_le_bytes());
-        out.extend(h.as_bytes());
+        let mut out = encode_header(descr, shape);
         out.extend(data);
         out
     }

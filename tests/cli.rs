@@ -393,15 +393,7 @@ fn query_files_that_are_not_regular_files_are_refused_without_reading() {
 
 /// An .npy header for a float64 array of `shape`, padded as NumPy does.
 fn npy_header(shape: &str) -> Vec<u8> {
-    let mut h = format!("{{'descr': '<f8', 'fortran_order': False, 'shape': {shape}, }}");
-    while (10 + h.len() + 1) % 64 != 0 {
-        h.push(' ');
-    }
-    h.push('\n');
-    let mut out = b"\x93NUMPY\x01\x00".to_vec();
-    out.extend((h.len() as u16).to_le_bytes());
-    out.extend(h.as_bytes());
-    out
+    dgmf::npy::encode_header("<f8", shape)
 }
 
 #[test]
