@@ -42,29 +42,22 @@
 #include <stddef.h>
 #include <stdint.h>
 
-// libdgmf's version, also available as `dgmf_version()`; CI checks these against Cargo.toml.
+// libdgmf's version, also available as `dgmf_version()`.
 #define DGMF_VERSION_MAJOR 0
-
 #define DGMF_VERSION_MINOR 1
-
 #define DGMF_VERSION_PATCH 0
 
 // Most noise levels a schedule may have (dgmf_config_set_steps).
 #define DGMF_MAX_STEPS 100000
-
 // Most Langevin corrector steps per noise level (dgmf_config_set_corrector).
 #define DGMF_MAX_CORRECTOR_STEPS 100
-
 // Noise levels of the recommended configuration: "ancestral" with this many levels (30 network
 // evaluations); see dgmf_config_create.
 #define DGMF_DEFAULT_STEPS 30
-
 // Default most rows per network call (dgmf_config_set_max_batch).
 #define DGMF_DEFAULT_MAX_BATCH 64
-
 // Default bound on a prediction's buffers, 4 GiB (dgmf_config_set_memory_limit).
 #define DGMF_DEFAULT_MEMORY_LIMIT ((size_t)4 << 30)
-
 // Most intra-op threads per session and most sessions per model (dgmf_options_set_threads,
 // dgmf_options_set_max_sessions).
 #define DGMF_MAX_THREADS 1024
@@ -192,6 +185,12 @@ enum dgmf_status dgmf_config_set_extrapolation(struct dgmf_config *config, int32
 // DGMF_ERR_INVALID_ARGUMENT before allocating anything.
 enum dgmf_status dgmf_config_set_memory_limit(struct dgmf_config *config,
                                               size_t bytes);
+
+// Time limit of a prediction in seconds (0: none, the default). A prediction still running when it passes
+// stops with DGMF_ERR_CANCELLED — also in the middle of a network evaluation, so a model that never
+// finishes cannot hold the caller. NaN, negative or infinite values are DGMF_ERR_INVALID_ARGUMENT.
+enum dgmf_status dgmf_config_set_time_limit(struct dgmf_config *config,
+                                            double seconds);
 
 // Progress callback (NULL: none) and the pointer passed back to it.
 enum dgmf_status dgmf_config_set_progress(struct dgmf_config *config,

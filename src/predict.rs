@@ -7,7 +7,7 @@ use crate::contract::{Contract, Fidelity, OutputKind};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::rng::NoiseStream;
-use crate::runtime::Half;
+use crate::runtime::{Deadline, Half};
 use crate::samplers::{self, Ctx, SamplerConfig, Workspace};
 
 /// The fidelity of a query: a level index for discrete models, a value for continuous ones.
@@ -44,6 +44,10 @@ pub struct Request {
     /// Most bytes the request's buffers may take; a request above it is refused before anything is
     /// allocated (it guards a host process against absurd sample counts or batch sizes).
     pub memory_limit: usize,
+    /// Stop the prediction with `Cancelled` once it has run this long — also in the middle of a network
+    /// evaluation, through ONNX Runtime's terminate flag (a model that never finishes cannot hold the
+    /// caller). `None`: no limit.
+    pub time_limit: Option<Duration>,
 }
 
 /// Default rows per network call.
@@ -62,6 +66,7 @@ impl Request {
             allow_extrapolation: false,
             keep_samples: false,
             memory_limit: DEFAULT_MEMORY_LIMIT,
+            time_limit: None,
         }
     }
 }
@@ -141,6 +146,7 @@ impl Model {
         let mut done = 0usize;
         let mut progress = progress;
 
+        let deadline = req.time_limit.map(Deadline::start).transpose()?;
         self.with_network(|mut net| -> Result<()> {
             // Buffers for the largest batch, allocated once per request.
             let mut buf = Buffers::new(c, batch)?;
@@ -165,6 +171,9 @@ impl Model {
                 let mut score = |z: &[f32], s: f32, out: &mut [f32]| -> Result<()> {
                     let sig = &mut sigma[..rows];
                     sig.fill(s);
+                    if let Some(d) = deadline.as_ref().filter(|d| d.expired()) {
+                        return Err(d.error());
+                    }
                     let t = Instant::now();
                     let cond = (q > 0).then(|| (&coords[..rows * q], q));
                     let raw = &mut raw[..rows * n];
@@ -176,6 +185,7 @@ impl Model {
                         (&fidelity[..rows * w], w),
                         cond,
                         half,
+                        deadline.as_ref(),
                         raw,
                     )?;
                     network_time += t.elapsed();
@@ -527,6 +537,11 @@ fn validate(c: &Contract, req: &Request) -> Result<()> {
         ));
     }
     req.sampler.validate()?;
+    if req.time_limit.is_some_and(|t| t.is_zero()) {
+        return Err(Error::invalid(
+            "time_limit = 0; give a positive limit, or None for no limit",
+        ));
+    }
     let gib = |b: usize| b as f64 / (1u64 << 30) as f64;
     match buffer_bytes(c, req) {
         Some(b) if b <= req.memory_limit => {}

@@ -1092,6 +1092,33 @@ fn hostile_models_fail_with_one_line_and_write_nothing() {
         args.extend(flags);
         assert_one_line_error(&dgmf_within(60, Some(&dir), &args), want);
     }
+    // A network evaluation that never ends (a Loop of 2^62 iterations) is stopped by --time-limit.
+    let endless = bad("endless_loop.onnx");
+    let o = dgmf_within(
+        60,
+        Some(&dir),
+        &predict_args(
+            &endless,
+            &[
+                "--params",
+                "0.5,0.5",
+                "--time-limit",
+                "0.5",
+                "--out",
+                &out_s,
+            ],
+        ),
+    );
+    assert_one_line_error(&o, "time limit of 0.500 s");
+    assert!(!out.exists());
+    for bad_limit in ["0", "-1", "nan", "inf"] {
+        let o = dgmf_within(
+            60,
+            Some(&dir),
+            &predict_args(&m, &["--params", "0.5,0.5", "--time-limit", bad_limit]),
+        );
+        assert_one_line_error(&o, "--time-limit");
+    }
     // A memory limit above what the machine has: a clean error, never an abort.
     let o = dgmf_within(
         60,

@@ -608,3 +608,29 @@ fn load_bad(name: &str) -> Model {
     )
     .unwrap()
 }
+
+#[test]
+fn a_time_limit_stops_a_network_that_never_finishes() {
+    // A Loop of 2^62 iterations inside the network: only ONNX Runtime's terminate flag can stop it.
+    let m = load_bad("endless_loop.onnx");
+    let mut req = request("heun", Some(5), 1);
+    req.time_limit = Some(std::time::Duration::from_millis(500));
+    let start = std::time::Instant::now();
+    let e = m.predict(&req, None).unwrap_err();
+    let took = start.elapsed();
+    assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+    assert!(e.message().contains("time limit of 0.500 s"), "{e}");
+    // Generous bound: it must end, not be fast (a hang would never get here).
+    assert!(took < std::time::Duration::from_secs(60), "{took:?}");
+    // The model's session is usable again afterwards (the flag belongs to that prediction's run options).
+    let ok = load("analytic_score.onnx");
+    let mut quick = request("heun", Some(5), 1);
+    quick.time_limit = Some(std::time::Duration::from_secs(600));
+    ok.predict(&quick, None).unwrap();
+    quick.time_limit = Some(std::time::Duration::ZERO);
+    assert!(ok
+        .predict(&quick, None)
+        .unwrap_err()
+        .message()
+        .contains("time_limit = 0"));
+}

@@ -122,6 +122,7 @@ public:
     Config& set_max_batch(std::size_t max_batch) { return call(dgmf_config_set_max_batch(get(), max_batch)); }
     Config& set_extrapolation(bool allow) { return call(dgmf_config_set_extrapolation(get(), allow ? 1 : 0)); }
     Config& set_memory_limit(std::size_t bytes) { return call(dgmf_config_set_memory_limit(get(), bytes)); }
+    Config& set_time_limit(double seconds) { return call(dgmf_config_set_time_limit(get(), seconds)); }
     // The callback is owned by the Config; it runs on the predicting thread. An exception thrown by it
     // cancels the run (it cannot cross the C boundary).
     Config& set_progress(Progress progress) {

@@ -53,7 +53,7 @@ module dgmf
    public :: dgmf_config_create, dgmf_config_destroy, dgmf_config_set_steps, dgmf_config_set_schedule, &
       dgmf_config_set_corrector, dgmf_config_set_churn, dgmf_config_set_denoise, dgmf_config_set_samples, &
       dgmf_config_set_seed, dgmf_config_set_max_batch, dgmf_config_set_extrapolation, dgmf_config_set_memory_limit, &
-      dgmf_config_set_progress, &
+      dgmf_config_set_time_limit, dgmf_config_set_progress, &
       dgmf_config_nfe
    public :: dgmf_predict, dgmf_predict_batch, dgmf_reverse_dims
 
@@ -794,6 +794,25 @@ contains
       character(len=:), allocatable, intent(out), optional :: errmsg
       procedure(c_config_set_size), bind(C, name="dgmf_config_set_memory_limit") :: set
       call finish(set(config%ptr, int(max(bytes, 0_c_int64_t), c_size_t)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> Time limit of a prediction in seconds (0: none); a prediction still running then stops with
+   !> DGMF_ERR_CANCELLED, also inside a network evaluation.
+   subroutine dgmf_config_set_time_limit(config, seconds, stat, errmsg)
+      type(dgmf_config_t), intent(in) :: config
+      real(c_double), intent(in) :: seconds
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      interface
+         function set(p, s) bind(C, name="dgmf_config_set_time_limit")
+            import :: c_ptr, c_int, c_double
+            type(c_ptr), value :: p
+            real(c_double), value :: s
+            integer(c_int) :: set
+         end function
+      end interface
+      call finish(set(config%ptr, seconds), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 

@@ -120,6 +120,9 @@ struct PredictArgs {
     /// Refuse requests whose buffers would exceed this many MiB.
     #[arg(long, value_name = "MIB", default_value_t = dgmf::predict::DEFAULT_MEMORY_LIMIT >> 20)]
     memory_limit: usize,
+    /// Stop a prediction that runs longer than this many seconds (also inside a network evaluation).
+    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
+    time_limit: Option<f64>,
     /// Write the mean field(s) here (.npy, float32).
     #[arg(long, value_name = "FILE")]
     out: Option<PathBuf>,
@@ -911,6 +914,19 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     req.allow_extrapolation = a.extrapolate;
     req.keep_samples = a.all_samples.is_some();
     req.memory_limit = a.memory_limit.saturating_mul(1 << 20);
+    req.time_limit = match a.time_limit {
+        None => None,
+        Some(s) => Some(
+            std::time::Duration::try_from_secs_f64(s)
+                .ok()
+                .filter(|d| !d.is_zero())
+                .ok_or_else(|| {
+                    invalid(format!(
+                        "--time-limit {s}: give a positive finite number of seconds"
+                    ))
+                })?,
+        ),
+    };
 
     let bar = (!a.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(0);

@@ -21,6 +21,7 @@ pub struct dgmf_config {
     pub(crate) max_batch: usize,
     pub(crate) extrapolate: bool,
     pub(crate) memory_limit: usize,
+    pub(crate) time_limit: Option<std::time::Duration>,
     pub(crate) progress: dgmf_progress_fn,
     pub(crate) user_data: *mut c_void,
 }
@@ -53,6 +54,7 @@ pub extern "C" fn dgmf_config_create(
             max_batch: DEFAULT_MAX_BATCH,
             extrapolate: false,
             memory_limit: DEFAULT_MEMORY_LIMIT,
+            time_limit: None,
             progress: None,
             user_data: std::ptr::null_mut(),
         });
@@ -227,6 +229,32 @@ pub extern "C" fn dgmf_config_set_memory_limit(
 ) -> dgmf_status {
     set(config, |c| {
         c.memory_limit = bytes;
+        Ok(())
+    })
+}
+
+/// Time limit of a prediction in seconds (0: none, the default). A prediction still running when it passes
+/// stops with DGMF_ERR_CANCELLED — also in the middle of a network evaluation, so a model that never
+/// finishes cannot hold the caller. NaN, negative or infinite values are DGMF_ERR_INVALID_ARGUMENT.
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_time_limit(
+    config: *mut dgmf_config,
+    seconds: f64,
+) -> dgmf_status {
+    set(config, |c| {
+        c.time_limit = match seconds {
+            0.0 => None,
+            s => Some(
+                std::time::Duration::try_from_secs_f64(s)
+                    .ok()
+                    .filter(|d| !d.is_zero())
+                    .ok_or_else(|| {
+                        invalid(format!(
+                            "time limit {s} s; give a positive finite number of seconds, or 0 for none"
+                        ))
+                    })?,
+            ),
+        };
         Ok(())
     })
 }

@@ -21,7 +21,8 @@ use std::panic::{catch_unwind, AssertUnwindSafe};
 
 use crate::error::{Error, ErrorKind};
 
-/// libdgmf's version, also available as `dgmf_version()`; CI checks these against Cargo.toml.
+/// libdgmf's version, also available as `dgmf_version()`. These and the limits below are written out as
+/// macros in include/dgmf.h (cbindgen.toml); `tests::header_macros_match_the_code` keeps them in step.
 pub const DGMF_VERSION_MAJOR: u32 = 0;
 pub const DGMF_VERSION_MINOR: u32 = 1;
 pub const DGMF_VERSION_PATCH: u32 = 0;
@@ -36,8 +37,7 @@ pub const DGMF_DEFAULT_STEPS: usize = 30;
 /// Default most rows per network call (dgmf_config_set_max_batch).
 pub const DGMF_DEFAULT_MAX_BATCH: usize = 64;
 /// Default bound on a prediction's buffers, 4 GiB (dgmf_config_set_memory_limit).
-#[allow(clippy::unnecessary_cast)] // the cast makes cbindgen write a size_t expression, not an int overflow
-pub const DGMF_DEFAULT_MEMORY_LIMIT: usize = (4 as usize) << 30;
+pub const DGMF_DEFAULT_MEMORY_LIMIT: usize = 4 << 30;
 /// Most intra-op threads per session and most sessions per model (dgmf_options_set_threads,
 /// dgmf_options_set_max_sessions).
 pub const DGMF_MAX_THREADS: usize = 1024;
@@ -258,6 +258,49 @@ mod tests {
         );
         let v = unsafe { CStr::from_ptr(dgmf_version()) }.to_str().unwrap();
         assert_eq!(v, env!("CARGO_PKG_VERSION"));
+    }
+
+    /// include/dgmf.h writes its macros out (cbindgen.toml); they must say what the code does.
+    #[test]
+    fn header_macros_match_the_code() {
+        let header =
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/dgmf.h"))
+                .unwrap();
+        let defines: std::collections::BTreeMap<&str, &str> = header
+            .lines()
+            .filter_map(|l| l.strip_prefix("#define "))
+            .map(|l| l.split_once(' ').unwrap_or((l, "")))
+            .collect();
+        let want = [
+            (
+                "DGMF_VERSION_MAJOR",
+                env!("CARGO_PKG_VERSION_MAJOR").to_string(),
+            ),
+            (
+                "DGMF_VERSION_MINOR",
+                env!("CARGO_PKG_VERSION_MINOR").to_string(),
+            ),
+            (
+                "DGMF_VERSION_PATCH",
+                env!("CARGO_PKG_VERSION_PATCH").to_string(),
+            ),
+            ("DGMF_MAX_STEPS", DGMF_MAX_STEPS.to_string()),
+            (
+                "DGMF_MAX_CORRECTOR_STEPS",
+                DGMF_MAX_CORRECTOR_STEPS.to_string(),
+            ),
+            ("DGMF_DEFAULT_STEPS", DGMF_DEFAULT_STEPS.to_string()),
+            ("DGMF_DEFAULT_MAX_BATCH", DGMF_DEFAULT_MAX_BATCH.to_string()),
+            ("DGMF_DEFAULT_MEMORY_LIMIT", "((size_t)4 << 30)".to_string()),
+            ("DGMF_MAX_THREADS", DGMF_MAX_THREADS.to_string()),
+        ];
+        for (name, value) in &want {
+            assert_eq!(defines.get(name), Some(&value.as_str()), "{name}");
+        }
+        assert_eq!(DGMF_DEFAULT_MEMORY_LIMIT, 4 << 30);
+        // Nothing else but the include guard.
+        assert!(defines.contains_key("DGMF_H"));
+        assert_eq!(defines.len(), want.len() + 1, "{defines:?}");
     }
 
     #[test]

@@ -105,6 +105,7 @@ pub extern "C" fn dgmf_predict_batch(
         req.max_batch = cfg.max_batch;
         req.allow_extrapolation = cfg.extrapolate;
         req.memory_limit = cfg.memory_limit;
+        req.time_limit = cfg.time_limit;
         let mut callback = cfg
             .progress
             .map(|f| move |p: Progress| f(p.done, p.total, cfg.user_data) == 0);

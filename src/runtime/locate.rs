@@ -264,6 +264,7 @@ fn start(path: &Path) -> Result<ort::environment::Environment> {
             .map_err(|e| e.to_string())?
             .with_name("dgmf")
             .with_telemetry(false)
+            .with_logger(std::sync::Arc::new(ort_log))
             .build()
             .map_err(|e| e.to_string())
     });
@@ -271,6 +272,30 @@ fn start(path: &Path) -> Result<ort::environment::Environment> {
         Ok(Ok(env)) => Ok(env),
         Ok(Err(e)) => Err(fail(e)),
         Err(_) => Err(fail("ort panicked during initialization".into())),
+    }
+}
+
+/// ONNX Runtime's own log. By default it wrote warnings and errors to the host's stderr, colored with
+/// escape sequences, although every failure also comes back as a status with its message: a library must
+/// not write to its host's terminal. Set `DGMF_ORT_LOG=1` to see it (one escaped line per record).
+fn ort_log(
+    level: ort::logging::LogLevel,
+    _category: &str,
+    _id: &str,
+    location: &str,
+    message: &str,
+) {
+    use ort::logging::LogLevel;
+    static SHOW: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    if !*SHOW.get_or_init(|| std::env::var_os("DGMF_ORT_LOG").is_some_and(|v| v != "0")) {
+        return;
+    }
+    if matches!(level, LogLevel::Warning | LogLevel::Error | LogLevel::Fatal) {
+        eprintln!(
+            "onnxruntime {level:?} {}: {}",
+            crate::error::printable(location),
+            crate::error::printable(message)
+        );
     }
 }
 

@@ -1,10 +1,12 @@
 //! ONNX Runtime: locating the library, session options and execution providers, and the session pool
 //! that lets many host threads share one model.
 
+mod deadline;
 mod locate;
 mod pool;
 mod session;
 
+pub(crate) use deadline::Deadline;
 pub use locate::{loaded, runtime, Runtime, FETCH_HINT, MIN_ORT_MINOR, TESTED_ORT_VERSION};
 pub(crate) use pool::Pool;
 pub(crate) use session::{build_session, describe, Half, Network};

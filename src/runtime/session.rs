@@ -184,6 +184,7 @@ impl Network<'_> {
         fidelity: (&[f32], usize),
         coords: Option<(&[f32], usize)>,
         half: &mut Half,
+        deadline: Option<&super::Deadline>,
         out: &mut [f32],
     ) -> Result<()> {
         let mut z_shape = Vec::with_capacity(self.shape.len() + 1);
@@ -217,7 +218,13 @@ impl Network<'_> {
             };
             inputs.push((name, value));
         }
-        let outputs = self.session.run(inputs).map_err(run_err)?;
+        let outputs = match deadline {
+            Some(d) => self
+                .session
+                .run_with_options(inputs, d.run_options())
+                .map_err(|e| if d.expired() { d.error() } else { run_err(e) })?,
+            None => self.session.run(inputs).map_err(run_err)?,
+        };
         let value = &outputs[0];
         let expected = rows * self.shape.iter().product::<usize>();
         match self.types.output {

@@ -377,6 +377,16 @@ int main(int argc, char **argv) {
     EXPECT(dgmf_predict(h, cfg, params, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_INFERENCE, "dims");
     dgmf_model_destroy(h);
 
+    /* A time limit stops a network evaluation that never ends (a Loop of 2^62 iterations). */
+    EXPECT(dgmf_config_set_time_limit(cfg, NAN), DGMF_ERR_INVALID_ARGUMENT, "time limit");
+    EXPECT(dgmf_config_set_time_limit(cfg, -1.0), DGMF_ERR_INVALID_ARGUMENT, "time limit");
+    EXPECT(dgmf_config_set_time_limit(cfg, INFINITY), DGMF_ERR_INVALID_ARGUMENT, "time limit");
+    OK(dgmf_model_load(path("bad/endless_loop.onnx"), NULL, &h));
+    OK(dgmf_config_set_time_limit(cfg, 0.5));
+    EXPECT(dgmf_predict(h, cfg, params, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_CANCELLED, "time limit of 0.500 s");
+    OK(dgmf_config_set_time_limit(cfg, 0.0));
+    dgmf_model_destroy(h);
+
     /* Progress and cancellation. */
     size_t calls = 0;
     OK(dgmf_config_set_progress(cfg, cancel_after, &calls));

@@ -100,6 +100,9 @@ program test_fortran
    call expect(DGMF_ERR_INVALID_ARGUMENT, "2 to 100000")
    call dgmf_config_set_corrector(cfg, 0.16, DGMF_MAX_CORRECTOR_STEPS + 1, stat, msg)
    call expect(DGMF_ERR_INVALID_ARGUMENT, "at most 100 Langevin")
+   call dgmf_config_set_time_limit(cfg, -1d0, stat, msg)
+   call expect(DGMF_ERR_INVALID_ARGUMENT, "time limit")
+   call dgmf_config_set_time_limit(cfg, 0d0)
 
    ! The C field [2, 3, 4] is the Fortran array mean(4, 3, 2), no copy. The data have std s = 0.5 and the
    ! model's data_scale is (2, 0.5) per channel, so channel 1 has std 1 and channel 2 std 0.25.

@@ -377,6 +377,28 @@ def main():
             d.ClearField("dim_value")
             d.dim_param = f"d{i}"
 
+    def endless_loop(model):
+        # out = out_pre + 0 * (a Loop of 2^62 iterations adding 1 to a scalar): a network evaluation that
+        # never finishes, for the time limit.
+        body = helper.make_graph(
+            [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
+             helper.make_node("Add", ["acc_in", "one_c"], ["acc_out"])],
+            "endless_body",
+            [helper.make_tensor_value_info("iter", I64, []),
+             helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("acc_in", F32, [])],
+            [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
+             helper.make_tensor_value_info("acc_out", F32, [])],
+            [numpy_helper.from_array(np.float32(1), "one_c")])
+        wrap_output(model, [
+            helper.make_node("Loop", ["trips_c", "true_c", "zero_c"], ["acc"], body=body),
+            helper.make_node("Mul", ["acc", "zero_c"], ["acc0"]),
+            helper.make_node("Add", ["out_pre", "acc0"], ["out"])],
+            [numpy_helper.from_array(np.int64(1 << 62), "trips_c"),
+             numpy_helper.from_array(np.bool_(True), "true_c"),
+             numpy_helper.from_array(np.float32(0), "zero_c")])
+
+    bad("endless_loop.onnx", post=endless_loop)
     bad("inf_at_sigma_min.onnx", post=inf_at_sigma_min)
     bad("permuted_output.onnx", post=permute_output)
     with open(os.path.join(BAD, "not_onnx.onnx"), "wb") as f:
