@@ -159,6 +159,22 @@ pub(crate) fn c_str<'a>(ptr: *const c_char, name: &str) -> CResult<&'a str> {
     })
 }
 
+/// A C string argument naming a file. Paths are bytes on Unix and need not be UTF-8 (a Latin-1 file name is
+/// a valid path), so they are not decoded.
+pub(crate) fn c_path(ptr: *const c_char, name: &str) -> CResult<std::path::PathBuf> {
+    use std::os::unix::ffi::OsStrExt;
+    non_null(ptr, name)?;
+    // SAFETY: non-NULL and NUL-terminated per the header contract.
+    let bytes = unsafe { CStr::from_ptr(ptr) }.to_bytes();
+    if bytes.is_empty() {
+        return Err(Failure(
+            DGMF_ERR_INVALID_ARGUMENT,
+            format!("`{name}` is an empty string; give a file path"),
+        ));
+    }
+    Ok(std::ffi::OsStr::from_bytes(bytes).into())
+}
+
 /// A C array argument; `len` may be 0 with a NULL pointer.
 pub(crate) fn c_slice<'a, T>(ptr: *const T, len: usize, name: &str) -> CResult<&'a [T]> {
     if len == 0 {

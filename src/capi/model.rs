@@ -3,7 +3,7 @@
 use std::ffi::{c_char, c_void, CString};
 
 use super::{
-    c_slice, c_slice_mut, c_str, dgmf_options, dgmf_status, free, guard, invalid, non_null,
+    c_path, c_slice, c_slice_mut, dgmf_options, dgmf_status, free, guard, invalid, non_null,
     non_null_mut, publish, put, CResult, Failure,
 };
 use crate::contract::{Fidelity, Variable};
@@ -79,7 +79,7 @@ pub extern "C" fn dgmf_model_load(
     guard(|| {
         let out = non_null_mut(out, "out")?;
         *out = std::ptr::null_mut();
-        let path = c_str(path, "path")?;
+        let path = c_path(path, "path")?;
         store(
             out,
             Model::load(path, &session_options(options)).map_err(Failure::from),

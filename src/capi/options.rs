@@ -1,7 +1,6 @@
 //! `dgmf_options`: how models are loaded (ONNX Runtime library, execution provider, threads).
 
 use std::ffi::c_char;
-use std::path::PathBuf;
 
 use super::{c_str, dgmf_status, free, guard, invalid, non_null_mut, publish};
 use crate::runtime::{OptLevel, Provider, SessionOptions};
@@ -42,7 +41,7 @@ pub extern "C" fn dgmf_options_set_ort_library(
         o.inner.ort_lib = if path.is_null() {
             None
         } else {
-            Some(PathBuf::from(c_str(path, "path")?))
+            Some(super::c_path(path, "path")?)
         };
         Ok(())
     })
@@ -77,7 +76,7 @@ pub extern "C" fn dgmf_options_set_tensorrt(
         let cache = if engine_cache_dir.is_null() {
             None
         } else {
-            Some(c_str(engine_cache_dir, "engine_cache_dir")?)
+            Some(super::c_path(engine_cache_dir, "engine_cache_dir")?)
         };
         match &mut o.inner.provider {
             Provider::TensorRt {
@@ -86,7 +85,7 @@ pub extern "C" fn dgmf_options_set_tensorrt(
                 ..
             } => {
                 *f = fp16 != 0;
-                *engine_cache = cache.map(PathBuf::from);
+                *engine_cache = cache;
                 Ok(())
             }
             other => Err(invalid(format!(

@@ -140,6 +140,21 @@ int main(int argc, char **argv) {
     if (f) fclose(f);
     dgmf_model *mem = NULL;
     OK(dgmf_model_load_from_memory(bytes, len, NULL, &mem));
+    /* Paths are bytes: a Latin-1 file name (not UTF-8) is a valid path. An empty one is an error. */
+    char latin1[64];
+    snprintf(latin1, sizeof latin1, "/tmp/dgmf-caf\xe9-%d.onnx", (int)getpid());
+    FILE *copy = fopen(latin1, "wb");
+    CHECK(copy != NULL, "create %s", latin1);
+    if (copy) {
+        fwrite(bytes, 1, len, copy);
+        fclose(copy);
+        dgmf_model *from_latin1 = NULL;
+        OK(dgmf_model_load(latin1, NULL, &from_latin1));
+        dgmf_model_destroy(from_latin1);
+        unlink(latin1);
+    }
+    dgmf_model *none = (dgmf_model *)0x1;
+    EXPECT(dgmf_model_load("", NULL, &none), DGMF_ERR_INVALID_ARGUMENT, "`path` is an empty string");
     dgmf_model *failed = (dgmf_model *)0x1; /* failures set it to NULL (not `mem`: that would leak it) */
     EXPECT(dgmf_model_load_from_memory(bytes, 0, NULL, &failed), DGMF_ERR_INVALID_ARGUMENT, "empty buffer");
     CHECK(failed == NULL, "out is NULL after a failed load");
