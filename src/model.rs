@@ -51,6 +51,16 @@ impl Model {
 
     /// Loads a model from an in-memory ONNX file (the bytes are copied).
     pub fn from_bytes(bytes: &[u8], opts: &SessionOptions) -> Result<Model> {
+        if bytes.len() as u64 > crate::input_file::MAX_MODEL_BYTES {
+            return Err(Error::new(
+                ErrorKind::ModelLoad,
+                format!(
+                    "the model is {} bytes, more than the {} an ONNX protobuf file can hold (2 GiB)",
+                    bytes.len(),
+                    crate::input_file::MAX_MODEL_BYTES
+                ),
+            ));
+        }
         Self::load_bytes(bytes.into(), opts, "<memory>".into())
     }
 

@@ -101,6 +101,15 @@ pub extern "C" fn dgmf_model_load_from_memory(
         if len == 0 {
             return Err(invalid("`len` is 0: an empty buffer is not an ONNX model"));
         }
+        // Checked before the buffer is touched: a wrong length must not make us read past it.
+        if len as u64 > crate::input_file::MAX_MODEL_BYTES {
+            return Err(Failure(
+                dgmf_status::DGMF_ERR_MODEL_LOAD,
+                format!(
+                    "`len` is {len} bytes, more than an ONNX protobuf file can hold (2 GiB − 1)"
+                ),
+            ));
+        }
         let bytes = c_slice(data.cast::<u8>(), len, "data")?;
         store(
             out,

@@ -160,6 +160,8 @@ int main(int argc, char **argv) {
     CHECK(failed == NULL, "out is NULL after a failed load");
     EXPECT(dgmf_model_load_from_memory(bytes, 10, NULL, &failed), DGMF_ERR_MODEL_LOAD, "not a valid ONNX model");
     EXPECT(dgmf_model_load_from_memory(NULL, 10, NULL, &failed), DGMF_ERR_NULL_ARGUMENT, "`data` is NULL");
+    /* A length beyond what protobuf allows is refused before the buffer is read. */
+    EXPECT(dgmf_model_load_from_memory(bytes, (size_t)3 << 30, NULL, &failed), DGMF_ERR_MODEL_LOAD, "2 GiB");
 
     /* Info. */
     size_t rank = 0, dims[4] = {0}, p = 0, q = 9, levels = 0;
