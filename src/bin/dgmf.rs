@@ -174,14 +174,9 @@ fn main() -> ExitCode {
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
         Ok(Err(e)) => {
-            // Only the runtime search is a multi-line message by design (one line per path tried); in any
-            // other message a line break comes from quoted text (a path, model metadata) and is escaped.
-            let message = if e.kind() == dgmf::ErrorKind::RuntimeNotFound {
-                error_line(e.message())
-            } else {
-                escape_controls(e.message()).into_owned()
-            };
-            eprintln!("dgmf: error: {message}");
+            // Library messages are single, escaped lines already (dgmf::Error::new); escaping again is a
+            // no-op that keeps this line safe whatever builds the error.
+            eprintln!("dgmf: error: {}", escape_controls(e.message()));
             ExitCode::FAILURE
         }
         // The panic hook has printed the message.
@@ -225,8 +220,8 @@ fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
     dgmf::error::printable(s)
 }
 
-/// A multi-line message (the runtime search lists each path tried; clap's usage errors) as one printable
-/// line: the lines are joined, then controls are escaped.
+/// A multi-line message (clap's usage errors) as one printable line: the lines are joined, then controls are
+/// escaped.
 fn error_line(message: &str) -> String {
     let mut line = String::new();
     // Indented lines after one ending in ':' are a list ("Tried:" and each path): joined with ", ".
