@@ -1,5 +1,6 @@
 # Build and install libdgmf for C, C++ and Fortran users.
 #   make                      build the release library and the Fortran module
+#   make CARGO_FEATURES=dgmf/cuda   the same with the CUDA execution provider (dgmf/tensorrt: TensorRT)
 #   make install PREFIX=DIR   install library, headers, Fortran module, pkg-config and CMake files, and the
 #                             ONNX Runtime library beside libdgmf (fetched from the PyPI wheel if needed)
 PREFIX ?= /usr/local
@@ -18,8 +19,10 @@ FDIR := target/fortran
 .PHONY: all lib fortran install uninstall
 all: lib fortran
 
+# crates/dgmf-capi builds libdgmf_capi.so/.a (its SONAME is already libdgmf.so.MAJOR); they are installed
+# under the names users link against, libdgmf.so.VERSION and libdgmf.a.
 lib:
-	cargo build --release --lib
+	cargo build --release -p dgmf-capi $(if $(CARGO_FEATURES),--features $(CARGO_FEATURES))
 	scripts/fetch-ort.sh >/dev/null
 
 fortran: $(FDIR)/libdgmf_fortran.a
@@ -32,10 +35,10 @@ $(FDIR)/libdgmf_fortran.a: bindings/fortran/dgmf.f90
 install: all
 	install -d $(DESTDIR)$(LIBDIR)/pkgconfig $(DESTDIR)$(LIBDIR)/cmake/dgmf $(DESTDIR)$(INCLUDEDIR)/dgmf/fortran \
 		$(DESTDIR)$(PREFIX)/share/dgmf/fortran
-	install -m 755 target/release/libdgmf.so $(DESTDIR)$(LIBDIR)/libdgmf.so.$(VERSION)
+	install -m 755 target/release/libdgmf_capi.so $(DESTDIR)$(LIBDIR)/libdgmf.so.$(VERSION)
 	ln -sf libdgmf.so.$(VERSION) $(DESTDIR)$(LIBDIR)/libdgmf.so.$(MAJOR)
 	ln -sf libdgmf.so.$(MAJOR) $(DESTDIR)$(LIBDIR)/libdgmf.so
-	install -m 644 target/release/libdgmf.a $(DESTDIR)$(LIBDIR)/libdgmf.a
+	install -m 644 target/release/libdgmf_capi.a $(DESTDIR)$(LIBDIR)/libdgmf.a
 	install -m 755 third_party/onnxruntime/libonnxruntime.so.$(ORT_VERSION) $(DESTDIR)$(LIBDIR)/
 	install -m 644 include/dgmf.h bindings/cpp/dgmf.hpp $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(FDIR)/dgmf.mod $(DESTDIR)$(INCLUDEDIR)/dgmf/fortran/

@@ -11,7 +11,7 @@ fi
 if [[ "${1:-}" == "--check" ]]; then
   tmp="$(mktemp)"
   trap 'rm -f "$tmp"' EXIT
-  cbindgen --quiet --config cbindgen.toml --crate dgmf --output "$tmp"
+  cbindgen --quiet --config cbindgen.toml --crate dgmf-capi --output "$tmp" crates/dgmf-capi
   if ! diff -u include/dgmf.h "$tmp"; then
     echo "include/dgmf.h is out of date: run scripts/gen-header.sh and commit it" >&2
     exit 1
@@ -43,5 +43,5 @@ C
   "$src.out"
   echo "include/dgmf.h: up to date, allow-listed macros only, clean as C99 and C++17 (-Wall -Wextra -pedantic -Werror)"
 else
-  cbindgen --quiet --config cbindgen.toml --crate dgmf --output include/dgmf.h
+  cbindgen --quiet --config cbindgen.toml --crate dgmf-capi --output include/dgmf.h crates/dgmf-capi
 fi

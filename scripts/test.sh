@@ -12,12 +12,18 @@ scripts/setup.sh
 
 echo "== cargo fmt --check, cargo clippy"
 cargo fmt --all -- --check
-cargo clippy --all-targets --release -- -D warnings
+cargo clippy --workspace --all-targets --release -- -D warnings
 # The GPU providers are compiled (not run: CI has no GPU) so that the feature-gated code stays buildable.
-cargo clippy --release --features cuda,tensorrt -- -D warnings
+cargo clippy --workspace --release --features dgmf/cuda,dgmf/tensorrt -- -D warnings
+
+echo "== the C library does not depend on the CLI's crates"
+if cargo tree -p dgmf-capi -e normal --prefix none | grep -E '^(clap|indicatif|tempfile|dgmf-cli) '; then
+  echo "dgmf-capi (libdgmf.so) depends on a CLI crate: keep clap, indicatif and npy I/O in crates/dgmf-cli" >&2
+  exit 1
+fi
 
 echo "== cargo test (release: the statistical sampler tests draw millions of samples)"
-cargo test --release
+cargo test --release --workspace
 
 echo "== the analytic test models regenerate byte-identically"
 tmp="$(mktemp -d)"

@@ -8,13 +8,15 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 cycles="${1:-1000}"
 command -v valgrind >/dev/null || { apt-get update -qq && apt-get install -y -qq valgrind >/dev/null; }
-cargo build --release --quiet --lib
+cargo build --release --quiet -p dgmf-capi
 scripts/fetch-ort.sh >/dev/null
 work="$(mktemp -d)"
 trap 'rm -rf "$work"' EXIT
-ln -s "$root/target/release/libdgmf.so" "$work/libdgmf.so.0"
-cc -O1 -g -Iinclude tests/c/leak_cycles.c -L"$root/target/release" -ldgmf -Wl,-rpath,"$work" -o "$work/leak_cycles"
-cc -O1 -g -Iinclude tests/c/test_capi.c -L"$root/target/release" -ldgmf -lpthread -lm -Wl,-rpath,"$work" \
+# The library under the names the linker and the loader look for (make install does the same).
+ln -s "$root/target/release/libdgmf_capi.so" "$work/libdgmf.so.0"
+ln -s libdgmf.so.0 "$work/libdgmf.so"
+cc -O1 -g -Iinclude tests/c/leak_cycles.c -L"$work" -ldgmf -Wl,-rpath,"$work" -o "$work/leak_cycles"
+cc -O1 -g -Iinclude tests/c/test_capi.c -L"$work" -ldgmf -lpthread -lm -Wl,-rpath,"$work" \
   -o "$work/test_capi"
 memcheck() {
   valgrind --suppressions=scripts/valgrind.supp --leak-check=full --show-leak-kinds=definite,indirect \

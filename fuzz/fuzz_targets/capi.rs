@@ -5,7 +5,7 @@
 use std::ffi::CString;
 use std::sync::OnceLock;
 
-use dgmf::capi::*;
+use dgmf_capi::*;
 use libfuzzer_sys::fuzz_target;
 
 struct Model(*mut dgmf_model);

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 fuzz_target!(|data: &[u8]| {
     let path = std::env::temp_dir().join(format!("dgmf-fuzz-npy-{}.npy", std::process::id()));
     std::fs::write(&path, data).expect("write the input");
-    if let Ok(reader) = dgmf::npy::NpyReader::open(&path, "fuzz input") {
+    if let Ok(reader) = dgmf_cli::npy::NpyReader::open(&path, "fuzz input") {
         // The header was checked against the file size: the data read is bounded by the input length.
         let len = reader.len();
         if let Ok(values) = reader.read_f64() {

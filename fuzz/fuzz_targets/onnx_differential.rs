@@ -47,7 +47,7 @@
 //!   prost stopped is not known to this target (it sees only prost's first error).
 //! - Anything prost's wire reader itself does differently from C++ protobuf (keys wider than 32 bits,
 //!   recursion limits, over-long varints): all three decoders here share that reader, so they agree by
-//!   construction. Those cases are covered by unit tests in src/onnx_header.rs, not by this target.
+//!   construction. Those cases are covered by unit tests in crates/dgmf/src/onnx_header.rs, not by this target.
 //! - The place description in `external_data` (only whether it is `Some`), and `check_supported`.
 #![no_main]
 use dgmf::onnx_header::{read_header, OnnxHeader};

@@ -3,8 +3,8 @@
 use std::ffi::{c_char, c_void};
 
 use super::{c_str, dgmf_status, free, guard, invalid, non_null, non_null_mut, publish};
-use crate::predict::{DEFAULT_MAX_BATCH, DEFAULT_MEMORY_LIMIT};
-use crate::samplers::{SamplerConfig, SamplerKind, Schedule};
+use dgmf::predict::{DEFAULT_MAX_BATCH, DEFAULT_MEMORY_LIMIT};
+use dgmf::samplers::{SamplerConfig, SamplerKind, Schedule};
 
 /// Progress callback: called after every network evaluation with the evaluations done and the total of
 /// the call. Return 0 to continue, non-zero to cancel (the predict call then returns DGMF_ERR_CANCELLED).
@@ -148,7 +148,7 @@ pub extern "C" fn dgmf_config_set_churn(
                 "EDM churn settings must be finite and non-negative",
             ));
         }
-        c.sampler.churn = crate::samplers::Churn {
+        c.sampler.churn = dgmf::samplers::Churn {
             s_churn,
             s_min,
             s_max,

@@ -1,10 +1,11 @@
 //! The `dgmf` binary: what a user sees, including how it fails.
 
-mod common;
-
 use std::process::{Command, Output};
 
-use common::models_dir;
+/// The analytic test models (tests/models/gen_analytic.py) at the workspace root.
+fn models_dir() -> std::path::PathBuf {
+    std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/models")
+}
 
 fn dgmf(args: &[&str], env: &[(&str, &str)]) -> Output {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_dgmf"));
@@ -91,7 +92,7 @@ fn predict_writes_numpy_files() {
     assert!(out.contains("nfe        100 per sample"), "{out}");
     assert!(out.contains("ms in ONNX Runtime"), "{out}");
     for path in [&mean, &std] {
-        let (shape, values) = dgmf::npy::read_f64(path).unwrap();
+        let (shape, values) = dgmf_cli::npy::read_f64(path).unwrap();
         assert_eq!(shape, vec![3, 2, 3, 4]);
         assert!(values.iter().all(|v| v.is_finite()));
     }
@@ -124,7 +125,7 @@ fn coords_file_pairs_rows_with_queries_and_report_json_is_written() {
         args.extend(["--report-json", report.to_str().unwrap()]);
         let o = dgmf(&args, &[]);
         assert!(o.status.success(), "{}", text(&o).1);
-        dgmf::npy::read_f64(out).unwrap().1
+        dgmf_cli::npy::read_f64(out).unwrap().1
     };
     let both = run(
         &["--coords-file", k.to_str().unwrap()],
@@ -280,7 +281,7 @@ fn missing_or_broken_runtime_gives_the_documented_error() {
 
     // A shared library that is not ONNX Runtime (the helper library shipped beside it in the wheel).
     let other = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("third_party/onnxruntime/libonnxruntime_providers_shared.so");
+        .join("../../third_party/onnxruntime/libonnxruntime_providers_shared.so");
     let o = dgmf(&["info", &m, "--ort-lib", other.to_str().unwrap()], &[]);
     assert!(
         text(&o)
@@ -393,7 +394,7 @@ fn query_files_that_are_not_regular_files_are_refused_without_reading() {
 
 /// An .npy header for a float64 array of `shape`, padded as NumPy does.
 fn npy_header(shape: &str) -> Vec<u8> {
-    dgmf::npy::encode_header("<f8", shape)
+    dgmf_cli::npy::encode_header("<f8", shape)
 }
 
 #[test]
@@ -496,7 +497,7 @@ fn rows_predicted(csv: &str) -> Result<usize, String> {
         assert_one_line_error(&o, "--params-file");
         return Err(text(&o).1);
     }
-    Ok(dgmf::npy::read_f64(&out).unwrap().0[0])
+    Ok(dgmf_cli::npy::read_f64(&out).unwrap().0[0])
 }
 
 #[test]
@@ -725,7 +726,7 @@ fn outputs_are_written_whole_and_leave_no_temporary_files() {
         ("std.npy", vec![1, 2, 3, 4]),
         ("all.npy", vec![1, 3, 2, 3, 4]),
     ] {
-        let (s, v) = dgmf::npy::read_f64(&d.join(f)).unwrap();
+        let (s, v) = dgmf_cli::npy::read_f64(&d.join(f)).unwrap();
         assert_eq!(s, shape, "{f}");
         assert!(v.iter().all(|x| x.is_finite()));
     }
@@ -772,7 +773,7 @@ fn concurrent_writers_of_one_output_leave_one_whole_file() {
             assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
         }
         let out = d.join("same.npy");
-        let (shape, values) = dgmf::npy::read_f64(&out)
+        let (shape, values) = dgmf_cli::npy::read_f64(&out)
             .unwrap_or_else(|e| panic!("round {round}: not a whole .npy file: {e}"));
         let n = shape[0];
         assert!([25, 50, 75, 100].contains(&n), "{shape:?}");

@@ -19,7 +19,7 @@ use std::cell::RefCell;
 use std::ffi::{c_char, CStr, CString};
 use std::panic::{catch_unwind, AssertUnwindSafe};
 
-use crate::error::{Error, ErrorKind};
+use dgmf::error::{Error, ErrorKind};
 
 /// libdgmf's version, also available as `dgmf_version()`. These and the limits below are written out as
 /// macros in include/dgmf.h (cbindgen.toml); `tests::header_macros_match_the_code` keeps them in step.
@@ -280,7 +280,7 @@ mod tests {
     #[test]
     fn header_macros_match_the_code() {
         let header =
-            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/include/dgmf.h"))
+            std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../include/dgmf.h"))
                 .unwrap();
         let defines: std::collections::BTreeMap<&str, &str> = header
             .lines()
@@ -321,18 +321,18 @@ mod tests {
 
     #[test]
     fn header_constants_match_the_engine() {
-        assert_eq!(DGMF_MAX_STEPS, crate::samplers::MAX_STEPS);
+        assert_eq!(DGMF_MAX_STEPS, dgmf::samplers::MAX_STEPS);
         assert_eq!(
             DGMF_MAX_CORRECTOR_STEPS,
-            crate::samplers::MAX_CORRECTOR_STEPS
+            dgmf::samplers::MAX_CORRECTOR_STEPS
         );
-        assert_eq!(DGMF_DEFAULT_STEPS, crate::samplers::DEFAULT_STEPS);
-        assert_eq!(DGMF_DEFAULT_MAX_BATCH, crate::predict::DEFAULT_MAX_BATCH);
+        assert_eq!(DGMF_DEFAULT_STEPS, dgmf::samplers::DEFAULT_STEPS);
+        assert_eq!(DGMF_DEFAULT_MAX_BATCH, dgmf::predict::DEFAULT_MAX_BATCH);
         assert_eq!(
             DGMF_DEFAULT_MEMORY_LIMIT,
-            crate::predict::DEFAULT_MEMORY_LIMIT
+            dgmf::predict::DEFAULT_MEMORY_LIMIT
         );
-        assert_eq!(DGMF_MAX_THREADS, crate::runtime::MAX_THREADS);
+        assert_eq!(DGMF_MAX_THREADS, dgmf::runtime::MAX_THREADS);
     }
 
     #[test]

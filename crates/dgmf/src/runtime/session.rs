@@ -79,7 +79,7 @@ fn register(
     let unavailable = |feature: &str| {
         format!(
             "execution provider `{}` was requested but this libdgmf was built without the `{feature}` cargo \
-             feature; rebuild with `cargo build --release --features {feature}` or use the cpu provider",
+             feature; rebuild with `cargo build --release --features dgmf/{feature}` (`make CARGO_FEATURES=dgmf/{feature}`) or use the cpu provider",
             provider.name()
         )
     };
@@ -308,16 +308,16 @@ mod tests {
     /// If the header walk ever missed an external reference, ONNX Runtime itself must refuse to read it.
     #[test]
     fn onnx_runtime_is_told_to_resolve_no_external_data() {
+        // Relative to the working directory (cargo runs unit tests in the crate's directory).
         let secret = std::env::current_dir()
             .unwrap()
-            .join("target/dgmf-external-secret.bin");
-        std::fs::create_dir_all(secret.parent().unwrap()).unwrap();
+            .join("dgmf-external-secret.bin");
         std::fs::write(
             &secret,
             [0u8, 0, 128, 63, 0, 0, 0, 64, 0, 0, 64, 64, 0, 0, 128, 64],
         )
         .unwrap();
-        let bytes = add_external("target/dgmf-external-secret.bin");
+        let bytes = add_external("dgmf-external-secret.bin");
         let rt = runtime(None).expect("ONNX Runtime (scripts/fetch-ort.sh)");
         // Without graph optimizations ONNX Runtime would read the file at session creation.
         let opts = SessionOptions {

@@ -3,7 +3,7 @@
 use std::ffi::c_char;
 
 use super::{c_str, dgmf_status, free, guard, invalid, non_null_mut, publish};
-use crate::runtime::{OptLevel, Provider, SessionOptions};
+use dgmf::runtime::{OptLevel, Provider, SessionOptions};
 
 /// Load options for `dgmf_model_load*`. Create with `dgmf_options_create`, free with `dgmf_options_destroy`.
 pub struct dgmf_options {

@@ -22,7 +22,7 @@ fn request(sampler: &str, steps: usize, batch: usize) -> Request {
 }
 
 fn bench(c: &mut Criterion) {
-    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models/poisson.onnx");
+    let path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/poisson.onnx");
     let model = Model::load(&path, &SessionOptions::default()).unwrap_or_else(|e| panic!("{e}"));
     let mut group = c.benchmark_group("predict_poisson");
     group.sample_size(10);

@@ -36,9 +36,9 @@ fn median(mut f: impl FnMut()) -> f64 {
 }
 
 fn main() -> dgmf::Result<()> {
-    let path = std::env::args()
-        .nth(1)
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/models/poisson.onnx").into());
+    let path = std::env::args().nth(1).unwrap_or_else(|| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/poisson.onnx").into()
+    });
     let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
     println!("model {path}, {cpus} logical CPUs\n");
 

@@ -17,11 +17,11 @@ const MARGIN_REL: f64 = 0.10;
 const MARGIN_ABS: f64 = 0.002;
 
 fn models() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("models")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models")
 }
 
 fn npy(dir: &Path, name: &str) -> (Vec<usize>, Vec<f64>) {
-    dgmf::npy::read_f64(&dir.join(name)).unwrap_or_else(|e| panic!("{e}"))
+    dgmf_cli::npy::read_f64(&dir.join(name)).unwrap_or_else(|e| panic!("{e}"))
 }
 
 fn check(name: &str) {

@@ -5,8 +5,8 @@ use super::{
     c_slice, c_slice_mut, dgmf_config, dgmf_model, dgmf_status, guard, invalid, non_null, CResult,
     Failure,
 };
-use crate::contract::Fidelity;
-use crate::predict::{FidelityValue, Progress, Query, Request};
+use dgmf::contract::Fidelity;
+use dgmf::predict::{FidelityValue, Progress, Query, Request};
 
 fn fidelity_value(fidelity: &Fidelity, v: f64, at: usize) -> CResult<FidelityValue> {
     match fidelity {

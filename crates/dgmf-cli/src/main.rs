@@ -7,7 +7,8 @@ use clap::{Args, Parser, Subcommand};
 use dgmf::contract::{Contract, Fidelity};
 use dgmf::runtime::{OptLevel, Provider, SessionOptions};
 use dgmf::samplers::{SamplerConfig, SamplerKind, Schedule};
-use dgmf::{npy, Error, FidelityValue, Model, Prediction, Progress, Query, Request};
+use dgmf::{Error, FidelityValue, Model, Prediction, Progress, Query, Request};
+use dgmf_cli::npy;
 
 #[derive(Parser)]
 #[command(

@@ -21,9 +21,9 @@ fn main() -> dgmf::Result<()> {
     let n: usize = args
         .next()
         .map_or(10_000, |a| a.parse().expect("N: a count"));
-    let path = args
-        .next()
-        .unwrap_or_else(|| concat!(env!("CARGO_MANIFEST_DIR"), "/models/poisson.onnx").into());
+    let path = args.next().unwrap_or_else(|| {
+        concat!(env!("CARGO_MANIFEST_DIR"), "/../../models/poisson.onnx").into()
+    });
     println!("| after | RSS MiB | peak RSS MiB |");
     println!("|---|---:|---:|");
     let row = |what: &str| {

@@ -6,9 +6,9 @@ use super::{
     c_path, c_slice, c_slice_mut, dgmf_options, dgmf_status, free, guard, invalid, non_null,
     non_null_mut, publish, put, CResult, Failure,
 };
-use crate::contract::{Fidelity, Variable};
-use crate::model::Model;
-use crate::runtime::SessionOptions;
+use dgmf::contract::{Fidelity, Variable};
+use dgmf::model::Model;
+use dgmf::runtime::SessionOptions;
 
 /// A loaded score model. Thread safety: one handle may be used by many threads at once for every
 /// function that takes `const dgmf_model *` (each predicting thread gets its own pooled session).
@@ -31,10 +31,10 @@ pub enum dgmf_fidelity_kind {
     DGMF_FIDELITY_CONTINUOUS = 1,
 }
 
-/// A model string for C: the host may print it, so controls are escaped (`crate::error::printable`; that
+/// A model string for C: the host may print it, so controls are escaped (`dgmf::error::printable`; that
 /// covers NUL too, which a C string could not hold).
 fn cstring(s: &str) -> CString {
-    CString::new(crate::error::printable(s).into_owned()).unwrap_or_default()
+    CString::new(dgmf::error::printable(s).into_owned()).unwrap_or_default()
 }
 
 fn wrap(model: Model) -> dgmf_model {
@@ -102,7 +102,7 @@ pub extern "C" fn dgmf_model_load_from_memory(
             return Err(invalid("`len` is 0: an empty buffer is not an ONNX model"));
         }
         // Checked before the buffer is touched: a wrong length must not make us read past it.
-        if len as u64 > crate::input_file::MAX_MODEL_BYTES {
+        if len as u64 > dgmf::input_file::MAX_MODEL_BYTES {
             return Err(Failure(
                 dgmf_status::DGMF_ERR_MODEL_LOAD,
                 format!(

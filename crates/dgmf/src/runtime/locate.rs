@@ -82,9 +82,12 @@ fn candidates(explicit: Option<&Path>) -> Vec<(Source, PathBuf)> {
     }
     list.push((
         Source::ProjectLocal,
-        Path::new(env!("CARGO_MANIFEST_DIR"))
-            .join("third_party/onnxruntime")
-            .join(&file),
+        // The workspace root's third_party/ (this crate lives in crates/dgmf).
+        Path::new(concat!(
+            env!("CARGO_MANIFEST_DIR"),
+            "/../../third_party/onnxruntime"
+        ))
+        .join(&file),
     ));
     if let Some(dir) = std::env::current_exe()
         .ok()

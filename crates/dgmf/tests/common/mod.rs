@@ -8,7 +8,7 @@ use dgmf::{FidelityValue, Model, Query, SessionOptions};
 use serde_json::Value;
 
 pub fn models_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/models")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/models")
 }
 
 pub fn load(name: &str) -> Model {

@@ -4,7 +4,6 @@
 //! ONNX Runtime; a prediction integrates the reverse VE SDE or its probability-flow ODE from noise down to a
 //! solution field, and an ensemble of samples gives a mean and a standard deviation.
 
-pub mod capi;
 pub mod contract;
 pub mod error;
 pub mod input_file;
@@ -14,7 +13,6 @@ pub mod samplers;
 
 pub use error::{Error, ErrorKind, Result};
 pub mod model;
-pub mod npy;
 pub mod runtime;
 
 pub mod predict;

@@ -10,8 +10,8 @@ use std::fs::File;
 use std::io::{BufReader, BufWriter, Read, Write};
 use std::path::Path;
 
-use crate::error::{Error, ErrorKind, Result};
-use crate::input_file::open_regular;
+use dgmf::error::{Error, ErrorKind, Result};
+use dgmf::input_file::open_regular;
 
 /// Longest `.npy` header read (NumPy itself refuses headers over 10 000 bytes by default).
 pub const MAX_HEADER_BYTES: usize = 1 << 16;
@@ -24,10 +24,10 @@ fn io_err(path: &Path, e: impl std::fmt::Display) -> Error {
 /// [`write_atomically`]).
 pub fn write_f32(path: &Path, shape: &[usize], data: &[f32]) -> Result<()> {
     if shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)) != Some(data.len()) {
-        return Err(Error::internal(format!(
-            "npy: shape {shape:?} does not hold {} values",
-            data.len()
-        )));
+        return Err(Error::new(
+            ErrorKind::Internal,
+            format!("npy: shape {shape:?} does not hold {} values", data.len()),
+        ));
     }
     write_atomically(path, |w| encode_f32(w, shape, data))
 }
@@ -304,11 +304,11 @@ fn parse_header(header: &str) -> std::result::Result<(Vec<usize>, Dtype), String
 }
 
 /// Reads a float32, float64, int32 or int64 C-order `.npy` file; returns (shape, values as f64). Arrays
-/// above [`crate::predict::DEFAULT_MEMORY_LIMIT`] bytes as f64 are refused before their data is read; use
+/// above [`dgmf::predict::DEFAULT_MEMORY_LIMIT`] bytes as f64 are refused before their data is read; use
 /// [`NpyReader`] to apply another limit.
 pub fn read_f64(path: &Path) -> Result<(Vec<usize>, Vec<f64>)> {
     let r = NpyReader::open(path, "file")?;
-    let max = crate::predict::DEFAULT_MEMORY_LIMIT;
+    let max = dgmf::predict::DEFAULT_MEMORY_LIMIT;
     if r.len().saturating_mul(8) > max {
         return Err(io_err(
             path,
