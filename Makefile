@@ -13,7 +13,8 @@ FFLAGS ?= -O2 -fPIC
 
 VERSION := $(shell sed -n 's/^version = "\(.*\)"/\1/p' Cargo.toml | head -n1)
 MAJOR := $(word 1,$(subst ., ,$(VERSION)))
-ORT_VERSION := 1.31.1
+# Written once, in the engine (crates/dgmf/src/runtime/locate.rs).
+ORT_VERSION := $(shell sed -n 's/^pub const TESTED_ORT_VERSION: &str = "\(.*\)";/\1/p' crates/dgmf/src/runtime/locate.rs)
 FDIR := target/fortran
 
 .PHONY: all lib fortran install uninstall

@@ -136,9 +136,9 @@ const char *dgmf_version(void);
 // S_noise 1); final denoising on; 1 sample, seed 0, at most 64 rows per network call, no extrapolation, a
 // 4 GiB memory limit, no progress callback.
 //
-// Which sampler: the recommended default is "ancestral" with dgmf_config_set_steps(config, 30) — 30
-// network evaluations, within 10 % of (or better than) the 2000-evaluation "pc" on every shipped model
-// (docs/performance.md); it is what the CLI and the Rust API use when no sampler is named. "pc" (N = 1000)
+// `sampler` NULL gives the library's default, the one the CLI and the Rust API use when no sampler is
+// named: "ancestral" with 30 levels (DGMF_DEFAULT_STEPS) — 30 network evaluations, within 10 % of (or
+// better than) the 2000-evaluation "pc" on every shipped model (docs/performance.md). "pc" (N = 1000)
 // is the score_sde reference; "heun"/"dpmpp-2m" are deterministic ODE solvers (smooth in the parameters,
 // but they stall at an error floor set by the learned score).
 enum dgmf_status dgmf_config_create(const char *sampler,

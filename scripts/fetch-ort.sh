@@ -4,8 +4,11 @@
 # libdgmf finds the library there on its own (see docs/runtime.md); it is also what DGMF_ORT_LIB may point to.
 set -euo pipefail
 # ORT_VERSION and ORT_DEST override the version and the directory (the fault tests fetch an old release).
-ORT_VERSION="${ORT_VERSION:-1.31.1}"
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+# The tested version is written once, in the engine (TESTED_ORT_VERSION in crates/dgmf/src/runtime/locate.rs).
+tested="$(sed -n 's/^pub const TESTED_ORT_VERSION: &str = "\(.*\)";/\1/p' "$root/crates/dgmf/src/runtime/locate.rs")"
+[[ -n "$tested" ]] || { echo "fetch-ort: TESTED_ORT_VERSION not found in crates/dgmf/src/runtime/locate.rs" >&2; exit 1; }
+ORT_VERSION="${ORT_VERSION:-$tested}"
 dest="${ORT_DEST:-$root/third_party/onnxruntime}"
 lib="$dest/libonnxruntime.so.$ORT_VERSION"
 if [[ -f "$lib" ]]; then

@@ -105,6 +105,12 @@ public:
     // Returns true to continue, false to cancel.
     using Progress = std::function<bool(std::size_t done, std::size_t total)>;
 
+    // The library's default sampler (ancestral, DGMF_DEFAULT_STEPS levels).
+    Config() {
+        dgmf_config* raw = nullptr;
+        check(dgmf_config_create(nullptr, &raw));
+        handle_ = Handle(raw);
+    }
     explicit Config(const std::string& sampler) {
         dgmf_config* raw = nullptr;
         check(dgmf_config_create(sampler.c_str(), &raw));

@@ -211,6 +211,13 @@ int main(int argc, char **argv) {
 
     /* Config. */
     dgmf_config *cfg = NULL;
+    /* NULL: the library default, ancestral with DGMF_DEFAULT_STEPS levels (30 NFE with the final step). */
+    OK(dgmf_config_create(NULL, &cfg));
+    size_t default_nfe = 0;
+    OK(dgmf_config_nfe(cfg, &default_nfe));
+    CHECK(default_nfe == DGMF_DEFAULT_STEPS, "default config nfe %zu", default_nfe);
+    dgmf_config_destroy(cfg);
+    cfg = NULL;
     EXPECT(dgmf_config_create("ddim", &cfg), DGMF_ERR_INVALID_ARGUMENT, "unknown sampler `ddim`");
     CHECK(cfg == NULL, "out NULL");
     OK(dgmf_config_create("pc", &cfg));

@@ -33,9 +33,9 @@ pub struct dgmf_config {
 /// S_noise 1); final denoising on; 1 sample, seed 0, at most 64 rows per network call, no extrapolation, a
 /// 4 GiB memory limit, no progress callback.
 ///
-/// Which sampler: the recommended default is "ancestral" with dgmf_config_set_steps(config, 30) — 30
-/// network evaluations, within 10 % of (or better than) the 2000-evaluation "pc" on every shipped model
-/// (docs/performance.md); it is what the CLI and the Rust API use when no sampler is named. "pc" (N = 1000)
+/// `sampler` NULL gives the library's default, the one the CLI and the Rust API use when no sampler is
+/// named: "ancestral" with 30 levels (DGMF_DEFAULT_STEPS) — 30 network evaluations, within 10 % of (or
+/// better than) the 2000-evaluation "pc" on every shipped model (docs/performance.md). "pc" (N = 1000)
 /// is the score_sde reference; "heun"/"dpmpp-2m" are deterministic ODE solvers (smooth in the parameters,
 /// but they stall at an error floor set by the learned score).
 #[no_mangle]
@@ -46,9 +46,13 @@ pub extern "C" fn dgmf_config_create(
     guard(|| {
         let out = non_null_mut(out, "out")?;
         *out = std::ptr::null_mut();
-        let kind = SamplerKind::parse(c_str(sampler, "sampler")?)?;
+        let sampler = if sampler.is_null() {
+            SamplerConfig::default()
+        } else {
+            SamplerConfig::new(SamplerKind::parse(c_str(sampler, "sampler")?)?)
+        };
         *out = publish(dgmf_config {
-            sampler: SamplerConfig::new(kind),
+            sampler,
             n_samples: 1,
             seed: 0,
             max_batch: DEFAULT_MAX_BATCH,

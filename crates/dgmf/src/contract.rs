@@ -79,7 +79,7 @@ pub enum ElemType {
 #[derive(Debug, Clone, PartialEq)]
 pub struct TensorSpec {
     pub name: String,
-    /// `None` when the element type is neither float32 nor float16 (the text says which).
+    /// `Err` with the type's name when the element type is neither float32 nor float16.
     pub elem: std::result::Result<ElemType, String>,
     /// `None` for a non-tensor value.
     pub dims: Option<Vec<i64>>,
@@ -94,7 +94,6 @@ pub struct IoTypes {
     pub fidelity: ElemType,
     pub coords: Option<ElemType>,
     pub output: ElemType,
-    pub output_name: String,
 }
 
 /// A validated contract v1 model description.
@@ -508,7 +507,6 @@ fn check_signature(
         fidelity,
         coords,
         output,
-        output_name: outputs[0].name.clone(),
     })
 }
 

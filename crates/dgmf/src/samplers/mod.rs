@@ -7,8 +7,8 @@
 
 mod dpmpp;
 mod edm;
+mod langevin;
 mod ode;
-mod pc;
 mod predictor;
 pub mod schedule;
 
@@ -142,7 +142,8 @@ pub const MAX_STEPS: usize = 100_000;
 /// Most Langevin steps per noise level.
 pub const MAX_CORRECTOR_STEPS: usize = 100;
 
-/// Noise levels of the default sampler: 20 levels = 39 network evaluations.
+/// Noise levels of `edm`'s defaults (`SamplerConfig::new(SamplerKind::Edm)`): 20 levels = 39 network
+/// evaluations. The library default is [`SamplerConfig::default`].
 pub const DEFAULT_EDM_STEPS: usize = 20;
 
 /// A complete sampler configuration. `SamplerConfig::new(kind)` gives the documented defaults.
@@ -379,7 +380,7 @@ pub fn run(
             predictor::sample(Predictor::Ancestral, None, sigmas, ctx, x, ws)?
         }
         SamplerKind::Pc(p) => {
-            let corrector = pc::Langevin {
+            let corrector = langevin::Langevin {
                 snr: cfg.snr,
                 steps: cfg.corrector_steps,
             };

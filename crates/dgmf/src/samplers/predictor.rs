@@ -2,7 +2,7 @@
 //! for each level σ_i: [corrector at σ_i], then the predictor σ_i → σ_{i+1}. All three predictors are
 //! x ← x + a·s(x, σ_i) + b·ξ and differ only in (a, b).
 
-use super::pc::Langevin;
+use super::langevin::Langevin;
 use super::{step, Ctx, Predictor, Workspace};
 use crate::error::Result;
 
