@@ -98,15 +98,7 @@ pub extern "C" fn dgmf_config_set_schedule(
     schedule: *const c_char,
 ) -> dgmf_status {
     set(config, |c| {
-        c.sampler.schedule = match c_str(schedule, "schedule")? {
-            "geometric" => Schedule::Geometric,
-            "karras" => Schedule::Karras { rho: 7.0 },
-            other => {
-                return Err(invalid(format!(
-                    "schedule `{other}`; choose \"geometric\" or \"karras\""
-                )))
-            }
-        };
+        c.sampler.schedule = Schedule::parse(c_str(schedule, "schedule")?)?;
         Ok(())
     })
 }

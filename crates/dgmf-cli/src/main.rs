@@ -848,15 +848,8 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     if let Some(s) = a.steps {
         sampler.steps = s;
     }
-    match a.schedule.as_deref() {
-        None => {}
-        Some("geometric") => sampler.schedule = Schedule::Geometric,
-        Some("karras") => sampler.schedule = Schedule::Karras { rho: 7.0 },
-        Some(o) => {
-            return Err(invalid(format!(
-                "--schedule `{o}`: choose geometric or karras"
-            )))
-        }
+    if let Some(name) = a.schedule.as_deref() {
+        sampler.schedule = Schedule::parse(name)?;
     }
     if let Some(s) = a.snr {
         sampler.snr = s;

@@ -10,6 +10,24 @@ pub enum Schedule {
 }
 
 impl Schedule {
+    /// The schedules by name (`karras` with EDM's ρ = 7): what the C API and the CLI accept.
+    pub const NAMES: [&'static str; 2] = ["geometric", "karras"];
+
+    /// Parses a schedule name (one of [`Schedule::NAMES`]).
+    pub fn parse(name: &str) -> crate::Result<Self> {
+        match name {
+            "geometric" => Ok(Schedule::Geometric),
+            "karras" => Ok(Schedule::Karras { rho: 7.0 }),
+            other => Err(crate::Error::new(
+                crate::ErrorKind::InvalidArgument,
+                format!(
+                    "unknown schedule `{other}`; choose one of {}",
+                    Self::NAMES.join(", ")
+                ),
+            )),
+        }
+    }
+
     pub fn name(&self) -> &'static str {
         match self {
             Schedule::Geometric => "geometric",
@@ -48,6 +66,15 @@ impl Schedule {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn names_round_trip() {
+        for name in Schedule::NAMES {
+            assert_eq!(Schedule::parse(name).unwrap().name(), name);
+        }
+        let e = Schedule::parse("linear").unwrap_err();
+        assert!(e.message().contains("geometric, karras"), "{e}");
+    }
 
     #[test]
     fn ends_and_monotonicity() {
