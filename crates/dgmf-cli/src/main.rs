@@ -338,8 +338,8 @@ fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Error> {
     let c = model.contract();
     let mut out = Out::new();
     if json {
-        // `quote` escapes every control character, so the JSON text is printable as it is.
-        return out.line(&info_json(&model));
+        // `json_text` escapes every control character, so the text is printable as it is.
+        return out.line(&json_text(&info_json(&model)));
     }
     let rtm = model.runtime();
     say!(out, "model      {}", model.source());
@@ -417,72 +417,57 @@ fn join<T: std::fmt::Display>(v: &[T]) -> String {
         .join(", ")
 }
 
-/// A JSON string literal; control characters (see [`is_control`]) are written as `\uXXXX`, so the JSON
-/// is safe to print on a terminal.
-fn quote(s: &str) -> String {
-    let mut out = String::from("\"");
-    for ch in s.chars() {
-        match ch {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            c if dgmf::error::is_unsafe_char(c) => out.push_str(&format!("\\u{:04x}", c as u32)),
-            c => out.push(c),
+/// A JSON document as text that is safe to print: serde_json escapes C0 controls; the other characters
+/// that act on a terminal (DEL, C1, line separators, bidi controls — `dgmf::error::is_unsafe_char`) can only
+/// stand inside strings, where `\uXXXX` is their JSON escape.
+fn json_text(value: &serde_json::Value) -> String {
+    let text = value.to_string();
+    let mut out = String::with_capacity(text.len());
+    for ch in text.chars() {
+        if dgmf::error::is_unsafe_char(ch) {
+            out.push_str(&format!("\\u{:04x}", ch as u32));
+        } else {
+            out.push(ch);
         }
     }
-    out.push('"');
     out
 }
 
-fn vars_json(vars: &[dgmf::contract::Variable]) -> String {
-    let items: Vec<String> = vars
-        .iter()
-        .map(|v| {
-            format!(
-                "{{\"name\": {}, \"min\": {}, \"max\": {}}}",
-                quote(&v.name),
-                v.min,
-                v.max
-            )
-        })
-        .collect();
-    format!("[{}]", items.join(", "))
+fn vars_json(vars: &[dgmf::contract::Variable]) -> serde_json::Value {
+    vars.iter()
+        .map(|v| serde_json::json!({"name": v.name, "min": v.min, "max": v.max}))
+        .collect()
 }
 
-fn info_json(model: &Model) -> String {
+fn info_json(model: &Model) -> serde_json::Value {
     let c: &Contract = model.contract();
     let fidelity = match &c.fidelity {
-        Fidelity::Discrete { levels, labels } => format!(
-            "{{\"kind\": \"discrete\", \"levels\": {levels}, \"labels\": {}}}",
-            labels.as_ref().map_or("null".into(), |l| format!(
-                "[{}]",
-                l.iter().map(|s| quote(s)).collect::<Vec<_>>().join(", ")
-            ))
-        ),
+        Fidelity::Discrete { levels, labels } => {
+            serde_json::json!({"kind": "discrete", "levels": levels, "labels": labels})
+        }
         Fidelity::Continuous { lo, hi } => {
-            format!("{{\"kind\": \"continuous\", \"lo\": {lo}, \"hi\": {hi}}}")
+            serde_json::json!({"kind": "continuous", "lo": lo, "hi": hi})
         }
     };
-    let opt = |s: &Option<String>| s.as_deref().map_or("null".into(), quote);
-    format!(
-        "{{\"source\": {}, \"name\": {}, \"description\": {}, \"contract\": 1, \"sde\": \"ve\", \"output\": \"{}\", \
-         \"sigma_min\": {}, \"sigma_max\": {}, \"shape\": [{}], \"params\": {}, \"fidelity\": {fidelity}, \
-         \"coords\": {}, \"data_shift\": [{}], \"data_scale\": [{}], \"provider\": {}, \"ort_version\": {}, \
-         \"ir_version\": {}}}",
-        quote(model.source()),
-        opt(&c.name),
-        opt(&c.description),
-        c.output.as_str(),
-        c.sigma_min,
-        c.sigma_max,
-        join(&c.shape),
-        vars_json(&c.params),
-        vars_json(&c.coords),
-        join(&c.data_shift),
-        join(&c.data_scale),
-        quote(model.provider()),
-        quote(&model.runtime().version),
-        model.header().ir_version
-    )
+    serde_json::json!({
+        "source": model.source(),
+        "name": c.name,
+        "description": c.description,
+        "contract": dgmf::contract::CONTRACT_VERSION,
+        "sde": "ve",
+        "output": c.output.as_str(),
+        "sigma_min": c.sigma_min,
+        "sigma_max": c.sigma_max,
+        "shape": c.shape,
+        "params": vars_json(&c.params),
+        "fidelity": fidelity,
+        "coords": vars_json(&c.coords),
+        "data_shift": c.data_shift,
+        "data_scale": c.data_scale,
+        "provider": model.provider(),
+        "ort_version": model.runtime().version,
+        "ir_version": model.header().ir_version,
+    })
 }
 
 /// Bytes one query row of `width` values takes in memory (the values plus the `Vec` holding them).
@@ -1009,19 +994,18 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
 
 fn report_json(req: &Request, p: &Prediction, n_queries: usize, walls: &[f64]) -> String {
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
-    let runs: Vec<String> = walls.iter().map(|w| format!("{w:.6}")).collect();
-    format!(
-        "{{\"sampler\": \"{}\", \"steps\": {}, \"queries\": {}, \"samples\": {}, \"nfe\": {}, \"network_calls\": {}, \"wall_ms\": {:.6}, \"ort_ms\": {:.6}, \"wall_ms_runs\": [{}]}}\n",
-        req.sampler.kind.name(),
-        req.sampler.steps,
-        n_queries,
-        req.n_samples,
-        p.nfe,
-        p.network_calls,
-        ms(p.wall),
-        ms(p.network_time),
-        runs.join(", ")
-    )
+    let value = serde_json::json!({
+        "sampler": req.sampler.kind.name(),
+        "steps": req.sampler.steps,
+        "queries": n_queries,
+        "samples": req.n_samples,
+        "nfe": p.nfe,
+        "network_calls": p.network_calls,
+        "wall_ms": ms(p.wall),
+        "ort_ms": ms(p.network_time),
+        "wall_ms_runs": walls,
+    });
+    json_text(&value) + "\n"
 }
 
 fn report(out: &mut Out, model: &Model, req: &Request, p: &Prediction) -> Result<(), Error> {
@@ -1101,7 +1085,7 @@ mod tests {
             assert_eq!(escape_controls(raw), shown, "{raw:?}");
         }
         assert_eq!(
-            quote("\x1b\u{9b}\u{202e}\x7f\"\\é"),
+            json_text(&serde_json::json!("\x1b\u{9b}\u{202e}\x7f\"\\é")),
             "\"\\u001b\\u009b\\u202e\\u007f\\\"\\\\é\""
         );
     }
