@@ -3,8 +3,8 @@
 use std::ffi::{c_char, c_void};
 
 use super::{c_str, dgmf_status, free, guard, invalid, non_null, non_null_mut, publish};
-use dgmf::predict::{DEFAULT_MAX_BATCH, DEFAULT_MEMORY_LIMIT};
 use dgmf::samplers::{SamplerConfig, SamplerKind, Schedule};
+use dgmf::Request;
 
 /// Progress callback: called after every network evaluation with the evaluations done and the total of
 /// the call. Return 0 to continue, non-zero to cancel (the predict call then returns DGMF_ERR_CANCELLED).
@@ -15,13 +15,8 @@ pub type dgmf_progress_fn =
 /// Prediction settings. Not shared between threads while being modified; a const config may be used by
 /// many predicting threads at once (the progress callback is then called from each of them).
 pub struct dgmf_config {
-    pub(crate) sampler: SamplerConfig,
-    pub(crate) n_samples: usize,
-    pub(crate) seed: u64,
-    pub(crate) max_batch: usize,
-    pub(crate) extrapolate: bool,
-    pub(crate) memory_limit: usize,
-    pub(crate) time_limit: Option<std::time::Duration>,
+    /// The engine's request with no queries: every setting, validated by the engine.
+    pub(crate) request: Request,
     pub(crate) progress: dgmf_progress_fn,
     pub(crate) user_data: *mut c_void,
 }
@@ -52,13 +47,7 @@ pub extern "C" fn dgmf_config_create(
             SamplerConfig::new(SamplerKind::parse(c_str(sampler, "sampler")?)?)
         };
         *out = publish(dgmf_config {
-            sampler,
-            n_samples: 1,
-            seed: 0,
-            max_batch: DEFAULT_MAX_BATCH,
-            extrapolate: false,
-            memory_limit: DEFAULT_MEMORY_LIMIT,
-            time_limit: None,
+            request: Request::new(Vec::new(), sampler),
             progress: None,
             user_data: std::ptr::null_mut(),
         });
@@ -72,21 +61,27 @@ pub extern "C" fn dgmf_config_destroy(config: *mut dgmf_config) {
     free(config)
 }
 
+/// Applies `f` to a copy of the settings and keeps it only if the engine accepts the result
+/// (`Request::validate_settings`): a refused setting leaves the configuration as it was.
 fn set(
     config: *mut dgmf_config,
-    f: impl FnOnce(&mut dgmf_config) -> Result<(), super::Failure>,
+    f: impl FnOnce(&mut Request) -> Result<(), super::Failure>,
 ) -> dgmf_status {
-    guard(|| f(non_null_mut(config, "config")?))
+    guard(|| {
+        let c = non_null_mut(config, "config")?;
+        let mut next = c.request.clone();
+        f(&mut next)?;
+        next.validate_settings()?;
+        c.request = next;
+        Ok(())
+    })
 }
 
 /// Number of noise levels N of the schedule, 2 ≤ N ≤ DGMF_MAX_STEPS. NFE: see docs/samplers.md.
 #[no_mangle]
 pub extern "C" fn dgmf_config_set_steps(config: *mut dgmf_config, steps: usize) -> dgmf_status {
-    set(config, |c| {
-        let mut next = c.sampler;
-        next.steps = steps;
-        next.validate()?;
-        c.sampler = next;
+    set(config, |r| {
+        r.sampler.steps = steps;
         Ok(())
     })
 }
@@ -97,8 +92,8 @@ pub extern "C" fn dgmf_config_set_schedule(
     config: *mut dgmf_config,
     schedule: *const c_char,
 ) -> dgmf_status {
-    set(config, |c| {
-        c.sampler.schedule = Schedule::parse(c_str(schedule, "schedule")?)?;
+    set(config, |r| {
+        r.sampler.schedule = Schedule::parse(c_str(schedule, "schedule")?)?;
         Ok(())
     })
 }
@@ -111,17 +106,9 @@ pub extern "C" fn dgmf_config_set_corrector(
     snr: f32,
     steps: usize,
 ) -> dgmf_status {
-    set(config, |c| {
-        if !(snr.is_finite() && snr > 0.0) {
-            return Err(invalid(format!(
-                "snr = {snr}; it must be a positive number"
-            )));
-        }
-        let mut next = c.sampler;
-        next.snr = snr;
-        next.corrector_steps = steps;
-        next.validate()?;
-        c.sampler = next;
+    set(config, |r| {
+        r.sampler.snr = snr;
+        r.sampler.corrector_steps = steps;
         Ok(())
     })
 }
@@ -135,16 +122,8 @@ pub extern "C" fn dgmf_config_set_churn(
     s_max: f32,
     s_noise: f32,
 ) -> dgmf_status {
-    set(config, |c| {
-        if ![s_churn, s_min, s_max, s_noise]
-            .iter()
-            .all(|v| v.is_finite() && *v >= 0.0)
-        {
-            return Err(invalid(
-                "EDM churn settings must be finite and non-negative",
-            ));
-        }
-        c.sampler.churn = dgmf::samplers::Churn {
+    set(config, |r| {
+        r.sampler.churn = dgmf::samplers::Churn {
             s_churn,
             s_min,
             s_max,
@@ -157,8 +136,8 @@ pub extern "C" fn dgmf_config_set_churn(
 /// Final denoising step to sigma = 0 (non-zero: on, the default).
 #[no_mangle]
 pub extern "C" fn dgmf_config_set_denoise(config: *mut dgmf_config, denoise: i32) -> dgmf_status {
-    set(config, |c| {
-        c.sampler.denoise = denoise != 0;
+    set(config, |r| {
+        r.sampler.denoise = denoise != 0;
         Ok(())
     })
 }
@@ -166,13 +145,8 @@ pub extern "C" fn dgmf_config_set_denoise(config: *mut dgmf_config, denoise: i32
 /// Ensemble size per query (≥ 1; ≥ 2 for a std field).
 #[no_mangle]
 pub extern "C" fn dgmf_config_set_samples(config: *mut dgmf_config, samples: usize) -> dgmf_status {
-    set(config, |c| {
-        if samples == 0 {
-            return Err(invalid(
-                "samples = 0; ask for at least one sample per query",
-            ));
-        }
-        c.n_samples = samples;
+    set(config, |r| {
+        r.n_samples = samples;
         Ok(())
     })
 }
@@ -181,8 +155,8 @@ pub extern "C" fn dgmf_config_set_samples(config: *mut dgmf_config, samples: usi
 /// and independent of batching and threads.
 #[no_mangle]
 pub extern "C" fn dgmf_config_set_seed(config: *mut dgmf_config, seed: u64) -> dgmf_status {
-    set(config, |c| {
-        c.seed = seed;
+    set(config, |r| {
+        r.seed = seed;
         Ok(())
     })
 }
@@ -193,13 +167,8 @@ pub extern "C" fn dgmf_config_set_max_batch(
     config: *mut dgmf_config,
     max_batch: usize,
 ) -> dgmf_status {
-    set(config, |c| {
-        if max_batch == 0 {
-            return Err(invalid(
-                "max_batch = 0; a network call needs at least one row",
-            ));
-        }
-        c.max_batch = max_batch;
+    set(config, |r| {
+        r.max_batch = max_batch;
         Ok(())
     })
 }
@@ -210,8 +179,8 @@ pub extern "C" fn dgmf_config_set_extrapolation(
     config: *mut dgmf_config,
     allow: i32,
 ) -> dgmf_status {
-    set(config, |c| {
-        c.extrapolate = allow != 0;
+    set(config, |r| {
+        r.allow_extrapolation = allow != 0;
         Ok(())
     })
 }
@@ -223,8 +192,8 @@ pub extern "C" fn dgmf_config_set_memory_limit(
     config: *mut dgmf_config,
     bytes: usize,
 ) -> dgmf_status {
-    set(config, |c| {
-        c.memory_limit = bytes;
+    set(config, |r| {
+        r.memory_limit = bytes;
         Ok(())
     })
 }
@@ -237,8 +206,9 @@ pub extern "C" fn dgmf_config_set_time_limit(
     config: *mut dgmf_config,
     seconds: f64,
 ) -> dgmf_status {
-    set(config, |c| {
-        c.time_limit = match seconds {
+    set(config, |r| {
+        // Converting the C value is this layer's job; the engine checks the Duration.
+        r.time_limit = match seconds {
             0.0 => None,
             s => Some(
                 std::time::Duration::try_from_secs_f64(s)
@@ -262,7 +232,8 @@ pub extern "C" fn dgmf_config_set_progress(
     callback: dgmf_progress_fn,
     user_data: *mut c_void,
 ) -> dgmf_status {
-    set(config, |c| {
+    guard(|| {
+        let c = non_null_mut(config, "config")?;
         c.progress = callback;
         c.user_data = user_data;
         Ok(())
@@ -273,7 +244,7 @@ pub extern "C" fn dgmf_config_set_progress(
 #[no_mangle]
 pub extern "C" fn dgmf_config_nfe(config: *const dgmf_config, nfe: *mut usize) -> dgmf_status {
     guard(|| {
-        *non_null_mut(nfe, "nfe")? = non_null(config, "config")?.sampler.nfe();
+        *non_null_mut(nfe, "nfe")? = non_null(config, "config")?.request.sampler.nfe();
         Ok(())
     })
 }

@@ -63,13 +63,13 @@ pub extern "C" fn dgmf_predict_batch(
             invalid(format!(
                 "n = {n} queries would take more than the memory limit of {} bytes \
                  (dgmf_config_set_memory_limit): predict them in smaller batches",
-                cfg.memory_limit
+                cfg.request.memory_limit
             ))
         };
         // The queries are copied into the request: bound them by the memory limit before allocating.
         let per_query = std::mem::size_of::<Query>() + 8 * (p + q);
         if n.checked_mul(per_query)
-            .map_or(true, |b| b > cfg.memory_limit)
+            .map_or(true, |b| b > cfg.request.memory_limit)
         {
             return Err(too_many());
         }
@@ -82,7 +82,7 @@ pub extern "C" fn dgmf_predict_batch(
         let std = if std.is_null() {
             None
         } else {
-            if cfg.n_samples < 2 {
+            if cfg.request.n_samples < 2 {
                 return Err(invalid(
                     "a std field needs at least 2 samples (dgmf_config_set_samples)",
                 ));
@@ -99,13 +99,10 @@ pub extern "C" fn dgmf_predict_batch(
                 })
             })
             .collect::<CResult<Vec<_>>>()?;
-        let mut req = Request::new(queries, cfg.sampler);
-        req.n_samples = cfg.n_samples;
-        req.seed = cfg.seed;
-        req.max_batch = cfg.max_batch;
-        req.allow_extrapolation = cfg.extrapolate;
-        req.memory_limit = cfg.memory_limit;
-        req.time_limit = cfg.time_limit;
+        let req = Request {
+            queries,
+            ..cfg.request.clone()
+        };
         let mut callback = cfg
             .progress
             .map(|f| move |p: Progress| f(p.done, p.total, cfg.user_data) == 0);

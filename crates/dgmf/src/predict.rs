@@ -522,10 +522,15 @@ pub fn first_non_finite(v: &[f32]) -> Option<usize> {
     v.iter().position(|x| !x.is_finite())
 }
 
-fn validate(c: &Contract, req: &Request) -> Result<()> {
-    if req.queries.is_empty() {
-        return Err(Error::invalid("the request has no queries"));
+impl Request {
+    /// Checks the settings alone — sampler, ensemble, batch, time limit — without queries or a model: what
+    /// the C API's setters and `validate` share, so each rule lives here once.
+    pub fn validate_settings(&self) -> Result<()> {
+        validate_settings(self)
     }
+}
+
+fn validate_settings(req: &Request) -> Result<()> {
     if req.n_samples == 0 {
         return Err(Error::invalid(
             "n_samples = 0; ask for at least one sample per query",
@@ -542,6 +547,14 @@ fn validate(c: &Contract, req: &Request) -> Result<()> {
             "time_limit = 0; give a positive limit, or None for no limit",
         ));
     }
+    Ok(())
+}
+
+fn validate(c: &Contract, req: &Request) -> Result<()> {
+    if req.queries.is_empty() {
+        return Err(Error::invalid("the request has no queries"));
+    }
+    validate_settings(req)?;
     let gib = |b: usize| b as f64 / (1u64 << 30) as f64;
     match buffer_bytes(c, req) {
         Some(b) if b <= req.memory_limit => {}

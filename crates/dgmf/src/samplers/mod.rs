@@ -228,17 +228,18 @@ impl SamplerConfig {
                 )));
             }
         }
-        if matches!(self.kind, SamplerKind::Pc(_)) && !(self.snr.is_finite() && self.snr > 0.0) {
+        // snr and churn are checked whatever the sampler, so that a setting is refused when it is made,
+        // not later when the configuration is switched to a sampler that uses it.
+        if !(self.snr.is_finite() && self.snr > 0.0) {
             return Err(Error::invalid(format!(
                 "snr = {}; it must be a positive number",
                 self.snr
             )));
         }
         let c = self.churn;
-        if self.kind == SamplerKind::Edm
-            && !([c.s_churn, c.s_min, c.s_max, c.s_noise]
-                .iter()
-                .all(|v| v.is_finite() && *v >= 0.0))
+        if !([c.s_churn, c.s_min, c.s_max, c.s_noise]
+            .iter()
+            .all(|v| v.is_finite() && *v >= 0.0))
         {
             return Err(Error::invalid(
                 "EDM churn settings must be finite and non-negative",
