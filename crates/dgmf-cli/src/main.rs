@@ -762,29 +762,60 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     }
     check_outputs(a)?;
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
-    let c = model.contract();
-    let fidelity = match c.fidelity {
+    let job = build_request(a, model.contract())?;
+    let (pred, walls) = run(a, &model, &job)?;
+    // The files first (each written whole or not at all), then the summary on standard output.
+    let written = write_outputs(a, &job.request, &pred, &walls)?;
+    let mut out = Out::new();
+    report(&mut out, &model, &job.request, &pred)?;
+    if walls.len() > 1 {
+        let list: Vec<String> = walls.iter().map(|w| format!("{w:.1}")).collect();
+        say!(
+            out,
+            "runs       {} ms (--repeat {})",
+            list.join(", "),
+            walls.len()
+        );
+    }
+    for line in &written {
+        out.line(line)?;
+    }
+    Ok(())
+}
+
+/// What `predict` runs: the request, or for `--coord-values` one parameter vector swept over the values.
+struct Job {
+    request: Request,
+    sweep: Option<(Vec<f64>, Vec<f64>)>,
+}
+
+/// The `--fidelity` text as the model takes it: exactly one level index or one value.
+fn fidelity_value(c: &Contract, text: &str) -> Result<FidelityValue, Error> {
+    match c.fidelity {
         Fidelity::Discrete { levels, .. } => {
-            FidelityValue::Level(a.fidelity.trim().parse::<usize>().map_err(|_| {
+            Ok(FidelityValue::Level(text.trim().parse::<usize>().map_err(|_| {
                 invalid(format!(
-                    "--fidelity `{}`: this model takes one 0-based level index, an integer in 0..={}",
-                    a.fidelity,
+                    "--fidelity `{text}`: this model takes one 0-based level index, an integer in 0..={}",
                     levels.saturating_sub(1)
                 ))
-            })?)
+            })?))
         }
-        Fidelity::Continuous { lo, hi } => match numbers("fidelity", &a.fidelity)?.as_slice() {
-            &[v] => FidelityValue::Value(v),
-            v => {
-                return Err(invalid(format!(
-                    "--fidelity `{}`: this model takes one fidelity value in [{lo}, {hi}], got {}",
-                    a.fidelity,
-                    v.len()
-                )))
-            }
+        Fidelity::Continuous { lo, hi } => match numbers("fidelity", text)?.as_slice() {
+            &[v] => Ok(FidelityValue::Value(v)),
+            v => Err(invalid(format!(
+                "--fidelity `{text}`: this model takes one fidelity value in [{lo}, {hi}], got {}",
+                v.len()
+            ))),
         },
-    };
-    // The query rows read from files must fit in the memory limit too.
+    }
+}
+
+/// Rows of numbers, one per query.
+type Rows = Vec<Vec<f64>>;
+
+/// The parameter rows and their coordinate rows, from the flags or the query files (which must fit in the
+/// memory limit together).
+fn query_rows(a: &PredictArgs, c: &Contract) -> Result<(Rows, Rows), Error> {
     let mut budget = Budget {
         limit: (a.memory_limit as u64).saturating_mul(1 << 20),
         used: 0,
@@ -826,6 +857,12 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         }
         (None, None) => vec![Vec::new(); params.len()],
     };
+    Ok((params, coords))
+}
+
+/// The sampler: the library default, or `--sampler` with its defaults, then each given setting (the
+/// engine validates them all when the request runs).
+fn sampler_config(a: &PredictArgs) -> Result<SamplerConfig, Error> {
     let mut sampler = match a.sampler.as_deref() {
         Some(name) => SamplerConfig::new(SamplerKind::parse(name)?),
         None => SamplerConfig::default(),
@@ -861,6 +898,12 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         }
     }
     sampler.denoise = !a.no_denoise;
+    Ok(sampler)
+}
+
+fn build_request(a: &PredictArgs, c: &Contract) -> Result<Job, Error> {
+    let fidelity = fidelity_value(c, &a.fidelity)?;
+    let (params, coords) = query_rows(a, c)?;
     let coord_values = a
         .coord_values
         .as_deref()
@@ -871,7 +914,7 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
             "--coord-values takes a single --params vector".into(),
         ));
     }
-    let first_params = params[0].clone();
+    let sweep = coord_values.map(|values| (params[0].clone(), values));
     let queries: Vec<Query> = params
         .into_iter()
         .zip(coords)
@@ -881,7 +924,7 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
             coords,
         })
         .collect();
-    let mut req = Request::new(queries, sampler);
+    let mut req = Request::new(queries, sampler_config(a)?);
     req.n_samples = a.samples;
     req.seed = a.seed;
     req.max_batch = a.max_batch;
@@ -901,7 +944,15 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
                 })?,
         ),
     };
+    Ok(Job {
+        request: req,
+        sweep,
+    })
+}
 
+/// Runs the job `--repeat` times with a progress bar; returns the last prediction and each run's wall time
+/// in ms (the later runs time a warm session, as a long-running simulation sees it).
+fn run(a: &PredictArgs, model: &Model, job: &Job) -> Result<(Prediction, Vec<f64>), Error> {
     let bar = (!a.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -919,16 +970,15 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         }
         true
     };
-    // --repeat runs the same request again on the loaded model (same seed, same output): the later runs
-    // time a warm session, as a long-running simulation sees it.
+    let fidelity = job.request.queries[0].fidelity;
     let mut walls = Vec::with_capacity(a.repeat);
     let mut result = Err(invalid("no run".into()));
     for _ in 0..a.repeat {
-        result = match &coord_values {
-            Some(values) => {
-                model.predict_coords(&first_params, fidelity, values, &req, Some(&mut tick))
+        result = match &job.sweep {
+            Some((params, values)) => {
+                model.predict_coords(params, fidelity, values, &job.request, Some(&mut tick))
             }
-            None => model.predict(&req, Some(&mut tick)),
+            None => model.predict(&job.request, Some(&mut tick)),
         };
         match &result {
             Ok(p) => walls.push(p.wall.as_secs_f64() * 1e3),
@@ -938,15 +988,22 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     if let Some(b) = &bar {
         b.finish_and_clear();
     }
-    let pred = result?;
+    Ok((result?, walls))
+}
 
-    // The files first (each written whole or not at all), then the summary on standard output.
-    let n_q = pred.mean.len() / c.sample_len();
+/// Writes the output files that were asked for; returns the report lines naming them.
+fn write_outputs(
+    a: &PredictArgs,
+    req: &Request,
+    pred: &Prediction,
+    walls: &[f64],
+) -> Result<Vec<String>, Error> {
+    let n_q = pred.mean.len() / pred.shape.iter().product::<usize>().max(1);
     let mut shape = vec![n_q];
     shape.extend(&pred.shape);
     let mut written = Vec::new();
     if let Some(path) = &a.report_json {
-        let json = report_json(&req, &pred, n_q, &walls);
+        let json = report_json(req, pred, n_q, walls);
         npy::write_atomically(path, |w| w.write_all(json.as_bytes()))?;
     }
     if let Some(path) = &a.out {
@@ -975,21 +1032,7 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         npy::write_f32(path, &s, all)?;
         written.push(format!("samples    -> {} {:?}", path.display(), s));
     }
-    let mut out = Out::new();
-    report(&mut out, &model, &req, &pred)?;
-    if walls.len() > 1 {
-        let list: Vec<String> = walls.iter().map(|w| format!("{w:.1}")).collect();
-        say!(
-            out,
-            "runs       {} ms (--repeat {})",
-            list.join(", "),
-            walls.len()
-        );
-    }
-    for line in &written {
-        out.line(line)?;
-    }
-    Ok(())
+    Ok(written)
 }
 
 fn report_json(req: &Request, p: &Prediction, n_queries: usize, walls: &[f64]) -> String {
