@@ -1,0 +1,157 @@
+//! Output files: checked before the prediction runs (writable directory, not a device, no two flags naming
+//! one file), then each written whole or not at all (`npy::write_atomically`).
+
+use std::path::{Path, PathBuf};
+
+use dgmf::{Error, Prediction, Request};
+use dgmf_cli::npy;
+
+use crate::terminal::json_text;
+use crate::{invalid, PredictArgs};
+
+/// The output files a request names, with their flags.
+pub(crate) fn outputs(a: &PredictArgs) -> Vec<(&'static str, &Path)> {
+    [
+        ("--out", &a.out),
+        ("--std", &a.std),
+        ("--all-samples", &a.all_samples),
+        ("--report-json", &a.report_json),
+    ]
+    .into_iter()
+    .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
+    .collect()
+}
+
+/// Checks, before the model is loaded and the (possibly long) prediction runs, that every output can be
+/// written: its directory exists and accepts a new file (tried, so a read-only file system or missing
+/// permission shows now, for root too), the path is not a directory or a device, and no two flags name
+/// the same file (compared as canonical directory + file name, so `./a.npy` and `a.npy` are one file).
+pub(crate) fn check_outputs(a: &PredictArgs) -> Result<(), Error> {
+    let mut seen: Vec<(&str, &Path, PathBuf)> = Vec::new();
+    for (flag, path) in outputs(a) {
+        let bad = |why: String| {
+            Error::new(
+                dgmf::ErrorKind::Io,
+                format!("{flag} {}: {why}", path.display()),
+            )
+        };
+        let name = match path.file_name() {
+            Some(n) if !path.as_os_str().as_encoded_bytes().ends_with(b"/") => n,
+            _ => {
+                return Err(bad(
+                    "not a file name: give a path that ends in a file name, such as out.npy".into(),
+                ))
+            }
+        };
+        let dir = match path.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d,
+            _ => Path::new("."),
+        };
+        let cannot = |why: String| {
+            bad(format!(
+                "cannot write into the directory {}: {why}; create it or choose another path",
+                dir.display()
+            ))
+        };
+        let meta = std::fs::metadata(dir).map_err(|e| cannot(e.to_string()))?;
+        if !meta.is_dir() {
+            return Err(cannot("it is not a directory".into()));
+        }
+        let canonical = std::fs::canonicalize(dir).map_err(|e| cannot(e.to_string()))?;
+        let target = canonical.join(name);
+        if let Ok(m) = std::fs::symlink_metadata(&target) {
+            if m.is_dir() {
+                return Err(bad(
+                    "it is a directory: give a file path, such as DIR/out.npy".into(),
+                ));
+            }
+            if !m.is_file() && !m.file_type().is_symlink() {
+                return Err(bad(
+                    "it is not a regular file (a device, FIFO or socket): outputs are written to a \
+                     temporary file that then replaces the target, so name a regular file"
+                        .into(),
+                ));
+            }
+        }
+        // The same kind of file as the real write creates; removed again at once.
+        tempfile::Builder::new()
+            .prefix(".dgmf-")
+            .suffix(".tmp")
+            .tempfile_in(&canonical)
+            .map_err(|e| cannot(e.to_string()))?;
+        if let Some((other, other_path, _)) = seen.iter().find(|(_, _, t)| *t == target) {
+            return Err(invalid(format!(
+                "{other} {} and {flag} {} name the same file: give each output its own path",
+                other_path.display(),
+                path.display()
+            )));
+        }
+        seen.push((flag, path, target));
+    }
+    Ok(())
+}
+
+/// Writes the output files that were asked for; returns the report lines naming them.
+pub(crate) fn write_outputs(
+    a: &PredictArgs,
+    req: &Request,
+    pred: &Prediction,
+    walls: &[f64],
+) -> Result<Vec<String>, Error> {
+    let n_q = pred.mean.len() / pred.shape.iter().product::<usize>().max(1);
+    let mut shape = vec![n_q];
+    shape.extend(&pred.shape);
+    let mut written = Vec::new();
+    if let Some(path) = &a.report_json {
+        let json = report_json(req, pred, n_q, walls);
+        npy::write_atomically(path, |w| w.write_all(json.as_bytes()))?;
+    }
+    if let Some(path) = &a.out {
+        npy::write_f32(path, &shape, &pred.mean)?;
+        written.push(format!("mean       -> {} {:?}", path.display(), shape));
+    }
+    if let Some(path) = &a.std {
+        let std = pred.std.as_ref().ok_or_else(|| {
+            Error::new(
+                dgmf::ErrorKind::Internal,
+                "the prediction has no std field although --samples is 2 or more",
+            )
+        })?;
+        npy::write_f32(path, &shape, std)?;
+        written.push(format!("std        -> {} {:?}", path.display(), shape));
+    }
+    if let Some(path) = &a.all_samples {
+        let all = pred.samples.as_ref().ok_or_else(|| {
+            Error::new(
+                dgmf::ErrorKind::Internal,
+                "the prediction kept no samples although --all-samples was given",
+            )
+        })?;
+        let mut s = vec![n_q, req.n_samples];
+        s.extend(&pred.shape);
+        npy::write_f32(path, &s, all)?;
+        written.push(format!("samples    -> {} {:?}", path.display(), s));
+    }
+    Ok(written)
+}
+
+pub(crate) fn report_json(
+    req: &Request,
+    p: &Prediction,
+    n_queries: usize,
+    walls: &[f64],
+) -> String {
+    let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
+    let value = serde_json::json!({
+        "sampler": req.sampler.kind.name(),
+        "steps": req.sampler.steps,
+        "queries": n_queries,
+        "samples": req.n_samples,
+        "nfe": p.nfe,
+        "network_calls": p.network_calls,
+        "wall_ms": ms(p.wall),
+        "ort_ms": ms(p.network_time),
+        "wall_ms_runs": walls,
+    });
+    json_text(&value) + "\n"
+}
