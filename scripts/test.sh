@@ -22,6 +22,12 @@ if cargo tree -p dgmf-capi -e normal --prefix none | grep -E '^(clap|indicatif|t
   exit 1
 fi
 
+echo "== the library never exits or aborts its host"
+if grep -rnE 'process::(exit|abort)|libc::(exit|_exit|abort)' crates/dgmf/src crates/dgmf-capi/src; then
+  echo "crates/dgmf or crates/dgmf-capi calls exit/abort: return an error instead" >&2
+  exit 1
+fi
+
 echo "== cargo test (release: the statistical sampler tests draw millions of samples)"
 cargo test --release --workspace
 
