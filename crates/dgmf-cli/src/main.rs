@@ -96,14 +96,14 @@ struct PredictArgs {
     /// Omitted: the library default, ancestral with 30 levels (30 NFE), chosen from the accuracy-per-NFE
     /// sweep (docs/performance.md).
     #[arg(long)]
-    sampler: Option<String>,
+    sampler: Option<SamplerKind>,
     /// Noise levels in the schedule (default: 1000 for SDE samplers, 18 for ODE samplers, 20 for edm; 30
     /// when --sampler is omitted).
     #[arg(long)]
     steps: Option<usize>,
     /// Noise schedule: geometric or karras (default depends on the sampler).
     #[arg(long)]
-    schedule: Option<String>,
+    schedule: Option<Schedule>,
     #[arg(long, default_value_t = 0)]
     seed: u64,
     /// Langevin signal-to-noise ratio (pc samplers).
@@ -367,15 +367,14 @@ fn query_rows(a: &PredictArgs, c: &Contract) -> Result<(Rows, Rows), Error> {
 /// The sampler: the library default, or `--sampler` with its defaults, then each given setting (the
 /// engine validates them all when the request runs).
 fn sampler_config(a: &PredictArgs) -> Result<SamplerConfig, Error> {
-    let mut sampler = match a.sampler.as_deref() {
-        Some(name) => SamplerConfig::new(SamplerKind::parse(name)?),
-        None => SamplerConfig::default(),
-    };
+    let mut sampler = a
+        .sampler
+        .map_or_else(SamplerConfig::default, SamplerConfig::new);
     if let Some(s) = a.steps {
         sampler.steps = s;
     }
-    if let Some(name) = a.schedule.as_deref() {
-        sampler.schedule = Schedule::parse(name)?;
+    if let Some(schedule) = a.schedule {
+        sampler.schedule = schedule;
     }
     if let Some(s) = a.snr {
         sampler.snr = s;

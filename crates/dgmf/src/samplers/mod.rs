@@ -42,9 +42,8 @@ pub enum Predictor {
 /// Which sampler to run.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SamplerKind {
-    Em,
-    ReverseDiffusion,
-    Ancestral,
+    /// A reverse-SDE predictor alone.
+    Sde(Predictor),
     /// A predictor plus `corrector_steps` Langevin corrector steps at every noise level.
     Pc(Predictor),
     OdeEuler,
@@ -53,55 +52,53 @@ pub enum SamplerKind {
     DpmPp2m,
 }
 
+/// Every sampler by name: the one table `parse`, `name`, `NAMES`, the C API and the CLI go through.
+const TABLE: [(&str, SamplerKind); 10] = [
+    ("em", SamplerKind::Sde(Predictor::EulerMaruyama)),
+    (
+        "reverse-diffusion",
+        SamplerKind::Sde(Predictor::ReverseDiffusion),
+    ),
+    ("ancestral", SamplerKind::Sde(Predictor::Ancestral)),
+    ("pc", SamplerKind::Pc(Predictor::ReverseDiffusion)),
+    ("pc-em", SamplerKind::Pc(Predictor::EulerMaruyama)),
+    ("pc-ancestral", SamplerKind::Pc(Predictor::Ancestral)),
+    ("ode-euler", SamplerKind::OdeEuler),
+    ("heun", SamplerKind::Heun),
+    ("edm", SamplerKind::Edm),
+    ("dpmpp-2m", SamplerKind::DpmPp2m),
+];
+
 impl SamplerKind {
     /// All sampler names the CLI and C API accept.
-    pub const NAMES: [&'static str; 10] = [
-        "em",
-        "reverse-diffusion",
-        "ancestral",
-        "pc",
-        "pc-em",
-        "pc-ancestral",
-        "ode-euler",
-        "heun",
-        "edm",
-        "dpmpp-2m",
-    ];
+    pub const NAMES: [&'static str; 10] = {
+        let mut names = [""; 10];
+        let mut i = 0;
+        while i < TABLE.len() {
+            names[i] = TABLE[i].0;
+            i += 1;
+        }
+        names
+    };
 
     pub fn parse(name: &str) -> Result<Self> {
-        Ok(match name {
-            "em" => SamplerKind::Em,
-            "reverse-diffusion" => SamplerKind::ReverseDiffusion,
-            "ancestral" => SamplerKind::Ancestral,
-            "pc" => SamplerKind::Pc(Predictor::ReverseDiffusion),
-            "pc-em" => SamplerKind::Pc(Predictor::EulerMaruyama),
-            "pc-ancestral" => SamplerKind::Pc(Predictor::Ancestral),
-            "ode-euler" => SamplerKind::OdeEuler,
-            "heun" => SamplerKind::Heun,
-            "edm" => SamplerKind::Edm,
-            "dpmpp-2m" => SamplerKind::DpmPp2m,
-            other => {
-                return Err(Error::invalid(format!(
-                    "unknown sampler `{other}`; choose one of {}",
+        TABLE
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map(|&(_, kind)| kind)
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "unknown sampler `{name}`; choose one of {}",
                     Self::NAMES.join(", ")
-                )))
-            }
-        })
+                ))
+            })
     }
 
     pub fn name(self) -> &'static str {
-        match self {
-            SamplerKind::Em => "em",
-            SamplerKind::ReverseDiffusion => "reverse-diffusion",
-            SamplerKind::Ancestral => "ancestral",
-            SamplerKind::Pc(Predictor::ReverseDiffusion) => "pc",
-            SamplerKind::Pc(Predictor::EulerMaruyama) => "pc-em",
-            SamplerKind::Pc(Predictor::Ancestral) => "pc-ancestral",
-            SamplerKind::OdeEuler => "ode-euler",
-            SamplerKind::Heun => "heun",
-            SamplerKind::Edm => "edm",
-            SamplerKind::DpmPp2m => "dpmpp-2m",
-        }
+        TABLE
+            .iter()
+            .find(|&&(_, kind)| kind == self)
+            .map_or("unknown", |&(n, _)| n)
     }
 
     /// Whether the sampler injects noise after the initial draw.
@@ -110,6 +107,19 @@ impl SamplerKind {
             self,
             SamplerKind::OdeEuler | SamplerKind::Heun | SamplerKind::DpmPp2m
         )
+    }
+}
+
+impl std::str::FromStr for SamplerKind {
+    type Err = Error;
+    fn from_str(name: &str) -> Result<Self> {
+        SamplerKind::parse(name)
+    }
+}
+
+impl std::fmt::Display for SamplerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
     }
 }
 
@@ -174,7 +184,7 @@ impl Default for SamplerConfig {
     fn default() -> Self {
         SamplerConfig {
             steps: DEFAULT_STEPS,
-            ..SamplerConfig::new(SamplerKind::Ancestral)
+            ..SamplerConfig::new(SamplerKind::Sde(Predictor::Ancestral))
         }
     }
 }
@@ -260,11 +270,9 @@ impl SamplerConfig {
         let last = usize::from(self.denoise);
         let k = self.corrector_steps;
         match self.kind {
-            SamplerKind::Em
-            | SamplerKind::ReverseDiffusion
-            | SamplerKind::Ancestral
-            | SamplerKind::OdeEuler
-            | SamplerKind::DpmPp2m => levels.checked_add(last),
+            SamplerKind::Sde(_) | SamplerKind::OdeEuler | SamplerKind::DpmPp2m => {
+                levels.checked_add(last)
+            }
             SamplerKind::Pc(_) => levels
                 .checked_mul(k.checked_add(1)?)?
                 .checked_add(k)?
@@ -373,13 +381,7 @@ pub fn run(
     ws.ensure(x.len());
     let start = ctx.nfe;
     match cfg.kind {
-        SamplerKind::Em => predictor::sample(Predictor::EulerMaruyama, None, sigmas, ctx, x, ws)?,
-        SamplerKind::ReverseDiffusion => {
-            predictor::sample(Predictor::ReverseDiffusion, None, sigmas, ctx, x, ws)?
-        }
-        SamplerKind::Ancestral => {
-            predictor::sample(Predictor::Ancestral, None, sigmas, ctx, x, ws)?
-        }
+        SamplerKind::Sde(p) => predictor::sample(p, None, sigmas, ctx, x, ws)?,
         SamplerKind::Pc(p) => {
             let corrector = langevin::Langevin {
                 snr: cfg.snr,

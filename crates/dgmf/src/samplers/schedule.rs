@@ -63,6 +63,13 @@ impl Schedule {
     }
 }
 
+impl std::str::FromStr for Schedule {
+    type Err = crate::Error;
+    fn from_str(name: &str) -> crate::Result<Self> {
+        Schedule::parse(name)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

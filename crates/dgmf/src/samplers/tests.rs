@@ -242,3 +242,17 @@ fn rejects_bad_configurations() {
         .message()
         .contains("dpmpp-2m"));
 }
+
+#[test]
+fn every_sampler_name_round_trips_through_the_one_table() {
+    for name in SamplerKind::NAMES {
+        let kind: SamplerKind = name.parse().unwrap();
+        assert_eq!(kind.name(), name);
+        assert_eq!(kind.to_string(), name);
+    }
+    let e = "ddim".parse::<SamplerKind>().unwrap_err();
+    assert!(
+        e.message().contains("em, reverse-diffusion, ancestral, pc"),
+        "{e}"
+    );
+}
