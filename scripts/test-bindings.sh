@@ -27,6 +27,9 @@ for pair in "MAJOR $major" "MINOR $minor" "PATCH $patch"; do
   grep -q "^#define DGMF_VERSION_$1 $2$" include/dgmf.h || { echo "DGMF_VERSION_$1 is not $2 in include/dgmf.h" >&2; exit 1; }
 done
 
+echo "== the Fortran module's constants match the header"
+"${PYTHON:-python3}" scripts/check-fortran-constants.py
+
 echo "== make install PREFIX=$prefix"
 make --no-print-directory install PREFIX="$prefix" >/dev/null
 
