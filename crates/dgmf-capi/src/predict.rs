@@ -110,9 +110,14 @@ pub extern "C" fn dgmf_predict_batch(
             .as_mut()
             .map(|f| f as &mut dyn FnMut(Progress) -> bool);
         let pred = m.predict(&req, progress)?;
-        mean[..need].copy_from_slice(&pred.mean);
+        let flat = |a: &dgmf::ndarray::ArrayD<f32>| {
+            a.as_slice()
+                .map(<[f32]>::to_vec)
+                .unwrap_or_else(|| a.iter().copied().collect())
+        };
+        mean[..need].copy_from_slice(&flat(&pred.mean));
         if let (Some(out), Some(s)) = (std, pred.std.as_ref()) {
-            out[..need].copy_from_slice(s);
+            out[..need].copy_from_slice(&flat(s));
         }
         Ok(())
     })

@@ -47,6 +47,14 @@ pub fn encode_header(descr: &str, shape: &str) -> Vec<u8> {
     out
 }
 
+/// Writes an array (a prediction's mean, std or samples) as a float32 C-order `.npy` file, atomically.
+pub fn write_array(path: &Path, a: &dgmf::ndarray::ArrayD<f32>) -> Result<()> {
+    match a.as_slice() {
+        Some(data) => write_f32(path, a.shape(), data),
+        None => write_f32(path, a.shape(), &a.iter().copied().collect::<Vec<_>>()),
+    }
+}
+
 /// Writes the `.npy` encoding of `data` with `shape` (float32, C order) to `w`.
 pub fn encode_f32(w: &mut dyn Write, shape: &[usize], data: &[f32]) -> std::io::Result<()> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();

@@ -98,17 +98,19 @@ pub(crate) fn write_outputs(
     pred: &Prediction,
     walls: &[f64],
 ) -> Result<Vec<String>, Error> {
-    let n_q = pred.mean.len() / pred.shape.iter().product::<usize>().max(1);
-    let mut shape = vec![n_q];
-    shape.extend(&pred.shape);
+    let n_q = pred.mean.shape()[0];
     let mut written = Vec::new();
     if let Some(path) = &a.report_json {
         let json = report_json(req, pred, n_q, walls);
         npy::write_atomically(path, |w| w.write_all(json.as_bytes()))?;
     }
     if let Some(path) = &a.out {
-        npy::write_f32(path, &shape, &pred.mean)?;
-        written.push(format!("mean       -> {} {:?}", path.display(), shape));
+        npy::write_array(path, &pred.mean)?;
+        written.push(format!(
+            "mean       -> {} {:?}",
+            path.display(),
+            pred.mean.shape()
+        ));
     }
     if let Some(path) = &a.std {
         let std = pred.std.as_ref().ok_or_else(|| {
@@ -117,8 +119,12 @@ pub(crate) fn write_outputs(
                 "the prediction has no std field although --samples is 2 or more",
             )
         })?;
-        npy::write_f32(path, &shape, std)?;
-        written.push(format!("std        -> {} {:?}", path.display(), shape));
+        npy::write_array(path, std)?;
+        written.push(format!(
+            "std        -> {} {:?}",
+            path.display(),
+            std.shape()
+        ));
     }
     if let Some(path) = &a.all_samples {
         let all = pred.samples.as_ref().ok_or_else(|| {
@@ -127,10 +133,12 @@ pub(crate) fn write_outputs(
                 "the prediction kept no samples although --all-samples was given",
             )
         })?;
-        let mut s = vec![n_q, req.n_samples];
-        s.extend(&pred.shape);
-        npy::write_f32(path, &s, all)?;
-        written.push(format!("samples    -> {} {:?}", path.display(), s));
+        npy::write_array(path, all)?;
+        written.push(format!(
+            "samples    -> {} {:?}",
+            path.display(),
+            all.shape()
+        ));
     }
     Ok(written)
 }

@@ -135,7 +135,7 @@ pub(crate) fn report(
     req: &Request,
     p: &Prediction,
 ) -> Result<(), Error> {
-    let stats = |v: &[f32]| {
+    let stats = |v: &dgmf::ndarray::ArrayD<f32>| {
         let (mut lo, mut hi, mut sum) = (f32::INFINITY, f32::NEG_INFINITY, 0f64);
         for &x in v {
             lo = lo.min(x);
@@ -144,7 +144,7 @@ pub(crate) fn report(
         }
         format!("min {lo:.5}  max {hi:.5}  avg {:.5}", sum / v.len() as f64)
     };
-    let n_q = p.mean.len() / model.contract().sample_len();
+    let n_q = p.mean.shape()[0];
     let ms = |d: std::time::Duration| d.as_secs_f64() * 1e3;
     say!(
         out,

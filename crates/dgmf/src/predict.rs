@@ -3,6 +3,8 @@
 
 use std::time::{Duration, Instant};
 
+use ndarray::{ArrayD, ArrayView2, IxDyn};
+
 use crate::contract::{Contract, Fidelity, OutputKind};
 use crate::error::{Error, Result};
 use crate::model::Model;
@@ -71,7 +73,51 @@ impl Request {
     }
 }
 
+impl Query {
+    /// One query per row of `params` (`[n, P]`), with its row of `coords` (`[n, Q]`, `None` for models
+    /// without coordinates) and `fidelity` (one value for every row, or one per row).
+    pub fn rows(
+        params: ArrayView2<f64>,
+        fidelity: &[FidelityValue],
+        coords: Option<ArrayView2<f64>>,
+    ) -> Result<Vec<Query>> {
+        let n = params.nrows();
+        if fidelity.len() != 1 && fidelity.len() != n {
+            return Err(Error::invalid(format!(
+                "{} fidelity values for {n} parameter rows: give one, or one per row",
+                fidelity.len()
+            )));
+        }
+        if let Some(c) = coords.filter(|c| c.nrows() != n) {
+            return Err(Error::invalid(format!(
+                "{} coordinate rows for {n} parameter rows: give one per row",
+                c.nrows()
+            )));
+        }
+        Ok((0..n)
+            .map(|i| Query {
+                params: params.row(i).to_vec(),
+                fidelity: fidelity[if fidelity.len() == 1 { 0 } else { i }],
+                coords: coords.map_or_else(Vec::new, |c| c.row(i).to_vec()),
+            })
+            .collect())
+    }
+}
+
 impl Request {
+    /// A request for the rows of `params` (see [`Query::rows`]) with the default settings.
+    pub fn from_arrays(
+        params: ArrayView2<f64>,
+        fidelity: &[FidelityValue],
+        coords: Option<ArrayView2<f64>>,
+        sampler: SamplerConfig,
+    ) -> Result<Request> {
+        Ok(Request::new(
+            Query::rows(params, fidelity, coords)?,
+            sampler,
+        ))
+    }
+
     /// Checks the request against a model's contract without running anything (what `predict` does first).
     pub fn validate(&self, contract: &Contract) -> Result<()> {
         validate(contract, self)
@@ -91,12 +137,12 @@ pub struct Progress {
 pub struct Prediction {
     /// Per-sample dims.
     pub shape: Vec<usize>,
-    /// `[n_queries, *shape]`, row-major.
-    pub mean: Vec<f32>,
+    /// `[n_queries, *shape]` (standard layout: `mean.as_slice()` is the row-major buffer).
+    pub mean: ArrayD<f32>,
     /// `[n_queries, *shape]`: the sample standard deviation (n − 1 denominator); `None` for one sample.
-    pub std: Option<Vec<f32>>,
+    pub std: Option<ArrayD<f32>>,
     /// `[n_queries, n_samples, *shape]` when `keep_samples` was set.
-    pub samples: Option<Vec<f32>>,
+    pub samples: Option<ArrayD<f32>>,
     /// Network evaluations per sample trajectory (the sampler's NFE).
     pub nfe: usize,
     /// Network calls made (NFE × batches).
@@ -244,11 +290,18 @@ impl Model {
         })??;
 
         let (mean, std) = stats.finish(req.n_samples)?;
+        // The buffers become arrays without a copy.
+        let dims = |lead: &[usize]| IxDyn(&[lead, &c.shape[..]].concat());
+        let array = |lead: &[usize], v: Vec<f32>| {
+            ArrayD::from_shape_vec(dims(lead), v)
+                .map_err(|e| Error::internal(format!("result buffer and shape disagree: {e}")))
+        };
+        let q = req.queries.len();
         Ok(Prediction {
             shape: c.shape.clone(),
-            mean,
-            std,
-            samples,
+            mean: array(&[q], mean)?,
+            std: std.map(|s| array(&[q], s)).transpose()?,
+            samples: samples.map(|s| array(&[q, req.n_samples], s)).transpose()?,
             nfe: req.sampler.nfe(),
             network_calls: done,
             wall: start.elapsed(),

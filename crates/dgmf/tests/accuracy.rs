@@ -79,7 +79,7 @@ fn check(name: &str) {
     let (mut num, mut den) = (vec![0.0; cases], vec![0.0; cases]);
     for i in 0..rows {
         let (u, r) = (
-            &pred.mean[i * n..(i + 1) * n],
+            &pred.mean.as_slice().unwrap()[i * n..(i + 1) * n],
             &reference[i * n..(i + 1) * n],
         );
         num[case[i]] += u

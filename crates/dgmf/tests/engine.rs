@@ -91,7 +91,7 @@ fn every_sampler_reproduces_the_known_distribution() {
         let p = model.predict(&req, None).unwrap();
         assert_eq!(p.nfe, req.sampler.nfe());
         assert_eq!(p.network_calls, p.nfe * m.div_ceil(req.max_batch));
-        let fields = (&p.mean[..], &p.std.as_ref().unwrap()[..]);
+        let fields = (flat(&p.mean), flat(p.std.as_ref().unwrap()));
         assert_matches(
             name,
             &truth,
@@ -119,6 +119,12 @@ fn ode_samplers_land_on_the_exact_flow_of_each_sample() {
         req.keep_samples = true;
         let p = model.predict(&req, None).unwrap();
         let samples = p.samples.unwrap();
+        assert_eq!(
+            samples.shape(),
+            &[1, 8, 2, 3, 4],
+            "[queries, samples, *shape]"
+        );
+        let samples = flat(&samples);
         for j in 0..8 {
             let mut xi = vec![0f32; n];
             NoiseStream::new(req.seed, j as u64).fill_normal(&mut xi);
@@ -158,7 +164,7 @@ fn fp16_continuous_and_coords_models() {
         &truth,
         &query(),
         true,
-        (&p.mean, p.std.as_ref().unwrap()),
+        (flat(&p.mean), flat(p.std.as_ref().unwrap())),
         1000,
         0.04,
         0.04,
@@ -179,7 +185,7 @@ fn fp16_continuous_and_coords_models() {
         &truth,
         &q,
         true,
-        (&p.mean, p.std.as_ref().unwrap()),
+        (flat(&p.mean), flat(p.std.as_ref().unwrap())),
         1000,
         0.04,
         0.04,
@@ -205,7 +211,7 @@ fn fp16_continuous_and_coords_models() {
             coords: vec![t],
         };
         let r = k * truth.len()..(k + 1) * truth.len();
-        let fields = (&p.mean[r.clone()], &p.std.as_ref().unwrap()[r]);
+        let fields = (&flat(&p.mean)[r.clone()], &flat(p.std.as_ref().unwrap())[r]);
         assert_matches("coords", &truth, &q, true, fields, 500, 0.04, 0.04);
     }
 }
@@ -633,4 +639,65 @@ fn a_time_limit_stops_a_network_that_never_finishes() {
         .unwrap_err()
         .message()
         .contains("time_limit = 0"));
+}
+
+/// A result array as the row-major buffer it is.
+fn flat(a: &dgmf::ndarray::ArrayD<f32>) -> &[f32] {
+    a.as_slice().expect("results are in standard layout")
+}
+
+#[test]
+fn queries_from_arrays_and_results_as_arrays() {
+    use dgmf::ndarray::array;
+    let model = load("analytic_score.onnx");
+    let params = array![[0.3, -0.6], [0.1, 0.2], [0.9, 0.9]];
+    let fidelity = [
+        FidelityValue::Level(2),
+        FidelityValue::Level(0),
+        FidelityValue::Level(1),
+    ];
+    let mut req = Request::from_arrays(
+        params.view(),
+        &fidelity,
+        None,
+        request("heun", Some(8), 1).sampler,
+    )
+    .unwrap();
+    req.n_samples = 4;
+    req.keep_samples = true;
+    let p = model.predict(&req, None).unwrap();
+    assert_eq!(p.mean.shape(), &[3, 2, 3, 4]);
+    assert_eq!(p.std.as_ref().unwrap().shape(), &[3, 2, 3, 4]);
+    assert_eq!(p.samples.as_ref().unwrap().shape(), &[3, 4, 2, 3, 4]);
+    // The same queries built by hand give the same result.
+    let by_hand: Vec<Query> = (0..3)
+        .map(|i| Query {
+            params: params.row(i).to_vec(),
+            fidelity: fidelity[i],
+            coords: vec![],
+        })
+        .collect();
+    let mut req2 = req.clone();
+    req2.queries = by_hand;
+    assert_eq!(model.predict(&req2, None).unwrap().mean, p.mean);
+    // One fidelity broadcasts; row counts must agree.
+    assert_eq!(
+        Query::rows(params.view(), &[FidelityValue::Level(1)], None)
+            .unwrap()
+            .len(),
+        3
+    );
+    let e = Query::rows(params.view(), &fidelity[..2], None).unwrap_err();
+    assert!(
+        e.message()
+            .contains("2 fidelity values for 3 parameter rows"),
+        "{e}"
+    );
+    let coords = array![[0.5], [1.0]];
+    let e = Query::rows(params.view(), &fidelity, Some(coords.view())).unwrap_err();
+    assert!(
+        e.message()
+            .contains("2 coordinate rows for 3 parameter rows"),
+        "{e}"
+    );
 }

@@ -32,7 +32,7 @@ fn eight_threads_times_a_thousand_predictions_match_the_serial_run() {
         ..Default::default()
     };
     let model = Model::load(models_dir().join("analytic_score.onnx"), &opts).unwrap();
-    let serial: Vec<Vec<f32>> = (0..N)
+    let serial: Vec<dgmf::ndarray::ArrayD<f32>> = (0..N)
         .map(|i| model.predict(&request(i), None).unwrap().mean)
         .collect();
     std::thread::scope(|s| {
