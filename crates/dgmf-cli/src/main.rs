@@ -146,6 +146,10 @@ struct PredictArgs {
     /// Write a JSON summary here: sampler, NFE, network calls, wall and ONNX Runtime milliseconds.
     #[arg(long, value_name = "FILE")]
     report_json: Option<PathBuf>,
+    /// Write pictures of the fields: PREFIX_mean.png (and PREFIX_std.png with --samples > 1), one panel per
+    /// query and channel, viridis colours with a labelled colour bar.
+    #[arg(long, value_name = "PREFIX")]
+    png: Option<PathBuf>,
     /// Write every sample here (.npy, float32, [n_queries, samples, *shape]).
     #[arg(long, value_name = "FILE")]
     all_samples: Option<PathBuf>,

@@ -9,17 +9,32 @@ use dgmf_cli::npy;
 use crate::terminal::json_text;
 use crate::{invalid, PredictArgs};
 
-/// The output files a request names, with their flags.
-pub(crate) fn outputs(a: &PredictArgs) -> Vec<(&'static str, &Path)> {
-    [
+/// The output files a request names, with their flags (`--png PREFIX` names PREFIX_mean.png, and
+/// PREFIX_std.png when there is a std field).
+pub(crate) fn outputs(a: &PredictArgs) -> Vec<(&'static str, PathBuf)> {
+    let mut list: Vec<(&'static str, PathBuf)> = [
         ("--out", &a.out),
         ("--std", &a.std),
         ("--all-samples", &a.all_samples),
         ("--report-json", &a.report_json),
     ]
     .into_iter()
-    .filter_map(|(flag, p)| p.as_deref().map(|p| (flag, p)))
-    .collect()
+    .filter_map(|(flag, p)| p.clone().map(|p| (flag, p)))
+    .collect();
+    if let Some(prefix) = &a.png {
+        list.push(("--png", png_path(prefix, "mean")));
+        if a.samples > 1 {
+            list.push(("--png", png_path(prefix, "std")));
+        }
+    }
+    list
+}
+
+/// PREFIX_what.png.
+fn png_path(prefix: &Path, what: &str) -> PathBuf {
+    let mut name = prefix.as_os_str().to_owned();
+    name.push(format!("_{what}.png"));
+    PathBuf::from(name)
 }
 
 /// Checks, before the model is loaded and the (possibly long) prediction runs, that every output can be
@@ -27,8 +42,10 @@ pub(crate) fn outputs(a: &PredictArgs) -> Vec<(&'static str, &Path)> {
 /// permission shows now, for root too), the path is not a directory or a device, and no two flags name
 /// the same file (compared as canonical directory + file name, so `./a.npy` and `a.npy` are one file).
 pub(crate) fn check_outputs(a: &PredictArgs) -> Result<(), Error> {
+    let list = outputs(a);
     let mut seen: Vec<(&str, &Path, PathBuf)> = Vec::new();
-    for (flag, path) in outputs(a) {
+    for (flag, path) in &list {
+        let (flag, path) = (*flag, path.as_path());
         let bad = |why: String| {
             Error::new(
                 dgmf::ErrorKind::Io,
@@ -139,6 +156,16 @@ pub(crate) fn write_outputs(
             path.display(),
             all.shape()
         ));
+    }
+    if let Some(prefix) = &a.png {
+        let fields = [("mean", Some(&pred.mean)), ("std", pred.std.as_ref())];
+        for (what, field) in fields {
+            if let Some(field) = field {
+                let path = png_path(prefix, what);
+                dgmf_cli::picture::write_png(&path, field)?;
+                written.push(format!("{what:<10} -> {}", path.display()));
+            }
+        }
     }
     Ok(written)
 }

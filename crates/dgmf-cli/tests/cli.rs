@@ -1138,3 +1138,71 @@ fn hostile_models_fail_with_one_line_and_write_nothing() {
     assert_one_line_error(&o, "GiB of memory");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+#[test]
+fn png_pictures_show_the_fields_with_their_scale() {
+    let dir = std::env::temp_dir().join(format!("dgmf-cli-png-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (prefix, mean) = (dir.join("pic"), dir.join("mean.npy"));
+    let m = model("analytic_score.onnx");
+    let o = dgmf_within(
+        60,
+        None,
+        &predict_args(
+            &m,
+            &[
+                "--params",
+                "0.3,-0.6",
+                "--samples",
+                "3",
+                "--png",
+                prefix.to_str().unwrap(),
+                "--out",
+                mean.to_str().unwrap(),
+            ],
+        ),
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let (_, values) = dgmf_cli::npy::read_f64(&mean).unwrap();
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    for what in ["mean", "std"] {
+        let path = dir.join(format!("pic_{what}.png"));
+        let decoder = png::Decoder::new(std::fs::File::open(&path).unwrap());
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut buf).unwrap();
+        assert_eq!(
+            (frame.color_type, frame.bit_depth),
+            (png::ColorType::Rgb, png::BitDepth::Eight)
+        );
+        let text: std::collections::HashMap<String, String> = reader
+            .info()
+            .uncompressed_latin1_text
+            .iter()
+            .map(|t| (t.keyword.clone(), t.text.clone()))
+            .collect();
+        let (pmin, pmax): (f32, f32) = (
+            text["dgmf.min"].parse().unwrap(),
+            text["dgmf.max"].parse().unwrap(),
+        );
+        assert!(pmin <= pmax);
+        if what == "mean" {
+            // The stored scale is the field's, and the first pixel of the first panel has its value's colour.
+            assert_eq!(
+                (pmin as f64, pmax as f64),
+                (lo as f32 as f64, hi as f32 as f64)
+            );
+            let px = |x: usize, y: usize| {
+                let i = (y * frame.width as usize + x) * 3;
+                [buf[i], buf[i + 1], buf[i + 2]]
+            };
+            let t = (values[0] as f32 - pmin) / (pmax - pmin);
+            assert_eq!(px(8, 8), dgmf_cli::picture::colour(t));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
