@@ -185,8 +185,8 @@ module dgmf
          integer(c_int) :: c_model_string
       end function
       function c_config_create(sampler, out) bind(C, name="dgmf_config_create")
-         import :: c_ptr, c_int, c_char
-         character(kind=c_char) :: sampler(*)
+         import :: c_ptr, c_int
+         type(c_ptr), value :: sampler
          type(c_ptr) :: out
          integer(c_int) :: c_config_create
       end function
@@ -677,13 +677,28 @@ contains
    ! ---- config -----------------------------------------------------------------------------------------
 
    !> A sampler configuration with the documented defaults ("heun", "pc", "edm", ... see include/dgmf.h).
+   !> A configuration for `sampler` with its defaults; without `sampler`, the library's default (ancestral
+   !> with DGMF_DEFAULT_STEPS levels), as dgmf_config_create(NULL, ...) in C.
    subroutine dgmf_config_create(config, sampler, stat, errmsg)
       type(dgmf_config_t), intent(inout) :: config
-      character(len=*), intent(in) :: sampler
+      character(len=*), intent(in), optional :: sampler
       integer, intent(out), optional :: stat
       character(len=:), allocatable, intent(out), optional :: errmsg
+      ! The name as a NUL-terminated C array (an interoperable array, so c_loc is valid on it).
+      character(kind=c_char), allocatable, target :: name(:)
+      integer :: i, n
       call dgmf_config_destroy(config)
-      call finish(c_config_create(c_string(sampler), config%ptr), stat)
+      if (present(sampler)) then
+         n = len_trim(sampler)
+         allocate (name(n + 1))
+         do i = 1, n
+            name(i) = sampler(i:i)
+         end do
+         name(n + 1) = c_null_char
+         call finish(c_config_create(c_loc(name), config%ptr), stat)
+      else
+         call finish(c_config_create(c_null_ptr, config%ptr), stat)
+      end if
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 

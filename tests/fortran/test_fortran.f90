@@ -78,6 +78,9 @@ program test_fortran
 
    call dgmf_config_create(cfg, "dpmpp", stat, msg)
    call expect(DGMF_ERR_INVALID_ARGUMENT, "unknown sampler `dpmpp`")
+   call dgmf_config_create(cfg)
+   call dgmf_config_nfe(cfg, nfe)
+   call check(nfe == DGMF_DEFAULT_STEPS, "no sampler: the library default, ancestral with 30 levels")
    call dgmf_config_create(cfg, "heun")
    call dgmf_config_nfe(cfg, nfe)
    call check(nfe == 35, "heun nfe 35")
