@@ -16,7 +16,6 @@ Not in CI: it takes minutes.
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import subprocess
 import sys
@@ -29,6 +28,8 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 CLI = REPO / "target" / "release" / "dgmf"
 sys.path.insert(0, str(REPO / "training"))
+from dgmf_train import cli  # noqa: E402
+from dgmf_train.reference import geometric, heun, karras  # noqa: E402
 
 
 def meta_of(model):
@@ -45,30 +46,7 @@ def meta_of(model):
                 coords="dgmf.coord_names" in m)
 
 
-def karras(n, smin, smax, rho=7.0):
-    t = np.arange(n) / (n - 1)
-    s = (smax ** (1 / rho) + t * (smin ** (1 / rho) - smax ** (1 / rho))) ** rho
-    s[0], s[-1] = smax, smin
-    return s.astype(np.float32)
-
-
-def geometric(n, smin, smax):
-    s = smax * (smin / smax) ** (np.arange(n) / (n - 1))
-    s[0], s[-1] = smax, smin
-    return s.astype(np.float32)
-
-
-# ---- the two samplers, written once against an array namespace (numpy or torch) -------------
-
-def heun(score, x, sig):
-    """EDM Heun between consecutive levels, then the Tweedie denoise step (NFE 2(N-1)+1)."""
-    for s0, s1 in zip(sig[:-1], sig[1:]):
-        d0 = -s0 * score(x, s0)
-        h = s1 - s0
-        d1 = -s1 * score(x + h * d0, s1)
-        x = x + 0.5 * h * (d0 + d1)
-    return x + sig[-1] ** 2 * score(x, sig[-1])
-
+# ---- the samplers: Heun and the schedules from dgmf_train.reference (written once), pc here -------
 
 def pc(score, x, sig, noise, norm, snr=0.16):
     """score_sde PC: Langevin corrector (per-sample norms) then reverse-diffusion predictor."""
@@ -140,15 +118,10 @@ def torch_eager(ckpt, meta, params, fid, threads, sampler, steps, seed):
 
 
 def libdgmf(model, params, fid_arg, threads, sampler, steps, seed, work):
-    np.save(work / "p.npy", params)
-
     def run():
-        cmd = [str(CLI), "predict", str(model), "--params-file", str(work / "p.npy"), "--fidelity",
-               fid_arg, "--sampler", sampler, "--steps", str(steps), "--seed", str(seed), "-q",
-               "--threads", str(threads), "--max-batch", str(max(64, len(params))),
-               "--repeat", "2", "--report-json", str(work / "r.json")]
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-        r = json.loads((work / "r.json").read_text())
+        _, _, r = cli.predict(model, params, fid_arg, sampler=sampler, steps=steps, seed=seed,
+                              threads=threads, repeat=2, work=work,
+                              extra=["--max-batch", max(64, len(params))])
         return r["wall_ms"], r["ort_ms"], r["nfe"]
     return run
 

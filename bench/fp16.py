@@ -8,15 +8,14 @@ Accuracy: relative L2 error against the test set (first --cases cases, the libra
 Speed: median wall ms per prediction of the whole batch, and the ONNX Runtime share, interleaved runs.
 """
 import argparse
-import json
-import subprocess
-import tempfile
+import sys
 from pathlib import Path
 
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
-CLI = REPO / "target" / "release" / "dgmf"
+sys.path.insert(0, str(REPO / "training"))
+from dgmf_train import cli  # noqa: E402
 
 
 def main():
@@ -27,25 +26,19 @@ def main():
     t = REPO / "models" / "poisson"
     ref = np.load(t / "u.npy")[: args.cases].astype(np.float64)
     rows = {}
-    with tempfile.TemporaryDirectory() as tmp:
-        tmp = Path(tmp)
-        np.save(tmp / "p.npy", np.load(t / "params.npy")[: args.cases])
-        for batch in (1, args.cases):
-            np.save(tmp / f"p{batch}.npy", np.load(t / "params.npy")[:batch])
-            for _ in range(args.reps):
-                for kind in ("fp32", "fp16"):
-                    model = REPO / "models" / ("poisson.onnx" if kind == "fp32" else "poisson_fp16.onnx")
-                    subprocess.run([str(CLI), "predict", str(model), "--params-file", str(tmp / f"p{batch}.npy"),
-                                    "--fidelity", "2", "-q", "--out", str(tmp / f"{kind}.npy"),
-                                    "--report-json", str(tmp / "r.json")], check=True, stdout=subprocess.DEVNULL)
-                    r = json.loads((tmp / "r.json").read_text())
-                    rows.setdefault((kind, batch), []).append(r["wall_ms"])
-                    if batch == args.cases:
-                        u = np.load(tmp / f"{kind}.npy").astype(np.float64).reshape(len(ref), -1)
-                        e = np.linalg.norm(u - ref.reshape(len(ref), -1), axis=1) / np.linalg.norm(
-                            ref.reshape(len(ref), -1), axis=1)
-                        rows[(kind, "err")] = (e.mean(), e.max())
-                        rows[(kind, "out")] = u
+    for batch in (1, args.cases):
+        params = np.load(t / "params.npy")[:batch]
+        for _ in range(args.reps):
+            for kind in ("fp32", "fp16"):
+                model = REPO / "models" / ("poisson.onnx" if kind == "fp32" else "poisson_fp16.onnx")
+                mean, _, r = cli.predict(model, params, 2)
+                rows.setdefault((kind, batch), []).append(r["wall_ms"])
+                if batch == args.cases:
+                    u = mean.astype(np.float64).reshape(len(ref), -1)
+                    e = np.linalg.norm(u - ref.reshape(len(ref), -1), axis=1) / np.linalg.norm(
+                        ref.reshape(len(ref), -1), axis=1)
+                    rows[(kind, "err")] = (e.mean(), e.max())
+                    rows[(kind, "out")] = u
     d = np.abs(rows[("fp16", "out")] - rows[("fp32", "out")]).max()
     print(f"| model | rel. L2 mean ({args.cases} cases) | worst | ms / prediction, batch 1 | "
           f"ms / prediction, batch {args.cases} |")

@@ -26,7 +26,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import bench
+from . import bench, cli
 from .evaluate import low_fidelity, rel_l2
 from .paths import CLI, REPO
 
@@ -73,19 +73,9 @@ def fidelity_arg(name, t):
 
 def engine(name, t, sampler, steps, work, samples=1, std=False):
     """Runs `dgmf predict` on the rows of t; returns (mean, std or None, report dict)."""
-    np.save(work / "p.npy", t["params"])
-    cmd = [str(CLI), "predict", str(REPO / "models" / f"{name}.onnx"), "--params-file",
-           str(work / "p.npy"), "--fidelity", fidelity_arg(name, t), "--sampler", sampler,
-           "--steps", str(steps), "--samples", str(samples), "--seed", "0", "-q",
-           "--out", str(work / "mean.npy"), "--report-json", str(work / "r.json")]
-    if "coords" in t:
-        np.save(work / "k.npy", t["coords"])
-        cmd += ["--coords-file", str(work / "k.npy")]
-    if std:
-        cmd += ["--std", str(work / "std.npy")]
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
-    rep = json.loads((work / "r.json").read_text())
-    return (np.load(work / "mean.npy"), np.load(work / "std.npy") if std else None, rep)
+    return cli.predict(REPO / "models" / f"{name}.onnx", t["params"], fidelity_arg(name, t),
+                       coords=t.get("coords"), sampler=sampler, steps=steps, samples=samples, std=std,
+                       work=work)
 
 
 def baseline(name, t):

@@ -15,15 +15,14 @@ and optionally a regression-baseline checkpoint:
 from __future__ import annotations
 
 import argparse
-import subprocess
 from pathlib import Path
 
 import numpy as np
 
 from dgmf_data import generate
 
-from . import bench
-from .paths import CLI, REPO
+from . import bench, cli
+from .reference import heun, karras
 
 
 def write_testset(name, data_dir, out_dir):
@@ -83,13 +82,8 @@ def rel_l2(pred, ref):
     return np.linalg.norm(flat(pred) - flat(ref), axis=1) / np.linalg.norm(flat(ref), axis=1)
 
 
-def cli_predict(model, params_file, fidelity, out, steps=18):
-    cmd = [str(CLI), "predict", str(model), "--params-file", str(params_file), "--fidelity",
-           str(fidelity), "--sampler", "heun", "--steps", str(steps), "--samples", "1", "-q",
-           "--out", str(out)]
-    print("$ " + " ".join(cmd))
-    subprocess.run(cmd, check=True)
-    return np.load(out)
+def cli_predict(model, params, fidelity, steps=18, work=None):
+    return cli.predict(model, params, fidelity, sampler="heun", steps=steps, work=work, echo=True)[0]
 
 
 def ort_heun(model, params, fidelity_row, steps=18, seed=0, rho=7.0):
@@ -105,19 +99,13 @@ def ort_heun(model, params, fidelity_row, steps=18, seed=0, rho=7.0):
     scale = np.array(meta["dgmf.data_scale"].split(","), float).reshape(shift.shape)
     sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     n = len(params)
-    i = np.arange(steps)
-    sig = (smax ** (1 / rho) + i / (steps - 1) * (smin ** (1 / rho) - smax ** (1 / rho))) ** rho
+    sig = karras(steps, smin, smax, rho)
     feeds = dict(params=params.astype(np.float32),
                  fidelity=np.repeat(fidelity_row[None].astype(np.float32), n, 0))
     score = lambda x, s: sess.run(None, dict(feeds, z=x.astype(np.float32),
                                              sigma=np.full(n, s, np.float32)))[0].astype(np.float64)
     x = smax * np.random.default_rng(seed).standard_normal((n, *shape))
-    for a, b in zip(sig[:-1], sig[1:]):
-        d = -a * score(x, a)
-        xp = x + (b - a) * d
-        x = x + (b - a) * 0.5 * (d - b * score(xp, b))
-    x = x + sig[-1] ** 2 * score(x, sig[-1])  # denoise step
-    return shift + scale * x
+    return shift + scale * heun(score, x, [float(s) for s in sig])
 
 
 def main(argv=None):
@@ -144,14 +132,12 @@ def main(argv=None):
     ref = np.load(tdir / "u.npy")[: args.n]
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
-    pfile = work / f"{args.bench}_params_first{args.n}.npy"
-    np.save(pfile, params)
 
     f = bench.BENCH[args.bench]["fidelity"]
     fid_arg = int(fidelity[0]) if f[0] == "discrete" else repr(float(fidelity[0]))
     assert (fidelity == fidelity[0]).all()
     rows = {}
-    pred = cli_predict(model, pfile, fid_arg, work / f"{args.bench}_dgmf_heun.npy", args.steps)
+    pred = cli_predict(model, params, fid_arg, args.steps, work)
     rows["DGMF (dgmf predict, heun 18)"] = rel_l2(pred.reshape(ref.shape), ref)
     frow = np.eye(f[1])[int(fidelity[0])] if f[0] == "discrete" else np.array([fidelity[0]])
     rows["DGMF (onnxruntime heun 18)"] = rel_l2(ort_heun(model, params, frow, args.steps), ref)

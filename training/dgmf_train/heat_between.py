@@ -3,29 +3,22 @@
 
     cd training && python3 -m dgmf_train.heat_between
 """
-import subprocess
-import tempfile
-from pathlib import Path
 import numpy as np
-from . import accuracy as a
+from . import accuracy as a, cli
 from dgmf_data import heat
 
 
 def main():
     t = a.load_testset('heat')
     params = t['params'][:32]
-    with tempfile.TemporaryDirectory() as d:
-        d = Path(d); np.save(d / 'p.npy', params)
-        for m in (20, 32):
-            h = float(heat.fidelity_value(m))
-            ref = np.stack([heat.to_output(*heat.solve(p, m)) for p in params])[:, None]
-            subprocess.run([str(a.CLI), 'predict', str(a.REPO / 'models' / 'heat.onnx'), '--params-file', str(d / 'p.npy'),
-                            '--fidelity', repr(h), '-q', '--out', str(d / 'm.npy')], check=True, stdout=subprocess.DEVNULL)
-            u = np.load(d / 'm.npy')
-            e = a.rel_l2(u, ref)
-            e_top = a.rel_l2(u, t['u'][:32])
-            print(f"m={m} h={h:.4f}: vs solver at m={m}: mean {e.mean():.4f} worst {e.max():.4f}; "
-                  f"vs the 32x32 reference: mean {e_top.mean():.4f}")
+    for m in (20, 32):
+        h = float(heat.fidelity_value(m))
+        ref = np.stack([heat.to_output(*heat.solve(p, m)) for p in params])[:, None]
+        u = cli.predict(a.REPO / 'models' / 'heat.onnx', params, repr(h))[0]
+        e = a.rel_l2(u, ref)
+        e_top = a.rel_l2(u, t['u'][:32])
+        print(f"m={m} h={h:.4f}: vs solver at m={m}: mean {e.mean():.4f} worst {e.max():.4f}; "
+              f"vs the 32x32 reference: mean {e_top.mean():.4f}")
 
 
 if __name__ == '__main__':

@@ -1,0 +1,45 @@
+"""`dgmf predict` from Python: the one place that builds its command line and reads its outputs (the
+accuracy report, the evaluation, the Heat-between study and the benchmarks all go through it)."""
+from __future__ import annotations
+
+import json
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .paths import CLI
+
+
+def predict(model, params, fidelity, *, coords=None, sampler=None, steps=None, samples=1, seed=0,
+            std=False, repeat=1, threads=None, extra=(), work=None, echo=False):
+    """Runs `dgmf predict MODEL` on the rows of `params` ([n, P]) with one `fidelity` (a level index or a
+    value) and optional per-row `coords` ([n, Q]). Returns (mean [n, *shape], std or None, report dict).
+    `sampler`/`steps` None: the library default. `work`: a directory for the files (a temporary one if
+    None)."""
+    with tempfile.TemporaryDirectory() as tmp:
+        work = Path(work or tmp)
+        np.save(work / "p.npy", np.asarray(params, np.float64))
+        cmd = [str(CLI), "predict", str(model), "--params-file", str(work / "p.npy"),
+               "--fidelity", str(fidelity), "--samples", str(samples), "--seed", str(seed), "-q",
+               "--out", str(work / "mean.npy"), "--report-json", str(work / "r.json")]
+        if sampler is not None:
+            cmd += ["--sampler", sampler]
+        if steps is not None:
+            cmd += ["--steps", str(steps)]
+        if coords is not None:
+            np.save(work / "k.npy", np.asarray(coords, np.float64))
+            cmd += ["--coords-file", str(work / "k.npy")]
+        if std:
+            cmd += ["--std", str(work / "std.npy")]
+        if repeat != 1:
+            cmd += ["--repeat", str(repeat)]
+        if threads is not None:
+            cmd += ["--threads", str(threads)]
+        cmd += [str(a) for a in extra]
+        if echo:
+            print("$ " + " ".join(cmd))
+        subprocess.run(cmd, check=True, stdout=None if echo else subprocess.DEVNULL)
+        report = json.loads((work / "r.json").read_text())
+        return (np.load(work / "mean.npy"), np.load(work / "std.npy") if std else None, report)
