@@ -14,7 +14,6 @@ import argparse
 import math
 import os
 import subprocess
-import sys
 import tempfile
 from pathlib import Path
 
