@@ -1,0 +1,185 @@
+//! The buffers of a prediction and the arithmetic around the network: batch inputs, the ensemble
+//! statistics, the score conversion, unit conversion, fallible allocation and the finiteness scan.
+
+use crate::contract::{Contract, OutputKind};
+use crate::error::{Error, Result};
+use crate::runtime::Half;
+
+use super::{FidelityValue, Request};
+
+/// Converts the network's raw output into a score.
+pub(super) fn to_score(kind: OutputKind, z: &[f32], sigma: f32, raw: &[f32], out: &mut [f32]) {
+    match kind {
+        OutputKind::Score => out.copy_from_slice(raw),
+        OutputKind::Eps => {
+            let k = -1.0 / sigma;
+            out.iter_mut().zip(raw).for_each(|(o, e)| *o = k * e);
+        }
+        OutputKind::X0 => {
+            let k = 1.0 / (sigma * sigma);
+            out.iter_mut()
+                .zip(raw.iter().zip(z))
+                .for_each(|(o, (d, z))| *o = (d - z) * k);
+        }
+    }
+}
+
+/// u = shift + scale·z, per channel when the contract gives one value per channel.
+pub(super) fn to_physical(c: &Contract, x: &mut [f32]) {
+    let per = c.channel_len();
+    let channels = c.shape[0];
+    for sample in x.chunks_exact_mut(c.sample_len()) {
+        for (ch, block) in sample.chunks_exact_mut(per).enumerate() {
+            let shift = c.data_shift[if c.data_shift.len() == 1 {
+                0
+            } else {
+                ch % channels
+            }];
+            let scale = c.data_scale[if c.data_scale.len() == 1 {
+                0
+            } else {
+                ch % channels
+            }];
+            block.iter_mut().for_each(|v| *v = shift + scale * *v);
+        }
+    }
+}
+
+/// Per-query running mean and sum of squared deviations (Welford, f64), fed in sample order so the result
+/// does not depend on batching.
+pub(super) struct Moments {
+    n: usize,
+    count: Vec<usize>,
+    mean: Vec<f64>,
+    m2: Vec<f64>,
+}
+
+impl Moments {
+    pub(super) fn new(queries: usize, n: usize) -> Result<Self> {
+        let len = queries.checked_mul(n).ok_or_else(|| too_big(usize::MAX))?;
+        Ok(Moments {
+            n,
+            count: zeros(queries)?,
+            mean: zeros(len)?,
+            m2: zeros(len)?,
+        })
+    }
+
+    pub(super) fn add(&mut self, query: usize, row: &[f32]) {
+        self.count[query] += 1;
+        let k = self.count[query] as f64;
+        let range = query * self.n..(query + 1) * self.n;
+        for ((m, m2), &v) in self.mean[range.clone()]
+            .iter_mut()
+            .zip(&mut self.m2[range])
+            .zip(row)
+        {
+            let d = v as f64 - *m;
+            *m += d / k;
+            *m2 += d * (v as f64 - *m);
+        }
+    }
+
+    pub(super) fn finish(self, samples: usize) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+        let mut mean = Vec::new();
+        mean.try_reserve_exact(self.mean.len())
+            .map_err(|_| too_big(self.mean.len() * 4))?;
+        mean.extend(self.mean.iter().map(|&m| m as f32));
+        let std = if samples > 1 {
+            let mut std = Vec::new();
+            std.try_reserve_exact(self.m2.len())
+                .map_err(|_| too_big(self.m2.len() * 4))?;
+            let denom = (samples - 1) as f64;
+            std.extend(self.m2.iter().map(|&m2| (m2 / denom).sqrt() as f32));
+            Some(std)
+        } else {
+            None
+        };
+        Ok((mean, std))
+    }
+}
+
+/// Network inputs for one batch, sized once for the largest batch.
+pub(super) struct Buffers {
+    pub(super) x: Vec<f32>,
+    pub(super) sigma: Vec<f32>,
+    pub(super) params: Vec<f32>,
+    pub(super) fidelity: Vec<f32>,
+    pub(super) coords: Vec<f32>,
+    pub(super) raw: Vec<f32>,
+    pub(super) half: Half,
+}
+
+impl Buffers {
+    pub(super) fn new(c: &Contract, rows: usize) -> Result<Self> {
+        let len = |width: usize| rows.checked_mul(width).ok_or_else(|| too_big(usize::MAX));
+        Ok(Buffers {
+            x: zeros(len(c.sample_len())?)?,
+            sigma: zeros(rows)?,
+            params: zeros(len(c.params.len())?)?,
+            fidelity: zeros(len(c.fidelity.width())?)?,
+            coords: zeros(len(c.coords.len())?)?,
+            raw: zeros(len(c.sample_len())?)?,
+            half: Half::default(),
+        })
+    }
+
+    /// Fills the conditioning inputs of rows `first..first + rows` (row j is sample j % S of query j / S).
+    pub(super) fn condition(&mut self, c: &Contract, req: &Request, first: usize, rows: usize) {
+        let (p, w, q) = (c.params.len(), c.fidelity.width(), c.coords.len());
+        for r in 0..rows {
+            let query = &req.queries[(first + r) / req.n_samples];
+            for (d, &v) in self.params[r * p..(r + 1) * p]
+                .iter_mut()
+                .zip(&query.params)
+            {
+                *d = v as f32;
+            }
+            let fid = &mut self.fidelity[r * w..(r + 1) * w];
+            match query.fidelity {
+                FidelityValue::Level(l) => {
+                    fid.fill(0.0);
+                    fid[l] = 1.0;
+                }
+                FidelityValue::Value(v) => fid[0] = v as f32,
+            }
+            for (d, &v) in self.coords[r * q..(r + 1) * q]
+                .iter_mut()
+                .zip(&query.coords)
+            {
+                *d = v as f32;
+            }
+        }
+    }
+}
+
+/// A zeroed buffer, or an error when the allocator refuses (a memory limit set above what the machine can
+/// give must not abort the host process).
+pub(super) fn zeros<T: Clone + Default>(len: usize) -> Result<Vec<T>> {
+    let mut v = Vec::new();
+    v.try_reserve_exact(len)
+        .map_err(|_| too_big(len.saturating_mul(std::mem::size_of::<T>())))?;
+    v.resize(len, T::default());
+    Ok(v)
+}
+
+pub(super) fn too_big(bytes: usize) -> Error {
+    Error::invalid(format!(
+        "cannot allocate {:.2} GiB for the prediction's buffers: the machine refused the memory; lower the \
+         sample count, max_batch or the number of queries (the memory limit is above what is available)",
+        bytes as f64 / (1u64 << 30) as f64
+    ))
+}
+
+/// Index of the first NaN or ±inf in `v`. The scan is branch-free over the exponent bits so that it
+/// vectorizes (it runs on every network output; `benches/sampler_step.rs` measures it, docs/reliability.md
+/// gives its cost against a network evaluation).
+#[doc(hidden)]
+pub fn first_non_finite(v: &[f32]) -> Option<usize> {
+    const EXP: u32 = 0x7f80_0000;
+    let any = v.iter().fold(0u32, |acc, x| acc.max(x.to_bits() & EXP));
+    if any != EXP {
+        return None;
+    }
+    v.iter().position(|x| !x.is_finite())
+}

@@ -1,0 +1,351 @@
+//! Predictions: queries × samples packed into network batches, integrated by a sampler, reduced to a
+//! mean and a standard deviation per query in physical units.
+
+mod buffers;
+mod validate;
+
+pub use buffers::first_non_finite;
+use buffers::{to_physical, to_score, zeros, Buffers, Moments};
+use validate::validate;
+
+use std::time::{Duration, Instant};
+
+use ndarray::{ArrayD, ArrayView2, IxDyn};
+
+use crate::contract::Contract;
+use crate::error::{Error, Result};
+use crate::model::Model;
+use crate::rng::NoiseStream;
+use crate::runtime::Deadline;
+use crate::samplers::{self, Ctx, SamplerConfig, Workspace};
+
+/// The fidelity of a query: a level index for discrete models, a value for continuous ones.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum FidelityValue {
+    Level(usize),
+    Value(f64),
+}
+
+/// One point of the PDE parameter space to predict.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Query {
+    /// P parameters in physical units.
+    pub params: Vec<f64>,
+    pub fidelity: FidelityValue,
+    /// Q coordinates (empty for models without coords).
+    pub coords: Vec<f64>,
+}
+
+/// A prediction request. `Request::new` gives the defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Request {
+    pub queries: Vec<Query>,
+    /// Samples per query (the ensemble size).
+    pub n_samples: usize,
+    pub sampler: SamplerConfig,
+    pub seed: u64,
+    /// Most rows (query × sample pairs) per network call.
+    pub max_batch: usize,
+    /// Accept parameters, fidelity values and coordinates outside the model's declared ranges.
+    pub allow_extrapolation: bool,
+    /// Return every sample, not only mean and std.
+    pub keep_samples: bool,
+    /// Most bytes the request's buffers may take; a request above it is refused before anything is
+    /// allocated (it guards a host process against absurd sample counts or batch sizes).
+    pub memory_limit: usize,
+    /// Stop the prediction with `Cancelled` once it has run this long — also in the middle of a network
+    /// evaluation, through ONNX Runtime's terminate flag (a model that never finishes cannot hold the
+    /// caller). `None`: no limit.
+    pub time_limit: Option<Duration>,
+}
+
+/// Default rows per network call.
+pub const DEFAULT_MAX_BATCH: usize = 64;
+/// Default bound on a request's buffers: 4 GiB.
+pub const DEFAULT_MEMORY_LIMIT: usize = 4 << 30;
+
+impl Request {
+    pub fn new(queries: Vec<Query>, sampler: SamplerConfig) -> Self {
+        Request {
+            queries,
+            n_samples: 1,
+            sampler,
+            seed: 0,
+            max_batch: DEFAULT_MAX_BATCH,
+            allow_extrapolation: false,
+            keep_samples: false,
+            memory_limit: DEFAULT_MEMORY_LIMIT,
+            time_limit: None,
+        }
+    }
+}
+
+impl Query {
+    /// One query per row of `params` (`[n, P]`), with its row of `coords` (`[n, Q]`, `None` for models
+    /// without coordinates) and `fidelity` (one value for every row, or one per row).
+    pub fn rows(
+        params: ArrayView2<f64>,
+        fidelity: &[FidelityValue],
+        coords: Option<ArrayView2<f64>>,
+    ) -> Result<Vec<Query>> {
+        let n = params.nrows();
+        if fidelity.len() != 1 && fidelity.len() != n {
+            return Err(Error::invalid(format!(
+                "{} fidelity values for {n} parameter rows: give one, or one per row",
+                fidelity.len()
+            )));
+        }
+        if let Some(c) = coords.filter(|c| c.nrows() != n) {
+            return Err(Error::invalid(format!(
+                "{} coordinate rows for {n} parameter rows: give one per row",
+                c.nrows()
+            )));
+        }
+        Ok((0..n)
+            .map(|i| Query {
+                params: params.row(i).to_vec(),
+                fidelity: fidelity[if fidelity.len() == 1 { 0 } else { i }],
+                coords: coords.map_or_else(Vec::new, |c| c.row(i).to_vec()),
+            })
+            .collect())
+    }
+}
+
+impl Request {
+    /// A request for the rows of `params` (see [`Query::rows`]) with the default settings.
+    pub fn from_arrays(
+        params: ArrayView2<f64>,
+        fidelity: &[FidelityValue],
+        coords: Option<ArrayView2<f64>>,
+        sampler: SamplerConfig,
+    ) -> Result<Request> {
+        Ok(Request::new(
+            Query::rows(params, fidelity, coords)?,
+            sampler,
+        ))
+    }
+
+    /// Checks the request against a model's contract without running anything (what `predict` does first).
+    pub fn validate(&self, contract: &Contract) -> Result<()> {
+        validate(contract, self)
+    }
+}
+
+/// Where a run stands, for progress reporting.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Progress {
+    /// Network evaluations done (over all batches).
+    pub done: usize,
+    pub total: usize,
+}
+
+/// The result of a request, in physical units (data_shift + data_scale·z).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Prediction {
+    /// Per-sample dims.
+    pub shape: Vec<usize>,
+    /// `[n_queries, *shape]` (standard layout: `mean.as_slice()` is the row-major buffer).
+    pub mean: ArrayD<f32>,
+    /// `[n_queries, *shape]`: the sample standard deviation (n − 1 denominator); `None` for one sample.
+    pub std: Option<ArrayD<f32>>,
+    /// `[n_queries, n_samples, *shape]` when `keep_samples` was set.
+    pub samples: Option<ArrayD<f32>>,
+    /// Network evaluations per sample trajectory (the sampler's NFE).
+    pub nfe: usize,
+    /// Network calls made (NFE × batches).
+    pub network_calls: usize,
+    pub wall: Duration,
+    /// Time spent inside ONNX Runtime.
+    pub network_time: Duration,
+}
+
+impl Model {
+    /// Runs a request. `progress` is called after each network evaluation; returning false cancels.
+    pub fn predict(
+        &self,
+        req: &Request,
+        progress: Option<&mut dyn FnMut(Progress) -> bool>,
+    ) -> Result<Prediction> {
+        let start = Instant::now();
+        let c = self.contract();
+        validate(c, req)?;
+        let n = c.sample_len();
+        // `validate` bounded every product below (buffer_bytes); checked anyway, no wrap is possible.
+        let overflow =
+            || Error::invalid("the request's sizes overflow: lower the sample or query count");
+        let rows_total = req
+            .queries
+            .len()
+            .checked_mul(req.n_samples)
+            .ok_or_else(overflow)?;
+        let batch = req.max_batch.min(rows_total);
+        let n_batches = rows_total.div_ceil(batch);
+        let total = req
+            .sampler
+            .checked_nfe()
+            .and_then(|nfe| nfe.checked_mul(n_batches))
+            .ok_or_else(overflow)?;
+        let sigmas = req
+            .sampler
+            .schedule
+            .sigmas(req.sampler.steps, c.sigma_min, c.sigma_max);
+
+        let mut stats = Moments::new(req.queries.len(), n)?;
+        let mut samples = match req.keep_samples {
+            true => Some(zeros::<f32>(rows_total * n)?),
+            false => None,
+        };
+        let mut network_time = Duration::ZERO;
+        let mut done = 0usize;
+        let mut progress = progress;
+
+        let deadline = req.time_limit.map(Deadline::start).transpose()?;
+        self.with_network(|mut net| -> Result<()> {
+            // Buffers for the largest batch, allocated once per request.
+            let mut buf = Buffers::new(c, batch)?;
+            let mut ws = Workspace::try_new(batch * n)?;
+            let mut streams = Vec::with_capacity(batch);
+            for first in (0..rows_total).step_by(batch) {
+                let rows = batch.min(rows_total - first);
+                buf.condition(c, req, first, rows);
+                streams.clear();
+                streams.extend((first..first + rows).map(|j| NoiseStream::new(req.seed, j as u64)));
+                let Buffers {
+                    x,
+                    sigma,
+                    params,
+                    fidelity,
+                    coords,
+                    raw,
+                    half,
+                } = &mut buf;
+                let x = &mut x[..rows * n];
+                let (p, w, q) = (c.params.len(), c.fidelity.width(), c.coords.len());
+                let mut score = |z: &[f32], s: f32, out: &mut [f32]| -> Result<()> {
+                    let sig = &mut sigma[..rows];
+                    sig.fill(s);
+                    if let Some(d) = deadline.as_ref().filter(|d| d.expired()) {
+                        return Err(d.error());
+                    }
+                    let t = Instant::now();
+                    let cond = (q > 0).then(|| (&coords[..rows * q], q));
+                    let raw = &mut raw[..rows * n];
+                    net.run(
+                        rows,
+                        z,
+                        sig,
+                        (&params[..rows * p], p),
+                        (&fidelity[..rows * w], w),
+                        cond,
+                        half,
+                        deadline.as_ref(),
+                        raw,
+                    )?;
+                    network_time += t.elapsed();
+                    if let Some(i) = first_non_finite(raw) {
+                        let row = first + i / n;
+                        return Err(Error::inference(format!(
+                            "the network returned {} at noise level σ = {s} for query {}, sample {} (value {} \
+                             of that sample): the model is broken for these inputs, or they lie far outside \
+                             its training range",
+                            raw[i],
+                            row / req.n_samples,
+                            row % req.n_samples,
+                            i % n
+                        )));
+                    }
+                    to_score(c.output, z, s, raw, out);
+                    Ok(())
+                };
+                let base = done;
+                let mut report = |nfe: usize| match progress.as_mut() {
+                    Some(p) => p(Progress {
+                        done: base + nfe,
+                        total,
+                    }),
+                    None => true,
+                };
+                let mut ctx = Ctx {
+                    score: &mut score,
+                    streams: &mut streams,
+                    progress: Some(&mut report),
+                    nfe: 0,
+                };
+                samplers::init_state(&mut ctx, x, c.sigma_max as f32);
+                done += samplers::run(&req.sampler, &sigmas, &mut ctx, x, &mut ws)?;
+                to_physical(c, x);
+                // Finite scores can still overflow float32 in the sampler's arithmetic or the unit
+                // conversion (huge data_scale): a non-finite result is an error, never a success.
+                if let Some(i) = first_non_finite(x) {
+                    let row = first + i / n;
+                    return Err(Error::inference(format!(
+                        "the prediction overflowed float32 ({}) for query {}, sample {}: the model's outputs or \
+                         its dgmf.data_scale/data_shift are too large for these inputs",
+                        x[i],
+                        row / req.n_samples,
+                        row % req.n_samples
+                    )));
+                }
+                for (r, row) in x.chunks_exact(n).enumerate() {
+                    stats.add((first + r) / req.n_samples, row);
+                }
+                if let Some(all) = samples.as_mut() {
+                    all[first * n..(first + rows) * n].copy_from_slice(x);
+                }
+            }
+            Ok(())
+        })??;
+
+        let (mean, std) = stats.finish(req.n_samples)?;
+        // The buffers become arrays without a copy.
+        let dims = |lead: &[usize]| IxDyn(&[lead, &c.shape[..]].concat());
+        let array = |lead: &[usize], v: Vec<f32>| {
+            ArrayD::from_shape_vec(dims(lead), v)
+                .map_err(|e| Error::internal(format!("result buffer and shape disagree: {e}")))
+        };
+        let q = req.queries.len();
+        Ok(Prediction {
+            shape: c.shape.clone(),
+            mean: array(&[q], mean)?,
+            std: std.map(|s| array(&[q], s)).transpose()?,
+            samples: samples.map(|s| array(&[q, req.n_samples], s)).transpose()?,
+            nfe: req.sampler.nfe(),
+            network_calls: done,
+            wall: start.elapsed(),
+            network_time,
+        })
+    }
+
+    /// Predicts one slice per coordinate value (models with one coordinate, e.g. time) and stacks them:
+    /// the result's mean is `[values.len(), *shape]`.
+    pub fn predict_coords(
+        &self,
+        params: &[f64],
+        fidelity: FidelityValue,
+        values: &[f64],
+        template: &Request,
+        progress: Option<&mut dyn FnMut(Progress) -> bool>,
+    ) -> Result<Prediction> {
+        if self.contract().coords.len() != 1 {
+            return Err(Error::invalid(format!(
+                "a coordinate sweep needs a model with exactly one coordinate; this one has {}",
+                self.contract().coords.len()
+            )));
+        }
+        let queries = values
+            .iter()
+            .map(|&v| Query {
+                params: params.to_vec(),
+                fidelity,
+                coords: vec![v],
+            })
+            .collect();
+        self.predict(
+            &Request {
+                queries,
+                ..template.clone()
+            },
+            progress,
+        )
+    }
+}

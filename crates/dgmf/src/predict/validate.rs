@@ -1,0 +1,200 @@
+//! Checking a request before anything is allocated or run: settings, sizes against the memory limit and
+//! the machine, every query against the model's contract.
+
+use crate::contract::{Contract, Fidelity};
+use crate::error::{Error, Result};
+use crate::rng::NoiseStream;
+
+use super::{FidelityValue, Request};
+
+/// Bytes the buffers of `req` will take (network batch buffers, sampler workspace, statistics, outputs),
+/// or `None` on overflow.
+pub(super) fn buffer_bytes(c: &Contract, req: &Request) -> Option<usize> {
+    let n = c.sample_len();
+    let rows = req.queries.len().checked_mul(req.n_samples)?;
+    let batch = req.max_batch.min(rows);
+    let cond = c
+        .params
+        .len()
+        .checked_add(c.fidelity.width())?
+        .checked_add(c.coords.len())?
+        .checked_add(1)?;
+    // x, raw output, 4 workspace buffers and f16 copies (counted as one more f32 buffer) per batch row.
+    let per_row = n
+        .checked_mul(7)?
+        .checked_add(cond)?
+        .checked_mul(4)?
+        .checked_add(std::mem::size_of::<NoiseStream>())?;
+    let batch_bytes = batch.checked_mul(per_row)?;
+    // Per query: f64 mean and M2, then f32 mean and std.
+    let stats = req
+        .queries
+        .len()
+        .checked_mul(n)?
+        .checked_mul(8 + 8 + 4 + 4)?;
+    let samples = if req.keep_samples {
+        rows.checked_mul(n)?.checked_mul(4)?
+    } else {
+        0
+    };
+    // The noise schedule (f32 levels) and the per-query sample counts.
+    let schedule = req.sampler.steps.checked_mul(4)?;
+    let counts = req
+        .queries
+        .len()
+        .checked_mul(std::mem::size_of::<usize>())?;
+    batch_bytes
+        .checked_add(stats)?
+        .checked_add(samples)?
+        .checked_add(schedule)?
+        .checked_add(counts)
+}
+
+/// Bytes of physical memory, if the system says.
+pub(super) fn physical_memory() -> Option<usize> {
+    // SAFETY: sysconf has no preconditions.
+    let (pages, size) = unsafe {
+        (
+            libc::sysconf(libc::_SC_PHYS_PAGES),
+            libc::sysconf(libc::_SC_PAGESIZE),
+        )
+    };
+    (pages > 0 && size > 0).then(|| (pages as usize).saturating_mul(size as usize))
+}
+
+impl Request {
+    /// Checks the settings alone — sampler, ensemble, batch, time limit — without queries or a model: what
+    /// the C API's setters and `validate` share, so each rule lives here once.
+    pub fn validate_settings(&self) -> Result<()> {
+        validate_settings(self)
+    }
+}
+
+pub(super) fn validate_settings(req: &Request) -> Result<()> {
+    if req.n_samples == 0 {
+        return Err(Error::invalid(
+            "n_samples = 0; ask for at least one sample per query",
+        ));
+    }
+    if req.max_batch == 0 {
+        return Err(Error::invalid(
+            "max_batch = 0; a network call needs at least one row",
+        ));
+    }
+    req.sampler.validate()?;
+    if req.time_limit.is_some_and(|t| t.is_zero()) {
+        return Err(Error::invalid(
+            "time_limit = 0; give a positive limit, or None for no limit",
+        ));
+    }
+    Ok(())
+}
+
+pub(super) fn validate(c: &Contract, req: &Request) -> Result<()> {
+    if req.queries.is_empty() {
+        return Err(Error::invalid("the request has no queries"));
+    }
+    validate_settings(req)?;
+    let gib = |b: usize| b as f64 / (1u64 << 30) as f64;
+    match buffer_bytes(c, req) {
+        Some(b) if b <= req.memory_limit => {}
+        need => {
+            return Err(Error::invalid(format!(
+                "the request ({} queries × {} samples{}, batches of {} rows, {} values per sample) needs {} of \
+                 buffers, above the memory limit of {:.2} GiB: lower the sample count or max_batch, or raise \
+                 the limit (Request::memory_limit, dgmf_config_set_memory_limit, --memory-limit)",
+                req.queries.len(),
+                req.n_samples,
+                if req.keep_samples { ", all samples kept" } else { "" },
+                req.max_batch,
+                c.sample_len(),
+                need.map_or("more bytes than the address space".into(), |b| format!("{:.2} GiB", gib(b))),
+                gib(req.memory_limit)
+            )))
+        }
+    }
+    // With overcommit, an allocation far above the machine's memory may "succeed" and the process is
+    // killed when it touches it: refuse what cannot fit in physical memory before allocating.
+    if let (Some(need), Some(phys)) = (buffer_bytes(c, req), physical_memory()) {
+        if need > phys {
+            return Err(Error::invalid(format!(
+                "the request needs {:.2} GiB of buffers but this machine has {:.2} GiB of memory: lower the \
+                 sample count or max_batch, or predict fewer queries per call",
+                gib(need),
+                gib(phys)
+            )));
+        }
+    }
+    let hint = "; allow extrapolation (CLI --extrapolate, C dgmf_config_set_extrapolation) to predict outside the training range anyway";
+    let check = |what: String, v: f64, min: f64, max: f64| -> Result<()> {
+        if !v.is_finite() {
+            return Err(Error::invalid(format!(
+                "{what} = {v} is not a finite number"
+            )));
+        }
+        // The network takes float32: even when extrapolating, a value must survive the conversion.
+        if v.abs() > f32::MAX as f64 {
+            return Err(Error::invalid(format!(
+                "{what} = {v} is beyond the float32 range (±3.4e38) the network takes"
+            )));
+        }
+        if !req.allow_extrapolation && !(min..=max).contains(&v) {
+            return Err(Error::invalid(format!(
+                "{what} = {v} is outside the model's range [{min}, {max}]{hint}"
+            )));
+        }
+        Ok(())
+    };
+    for (i, q) in req.queries.iter().enumerate() {
+        let at = if req.queries.len() > 1 {
+            format!("query {i}: ")
+        } else {
+            String::new()
+        };
+        if q.params.len() != c.params.len() {
+            let names: Vec<&str> = c.params.iter().map(|p| p.name.as_str()).collect();
+            return Err(Error::invalid(format!(
+                "{at}{} parameters given, but the model takes {} ({})",
+                q.params.len(),
+                c.params.len(),
+                names.join(", ")
+            )));
+        }
+        for (v, p) in q.params.iter().zip(&c.params) {
+            check(format!("{at}parameter `{}`", p.name), *v, p.min, p.max)?;
+        }
+        match (&c.fidelity, q.fidelity) {
+            (Fidelity::Discrete { levels, labels }, FidelityValue::Level(l)) => {
+                if l >= *levels {
+                    let names = labels.as_ref().map(|l| format!(": {}", l.join(", "))).unwrap_or_default();
+                    return Err(Error::invalid(format!(
+                        "{at}fidelity level {l} is out of range: the model has {levels} levels (0..={}{names})",
+                        levels - 1
+                    )));
+                }
+            }
+            (Fidelity::Continuous { lo, hi }, FidelityValue::Value(v)) => check(format!("{at}fidelity"), v, *lo, *hi)?,
+            (Fidelity::Discrete { levels, .. }, FidelityValue::Value(v)) => {
+                return Err(Error::invalid(format!(
+                    "{at}fidelity {v} is a continuous value, but the model has {levels} discrete levels: give a level index"
+                )))
+            }
+            (Fidelity::Continuous { lo, hi }, FidelityValue::Level(l)) => {
+                return Err(Error::invalid(format!(
+                    "{at}fidelity level {l} given, but the model takes a continuous fidelity value in [{lo}, {hi}]"
+                )))
+            }
+        }
+        if q.coords.len() != c.coords.len() {
+            return Err(Error::invalid(format!(
+                "{at}{} coordinates given, but the model takes {}",
+                q.coords.len(),
+                c.coords.len()
+            )));
+        }
+        for (v, k) in q.coords.iter().zip(&c.coords) {
+            check(format!("{at}coordinate `{}`", k.name), *v, k.min, k.max)?;
+        }
+    }
+    Ok(())
+}
