@@ -211,14 +211,7 @@ pub extern "C" fn dgmf_config_set_time_limit(
         r.time_limit = match seconds {
             0.0 => None,
             s => Some(
-                std::time::Duration::try_from_secs_f64(s)
-                    .ok()
-                    .filter(|d| !d.is_zero())
-                    .ok_or_else(|| {
-                        invalid(format!(
-                            "time limit {s} s; give a positive finite number of seconds, or 0 for none"
-                        ))
-                    })?,
+                dgmf::predict::time_limit(s).map_err(|e| invalid(format!("{e}, or 0 for none")))?,
             ),
         };
         Ok(())

@@ -110,14 +110,13 @@ pub extern "C" fn dgmf_predict_batch(
             .as_mut()
             .map(|f| f as &mut dyn FnMut(Progress) -> bool);
         let pred = m.predict(&req, progress)?;
-        let flat = |a: &dgmf::ndarray::ArrayD<f32>| {
-            a.as_slice()
-                .map(<[f32]>::to_vec)
-                .unwrap_or_else(|| a.iter().copied().collect())
+        // One pass from each result array into the caller's buffer (row-major, as the array iterates).
+        let copy = |out: &mut [f32], a: &dgmf::ndarray::ArrayD<f32>| {
+            out.iter_mut().zip(a).for_each(|(o, v)| *o = *v);
         };
-        mean[..need].copy_from_slice(&flat(&pred.mean));
+        copy(&mut mean[..need], &pred.mean);
         if let (Some(out), Some(s)) = (std, pred.std.as_ref()) {
-            out[..need].copy_from_slice(&flat(s));
+            copy(&mut out[..need], s);
         }
         Ok(())
     })

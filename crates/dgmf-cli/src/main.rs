@@ -438,19 +438,10 @@ fn build_request(a: &PredictArgs, c: &Contract) -> Result<Job, Error> {
     req.allow_extrapolation = a.extrapolate;
     req.keep_samples = a.all_samples.is_some();
     req.memory_limit = a.memory_limit.saturating_mul(1 << 20);
-    req.time_limit = match a.time_limit {
-        None => None,
-        Some(s) => Some(
-            std::time::Duration::try_from_secs_f64(s)
-                .ok()
-                .filter(|d| !d.is_zero())
-                .ok_or_else(|| {
-                    invalid(format!(
-                        "--time-limit {s}: give a positive finite number of seconds"
-                    ))
-                })?,
-        ),
-    };
+    req.time_limit = a
+        .time_limit
+        .map(|s| dgmf::predict::time_limit(s).map_err(|e| invalid(format!("--time-limit: {e}"))))
+        .transpose()?;
     Ok(Job {
         request: req,
         sweep,

@@ -201,7 +201,7 @@ impl Kind {
     }
 }
 
-/// Field numbers of a TensorProto that point outside the file.
+/// TensorProto fields: its name, and the two that point outside the file.
 const TENSOR_NAME: u32 = 8;
 const TENSOR_EXTERNAL_DATA: u32 = 13;
 const TENSOR_DATA_LOCATION: u32 = 14;

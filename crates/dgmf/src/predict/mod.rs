@@ -59,6 +59,18 @@ pub struct Request {
     pub time_limit: Option<Duration>,
 }
 
+/// A time limit given in seconds (the C API and the CLI take it so): a positive, finite number.
+pub fn time_limit(seconds: f64) -> Result<Duration> {
+    Duration::try_from_secs_f64(seconds)
+        .ok()
+        .filter(|d| !d.is_zero())
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "time limit {seconds} s: give a positive finite number of seconds"
+            ))
+        })
+}
+
 /// Default rows per network call.
 pub const DEFAULT_MAX_BATCH: usize = 64;
 /// Default bound on a request's buffers: 4 GiB.
