@@ -95,8 +95,13 @@ pub(crate) fn read_queries(
         return Err(bad(format!("the model takes no {noun}; leave {flag} out")));
     }
     let rows: Vec<Vec<f64>> = if path.extension().is_some_and(|e| e == "npy") {
-        let r = npy::NpyReader::open(path, flag)?;
-        let shape = r.shape().to_vec();
+        // Refused from its size before it is read, then from its shape before the rows are built.
+        let file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
+        if file_bytes > budget.left() {
+            return Err(budget.exceeded(flag, path, &format!("it holds {file_bytes} bytes")));
+        }
+        let a = npy::read(path, flag, budget.left())?;
+        let shape = a.shape().to_vec();
         let n = match shape.as_slice() {
             [n, cols] if *cols == width => *n,
             [cols] if *cols == width => 1,
@@ -107,14 +112,14 @@ pub(crate) fn read_queries(
             }
         };
         // The flat values, then the same values as rows.
-        let need = (r.len() as u64)
+        let need = (a.len() as u64)
             .saturating_mul(8)
             .saturating_add((n as u64).saturating_mul(row_bytes(width)));
         if need > budget.left() {
             let what = format!("its {n} rows of {width} values need {need} bytes in memory");
             return Err(budget.exceeded(flag, path, &what));
         }
-        let v = r.read_f64()?;
+        let v = a.into_raw_vec_and_offset().0;
         let rows: Vec<Vec<f64>> = v.chunks_exact(width).map(<[f64]>::to_vec).collect();
         for (i, row) in rows.iter().enumerate() {
             if let Some(j) = row.iter().position(|x| !x.is_finite()) {

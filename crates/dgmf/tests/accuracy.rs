@@ -20,8 +20,16 @@ fn models() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models")
 }
 
+/// A shipped (trusted) test-set array as (shape, values); the files hold float64, float32 or int64.
 fn npy(dir: &Path, name: &str) -> (Vec<usize>, Vec<f64>) {
-    dgmf_cli::npy::read_f64(&dir.join(name)).unwrap_or_else(|e| panic!("{e}"))
+    use dgmf::ndarray::ArrayD;
+    use ndarray_npy::read_npy;
+    let path = dir.join(name);
+    let a: ArrayD<f64> = read_npy(&path)
+        .or_else(|_| read_npy::<_, ArrayD<f32>>(&path).map(|a| a.mapv(f64::from)))
+        .or_else(|_| read_npy::<_, ArrayD<i64>>(&path).map(|a| a.mapv(|v| v as f64)))
+        .unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    (a.shape().to_vec(), a.iter().copied().collect())
 }
 
 fn check(name: &str) {
