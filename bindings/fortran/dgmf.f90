@@ -2,11 +2,15 @@
 !>
 !> Handles are derived types with `final` procedures (dgmf_options_t, dgmf_model_t, dgmf_config_t): a handle is
 !> freed when it goes out of scope, or explicitly with dgmf_*_destroy. Do not copy handles with `=`: two copies
-!> would free the same object.
+!> would free the same object. Every procedure is also a type-bound procedure of its handle, named without the
+!> prefix (as in FTorch): `call model%load(path)` is `call dgmf_model_load(model, path)`,
+!> `call model%predict(config, params, fidelity, mean)` is `call dgmf_predict(model, config, ...)`.
 !>
 !> Errors: every procedure takes optional `stat` and `errmsg`. With `stat` present, the status code (DGMF_OK = 0
 !> on success) is stored there and the program goes on; with `stat` absent, an error stops the program with
-!> the library's message (error stop, from this module: the library itself never stops a program).
+!> the library's message (error stop, from this module: the library itself never stops a program). All of that
+!> policy lives in two helpers, `finish` and `message`; each procedure calls both (gfortran 12 loses a
+!> deferred-length optional `errmsg` forwarded through one more optional dummy, so they cannot be one call).
 !>
 !> Arrays are passed without copies by the reversed-dimension convention: the row-major C field [C, H, W] is the
 !> Fortran array u(W, H, C); a batch [n, C, H, W] is u(W, H, C, n); batch parameters [n, P] are params(P, n).
@@ -29,18 +33,58 @@ module dgmf
    type, public :: dgmf_options_t
       type(c_ptr) :: ptr = c_null_ptr
    contains
+      procedure :: create => dgmf_options_create
+      procedure :: destroy => dgmf_options_destroy
+      procedure :: set_ort_library => dgmf_options_set_ort_library
+      procedure :: set_provider => dgmf_options_set_provider
+      procedure :: set_tensorrt => dgmf_options_set_tensorrt
+      procedure :: set_threads => dgmf_options_set_threads
+      procedure :: set_max_sessions => dgmf_options_set_max_sessions
+      procedure :: set_optimization => dgmf_options_set_optimization
       final :: options_final
    end type
 
    type, public :: dgmf_model_t
       type(c_ptr) :: ptr = c_null_ptr
    contains
+      procedure :: load => dgmf_model_load
+      procedure :: load_from_memory => dgmf_model_load_from_memory
+      procedure :: destroy => dgmf_model_destroy
+      procedure :: rank => dgmf_model_rank
+      procedure :: shape => dgmf_model_shape
+      procedure :: sample_len => dgmf_model_sample_len
+      procedure :: num_params => dgmf_model_num_params
+      procedure :: param => dgmf_model_param
+      procedure :: num_coords => dgmf_model_num_coords
+      procedure :: coord => dgmf_model_coord
+      procedure :: fidelity => dgmf_model_fidelity
+      procedure :: fidelity_label => dgmf_model_fidelity_label
+      procedure :: sigma_range => dgmf_model_sigma_range
+      procedure :: name => dgmf_model_name
+      procedure :: provider => dgmf_model_provider
+      procedure :: predict_batch => dgmf_predict_batch
+      procedure :: predict => dgmf_predict
       final :: model_final
    end type
 
    type, public :: dgmf_config_t
       type(c_ptr) :: ptr = c_null_ptr
    contains
+      procedure :: create => dgmf_config_create
+      procedure :: destroy => dgmf_config_destroy
+      procedure :: set_steps => dgmf_config_set_steps
+      procedure :: set_schedule => dgmf_config_set_schedule
+      procedure :: set_corrector => dgmf_config_set_corrector
+      procedure :: set_churn => dgmf_config_set_churn
+      procedure :: set_denoise => dgmf_config_set_denoise
+      procedure :: set_samples => dgmf_config_set_samples
+      procedure :: set_seed => dgmf_config_set_seed
+      procedure :: set_max_batch => dgmf_config_set_max_batch
+      procedure :: set_extrapolation => dgmf_config_set_extrapolation
+      procedure :: set_memory_limit => dgmf_config_set_memory_limit
+      procedure :: set_time_limit => dgmf_config_set_time_limit
+      procedure :: set_progress => dgmf_config_set_progress
+      procedure :: nfe => dgmf_config_nfe
       final :: config_final
    end type
 
@@ -366,16 +410,17 @@ contains
    ! ---- options ----------------------------------------------------------------------------------------
 
    subroutine dgmf_options_create(opts, stat, errmsg)
-      type(dgmf_options_t), intent(inout) :: opts
+      class(dgmf_options_t), intent(inout) :: opts  !! receives new options (options it held are freed first)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       call dgmf_options_destroy(opts)
       call finish(c_options_create(opts%ptr), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_options_destroy(opts)
-      type(dgmf_options_t), intent(inout) :: opts
+      class(dgmf_options_t), intent(inout) :: opts  !! freed; a null handle is a no-op
       call c_options_destroy(opts%ptr)
       opts%ptr = c_null_ptr
    end subroutine
@@ -386,20 +431,22 @@ contains
    end subroutine
 
    subroutine dgmf_options_set_ort_library(opts, path, stat, errmsg)
-      type(dgmf_options_t), intent(in) :: opts
-      character(len=*), intent(in) :: path
+      class(dgmf_options_t), intent(in) :: opts  !! the options handle
+      character(len=*), intent(in) :: path  !! path of libonnxruntime.so (the first model loaded decides)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       call finish(c_options_set_ort_library(opts%ptr, c_string(path)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_options_set_provider(opts, provider, allow_fallback, stat, errmsg)
-      type(dgmf_options_t), intent(in) :: opts
-      character(len=*), intent(in) :: provider
-      logical, intent(in) :: allow_fallback
+      class(dgmf_options_t), intent(in) :: opts  !! the options handle
+      character(len=*), intent(in) :: provider  !! "cpu", "cuda", "cuda:N", "tensorrt" or "tensorrt:N"
+      logical, intent(in) :: allow_fallback  !! .true.: fall back to the CPU if the provider cannot be registered
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       call finish(c_options_set_provider(opts%ptr, c_string(provider), merge(1_c_int32_t, 0_c_int32_t, allow_fallback)), &
                   stat)
       if (present(errmsg)) call message(errmsg, stat)
@@ -407,11 +454,12 @@ contains
 
    !> TensorRT fp16 engines and engine cache directory ("" for none).
    subroutine dgmf_options_set_tensorrt(opts, fp16, engine_cache_dir, stat, errmsg)
-      type(dgmf_options_t), intent(in) :: opts
-      logical, intent(in) :: fp16
-      character(len=*), intent(in) :: engine_cache_dir
+      class(dgmf_options_t), intent(in) :: opts  !! the options handle
+      logical, intent(in) :: fp16  !! .true.: build fp16 TensorRT engines
+      character(len=*), intent(in) :: engine_cache_dir  !! engine cache directory ("" for none)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       character(kind=c_char, len=:), allocatable, target :: dir
       type(c_ptr) :: p
       p = c_null_ptr
@@ -424,30 +472,33 @@ contains
    end subroutine
 
    subroutine dgmf_options_set_threads(opts, intra_threads, stat, errmsg)
-      type(dgmf_options_t), intent(in) :: opts
-      integer, intent(in) :: intra_threads
+      class(dgmf_options_t), intent(in) :: opts  !! the options handle
+      integer, intent(in) :: intra_threads  !! ONNX Runtime threads per session (0: one per physical core; <= DGMF_MAX_THREADS)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_options_set_size), bind(C, name="dgmf_options_set_threads") :: set
       call finish(set(opts%ptr, int(intra_threads, c_size_t)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_options_set_max_sessions(opts, max_sessions, stat, errmsg)
-      type(dgmf_options_t), intent(in) :: opts
-      integer, intent(in) :: max_sessions
+      class(dgmf_options_t), intent(in) :: opts  !! the options handle
+      integer, intent(in) :: max_sessions  !! sessions kept, one per concurrent caller (0: one per CPU)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_options_set_size), bind(C, name="dgmf_options_set_max_sessions") :: set
       call finish(set(opts%ptr, int(max_sessions, c_size_t)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_options_set_optimization(opts, level, stat, errmsg)
-      type(dgmf_options_t), intent(in) :: opts
-      integer, intent(in) :: level
+      class(dgmf_options_t), intent(in) :: opts  !! the options handle
+      integer, intent(in) :: level  !! graph optimization: 0 off, 1 basic, 2 extended, 3 all (default)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       call finish(c_options_set_optimization(opts%ptr, int(level, c_int32_t)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
@@ -456,11 +507,12 @@ contains
 
    !> Loads a model file; `opts` is optional. A previous model held by `model` is freed first.
    subroutine dgmf_model_load(model, path, opts, stat, errmsg)
-      type(dgmf_model_t), intent(inout) :: model
-      character(len=*), intent(in) :: path
-      type(dgmf_options_t), intent(in), optional :: opts
+      class(dgmf_model_t), intent(inout) :: model  !! receives the model (a model it held is freed first)
+      character(len=*), intent(in) :: path  !! path of the .onnx file
+      type(dgmf_options_t), intent(in), optional :: opts  !! load options (absent: the defaults)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       type(c_ptr) :: o
       o = c_null_ptr
       if (present(opts)) o = opts%ptr
@@ -471,11 +523,12 @@ contains
 
    !> Loads a model from the bytes of an ONNX file (copied).
    subroutine dgmf_model_load_from_memory(model, bytes, opts, stat, errmsg)
-      type(dgmf_model_t), intent(inout) :: model
-      integer(c_int8_t), intent(in), target :: bytes(:)
-      type(dgmf_options_t), intent(in), optional :: opts
+      class(dgmf_model_t), intent(inout) :: model  !! receives the model (a model it held is freed first)
+      integer(c_int8_t), intent(in), target :: bytes(:)  !! the bytes of an ONNX file (copied)
+      type(dgmf_options_t), intent(in), optional :: opts  !! load options (absent: the defaults)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       type(c_ptr) :: o
       o = c_null_ptr
       if (present(opts)) o = opts%ptr
@@ -485,7 +538,7 @@ contains
    end subroutine
 
    subroutine dgmf_model_destroy(model)
-      type(dgmf_model_t), intent(inout) :: model
+      class(dgmf_model_t), intent(inout) :: model  !! freed; a null handle is a no-op
       call c_model_destroy(model%ptr)
       model%ptr = c_null_ptr
    end subroutine
@@ -496,10 +549,11 @@ contains
    end subroutine
 
    subroutine dgmf_model_rank(model, rank, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      integer, intent(out) :: rank
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      integer, intent(out) :: rank  !! number of dimensions of one sample
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_size), bind(C, name="dgmf_model_rank") :: get
       integer(c_size_t) :: n
       n = 0
@@ -510,10 +564,12 @@ contains
 
    !> The per-sample dims in C (row-major) order, e.g. [1, 32, 32]; the Fortran array is u(32, 32, 1).
    subroutine dgmf_model_shape(model, dims, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      !! dims: per-sample dims in C order, e.g. [1, 32, 32] for the Fortran array u(32, 32, 1)
       integer, allocatable, intent(out) :: dims(:)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       integer(c_size_t) :: d(16)
       integer :: rank, s
       call dgmf_model_rank(model, rank, s)
@@ -530,10 +586,11 @@ contains
    end subroutine
 
    subroutine dgmf_model_sample_len(model, len, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      integer, intent(out) :: len
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      integer, intent(out) :: len  !! values per sample (product of the dims)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_size), bind(C, name="dgmf_model_sample_len") :: get
       integer(c_size_t) :: n
       n = 0
@@ -543,10 +600,11 @@ contains
    end subroutine
 
    subroutine dgmf_model_num_params(model, count, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      integer, intent(out) :: count
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      integer, intent(out) :: count  !! number of PDE parameters P
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_size), bind(C, name="dgmf_model_num_params") :: get
       integer(c_size_t) :: n
       n = 0
@@ -557,12 +615,13 @@ contains
 
    !> Parameter `index` (1-based, Fortran style): name and range.
    subroutine dgmf_model_param(model, index, name, min, max, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      integer, intent(in) :: index
-      character(len=:), allocatable, intent(out) :: name
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      integer, intent(in) :: index  !! 1-based parameter index
+      character(len=:), allocatable, intent(out) :: name  !! the parameter's name
       real(c_double), intent(out) :: min, max
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_variable), bind(C, name="dgmf_model_param") :: get
       type(c_ptr) :: p
       p = c_null_ptr
@@ -574,10 +633,11 @@ contains
    end subroutine
 
    subroutine dgmf_model_num_coords(model, count, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      integer, intent(out) :: count
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      integer, intent(out) :: count  !! number of coordinates Q (0: none)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_size), bind(C, name="dgmf_model_num_coords") :: get
       integer(c_size_t) :: n
       n = 0
@@ -588,12 +648,13 @@ contains
 
    !> Coordinate `index` (1-based): name and range.
    subroutine dgmf_model_coord(model, index, name, min, max, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      integer, intent(in) :: index
-      character(len=:), allocatable, intent(out) :: name
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      integer, intent(in) :: index  !! 1-based coordinate index
+      character(len=:), allocatable, intent(out) :: name  !! the coordinate's name
       real(c_double), intent(out) :: min, max
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_variable), bind(C, name="dgmf_model_coord") :: get
       type(c_ptr) :: p
       p = c_null_ptr
@@ -606,11 +667,12 @@ contains
 
    !> Fidelity kind (DGMF_FIDELITY_DISCRETE/CONTINUOUS), levels (0 if continuous), and range.
    subroutine dgmf_model_fidelity(model, kind, levels, lo, hi, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
       integer, intent(out) :: kind, levels
       real(c_double), intent(out) :: lo, hi
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       integer(c_int) :: k
       integer(c_size_t) :: n
       k = 0
@@ -625,11 +687,12 @@ contains
 
    !> Label of discrete level `level` (0-based, as the fidelity value itself), "" if none declared.
    subroutine dgmf_model_fidelity_label(model, level, label, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      integer, intent(in) :: level
-      character(len=:), allocatable, intent(out) :: label
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      integer, intent(in) :: level  !! 0-based discrete level
+      character(len=:), allocatable, intent(out) :: label  !! the level's label, e.g. "32x32"
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       type(c_ptr) :: p
       p = c_null_ptr
       call finish(c_model_fidelity_label(model%ptr, int(level, c_size_t), p), stat)
@@ -638,10 +701,11 @@ contains
    end subroutine
 
    subroutine dgmf_model_sigma_range(model, sigma_min, sigma_max, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
       real(c_double), intent(out) :: sigma_min, sigma_max
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       sigma_min = 0
       sigma_max = 0
       call finish(c_model_sigma_range(model%ptr, sigma_min, sigma_max), stat)
@@ -649,10 +713,11 @@ contains
    end subroutine
 
    subroutine dgmf_model_name(model, name, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      character(len=:), allocatable, intent(out) :: name
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      character(len=:), allocatable, intent(out) :: name  !! the model's name from its metadata
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_string), bind(C, name="dgmf_model_name") :: get
       type(c_ptr) :: p
       p = c_null_ptr
@@ -662,10 +727,11 @@ contains
    end subroutine
 
    subroutine dgmf_model_provider(model, provider, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      character(len=:), allocatable, intent(out) :: provider
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      character(len=:), allocatable, intent(out) :: provider  !! the execution provider the sessions run on, e.g. "cpu"
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_string), bind(C, name="dgmf_model_provider") :: get
       type(c_ptr) :: p
       p = c_null_ptr
@@ -680,10 +746,11 @@ contains
    !> A configuration for `sampler` with its defaults; without `sampler`, the library's default (ancestral
    !> with DGMF_DEFAULT_STEPS levels), as dgmf_config_create(NULL, ...) in C.
    subroutine dgmf_config_create(config, sampler, stat, errmsg)
-      type(dgmf_config_t), intent(inout) :: config
-      character(len=*), intent(in), optional :: sampler
+      class(dgmf_config_t), intent(inout) :: config  !! receives a new configuration (one it held is freed first)
+      character(len=*), intent(in), optional :: sampler  !! sampler name (absent or "": the library default); docs/samplers.md
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       ! The name as a NUL-terminated C array (an interoperable array, so c_loc is valid on it).
       character(kind=c_char), allocatable, target :: name(:)
       integer :: i, n
@@ -703,7 +770,7 @@ contains
    end subroutine
 
    subroutine dgmf_config_destroy(config)
-      type(dgmf_config_t), intent(inout) :: config
+      class(dgmf_config_t), intent(inout) :: config  !! freed; a null handle is a no-op
       call c_config_destroy(config%ptr)
       config%ptr = c_null_ptr
    end subroutine
@@ -714,88 +781,97 @@ contains
    end subroutine
 
    subroutine dgmf_config_set_steps(config, steps, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      integer, intent(in) :: steps
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      integer, intent(in) :: steps  !! noise levels N, 2 <= N <= DGMF_MAX_STEPS
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_config_set_size), bind(C, name="dgmf_config_set_steps") :: set
       call finish(set(config%ptr, int(max(steps, 0), c_size_t)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_config_set_schedule(config, schedule, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      character(len=*), intent(in) :: schedule
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      character(len=*), intent(in) :: schedule  !! "geometric" or "karras" (rho 7)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       call finish(c_config_set_schedule(config%ptr, c_string(schedule)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_config_set_corrector(config, snr, steps, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      real, intent(in) :: snr
-      integer, intent(in) :: steps
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      real, intent(in) :: snr  !! Langevin signal-to-noise ratio (> 0)
+      integer, intent(in) :: steps  !! corrector steps per level (<= DGMF_MAX_CORRECTOR_STEPS)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       call finish(c_config_set_corrector(config%ptr, real(snr, c_float), int(max(steps, 0), c_size_t)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_config_set_churn(config, s_churn, s_min, s_max, s_noise, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
       real, intent(in) :: s_churn, s_min, s_max, s_noise
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       call finish(c_config_set_churn(config%ptr, real(s_churn, c_float), real(s_min, c_float), real(s_max, c_float), &
                                      real(s_noise, c_float)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_config_set_denoise(config, denoise, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      logical, intent(in) :: denoise
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      logical, intent(in) :: denoise  !! .true.: final denoising step to sigma = 0 (the default)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_config_set_flag), bind(C, name="dgmf_config_set_denoise") :: set
       call finish(set(config%ptr, merge(1_c_int32_t, 0_c_int32_t, denoise)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_config_set_samples(config, samples, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      integer, intent(in) :: samples
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      integer, intent(in) :: samples  !! ensemble size per query (>= 1; >= 2 for a std)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_config_set_size), bind(C, name="dgmf_config_set_samples") :: set
       call finish(set(config%ptr, int(max(samples, 0), c_size_t)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_config_set_seed(config, seed, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      integer(c_int64_t), intent(in) :: seed
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      integer(c_int64_t), intent(in) :: seed  !! noise seed: sample j draws from stream (seed, j)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       call finish(c_config_set_seed(config%ptr, seed), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_config_set_max_batch(config, max_batch, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      integer, intent(in) :: max_batch
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      integer, intent(in) :: max_batch  !! most rows (query x sample) per network call (>= 1)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_config_set_size), bind(C, name="dgmf_config_set_max_batch") :: set
       call finish(set(config%ptr, int(max(max_batch, 0), c_size_t)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_config_set_extrapolation(config, allow, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      logical, intent(in) :: allow
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      logical, intent(in) :: allow  !! .true.: accept inputs outside the declared ranges
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_config_set_flag), bind(C, name="dgmf_config_set_extrapolation") :: set
       call finish(set(config%ptr, merge(1_c_int32_t, 0_c_int32_t, allow)), stat)
       if (present(errmsg)) call message(errmsg, stat)
@@ -803,10 +879,11 @@ contains
 
    !> Most bytes a prediction's buffers may take (default 4 GiB).
    subroutine dgmf_config_set_memory_limit(config, bytes, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      integer(c_int64_t), intent(in) :: bytes
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      integer(c_int64_t), intent(in) :: bytes  !! most bytes a prediction's buffers may take (default DGMF_DEFAULT_MEMORY_LIMIT)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_config_set_size), bind(C, name="dgmf_config_set_memory_limit") :: set
       call finish(set(config%ptr, int(max(bytes, 0_c_int64_t), c_size_t)), stat)
       if (present(errmsg)) call message(errmsg, stat)
@@ -815,10 +892,11 @@ contains
    !> Time limit of a prediction in seconds (0: none); a prediction still running then stops with
    !> DGMF_ERR_CANCELLED, also inside a network evaluation.
    subroutine dgmf_config_set_time_limit(config, seconds, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      real(c_double), intent(in) :: seconds
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      real(c_double), intent(in) :: seconds  !! wall-clock limit of a prediction (0: none, the default)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       interface
          function set(p, s) bind(C, name="dgmf_config_set_time_limit")
             import :: c_ptr, c_int, c_double
@@ -836,20 +914,22 @@ contains
    !>   type(c_ptr), value :: user
    !> returning 0 to continue, non-zero to cancel. c_null_funptr removes it.
    subroutine dgmf_config_set_progress(config, callback, user_data, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      type(c_funptr), intent(in) :: callback
-      type(c_ptr), intent(in) :: user_data
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      type(c_funptr), intent(in) :: callback  !! c_funloc of the bind(C) callback, or c_null_funptr
+      type(c_ptr), intent(in) :: user_data  !! passed to the callback unchanged
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       call finish(c_config_set_progress(config%ptr, callback, user_data), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
    subroutine dgmf_config_nfe(config, nfe, stat, errmsg)
-      type(dgmf_config_t), intent(in) :: config
-      integer, intent(out) :: nfe
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      integer, intent(out) :: nfe  !! network evaluations per sample with the current settings
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       integer(c_size_t) :: n
       n = 0
       call finish(c_config_nfe(config%ptr, n), stat)
@@ -863,15 +943,18 @@ contains
    !> value), coords(Q, n) if the model has coordinates; mean and std are contiguous arrays of any rank
    !> holding n * sample_len values, e.g. mean(W, H, C, n) for fields [C, H, W].
    subroutine dgmf_predict_batch(model, config, params, fidelity, mean, std, coords, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      type(dgmf_config_t), intent(in) :: config
-      real(c_double), intent(in), target, contiguous :: params(:, :)
-      real(c_double), intent(in), target, contiguous :: fidelity(:)
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      type(dgmf_config_t), intent(in) :: config  !! the sampler configuration
+      real(c_double), intent(in), target, contiguous :: params(:, :)  !! params(P, n): one column per query
+      real(c_double), intent(in), target, contiguous :: fidelity(:)  !! fidelity(n): 0-based level, or the continuous value
+      !! mean: receives the ensemble mean: n * sample_len values, e.g. mean(W, H, C, n)
       real(c_float), intent(inout), target, contiguous :: mean(..)
+      !! std: receives the ensemble std, shaped like mean (needs samples >= 2)
       real(c_float), intent(inout), target, contiguous, optional :: std(..)
-      real(c_double), intent(in), target, contiguous, optional :: coords(:, :)
+      real(c_double), intent(in), target, contiguous, optional :: coords(:, :)  !! coords(Q, n) if the model has coordinates
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       type(c_ptr) :: c, s
       integer(c_size_t) :: s_len
       integer :: q
@@ -905,15 +988,18 @@ contains
 
    !> Predicts one query: params(P), a fidelity value, coords(Q) if any; mean/std hold sample_len values.
    subroutine dgmf_predict(model, config, params, fidelity, mean, std, coords, stat, errmsg)
-      type(dgmf_model_t), intent(in) :: model
-      type(dgmf_config_t), intent(in) :: config
-      real(c_double), intent(in), target, contiguous :: params(:)
-      real(c_double), intent(in) :: fidelity
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      type(dgmf_config_t), intent(in) :: config  !! the sampler configuration
+      real(c_double), intent(in), target, contiguous :: params(:)  !! params(P) of the query
+      real(c_double), intent(in) :: fidelity  !! 0-based level, or the continuous value
+      !! mean: receives the ensemble mean: sample_len values, e.g. mean(W, H, C)
       real(c_float), intent(inout), target, contiguous :: mean(..)
+      !! std: receives the ensemble std, shaped like mean (needs samples >= 2)
       real(c_float), intent(inout), target, contiguous, optional :: std(..)
-      real(c_double), intent(in), target, contiguous, optional :: coords(:)
+      real(c_double), intent(in), target, contiguous, optional :: coords(:)  !! coords(Q) if the model has coordinates
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
       integer, intent(out), optional :: stat
-      character(len=:), allocatable, intent(out), optional :: errmsg
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       real(c_double), target :: fid(1)
       type(c_ptr) :: c, s
       integer(c_size_t) :: s_len

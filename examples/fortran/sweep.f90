@@ -1,5 +1,7 @@
 !> A parameter sweep from Fortran: vary the first parameter over its range, predict the field and its
 !> ensemble std at each point with one batched call, and write a table (param, mean, max std) to a file.
+!> Written with the type-bound procedures (`model%load(...)`); each is also a plain procedure
+!> (`dgmf_model_load(model, ...)`) mirroring the C function of the same name.
 !> Usage: sweep MODEL.onnx [OUT.txt]
 program sweep
    use, intrinsic :: iso_c_binding
@@ -19,11 +21,11 @@ program sweep
    out = "sweep.txt"
    if (command_argument_count() > 1) call get_command_argument(2, out)
 
-   call dgmf_model_load(model, trim(path))          ! no stat: an error stops with the message
-   call dgmf_model_num_params(model, p)
-   call dgmf_model_sample_len(model, n)
-   call dgmf_model_param(model, 1, name, lo, hi)
-   call dgmf_model_fidelity(model, kind, levels, flo, fhi)
+   call model%load(trim(path))          ! no stat: an error stops with the message
+   call model%num_params(p)
+   call model%sample_len(n)
+   call model%param(1, name, lo, hi)
+   call model%fidelity(kind, levels, flo, fhi)
 
    ! params(P, n) is the row-major [n, P]; every query at the middle of the other ranges.
    allocate (params(p, npts), fidelity(npts), mean(n, npts), std(n, npts))
@@ -31,7 +33,7 @@ program sweep
       block
          character(len=:), allocatable :: pname
          real(c_double) :: a, b
-         call dgmf_model_param(model, k, pname, a, b)
+         call model%param(k, pname, a, b)
          params(k, :) = 0.5d0*(a + b)
       end block
    end do
@@ -40,10 +42,10 @@ program sweep
    end do
    fidelity = fhi
 
-   call dgmf_config_create(config, "heun")
-   call dgmf_config_set_samples(config, 8)
-   call dgmf_config_set_seed(config, 3_c_int64_t)
-   call dgmf_predict_batch(model, config, params, fidelity, mean, std, stat=stat, errmsg=msg)
+   call config%create("heun")
+   call config%set_samples(8)
+   call config%set_seed(3_c_int64_t)
+   call model%predict_batch(config, params, fidelity, mean, std, stat=stat, errmsg=msg)
    if (stat /= DGMF_OK) then
       print '(a, a)', "prediction failed: ", msg
       stop 1

@@ -123,6 +123,38 @@ program test_fortran
    call dgmf_predict_batch(model, cfg, bparams, [2d0, 0d0], batch)
    call check(all(batch(:, :, :, 1) == mean), "batch query 1 equals the single call")
 
+   ! The type-bound procedures are the same procedures: same model, same settings, same numbers.
+   block
+      type(dgmf_model_t) :: m2
+      type(dgmf_config_t) :: c2
+      real(c_float) :: mean2(4, 3, 2), sd2(4, 3, 2)
+      integer :: n2, nfe2
+      call m2%load(trim(dir)//"/analytic_score.onnx", opts)
+      call m2%sample_len(n2)
+      call m2%name(name)
+      call check(n2 == 24 .and. name == "analytic_score", "model%sample_len, model%name")
+      call m2%param(3, name, lo, hi, stat, msg)
+      call expect(DGMF_ERR_INVALID_ARGUMENT, "parameter index 2")
+      call c2%create("heun")
+      call c2%set_steps(12)
+      call c2%set_schedule("karras")
+      call c2%set_corrector(0.16, 1)
+      call c2%set_churn(40.0, 0.05, 50.0, 1.003)
+      call c2%set_samples(64)
+      call c2%set_seed(7_c_int64_t)
+      call c2%set_max_batch(32)
+      call c2%nfe(nfe2)
+      call dgmf_config_nfe(cfg, nfe)
+      call check(nfe2 == nfe, "config%nfe")
+      call m2%predict(c2, params, 2d0, mean2, sd2)
+      call check(all(mean2 == mean) .and. all(sd2 == sd), "model%predict equals dgmf_predict")
+      call c2%set_steps(1, stat, msg)
+      call expect(DGMF_ERR_INVALID_ARGUMENT, "2 to 100000")
+      call m2%destroy()
+      call m2%rank(n2, stat, msg)
+      call expect(DGMF_ERR_NULL_ARGUMENT, "did dgmf_model_load fail?")
+   end block
+
    call dgmf_predict(model, cfg, [0.3d0, 2d0], 2d0, mean, stat=stat, errmsg=msg)
    call expect(DGMF_ERR_INVALID_ARGUMENT, "outside the model's range")
    call dgmf_predict(model, cfg, params, 5d0, mean, stat=stat, errmsg=msg)
