@@ -13,6 +13,11 @@ Scheme (second order in smooth regions, robust for under-resolved fronts):
     the stiff diffusion at low Re imposes no step restriction; one LU per step size.
   * Strang splitting D(dt/2) C(dt) D(dt/2); dt from a convective CFL of 0.4 using the
     maximum principle max|u| <= max|u0|, shortened so that every requested time is hit.
+
+Converged reference: exact(), the Cole-Hopf solution (heat-kernel integral with wall images,
+evaluated in log space), used for the test set.  Output times: each training case gets its own
+(train_times: t = 0, t = 3 and 14 stratified random times); every test case the 16 equispaced
+TIMES, 0 and 3 included.
 """
 from __future__ import annotations
 
@@ -26,13 +31,30 @@ PARAM_HIGH = np.array([510.0])
 LEVELS = (16, 32, 64)  # nx, fidelity level index = position in this tuple
 OUT_N = 64
 T_END = 3.0
-TIMES = np.linspace(T_END / 16, T_END, 16)  # 16 output times in (0, 3]
+N_TIMES = 16  # output times (rows) per case
+TIMES = np.linspace(0.0, T_END, N_TIMES)  # the test set's times: 0, 0.2, ..., 3
 CFL = 0.4
 GAMMA = 1.0 - 1.0 / np.sqrt(2.0)  # SDIRK2 coefficient
 
 
 def initial(x):
     return np.exp(-x / 2) * np.sin(np.pi * x)
+
+
+def initial_integral(x):
+    """int_0^x u0 (closed form); the Cole-Hopf transform needs it."""
+    return (np.exp(-x / 2) * (-0.5 * np.sin(np.pi * x) - np.pi * np.cos(np.pi * x))
+            + np.pi) / (0.25 + np.pi**2)
+
+
+def train_times(rng, n_cases, n_times=N_TIMES):
+    """Output times of each training case [n_cases, n_times], sorted: both ends of [0, T_END]
+    plus one uniform draw in each of n_times - 2 equal sub-intervals, so every case spans the
+    declared range and the draws together cover it densely."""
+    k = n_times - 2
+    inner = T_END * (np.arange(k) + rng.random((n_cases, k))) / k
+    ends = np.broadcast_to([0.0, T_END], (n_cases, 2))
+    return np.sort(np.concatenate([ends, inner], axis=1), axis=1)
 
 
 def _godunov_flux(ul, ur):
@@ -109,24 +131,39 @@ def to_output(profile, out_n=OUT_N):
     return res.reshape(profile.shape[:-1] + (out_n,))
 
 
-def cole_hopf(re, x, t, n_terms=80, n_quad=400):
-    """Exact solution via Cole-Hopf: u = -2 nu phi_x / phi, phi_t = nu phi_xx, phi_x = 0
-    at the walls, phi(x,0) = exp(-(Re/2) int_0^x u0).  Cosine series; numerically
-    reliable for moderate Re (<~ 50) and t > 0 (phi spans exp(-Re/4) at larger Re)."""
-    nu = 1.0 / re
+def exact(re, x, t, points=8, panels_per_width=2.0):
+    """Exact solution u(x, t) by Cole-Hopf, to rounding (~1e-14) for every Re >= 10 and t >= 0.
 
-    def phi0(s):  # closed-form antiderivative of exp(-s/2) sin(pi s)
-        integral = (np.exp(-s / 2) * (-0.5 * np.sin(np.pi * s) - np.pi * np.cos(np.pi * s))
-                    + np.pi) / (0.25 + np.pi**2)
-        return np.exp(-re / 2 * integral)
-
-    g, wq = np.polynomial.legendre.leggauss(n_quad)
-    s, wq = 0.5 * (g + 1), 0.5 * wq
-    k = np.arange(n_terms)
-    a = (np.cos(np.pi * np.outer(k, s)) * phi0(s)) @ wq
-    a[1:] *= 2.0
-    decay = np.exp(-nu * (np.pi * k) ** 2 * t)
+    u = -2 nu phi_x / phi with phi_t = nu phi_xx, phi_x = 0 at the walls (u = 0 there) and
+    phi(y, 0) = exp(-(Re/2) F(y)), F = int_0^y u0.  The Neumann heat kernel on [0, 1] is the
+    free-space kernel summed over the images z = x - y - 2n and z = x + y - 2n, so
+        u(x, t) = sum z w / (t sum w),   w = exp(-(Re/2) (z^2 / (2t) + F(y))) dy.
+    phi itself spans exp(-Re/4) (a cosine series loses everything to cancellation past Re ~ 50);
+    the ratio is formed in log space (log-sum-exp: weights relative to the largest one).
+    Quadrature: Gauss-Legendre panels narrower than the sharpest peak of w in y, whose width is
+    sqrt(2 / (Re (1/t + max u0'))) with max u0' = pi.  Images: every n whose |z| can come within
+    sqrt(2t (F(1) + 80/Re)), beyond which a term is e^-40 below the y = x term of the direct kernel.
+    """
     x = np.asarray(x, dtype=float)
-    phi = np.cos(np.pi * np.outer(x, k)) @ (a * decay)
-    phi_x = -(np.sin(np.pi * np.outer(x, k)) * (np.pi * k)) @ (a * decay)
-    return -2 * nu * phi_x / phi
+    if t == 0:
+        return initial(x)
+    width = np.sqrt(2.0 / (re * (1.0 / t + np.pi)))
+    n_panels = int(np.ceil(panels_per_width / width))
+    g, w = np.polynomial.legendre.leggauss(points)
+    h = 1.0 / n_panels
+    y = (np.arange(n_panels)[:, None] * h + h * (g + 1) / 2).ravel()
+    dy = np.tile(w * h / 2, n_panels)
+    reach = np.sqrt(2 * t * (initial_integral(1.0) + 80.0 / re))
+    k = int(np.ceil((reach + 1) / 2))
+    shifts = 2.0 * np.arange(-k, k + 2)
+    xc, yc = x[:, None, None], y[None, :, None]
+    z = np.concatenate([xc - yc - shifts, xc + yc - shifts], axis=2)  # [x, y, image]
+    log_w = -0.5 * re * (z**2 / (2 * t) + initial_integral(y)[None, :, None])
+    weight = np.exp(log_w - log_w.max(axis=(1, 2), keepdims=True)) * dy[None, :, None]
+    return (weight * z).sum(axis=(1, 2)) / (t * weight.sum(axis=(1, 2)))
+
+
+def reference(re, times=TIMES, out_n=OUT_N):
+    """Converged reference on the output grid: exact() at each time -> [len(times), out_n]."""
+    x = np.linspace(0.0, 1.0, out_n)
+    return np.stack([exact(re, x, t) for t in times])

@@ -1,19 +1,28 @@
 """Write the multi-fidelity training / test sets:  python3 -m dgmf_data.generate --out data
 
-Per benchmark two files, <name>_train.npz (all fidelity levels stacked) and
-<name>_test.npz (128 held-out cases at the highest fidelity).  Arrays (float32 unless noted):
+Per benchmark two files (the equations, grids and references: docs/benchmarks.md):
+    <name>_train.npz  all fidelity levels stacked; each level is the benchmark's solver at that
+                      level's resolution, interpolated to the output grid (the levels ARE the
+                      solver resolutions, so the top level is the solver too, not the reference)
+    <name>_test.npz   128 held-out cases of the converged solution: the exact solution of the
+                      PDE on the output grid (module.reference), labelled with the top level
+Arrays (float32 unless noted):
     params     [N, P]    physical parameters (see PARAM_NAMES of the module)
     fidelity   [N]       poisson/burgers: level index 0..L-1; heat: mesh spacing h = 1/(m-1)
-    level      [N] int   index into level_resolutions
-    resolution [N] int   n (poisson), m = nx = nt (heat), nx (burgers)
-    case_id    [N] int   one id per PDE solve (burgers rows of one solve share it)
-    coords     [N, 1]    burgers only: time t of the profile
+    level      [N] int   index into level_resolutions (test: the top level)
+    resolution [N] int   n (poisson), m = nx = nt (heat), nx (burgers) of that level
+    case_id    [N] int   one id per case (the 16 burgers rows of one case share it)
+    coords     [N, 1]    burgers only: time t of the profile; 16 rows per case, ascending t.
+                         Training: t = 0, t = 3 and one uniform draw in each of 14 equal
+                         sub-intervals of [0, 3] (burgers.train_times); test: 0, 0.2, ..., 3
+                         (burgers.TIMES)
     u          [N, 1, 32, 32] poisson (x, y) / heat (t, x);  [N, 1, 64] burgers
 plus metadata: param_names, param_low, param_high, level_resolutions, level_fidelity.
 
 Parameters are scrambled Sobol points scaled to each benchmark's box, with a fixed seed per
 (benchmark, split, level): seed = base + level for training, base + 99 for the test set.
-Levels draw independent points (designs are not nested).
+Levels draw independent points (designs are not nested).  Burgers' training times come from
+numpy's default_rng([seed, 1]).
 """
 from __future__ import annotations
 
@@ -52,25 +61,52 @@ def _fidelity(name, level):
     return float(level)
 
 
-def run_cases(name, params, level):
-    """Solve every case at one level; returns per-row (u, coords or None, case index)."""
-    res = CONFIG[name][0].LEVELS[level]
+def solver_field(name, params, res, times=None):
+    """One case solved at resolution res, on the output grid (burgers: [len(times), 64])."""
     if name == "poisson":
-        u = np.stack([poisson.to_output(poisson.solve(p, res)) for p in params])
-        return u[:, None], None, np.arange(len(params))
+        return poisson.to_output(poisson.solve(params, res))
     if name == "heat":
-        u = np.stack([heat.to_output(*heat.solve(p, res)) for p in params])
+        return heat.to_output(*heat.solve(params, res))
+    return burgers.to_output(burgers.solve(params[0], res, times))
+
+
+def reference_field(name, params, times=None):
+    """One case's converged (exact) solution on the output grid, laid out as solver_field."""
+    if name == "burgers":
+        return burgers.reference(params[0], times)
+    return CONFIG[name][0].reference(params)
+
+
+def case_times(name, split, count, seed):
+    """Burgers output times per case [count, 16] (None for the others): per-case stratified
+    random times with both ends for training, the fixed burgers.TIMES for the test set.  The
+    time draws use their own stream (seed, 1), independent of the Sobol scrambling."""
+    if name != "burgers":
+        return None
+    if split == "test":
+        return np.tile(burgers.TIMES, (count, 1))
+    return burgers.train_times(np.random.default_rng([seed, 1]), count)
+
+
+def run_cases(name, split, params, level, times=None):
+    """Every case of one (split, level): training rows are the solver at `level`, test rows the
+    exact solution.  Returns per-row (u [rows, 1, *shape], coords [rows, 1] or None, case index)."""
+    res = CONFIG[name][0].LEVELS[level]
+
+    def field(p, ts):
+        return reference_field(name, p, ts) if split == "test" else solver_field(name, p, res, ts)
+
+    per_case = [None] * len(params) if times is None else times
+    u = np.stack([field(p, ts) for p, ts in zip(params, per_case)])
+    if times is None:
         return u[:, None], None, np.arange(len(params))
-    # burgers: one solve -> len(TIMES) rows (time is a coordinate input)
-    times = burgers.TIMES
-    u = np.stack([burgers.to_output(burgers.solve(p[0], res, times)) for p in params])
-    n_t = times.size
-    coords = np.tile(times, len(params))[:, None]
-    return u.reshape(-1, 1, burgers.OUT_N), coords, np.repeat(np.arange(len(params)), n_t)
+    # burgers: one case -> one row per output time (time is a coordinate input)
+    return (u.reshape(-1, 1, burgers.OUT_N), times.reshape(-1, 1),
+            np.repeat(np.arange(len(params)), times.shape[1]))
 
 
-def build_split(name, counts, seeds, levels, log=print):
-    """Stack the given (count, seed, level) triples into one dataset dict."""
+def build_split(name, split, counts, seeds, levels, log=print):
+    """Stack the given (count, seed, level) triples of one split into one dataset dict."""
     module = CONFIG[name][0]
     parts = {k: [] for k in ("params", "fidelity", "level", "resolution", "case_id", "coords", "u")}
     next_case = 0
@@ -79,9 +115,10 @@ def build_split(name, counts, seeds, levels, log=print):
             continue
         params = sample_params(module, count, seed)
         t0 = time.perf_counter()
-        u, coords, case = run_cases(name, params, level)
+        u, coords, case = run_cases(name, split, params, level, case_times(name, split, count, seed))
         elapsed = time.perf_counter() - t0
-        log(f"  {name:8s} level {level} (res {module.LEVELS[level]:3d}): {count:4d} cases "
+        what = "exact reference" if split == "test" else f"level {level} (res {module.LEVELS[level]:3d})"
+        log(f"  {name:8s} {what}: {count:4d} cases "
             f"in {elapsed:6.2f} s  ({1e3 * elapsed / count:6.1f} ms/case)")
         rows = len(u)
         parts["params"].append(params[case])
@@ -122,9 +159,9 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=N_TEST, log
         top = n_levels - 1
         t0 = time.perf_counter()
         splits = {
-            "train": build_split(name, counts, [base + l for l in range(n_levels)],
+            "train": build_split(name, "train", counts, [base + l for l in range(n_levels)],
                                  range(n_levels), log),
-            "test": build_split(name, [n_test], [base + 99], [top], log),
+            "test": build_split(name, "test", [n_test], [base + 99], [top], log),
         }
         for split, data in splits.items():
             path = out_dir / f"{name}_{split}.npz"

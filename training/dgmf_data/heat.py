@@ -18,6 +18,8 @@ heat content is exactly 0.5 on every mesh.  Error O(dt + h^2).
 
 Fidelity: mesh size m (nx = nt = m).  The continuous fidelity value fed to the surrogate
 is the mesh spacing h = 1/(m-1) (smaller = higher fidelity), see fidelity_value().
+
+Converged reference: exact(), the cosine-series solution, used for the test set.
 """
 from __future__ import annotations
 
@@ -100,3 +102,36 @@ def to_output(t, x, U, out_n=OUT_N):
     T, X = np.meshgrid(g, g, indexing="ij")
     interp = RegularGridInterpolator((t, x), U, method="linear")
     return interp(np.stack([T, X], axis=-1))
+
+
+def exact(params, t, x, lo=0.25, hi=0.75, decay_digits=40.0):
+    """Exact solution U[i, j] = u(x_j, t_i) (cosine series; at t = 0 the step itself).
+
+    u = (q_left + q_right) t + b x + c x^2 + w,  b = -q_left/alpha,  c = (q_left + q_right)/(2 alpha):
+    the polynomial carries both fluxes, and w solves the insulated problem from the initial step
+    minus the polynomial, w = sum_k a_k cos(k pi x) exp(-alpha (k pi)^2 t).  Terms are kept until
+    the factor exp(-alpha (k pi)^2 t) at the smallest t > 0 is below e^-decay_digits.
+    """
+    q_left, q_right, alpha = (float(v) for v in params)
+    t, x = np.asarray(t, dtype=float), np.asarray(x, dtype=float)
+    b, c = -q_left / alpha, (q_left + q_right) / (2 * alpha)
+    u = np.where((x >= lo) & (x <= hi), 1.0, 0.0) * np.ones((t.size, 1))
+    later = t > 0
+    if not later.any():
+        return u
+    n_terms = int(np.ceil(np.sqrt(decay_digits / (alpha * np.pi**2 * t[later].min())))) + 1
+    kp = np.pi * np.arange(1, n_terms + 1)
+    odd_sign = (-1.0) ** np.arange(1, n_terms + 1)
+    a = (2 * (np.sin(kp * hi) - np.sin(kp * lo)) / kp  # 2 int_0^1 w(x, 0) cos(k pi x) dx
+         - b * 2 * (odd_sign - 1) / kp**2 - c * 4 * odd_sign / kp**2)
+    a0 = (hi - lo) - b / 2 - c / 3
+    tl = t[later]
+    w = a0 + (np.exp(-alpha * np.outer(tl, kp**2)) * a) @ np.cos(np.outer(kp, x))
+    u[later] = w + (q_left + q_right) * tl[:, None] + b * x + c * x**2
+    return u
+
+
+def reference(params, out_n=OUT_N, decay_digits=40.0):
+    """Converged reference on the output grid (t, x) = linspace(0,1,out_n)^2."""
+    g = np.linspace(0.0, 1.0, out_n)
+    return exact(params, g, g, decay_digits=decay_digits)

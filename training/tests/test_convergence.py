@@ -1,13 +1,16 @@
-"""Convergence and sanity tests for the data generators.
+"""Convergence and sanity tests for the data generators and the converged references.
 
 Observed order p = log2(e(h) / e(h/2)) on successive halvings of the mesh spacing.
 Tolerances: second-order schemes must show p >= 1.8 on every halving; the first-order
-(backward Euler, nt = nx) coupling must show 0.9 <= p <= 1.2.
+(backward Euler, nt = nx) coupling must show 0.9 <= p <= 1.2.  The references (exact solutions,
+the test sets) must agree with an independent fine solve to REFERENCE_TOL.
 """
 import numpy as np
 import pytest
 
-from dgmf_data import burgers, generate, heat, poisson
+from dgmf_data import burgers, convergence, generate, heat, poisson
+
+REFERENCE_TOL = 1e-3  # relative L2 of a test-set reference vs a fine solve
 
 
 def orders(errors):
@@ -121,16 +124,16 @@ def test_heat_to_output_exact_for_bilinear_and_fidelity():
 
 # ---------------------------------------------------------------- Burgers
 @pytest.mark.parametrize("re", [10, 50])
-def test_burgers_second_order_against_cole_hopf(re):
+def test_burgers_second_order_against_exact(re):
     times = np.array([0.25, 0.5, 1.0])
     sizes = (33, 65, 129, 257)
     errors = []
     for nx in sizes:
         x = np.linspace(0, 1, nx)
         U = burgers.solve(re, nx, times)
-        exact = np.stack([burgers.cole_hopf(re, x, t) for t in times])
+        exact = np.stack([burgers.exact(re, x, t) for t in times])
         errors.append(np.sqrt(np.mean((U - exact) ** 2, axis=1)).max())  # RMS, worst time
-    p = report(f"burgers Re={re} vs Cole-Hopf (RMS)", sizes, errors)
+    p = report(f"burgers Re={re} vs exact (RMS)", sizes, errors)
     assert np.all(p >= 1.8)
 
 
@@ -159,6 +162,90 @@ def test_burgers_to_output_exact_for_linear():
                                    atol=1e-12)
 
 
+# ---------------------------------------------------------------- converged references
+@pytest.mark.parametrize("params", [(0.1, 0.9, 0.9, 0.1, 0.9), (0.5, 0.2, 0.7, 0.3, 0.1)])
+def test_poisson_reference_matches_fine_solve(params):
+    p = np.array(params)  # the first: the largest jumps at all four corners
+    assert convergence.rel_l2(convergence.fine_solve("poisson", p, 8), poisson.reference(p)) \
+        < REFERENCE_TOL
+
+
+def test_poisson_exact_constant_boundary():
+    # no source, one value on every edge: u is that constant (the four edge series sum to 1)
+    np.testing.assert_allclose(poisson.exact([0.4, 0.4, 0.4, 0.4, 0.0]), 0.4, atol=1e-12)
+
+
+@pytest.mark.parametrize("params", [(1.0, -1.0, 0.01), (0.3, -0.6, 0.1)])
+def test_heat_reference_matches_fine_solve(params):
+    # alpha = 0.01 keeps the initial step sharp: the hardest case for the fine solve
+    p = np.array(params)
+    assert convergence.rel_l2(convergence.fine_solve("heat", p, 8), heat.reference(p)) \
+        < REFERENCE_TOL
+
+
+def test_heat_exact_initial_step_and_heat_balance():
+    # d/dt int u = q_left + q_right (inflow convention) and u(x, 0) is the step itself
+    q_left, q_right = 0.7, -0.3
+    t = np.array([0.0, 0.1, 0.5, 1.0])
+    z, w = np.polynomial.legendre.leggauss(200)
+    U = heat.exact((q_left, q_right, 0.05), t, 0.5 * (z + 1))
+    np.testing.assert_allclose(U[1:] @ (0.5 * w), 0.5 + (q_left + q_right) * t[1:], atol=1e-12)
+    np.testing.assert_array_equal(heat.exact((1, -1, 0.05), [0.0], [0.2, 0.3, 0.7, 0.8]),
+                                  [[0.0, 1.0, 1.0, 0.0]])
+
+
+@pytest.mark.parametrize("re, r", [(510, 16), (200, 8), (10, 8)])
+def test_burgers_reference_matches_fine_solve(re, r):
+    p = np.array([re], dtype=float)
+    assert convergence.rel_l2(convergence.fine_solve("burgers", p, r), burgers.reference(re)) \
+        < REFERENCE_TOL
+
+
+def _cole_hopf_cosine_series(re, x, t, n_terms=80, n_quad=400):
+    """The textbook Cole-Hopf form: phi as a cosine series (phi_x = 0 at the walls).  A second,
+    independent representation of burgers.exact, usable only for moderate Re (<~ 50): phi spans
+    exp(-Re/4) and the series loses it to cancellation beyond."""
+    g, wq = np.polynomial.legendre.leggauss(n_quad)
+    s, wq = 0.5 * (g + 1), 0.5 * wq
+    k = np.arange(n_terms)
+    a = (np.cos(np.pi * np.outer(k, s)) * np.exp(-re / 2 * burgers.initial_integral(s))) @ wq
+    a[1:] *= 2.0
+    a *= np.exp(-(np.pi * k) ** 2 * t / re)
+    phi = np.cos(np.pi * np.outer(x, k)) @ a
+    phi_x = -(np.sin(np.pi * np.outer(x, k)) * (np.pi * k)) @ a
+    return -2 / re * phi_x / phi
+
+
+@pytest.mark.parametrize("re", [10, 50])
+def test_burgers_exact_matches_cosine_series(re):
+    x = np.linspace(0, 1, 64)
+    for t in (0.05, 0.5, 3.0):
+        np.testing.assert_allclose(burgers.exact(re, x, t), _cole_hopf_cosine_series(re, x, t),
+                                   atol=1e-10)
+
+
+def test_burgers_exact_initial_walls_and_quadrature():
+    x = np.linspace(0, 1, 64)
+    np.testing.assert_array_equal(burgers.exact(510, x, 0.0), burgers.initial(x))
+    for t in (0.01, 0.2, 3.0):
+        u = burgers.exact(510, x, t)
+        assert abs(u[0]) < 1e-12 and abs(u[-1]) < 1e-12  # u = 0 on the walls
+        finer = burgers.exact(510, x, t, points=16, panels_per_width=4.0)
+        np.testing.assert_allclose(u, finer, atol=1e-13)
+
+
+def test_burgers_train_times_cover_the_declared_range():
+    n, k = 200, burgers.N_TIMES - 2
+    times = burgers.train_times(np.random.default_rng(0), n)
+    assert times.shape == (n, burgers.N_TIMES) and np.all(np.diff(times, axis=1) >= 0)
+    np.testing.assert_array_equal(times[:, [0, -1]], np.broadcast_to([0.0, burgers.T_END], (n, 2)))
+    # one draw in each of the k equal sub-intervals, so no gap wider than two of them
+    inner = times[:, 1:-1]
+    np.testing.assert_array_equal(np.floor(inner * k / burgers.T_END),
+                                  np.broadcast_to(np.arange(k), inner.shape))
+    np.testing.assert_array_equal(burgers.TIMES, np.linspace(0, 3, 16))
+
+
 # ---------------------------------------------------------------- generator smoke test
 def test_generate_smoke(tmp_path):
     counts = {"poisson": (2, 2, 1), "heat": (2, 1, 1, 1, 1), "burgers": (1, 1, 1)}
@@ -181,16 +268,25 @@ def test_generate_smoke(tmp_path):
         assert np.all((tr["params"] >= lo) & (tr["params"] <= hi))
         assert np.all(te["level"] == len(tr["level_resolutions"]) - 1)
         assert ("coords" in tr.files) == (name == "burgers")
-    # stored fields are really the solver output for the stored parameters
-    te = np.load(tmp_path / "poisson_test.npz")
-    np.testing.assert_allclose(te["u"][0, 0], poisson.to_output(poisson.solve(te["params"][0], 32)),
+    # training rows are the solver, test rows the exact solution, for the stored parameters
+    # (float32 in the file: compare to 1e-5)
+    tr, te = np.load(tmp_path / "poisson_train.npz"), np.load(tmp_path / "poisson_test.npz")
+    np.testing.assert_allclose(tr["u"][0, 0], poisson.to_output(poisson.solve(tr["params"][0], 8)),
                                atol=1e-5)
-    tr = np.load(tmp_path / "heat_train.npz")
+    np.testing.assert_allclose(te["u"][0, 0], poisson.reference(te["params"][0]), atol=1e-5)
+    tr, te = np.load(tmp_path / "heat_train.npz"), np.load(tmp_path / "heat_test.npz")
     np.testing.assert_allclose(tr["fidelity"], heat.fidelity_value(tr["resolution"]), rtol=1e-6)
-    b = np.load(tmp_path / "burgers_train.npz")
-    np.testing.assert_allclose(b["coords"][:n_t, 0], burgers.TIMES, rtol=1e-6)
-    np.testing.assert_allclose(b["u"][:n_t, 0],
-                               burgers.to_output(burgers.solve(float(b["params"][0, 0]), 16)),
+    np.testing.assert_allclose(te["u"][1, 0], heat.reference(te["params"][1]), atol=1e-5)
+    tr, te = np.load(tmp_path / "burgers_train.npz"), np.load(tmp_path / "burgers_test.npz")
+    t = tr["coords"][:n_t, 0].astype(float)
+    assert t[0] == 0 and t[-1] == np.float32(burgers.T_END) and np.all(np.diff(t) > 0)
+    assert np.all(tr["case_id"][:n_t] == 0) and np.all(tr["case_id"][n_t:2 * n_t] == 1)
+    # the float32 coords round the solver's times by < 1e-7: u changes by less than atol
+    np.testing.assert_allclose(tr["u"][:n_t, 0],
+                               burgers.to_output(burgers.solve(float(tr["params"][0, 0]), 16, t)),
+                               atol=1e-5)
+    np.testing.assert_allclose(te["coords"][:, 0], np.tile(burgers.TIMES, 2), rtol=1e-6)
+    np.testing.assert_allclose(te["u"][n_t:, 0], burgers.reference(float(te["params"][n_t, 0])),
                                atol=1e-5)
     # fixed seeds: sampling is reproducible
     np.testing.assert_array_equal(generate.sample_params(heat, 4, 7), generate.sample_params(heat, 4, 7))
