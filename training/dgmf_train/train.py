@@ -5,6 +5,9 @@
 
 All fidelity levels are trained together (fidelity is an input).  The checkpoint holds the raw
 and EMA weights, the normalization (data_shift/scale), sigma_min/max and the loss log.
+`--snapshot-minutes M` also writes the same checkpoint every M minutes of training to
+`<out stem>_<k*M>min.pt` next to `--out` (for an error-vs-training-minutes curve; the learning rate
+there is the schedule's for the full `--minutes` budget, not a finished shorter run).
 """
 from __future__ import annotations
 
@@ -49,6 +52,12 @@ def lr_at(progress, lr, warmup=0.02):
     return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
+def snapshot_path(out, minutes):
+    """`runs/burgers.pt`, 10 -> `runs/burgers_10min.pt`."""
+    out = Path(out)
+    return out.with_name(f"{out.stem}_{minutes:g}min{out.suffix}")
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bench", choices=list(bench.BENCH))
@@ -63,6 +72,8 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--log-every", type=int, default=200)
     ap.add_argument("--baseline", action="store_true", help="direct MSE regression instead of DSM")
+    ap.add_argument("--snapshot-minutes", type=float, default=0.0,
+                    help="also save the checkpoint every M minutes to <out stem>_<minutes>min.pt")
     args = ap.parse_args(argv)
 
     torch.manual_seed(args.seed)
@@ -91,13 +102,25 @@ def main(argv=None):
     gen = torch.Generator().manual_seed(args.seed)
     log_lo, log_hi = math.log(SIGMA_MIN), math.log(sigma_max)
 
+    def save(path, seconds):
+        Path(path).parent.mkdir(parents=True, exist_ok=True)
+        torch.save(dict(bench=args.bench, baseline=args.baseline, shape=shape,
+                        model=model.state_dict(), ema=ema.state_dict(), shift=shift.tolist(),
+                        scale=scale.tolist(), sigma_min=SIGMA_MIN, sigma_max=sigma_max, steps=step,
+                        seconds=seconds, log=log, args=vars(args)), path)
+        print(f"wrote {path}", flush=True)
+
     budget = 60.0 * args.minutes
+    n_snap = 0
     t0 = time.perf_counter()
     log, running, n_run, step = [], 0.0, 0, 0
     while step < args.steps:
         elapsed = time.perf_counter() - t0
         if elapsed >= budget:
             break
+        if args.snapshot_minutes > 0 and elapsed >= 60.0 * args.snapshot_minutes * (n_snap + 1):
+            n_snap += 1
+            save(snapshot_path(args.out, args.snapshot_minutes * n_snap), elapsed)
         for g in opt.param_groups:
             g["lr"] = lr_at(max(elapsed / budget, step / args.steps), args.lr)
         idx = torch.randint(len(x), (args.batch,), generator=gen)
@@ -131,12 +154,7 @@ def main(argv=None):
     el = time.perf_counter() - t0
     print(f"done: {step} steps in {el:.1f} s ({1e3 * el / max(step, 1):.1f} ms/step)")
 
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    torch.save(dict(bench=args.bench, baseline=args.baseline, shape=shape, model=model.state_dict(),
-                    ema=ema.state_dict(), shift=shift.tolist(), scale=scale.tolist(),
-                    sigma_min=SIGMA_MIN, sigma_max=sigma_max, steps=step, seconds=el, log=log,
-                    args=vars(args)), args.out)
-    print(f"wrote {args.out}")
+    save(args.out, el)
 
 
 if __name__ == "__main__":

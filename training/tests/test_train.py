@@ -84,3 +84,23 @@ def test_export_roundtrip(name, tmp_path, monkeypatch):
     assert names == ["z", "sigma", "params", "fidelity"] + (["coords"] if name == "burgers" else [])
     assert onx.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # dynamic batch
     assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in onx.graph.initializer)
+
+
+def test_snapshots(tmp_path):
+    # --snapshot-minutes writes the final checkpoint's format every M minutes to <stem>_<M k>min.pt.
+    rng = np.random.default_rng(0)
+    n = 12
+    np.savez(tmp_path / "burgers_train.npz", u=rng.standard_normal((n, 1, 64)),
+             params=rng.uniform(10, 510, (n, 1)), level=rng.integers(0, 3, n),
+             fidelity=rng.integers(0, 3, n), coords=rng.uniform(0, 3, (n, 1)))
+    out = tmp_path / "runs" / "b.pt"
+    train.main(["burgers", "--data", str(tmp_path), "--out", str(out), "--threads", "1",
+                "--batch", "4", "--minutes", "0.04", "--snapshot-minutes", "0.01"])
+    assert train.snapshot_path(out, 10) == tmp_path / "runs" / "b_10min.pt"
+    snaps = sorted(out.parent.glob("b_*min.pt"))
+    assert [p.name for p in snaps][:2] == ["b_0.01min.pt", "b_0.02min.pt"]
+    final = torch.load(out, weights_only=False)
+    for p in snaps:
+        ck = torch.load(p, weights_only=False)
+        assert ck.keys() == final.keys() and ck["ema"].keys() == final["ema"].keys()
+        assert 0 < ck["seconds"] <= final["seconds"] and ck["steps"] <= final["steps"]
