@@ -8,7 +8,7 @@ root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 cd "$root"
 scripts/setup.sh
 echo "== threads and hostile model files"
-cargo test --release -p dgmf --test threads --test engine
+cargo test --release -p dgmf --test threads --test samplers --test misuse
 echo "== misuse through the C, C++ and Fortran APIs"
 scripts/test-bindings.sh
 echo "== runtime faults"

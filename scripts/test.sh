@@ -17,7 +17,7 @@ cargo clippy --workspace --all-targets --release -- -D warnings
 cargo clippy --workspace --release --features dgmf/cuda,dgmf/tensorrt -- -D warnings
 
 echo "== the C library does not depend on the CLI's crates"
-if cargo tree -p dgmf-capi -e normal --prefix none | grep -E '^(clap|indicatif|tempfile|dgmf-cli) '; then
+if cargo tree -p dgmf-capi -e normal --prefix none | grep -E '^(clap|indicatif|tempfile|png|ndarray-npy|dgmf-cli) '; then
   echo "dgmf-capi (libdgmf.so) depends on a CLI crate: keep clap, indicatif and npy I/O in crates/dgmf-cli" >&2
   exit 1
 fi

@@ -1,164 +1,27 @@
 //! `dgmf`: inspect a score model and predict PDE solutions with it from the command line.
 
-use std::path::PathBuf;
 use std::process::ExitCode;
 
-use clap::{Args, Parser, Subcommand};
+use clap::Parser;
 use dgmf::contract::{Contract, Fidelity};
 use dgmf::runtime::{OptLevel, Provider, SessionOptions};
-use dgmf::samplers::{SamplerConfig, SamplerKind, Schedule};
+use dgmf::samplers::SamplerConfig;
 use dgmf::{Error, FidelityValue, Model, Prediction, Progress, Query, Request};
 
+mod args;
 #[macro_use]
 mod terminal;
+mod calibrate;
 mod outputs;
 mod queries;
 mod show;
 
+use args::{Cli, Command, PredictArgs, RuntimeArgs};
+use calibrate::calibrate;
 use outputs::{check_outputs, write_outputs};
 use queries::{numbers, read_queries, Budget};
 use show::{info, report};
 use terminal::{error_line, escape_controls, Out};
-
-#[derive(Parser)]
-#[command(
-    name = "dgmf",
-    version,
-    about = "Diffusion-generative multi-fidelity surrogates: inspect models, predict solutions"
-)]
-struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Show a model's contract: shapes, parameters with ranges, fidelity, noise range, provider.
-    Info {
-        model: PathBuf,
-        /// Print JSON instead of text.
-        #[arg(long)]
-        json: bool,
-        #[command(flatten)]
-        rt: RuntimeArgs,
-    },
-    /// Predict the solution for one or many parameter vectors (mean, and std over the ensemble).
-    Predict(Box<PredictArgs>),
-}
-
-#[derive(Args)]
-struct RuntimeArgs {
-    /// ONNX Runtime library to load (default: $DGMF_ORT_LIB, $ORT_DYLIB_PATH, the project copy, the system).
-    #[arg(long, value_name = "PATH")]
-    ort_lib: Option<PathBuf>,
-    /// Execution provider: cpu, cuda[:DEVICE], tensorrt[:DEVICE].
-    #[arg(long, default_value = "cpu")]
-    provider: String,
-    /// Fall back to the CPU if the provider cannot be registered (default: error).
-    #[arg(long)]
-    allow_fallback: bool,
-    /// ONNX Runtime intra-op threads (0 = one per physical core).
-    #[arg(long, default_value_t = 0)]
-    threads: usize,
-    /// TensorRT: build fp16 engines.
-    #[arg(long)]
-    trt_fp16: bool,
-    /// TensorRT: cache built engines in this directory.
-    #[arg(long, value_name = "DIR")]
-    trt_cache: Option<PathBuf>,
-}
-
-#[derive(Args)]
-struct PredictArgs {
-    model: PathBuf,
-    /// PDE parameters, comma separated (P values, physical units).
-    #[arg(long, allow_hyphen_values = true, conflicts_with = "params_file")]
-    params: Option<String>,
-    /// Many queries: a .npy [n, P] or .csv file with one parameter vector per row.
-    #[arg(long, value_name = "FILE")]
-    params_file: Option<PathBuf>,
-    /// Fidelity: a 0-based level for discrete models, a value for continuous ones.
-    #[arg(long, allow_hyphen_values = true)]
-    fidelity: String,
-    /// Coordinates (Q values) for models with a coords input.
-    #[arg(long, allow_hyphen_values = true, conflicts_with_all = ["coord_values", "coords_file"])]
-    coords: Option<String>,
-    /// Coordinates per query: a .npy [n, Q] or .csv file, row i going with row i of --params-file.
-    #[arg(long, value_name = "FILE", conflicts_with = "coord_values")]
-    coords_file: Option<PathBuf>,
-    /// One-coordinate models: predict a slice at each of these values and stack them.
-    #[arg(long, allow_hyphen_values = true)]
-    coord_values: Option<String>,
-    /// Samples per query (ensemble size; > 1 gives a std field).
-    #[arg(long, default_value_t = 1)]
-    samples: usize,
-    /// Sampler: em, reverse-diffusion, ancestral, pc, pc-em, pc-ancestral, ode-euler, heun, edm, dpmpp-2m.
-    /// Omitted: the library default, ancestral with 30 levels (30 NFE), chosen from the accuracy-per-NFE
-    /// sweep (docs/performance.md).
-    #[arg(long)]
-    sampler: Option<SamplerKind>,
-    /// Noise levels in the schedule (default: 1000 for SDE samplers, 18 for ODE samplers, 20 for edm; 30
-    /// when --sampler is omitted).
-    #[arg(long)]
-    steps: Option<usize>,
-    /// Noise schedule: geometric or karras (default depends on the sampler).
-    #[arg(long)]
-    schedule: Option<Schedule>,
-    #[arg(long, default_value_t = 0)]
-    seed: u64,
-    /// Langevin signal-to-noise ratio (pc samplers).
-    #[arg(long)]
-    snr: Option<f32>,
-    /// Langevin steps per noise level (pc samplers).
-    #[arg(long)]
-    corrector_steps: Option<usize>,
-    /// EDM stochastic churn (edm sampler): S_CHURN,S_MIN,S_MAX,S_NOISE [default: 40,0,3.4e38,1: every level].
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "S_CHURN,S_MIN,S_MAX,S_NOISE"
-    )]
-    churn: Option<String>,
-    /// Skip the final denoising step.
-    #[arg(long)]
-    no_denoise: bool,
-    /// Most rows (query × sample) per network call.
-    #[arg(long, default_value_t = dgmf::predict::DEFAULT_MAX_BATCH)]
-    max_batch: usize,
-    /// Accept inputs outside the model's declared ranges.
-    #[arg(long)]
-    extrapolate: bool,
-    /// Refuse requests whose buffers would exceed this many MiB.
-    #[arg(long, value_name = "MIB", default_value_t = dgmf::predict::DEFAULT_MEMORY_LIMIT >> 20)]
-    memory_limit: usize,
-    /// Stop a prediction that runs longer than this many seconds (also inside a network evaluation).
-    #[arg(long, value_name = "SECONDS", allow_hyphen_values = true)]
-    time_limit: Option<f64>,
-    /// Write the mean field(s) here (.npy, float32).
-    #[arg(long, value_name = "FILE")]
-    out: Option<PathBuf>,
-    /// Write the std field(s) here (.npy, float32; needs --samples > 1).
-    #[arg(long, value_name = "FILE")]
-    std: Option<PathBuf>,
-    /// Run the prediction this many times on the loaded model (timing; outputs are from the last run).
-    #[arg(long, default_value_t = 1)]
-    repeat: usize,
-    /// Write a JSON summary here: sampler, NFE, network calls, wall and ONNX Runtime milliseconds.
-    #[arg(long, value_name = "FILE")]
-    report_json: Option<PathBuf>,
-    /// Write pictures of the fields: PREFIX_mean.png (and PREFIX_std.png with --samples > 1), one panel per
-    /// query and channel, viridis colours with a labelled colour bar.
-    #[arg(long, value_name = "PREFIX")]
-    png: Option<PathBuf>,
-    /// Write every sample here (.npy, float32, [n_queries, samples, *shape]).
-    #[arg(long, value_name = "FILE")]
-    all_samples: Option<PathBuf>,
-    /// No progress bar.
-    #[arg(long, short)]
-    quiet: bool,
-    #[command(flatten)]
-    rt: RuntimeArgs,
-}
 
 fn main() -> ExitCode {
     // A bug must still end in one `dgmf: error:` line and exit status 1, not a backtrace.
@@ -185,6 +48,7 @@ fn main() -> ExitCode {
     let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| match cli.command {
         Command::Info { model, json, rt } => info(&model, json, &rt),
         Command::Predict(args) => predict(&args),
+        Command::Calibrate(args) => calibrate(&args),
     }));
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
@@ -229,7 +93,7 @@ fn usage_error(e: clap::Error) -> ExitCode {
     ExitCode::FAILURE
 }
 
-fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error> {
+pub(crate) fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error> {
     let mut provider = Provider::parse(&rt.provider)?;
     if let Provider::TensorRt {
         fp16, engine_cache, ..
@@ -253,7 +117,7 @@ fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error> {
     })
 }
 
-fn invalid(message: String) -> Error {
+pub(crate) fn invalid(message: String) -> Error {
     Error::new(dgmf::ErrorKind::InvalidArgument, message)
 }
 

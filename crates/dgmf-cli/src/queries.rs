@@ -194,41 +194,13 @@ pub(crate) fn read_csv(
         if text.is_empty() || text.starts_with('#') {
             continue;
         }
-        let fields: Vec<&str> = text.split(',').map(str::trim).collect();
         let first = !seen_first;
         seen_first = true;
-        if first && fields.iter().all(|f| is_name(f)) {
-            if fields.len() != width {
-                return Err(bad(format!(
-                    "line {line_no}: the header names {} columns, expected {width} ({noun})",
-                    fields.len()
-                )));
-            }
-            continue;
-        }
-        let row = fields
-            .iter()
-            .enumerate()
-            .map(|(j, f)| {
-                number(f).map_err(|why| {
-                    bad(format!(
-                        "line {line_no}, field {}: {why}; each row must be {width} comma-separated numbers{}",
-                        j + 1,
-                        if first {
-                            " (a header line holds only names, none starting like a number)"
-                        } else {
-                            ""
-                        }
-                    ))
-                })
-            })
-            .collect::<Result<Vec<f64>, Error>>()?;
-        if row.len() != width {
-            return Err(bad(format!(
-                "line {line_no}: {} values, expected {width} ({noun})",
-                row.len()
-            )));
-        }
+        let Some(row) =
+            csv_row(text, first, width, noun).map_err(|why| bad(format!("line {line_no}{why}")))?
+        else {
+            continue; // the header line
+        };
         used = used.saturating_add(row_bytes(width));
         if used > left {
             let what = format!("its first {} rows need {used} bytes", rows.len() + 1);
@@ -237,6 +209,40 @@ pub(crate) fn read_csv(
         rows.push(row);
     }
     Ok(rows)
+}
+
+/// One non-empty CSV line as a row of `width` numbers, or `None` for a header line of names (accepted only
+/// as the `first` line). The error text continues "line N".
+fn csv_row(text: &str, first: bool, width: usize, noun: &str) -> Result<Option<Vec<f64>>, String> {
+    let fields: Vec<&str> = text.split(',').map(str::trim).collect();
+    if first && fields.iter().all(|f| is_name(f)) {
+        if fields.len() != width {
+            let n = fields.len();
+            return Err(format!(
+                ": the header names {n} columns, expected {width} ({noun})"
+            ));
+        }
+        return Ok(None);
+    }
+    let hint = if first {
+        " (a header line holds only names, none starting like a number)"
+    } else {
+        ""
+    };
+    let row = fields
+        .iter()
+        .enumerate()
+        .map(|(j, f)| {
+            number(f).map_err(|why| {
+                let field = j + 1;
+                format!(", field {field}: {why}; each row must be {width} comma-separated numbers{hint}")
+            })
+        })
+        .collect::<Result<Vec<f64>, String>>()?;
+    if row.len() != width {
+        return Err(format!(": {} values, expected {width} ({noun})", row.len()));
+    }
+    Ok(Some(row))
 }
 
 #[cfg(test)]

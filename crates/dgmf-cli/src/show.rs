@@ -74,6 +74,18 @@ pub(crate) fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Erro
         join(&c.data_shift),
         join(&c.data_scale)
     );
+    if c.std_scale.is_empty() {
+        say!(
+            out,
+            "std scale  none (the ensemble std as sampled; see dgmf calibrate)"
+        );
+    } else {
+        say!(
+            out,
+            "std scale  [{}] (calibrated: the ensemble std is multiplied by it)",
+            join(&c.std_scale)
+        );
+    }
     say!(out, "types      z {:?}, output {:?}", c.io.z, c.io.output);
     say!(out, "provider   {}", model.provider());
     say!(
@@ -123,6 +135,7 @@ pub(crate) fn info_json(model: &Model) -> serde_json::Value {
         "coords": vars_json(&c.coords),
         "data_shift": c.data_shift,
         "data_scale": c.data_scale,
+        "std_scale": c.std_scale,
         "provider": model.provider(),
         "ort_version": model.runtime().version,
         "ir_version": model.header().ir_version,

@@ -110,6 +110,9 @@ pub struct Contract {
     /// Physical u = shift + scale·z; one entry, or one per channel (`shape[0]`).
     pub data_shift: Vec<f32>,
     pub data_scale: Vec<f32>,
+    /// `dgmf.std_scale`: the calibration factor of the ensemble std, one value or one per discrete level
+    /// (empty: none, the std as sampled). See [`Contract::std_scale_for`].
+    pub std_scale: Vec<f32>,
     pub name: Option<String>,
     pub description: Option<String>,
     pub io: IoTypes,
@@ -142,6 +145,18 @@ pub fn metadata_map(entries: &[(Vec<u8>, Vec<u8>)]) -> Result<BTreeMap<String, S
 }
 
 impl Contract {
+    /// The factor applied to the ensemble std of a query at discrete `level` (`None` for a continuous
+    /// fidelity value): 1 without `dgmf.std_scale`, its one value, or the level's entry.
+    pub fn std_scale_for(&self, level: Option<usize>) -> f32 {
+        match (self.std_scale.as_slice(), level) {
+            ([], _) => 1.0,
+            ([one], _) => *one,
+            (per_level, Some(l)) => per_level.get(l).copied().unwrap_or(1.0),
+            // A per-level list is refused at load for a continuous fidelity.
+            (_, None) => 1.0,
+        }
+    }
+
     /// Number of elements of one sample.
     pub fn sample_len(&self) -> usize {
         self.shape.iter().product()
@@ -225,6 +240,7 @@ impl Contract {
                 "dgmf.data_scale entry {i} is zero; scales must be non-zero"
             )));
         }
+        let std_scale = std_scale(meta, &fidelity)?;
         let io = check_signature(
             inputs,
             outputs,
@@ -243,6 +259,7 @@ impl Contract {
             coords,
             data_shift,
             data_scale,
+            std_scale,
             name: meta.get("dgmf.name").cloned(),
             description: meta.get("dgmf.description").cloned(),
             io,
@@ -250,201 +267,8 @@ impl Contract {
     }
 }
 
-fn required<'m>(meta: &'m BTreeMap<String, String>, key: &str) -> Result<&'m str> {
-    meta.get(key).map(String::as_str).ok_or_else(|| {
-        Error::contract(format!(
-            "metadata key `{key}` is missing: every dgmf model must set it (see docs/model-contract.md)"
-        ))
-    })
-}
-
-fn parse_number(key: &str, text: &str) -> Result<f64> {
-    match text.trim().parse::<f64>() {
-        Ok(v) if v.is_finite() => Ok(v),
-        _ => Err(Error::contract(format!(
-            "{key}: `{text}` is not a finite decimal number"
-        ))),
-    }
-}
-
-fn number(meta: &BTreeMap<String, String>, key: &str) -> Result<f64> {
-    parse_number(key, required(meta, key)?)
-}
-
-fn list(text: &str) -> Vec<&str> {
-    text.split(',').map(str::trim).collect()
-}
-
-fn numbers(meta: &BTreeMap<String, String>, key: &str) -> Result<Vec<f64>> {
-    list(required(meta, key)?)
-        .into_iter()
-        .map(|t| parse_number(key, t))
-        .collect()
-}
-
-fn parse_shape(text: &str) -> Result<Vec<usize>> {
-    let dims: Option<Vec<usize>> = list(text)
-        .iter()
-        .map(|d| d.parse::<usize>().ok().filter(|&d| d > 0))
-        .collect();
-    let dims = match dims {
-        Some(d) if !d.is_empty() => d,
-        _ => {
-            return Err(Error::contract(format!(
-                "dgmf.shape is `{text}`; expected a comma list of positive per-sample dims such as `1,32,32`"
-            )))
-        }
-    };
-    if dims.len() > MAX_RANK {
-        return Err(Error::contract(format!(
-            "dgmf.shape has {} dims; at most {MAX_RANK} are supported",
-            dims.len()
-        )));
-    }
-    let len = dims.iter().try_fold(1usize, |acc, &d| acc.checked_mul(d));
-    match len {
-        Some(n) if n <= MAX_SAMPLE_LEN => Ok(dims),
-        _ => Err(Error::contract(format!(
-            "dgmf.shape is `{text}`: one sample would hold more than {MAX_SAMPLE_LEN} values (2^31 − 1)"
-        ))),
-    }
-}
-
-/// A number the network receives as float32: finite in float32, not only in float64.
-fn check_f32(key: &str, v: f64) -> Result<()> {
-    if v.abs() > f32::MAX as f64 {
-        return Err(Error::contract(format!(
-            "{key} = {v:e} is outside the float32 range (±3.4e38) the network computes in"
-        )));
-    }
-    Ok(())
-}
-
-fn variables(
-    meta: &BTreeMap<String, String>,
-    names_key: &str,
-    min_key: &str,
-    max_key: &str,
-) -> Result<Vec<Variable>> {
-    let names = required(meta, names_key)?;
-    let names: Vec<&str> = if names.trim().is_empty() {
-        Vec::new()
-    } else {
-        list(names)
-    };
-    let mins = numbers(meta, min_key)?;
-    let maxs = numbers(meta, max_key)?;
-    if names.len() > MAX_WIDTH {
-        return Err(Error::contract(format!(
-            "{names_key} has {} entries; at most {MAX_WIDTH} are supported",
-            names.len()
-        )));
-    }
-    if mins.len() != names.len() || maxs.len() != names.len() {
-        return Err(Error::contract(format!(
-            "{names_key} has {} entries but {min_key} has {} and {max_key} has {}; the three lists must have equal length",
-            names.len(),
-            mins.len(),
-            maxs.len()
-        )));
-    }
-    names
-        .iter()
-        .zip(mins.iter().zip(&maxs))
-        .map(|(name, (&min, &max))| {
-            if name.is_empty() {
-                return Err(Error::contract(format!(
-                    "{names_key} contains an empty name"
-                )));
-            }
-            check_f32(min_key, min)?;
-            check_f32(max_key, max)?;
-            if min > max {
-                return Err(Error::contract(format!(
-                    "`{name}`: {min_key} = {min} exceeds {max_key} = {max}"
-                )));
-            }
-            Ok(Variable {
-                name: name.to_string(),
-                min,
-                max,
-            })
-        })
-        .collect()
-}
-
-fn parse_fidelity(meta: &BTreeMap<String, String>) -> Result<Fidelity> {
-    let text = required(meta, "dgmf.fidelity")?.trim();
-    let bad = || {
-        Error::contract(format!(
-            "dgmf.fidelity is `{text}`; expected `discrete:K` (1 ≤ K ≤ {MAX_WIDTH} levels) or `continuous:LO:HI` (LO < HI)"
-        ))
-    };
-    let parts: Vec<&str> = text.split(':').collect();
-    match parts.as_slice() {
-        ["discrete", k] => {
-            let levels = k
-                .trim()
-                .parse::<usize>()
-                .ok()
-                .filter(|&k| (1..=MAX_WIDTH).contains(&k))
-                .ok_or_else(bad)?;
-            let labels = match meta.get("dgmf.fidelity_labels") {
-                None => None,
-                Some(l) => {
-                    let labels: Vec<String> = list(l).into_iter().map(String::from).collect();
-                    if labels.len() != levels {
-                        return Err(Error::contract(format!(
-                            "dgmf.fidelity_labels has {} labels but dgmf.fidelity declares {levels} levels",
-                            labels.len()
-                        )));
-                    }
-                    Some(labels)
-                }
-            };
-            Ok(Fidelity::Discrete { levels, labels })
-        }
-        ["continuous", lo, hi] => {
-            let lo = parse_number("dgmf.fidelity", lo)?;
-            let hi = parse_number("dgmf.fidelity", hi)?;
-            check_f32("dgmf.fidelity", lo)?;
-            check_f32("dgmf.fidelity", hi)?;
-            if lo >= hi {
-                return Err(bad());
-            }
-            Ok(Fidelity::Continuous { lo, hi })
-        }
-        _ => Err(bad()),
-    }
-}
-
-fn affine(
-    meta: &BTreeMap<String, String>,
-    key: &str,
-    channels: usize,
-    default: f32,
-) -> Result<Vec<f32>> {
-    if !meta.contains_key(key) {
-        return Ok(vec![default]);
-    }
-    let values = numbers(meta, key)?;
-    if values.len() != 1 && values.len() != channels {
-        return Err(Error::contract(format!(
-            "{key} has {} entries; expected 1 or one per channel ({channels}, the first entry of dgmf.shape)",
-            values.len()
-        )));
-    }
-    for &v in &values {
-        check_f32(key, v)?;
-        if key == "dgmf.data_scale" && (v as f32) == 0.0 {
-            return Err(Error::contract(format!(
-                "dgmf.data_scale entry {v} is zero in float32; scales must be non-zero"
-            )));
-        }
-    }
-    Ok(values.into_iter().map(|v| v as f32).collect())
-}
-
+mod keys;
+use keys::{affine, number, parse_fidelity, parse_shape, required, std_scale, variables};
 mod signature;
 use signature::check_signature;
 

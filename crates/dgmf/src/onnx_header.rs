@@ -408,5 +408,8 @@ impl Message for ModelScan {
     decode_only!();
 }
 
+mod edit;
+pub use edit::set_metadata;
+
 #[cfg(test)]
 pub(crate) mod tests;

@@ -80,7 +80,13 @@ impl Moments {
         }
     }
 
-    pub(super) fn finish(self, samples: usize) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
+    /// Mean and (with 2 or more samples) std per element; query i's std is multiplied by `std_scale(i)`
+    /// (the model's calibration, `dgmf.std_scale`).
+    pub(super) fn finish(
+        self,
+        samples: usize,
+        std_scale: impl Fn(usize) -> f32,
+    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
         let mut mean = Vec::new();
         mean.try_reserve_exact(self.mean.len())
             .map_err(|_| too_big(self.mean.len() * 4))?;
@@ -90,7 +96,10 @@ impl Moments {
             std.try_reserve_exact(self.m2.len())
                 .map_err(|_| too_big(self.m2.len() * 4))?;
             let denom = (samples - 1) as f64;
-            std.extend(self.m2.iter().map(|&m2| (m2 / denom).sqrt() as f32));
+            for (i, m2) in self.m2.chunks(self.n.max(1)).enumerate() {
+                let k = std_scale(i) as f64;
+                std.extend(m2.iter().map(|&m2| (k * (m2 / denom).sqrt()) as f32));
+            }
             Some(std)
         } else {
             None

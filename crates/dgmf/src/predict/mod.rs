@@ -308,7 +308,12 @@ impl Model {
             Ok(())
         })??;
 
-        let (mean, std) = stats.finish(req.n_samples)?;
+        let (mean, std) = stats.finish(req.n_samples, |i| {
+            c.std_scale_for(match req.queries[i].fidelity {
+                FidelityValue::Level(l) => Some(l),
+                FidelityValue::Value(_) => None,
+            })
+        })?;
         // The buffers become arrays without a copy.
         let dims = |lead: &[usize]| IxDyn(&[lead, &c.shape[..]].concat());
         let array = |lead: &[usize], v: Vec<f32>| {

@@ -5,6 +5,7 @@
 //! samplers this is EDM's last Euler step). They see the network only through [`ScoreFn`], so each is
 //! testable with a closure.
 
+mod config;
 mod dpmpp;
 mod edm;
 mod langevin;
@@ -12,6 +13,9 @@ mod ode;
 mod predictor;
 pub mod schedule;
 
+pub use config::{
+    Churn, SamplerConfig, DEFAULT_EDM_STEPS, DEFAULT_STEPS, MAX_CORRECTOR_STEPS, MAX_STEPS,
+};
 pub use schedule::Schedule;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -120,165 +124,6 @@ impl std::str::FromStr for SamplerKind {
 impl std::fmt::Display for SamplerKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
-    }
-}
-
-/// EDM's stochastic-churn settings (Karras et al. 2022, Algorithm 2).
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct Churn {
-    pub s_churn: f32,
-    pub s_min: f32,
-    pub s_max: f32,
-    pub s_noise: f32,
-}
-
-impl Default for Churn {
-    /// Churn at every level (S_min = 0, S_max = f32::MAX), γ at its cap √2 − 1 for N ≤ 96, S_noise = 1.
-    /// Why not EDM's ImageNet-64 window [0.05, 50]: σ is in the model's normalized units and σ_max is
-    /// model-dependent (≈ 20–110 for the shipped models), and churn over the whole range measured best on
-    /// them (docs/performance.md, "Accuracy per NFE").
-    fn default() -> Self {
-        Churn {
-            s_churn: 40.0,
-            s_min: 0.0,
-            s_max: f32::MAX,
-            s_noise: 1.0,
-        }
-    }
-}
-
-/// Most noise levels a schedule may have (score_sde uses 1000–2000).
-pub const MAX_STEPS: usize = 100_000;
-/// Most Langevin steps per noise level.
-pub const MAX_CORRECTOR_STEPS: usize = 100;
-
-/// Noise levels of `edm`'s defaults (`SamplerConfig::new(SamplerKind::Edm)`): 20 levels = 39 network
-/// evaluations. The library default is [`SamplerConfig::default`].
-pub const DEFAULT_EDM_STEPS: usize = 20;
-
-/// A complete sampler configuration. `SamplerConfig::new(kind)` gives the documented defaults.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub struct SamplerConfig {
-    pub kind: SamplerKind,
-    /// Number of noise levels in the schedule, σ_max … σ_min (≥ 2).
-    pub steps: usize,
-    pub schedule: Schedule,
-    /// Langevin signal-to-noise ratio (pc only).
-    pub snr: f32,
-    /// Langevin steps per noise level (pc only).
-    pub corrector_steps: usize,
-    /// Take the final step to σ = 0 (x ← x + σ_min²·s).
-    pub denoise: bool,
-    /// Churn (edm only).
-    pub churn: Churn,
-}
-
-/// Noise levels of the library's default configuration (ancestral sampling, geometric schedule): 30 NFE.
-pub const DEFAULT_STEPS: usize = 30;
-
-impl Default for SamplerConfig {
-    /// The library's default: `ancestral` on the geometric schedule with 30 levels (30 NFE, with the final
-    /// denoising step). On the shipped models it is within 10 % of — or better than — score_sde's
-    /// 2000-NFE `pc`, the only setting within 40 NFE found to be (docs/performance.md). `new(Ancestral)`
-    /// keeps score_sde's N = 1000.
-    fn default() -> Self {
-        SamplerConfig {
-            steps: DEFAULT_STEPS,
-            ..SamplerConfig::new(SamplerKind::Sde(Predictor::Ancestral))
-        }
-    }
-}
-
-impl SamplerConfig {
-    /// Defaults per kind: the SDE samplers follow score_sde (geometric schedule, N = 1000, snr 0.16, one
-    /// corrector step); the ODE samplers follow EDM (Karras schedule, ρ = 7, N = 18); `edm` uses N = 20
-    /// (39 NFE). The library-wide default configuration is [`SamplerConfig::default`].
-    pub fn new(kind: SamplerKind) -> Self {
-        let ode_like = matches!(
-            kind,
-            SamplerKind::OdeEuler | SamplerKind::Heun | SamplerKind::Edm | SamplerKind::DpmPp2m
-        );
-        SamplerConfig {
-            kind,
-            steps: match kind {
-                SamplerKind::Edm => DEFAULT_EDM_STEPS,
-                _ if ode_like => 18,
-                _ => 1000,
-            },
-            schedule: if ode_like {
-                Schedule::Karras { rho: 7.0 }
-            } else {
-                Schedule::Geometric
-            },
-            snr: 0.16,
-            corrector_steps: 1,
-            denoise: true,
-            churn: Churn::default(),
-        }
-    }
-
-    /// Rejects settings no sampler can run with.
-    pub fn validate(&self) -> Result<()> {
-        if !(2..=MAX_STEPS).contains(&self.steps) {
-            return Err(Error::invalid(format!(
-                "steps = {}; a schedule needs 2 to {MAX_STEPS} noise levels",
-                self.steps
-            )));
-        }
-        if self.corrector_steps > MAX_CORRECTOR_STEPS {
-            return Err(Error::invalid(format!(
-                "corrector steps = {}; at most {MAX_CORRECTOR_STEPS} Langevin steps per noise level",
-                self.corrector_steps
-            )));
-        }
-        if let Schedule::Karras { rho } = self.schedule {
-            if !(rho.is_finite() && rho > 0.0) {
-                return Err(Error::invalid(format!(
-                    "Karras rho = {rho}; it must be a positive number"
-                )));
-            }
-        }
-        // snr and churn are checked whatever the sampler, so that a setting is refused when it is made,
-        // not later when the configuration is switched to a sampler that uses it.
-        if !(self.snr.is_finite() && self.snr > 0.0) {
-            return Err(Error::invalid(format!(
-                "snr = {}; it must be a positive number",
-                self.snr
-            )));
-        }
-        let c = self.churn;
-        if !([c.s_churn, c.s_min, c.s_max, c.s_noise]
-            .iter()
-            .all(|v| v.is_finite() && *v >= 0.0))
-        {
-            return Err(Error::invalid(
-                "EDM churn settings must be finite and non-negative",
-            ));
-        }
-        Ok(())
-    }
-
-    /// Network evaluations per row batch (the NFE of one prediction). Saturates at `usize::MAX` for
-    /// settings `validate` refuses, so it never overflows.
-    pub fn nfe(&self) -> usize {
-        self.checked_nfe().unwrap_or(usize::MAX)
-    }
-
-    /// The NFE, or `None` if it does not fit a `usize` (only for settings `validate` refuses).
-    pub fn checked_nfe(&self) -> Option<usize> {
-        let levels = self.steps.checked_sub(1)?;
-        let last = usize::from(self.denoise);
-        let k = self.corrector_steps;
-        match self.kind {
-            SamplerKind::Sde(_) | SamplerKind::OdeEuler | SamplerKind::DpmPp2m => {
-                levels.checked_add(last)
-            }
-            SamplerKind::Pc(_) => levels
-                .checked_mul(k.checked_add(1)?)?
-                .checked_add(k)?
-                .checked_add(last),
-            SamplerKind::Heun | SamplerKind::Edm => levels.checked_mul(2)?.checked_add(last),
-        }
     }
 }
 

@@ -2,6 +2,8 @@
 //! in normalized units, physical u = shift + scale·z.
 #![allow(dead_code)]
 
+pub mod requests;
+
 use std::path::PathBuf;
 
 use dgmf::{FidelityValue, Model, Query, SessionOptions};

@@ -1,0 +1,283 @@
+//! `dgmf calibrate`: run the model on held-out cases, compare its ensemble std with the actual error, fit
+//! `dgmf.std_scale` (dgmf_cli::calibration says how and why) and write it into a copy of the model.
+
+use std::path::Path;
+
+use dgmf::contract::{Contract, Fidelity};
+use dgmf::ndarray::ArrayD;
+use dgmf::samplers::SamplerConfig;
+use dgmf::{Error, FidelityValue, Model, Query, Request};
+use dgmf_cli::calibration::{conformal_scale, report, Points, Report, TWO_SIGMA};
+use dgmf_cli::npy;
+
+use crate::args::CalibrateArgs;
+use crate::terminal::{json_text, Out};
+use crate::{invalid, session_options};
+
+/// The held-out cases: one query per row, the reference solutions, and each row's case.
+struct Cases {
+    queries: Vec<Query>,
+    reference: Vec<f64>,
+    case: Vec<usize>,
+}
+
+pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
+    if a.samples < 2 {
+        return Err(invalid(format!(
+            "--samples {}: an ensemble std needs 2 or more samples",
+            a.samples
+        )));
+    }
+    if let Some(out) = &a.out {
+        let dir = out
+            .parent()
+            .filter(|d| !d.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        if !dir.is_dir() {
+            return Err(invalid(format!(
+                "--out {}: {} is not a directory",
+                out.display(),
+                dir.display()
+            )));
+        }
+    }
+    let model = Model::load(&a.model, &session_options(&a.rt)?)?;
+    let c = model.contract();
+    let cases = read_cases(&a.data, c, a.limit)?;
+    let mut sampler = a
+        .sampler
+        .map_or_else(SamplerConfig::default, SamplerConfig::new);
+    if let Some(s) = a.steps {
+        sampler.steps = s;
+    }
+    let mut req = Request::new(cases.queries.clone(), sampler);
+    req.n_samples = a.samples;
+    req.seed = a.seed;
+    let pred = model.predict(&req, None)?;
+    let std = pred
+        .std
+        .as_ref()
+        .ok_or_else(|| invalid("no std: --samples must be 2 or more".into()))?;
+    // The std as sampled: the model's current calibration (if any) divided out.
+    let n = c.sample_len();
+    let raw: Vec<f64> = std
+        .iter()
+        .enumerate()
+        .map(|(i, &s)| s as f64 / c.std_scale_for(level(&cases.queries[i / n])) as f64)
+        .collect();
+    let mean: Vec<f64> = pred.mean.iter().map(|&v| v as f64).collect();
+    let case: Vec<usize> = cases
+        .case
+        .iter()
+        .flat_map(|&c| std::iter::repeat(c).take(n))
+        .collect();
+    let points = Points {
+        mean: &mean,
+        std: &raw,
+        reference: &cases.reference,
+        case: &case,
+    };
+    let current = c.std_scale_for(level(&cases.queries[0])) as f64;
+    let before = report(&points, current);
+    let k = conformal_scale(&points, TWO_SIGMA).ok_or_else(|| {
+        invalid(format!(
+            "--data {}: cannot fit a std scale: no point has a non-zero std and a non-zero error",
+            a.data.display()
+        ))
+    })?;
+    // The value written, rounded to float32 as the engine reads it.
+    let k = k as f32;
+    let after = report(&points, k as f64);
+    print_report(a, &cases, current, &before, k, &after)?;
+    if let Some(path) = &a.report_json {
+        let json = serde_json::json!({
+            "model": a.model.display().to_string(),
+            "data": a.data.display().to_string(),
+            "rows": cases.queries.len(),
+            "cases": cases.case.iter().max().map_or(0, |c| c + 1),
+            "samples": a.samples,
+            "sampler": req.sampler.kind.to_string(),
+            "steps": req.sampler.steps,
+            "method": "split-conformal quantile of |error|/std at 95.45 %, halved",
+            "current_scale": current,
+            "before": report_json(&before),
+            "fitted_scale": k,
+            "after": report_json(&after),
+        });
+        npy::write_atomically(path, |w| w.write_all(json_text(&json).as_bytes()))?;
+    }
+    if let Some(out) = &a.out {
+        use dgmf::input_file::{read_bounded, MAX_MODEL_BYTES};
+        let bytes = read_bounded(
+            &a.model,
+            MAX_MODEL_BYTES,
+            "model file",
+            dgmf::ErrorKind::ModelLoad,
+        )?;
+        let edited = dgmf::onnx_header::set_metadata(&bytes, "dgmf.std_scale", &k.to_string())?;
+        npy::write_atomically(out, |w| w.write_all(&edited))?;
+    }
+    Ok(())
+}
+
+fn level(q: &Query) -> Option<usize> {
+    match q.fidelity {
+        FidelityValue::Level(l) => Some(l),
+        FidelityValue::Value(_) => None,
+    }
+}
+
+fn report_json(r: &Report) -> serde_json::Value {
+    serde_json::json!({
+        "points": r.points,
+        "exact_points": r.exact_points,
+        "exact_max_error": r.exact_max_error,
+        "coverage_1sigma": r.coverage_1,
+        "coverage_2sigma": r.coverage_2,
+        "spread_skill": r.spread_skill,
+        "spearman_per_case": r.spearman,
+        "mean_rel_l2": r.mean_rel_l2,
+    })
+}
+
+fn print_report(
+    a: &CalibrateArgs,
+    cases: &Cases,
+    current: f64,
+    before: &Report,
+    k: f32,
+    after: &Report,
+) -> Result<(), Error> {
+    let mut out = Out::new();
+    let n_cases = cases.case.iter().max().map_or(0, |c| c + 1);
+    say!(
+        out,
+        "data        {} ({} rows, {n_cases} cases, {} samples each)",
+        a.data.display(),
+        cases.queries.len(),
+        a.samples
+    );
+    say!(
+        out,
+        "error       mean relative L2 {:.4} over the cases",
+        before.mean_rel_l2
+    );
+    if before.exact_points > 0 {
+        say!(
+            out,
+            "exact       {} points with std 0 (imposed by the model), largest |error| {:.3e}",
+            before.exact_points,
+            before.exact_max_error
+        );
+    }
+    say!(out, "            scale    ±1σ cover  ±2σ cover  RMS(std)/RMS(err)  Spearman(case std, case err)");
+    for (name, s, r) in [("current", current, before), ("fitted", k as f64, after)] {
+        say!(
+            out,
+            "{name:<11} {s:<8.4} {:>8.1} % {:>8.1} %  {:>17.3}  {:>12.3}",
+            100.0 * r.coverage_1,
+            100.0 * r.coverage_2,
+            r.spread_skill,
+            r.spearman
+        );
+    }
+    match &a.out {
+        Some(p) => say!(out, "wrote       {} with dgmf.std_scale = {k}", p.display()),
+        None => say!(
+            out,
+            "fitted      dgmf.std_scale = {k} (give --out FILE to write it)"
+        ),
+    }
+    Ok(())
+}
+
+/// Reads the cases of `dir` (see `--data`), each array checked against the model's contract.
+fn read_cases(dir: &Path, c: &Contract, limit: Option<usize>) -> Result<Cases, Error> {
+    let max = dgmf::predict::DEFAULT_MEMORY_LIMIT as u64;
+    let read = |name: &str| npy::read(&dir.join(name), &format!("--data {}", dir.display()), max);
+    let bad = |why: String| invalid(format!("--data {}: {why}", dir.display()));
+    let params = read("params.npy")?;
+    let fidelity = read("fidelity.npy")?;
+    let u = read("u.npy")?;
+    let rows = fidelity.len();
+    let n = rows.min(limit.unwrap_or(usize::MAX));
+    let expect = |a: &ArrayD<f64>, name: &str, tail: &[usize]| -> Result<(), Error> {
+        if a.shape().first() == Some(&rows) && a.shape()[1..] == *tail {
+            Ok(())
+        } else {
+            Err(bad(format!(
+                "{name} has shape {:?}; expected [{rows}, {}]",
+                a.shape(),
+                crate::show::join(tail)
+            )))
+        }
+    };
+    expect(&fidelity, "fidelity.npy", &[])?;
+    expect(&params, "params.npy", &[c.params.len()])?;
+    expect(&u, "u.npy", &c.shape)?;
+    let coords = if c.coords.is_empty() {
+        None
+    } else {
+        let k = read("coords.npy")?;
+        expect(&k, "coords.npy", &[c.coords.len()])?;
+        Some(k)
+    };
+    let case_file = dir.join("case.npy");
+    let case: Vec<usize> = if case_file.exists() {
+        let ids = read("case.npy")?;
+        expect(&ids, "case.npy", &[])?;
+        dense_ids(ids.iter().take(n).copied()).map_err(bad)?
+    } else {
+        (0..n).collect()
+    };
+    let row = |a: &ArrayD<f64>, i: usize| {
+        a.index_axis(dgmf::ndarray::Axis(0), i)
+            .iter()
+            .copied()
+            .collect::<Vec<f64>>()
+    };
+    let mut queries = Vec::with_capacity(n);
+    for i in 0..n {
+        let f = fidelity[[i]];
+        let fidelity = match c.fidelity {
+            Fidelity::Discrete { levels, .. }
+                if f.fract() == 0.0 && f >= 0.0 && (f as usize) < levels =>
+            {
+                FidelityValue::Level(f as usize)
+            }
+            Fidelity::Discrete { levels, .. } => {
+                return Err(bad(format!(
+                    "fidelity.npy row {i} is {f}; expected a level 0..{levels}"
+                )))
+            }
+            Fidelity::Continuous { .. } => FidelityValue::Value(f),
+        };
+        queries.push(Query {
+            params: row(&params, i),
+            fidelity,
+            coords: coords.as_ref().map(|k| row(k, i)).unwrap_or_default(),
+        });
+    }
+    let reference: Vec<f64> = u.iter().take(n * c.sample_len()).copied().collect();
+    Ok(Cases {
+        queries,
+        reference,
+        case,
+    })
+}
+
+/// Case ids (any integers) as dense 0-based indices in order of first appearance.
+fn dense_ids(ids: impl Iterator<Item = f64>) -> Result<Vec<usize>, String> {
+    let mut seen = std::collections::HashMap::new();
+    ids.enumerate()
+        .map(|(i, v)| {
+            if v.fract() != 0.0 || !v.is_finite() {
+                return Err(format!(
+                    "case.npy row {i} is {v}; case ids are whole numbers"
+                ));
+            }
+            let next = seen.len();
+            Ok(*seen.entry(v as i64).or_insert(next))
+        })
+        .collect()
+}

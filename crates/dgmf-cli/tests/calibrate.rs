@@ -1,0 +1,136 @@
+//! `dgmf calibrate` on the analytic model, whose answer is known: the data are N(μ(x), s²) per element, so
+//! a reference drawn independently of a 16-member ensemble differs from the ensemble mean by
+//! N(0, s²·(1 + 1/16)) while the ensemble std estimates s: the calibrated scale is √(17/16) ≈ 1.03.
+
+mod common;
+
+use common::*;
+use dgmf::ndarray::{ArrayD, IxDyn};
+use std::path::Path;
+
+/// A calibration directory for the analytic model: `n` queries spread over its parameter box at level 2,
+/// and as reference one sample per query drawn with a seed the ensemble does not use.
+fn analytic_cases(dir: &Path, n: usize) {
+    let params: Vec<f32> = (0..n)
+        .flat_map(|i| {
+            let t = i as f32 / (n - 1) as f32;
+            [t, 2.0 * (1.0 - t) - 1.0]
+        })
+        .collect();
+    let write = |name: &str, shape: &[usize], v: Vec<f32>| {
+        let a = ArrayD::from_shape_vec(IxDyn(shape), v).unwrap();
+        dgmf_cli::npy::write_array(&dir.join(name), &a).unwrap();
+    };
+    write("params.npy", &[n, 2], params);
+    write("fidelity.npy", &[n], vec![2.0; n]);
+    let o = dgmf(
+        &[
+            "predict",
+            &model("analytic_score.onnx"),
+            "--params-file",
+            dir.join("params.npy").to_str().unwrap(),
+            "--fidelity",
+            "2",
+            "--samples",
+            "1",
+            "--seed",
+            "977",
+            "-q",
+            "--out",
+            dir.join("u.npy").to_str().unwrap(),
+        ],
+        &[],
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+}
+
+fn calibrate(args: &[&str]) -> std::process::Output {
+    let mut v = vec!["calibrate"];
+    v.extend(args);
+    dgmf(&v, &[])
+}
+
+#[test]
+fn calibration_fits_the_known_scale_and_writes_it_into_the_model() {
+    let dir = tempfile::tempdir().unwrap();
+    analytic_cases(dir.path(), 200);
+    let m = model("analytic_score.onnx");
+    let out = dir.path().join("calibrated.onnx");
+    let report = dir.path().join("report.json");
+    let data = dir.path().to_str().unwrap();
+    let o = calibrate(&[
+        &m,
+        "--data",
+        data,
+        "--out",
+        out.to_str().unwrap(),
+        "--report-json",
+        report.to_str().unwrap(),
+        "--sampler",
+        "heun",
+        "--steps",
+        "12",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
+    let k = json["fitted_scale"].as_f64().unwrap();
+    assert!(
+        (0.93..1.15).contains(&k),
+        "fitted scale {k}, expected ≈ 1.03"
+    );
+    let after = json["after"]["coverage_2sigma"].as_f64().unwrap();
+    assert!(
+        (0.945..0.965).contains(&after),
+        "±2σ coverage after {after}"
+    );
+    assert_eq!(json["before"]["points"], 200 * 24);
+    assert_eq!(json["current_scale"], 1.0);
+    // The written model carries the scale, and calibrating it again starts from it.
+    let info = dgmf(&["info", out.to_str().unwrap()], &[]);
+    assert!(text(&info).0.contains("std scale  ["), "{}", text(&info).0);
+    let again = calibrate(&[
+        out.to_str().unwrap(),
+        "--data",
+        data,
+        "--sampler",
+        "heun",
+        "--steps",
+        "12",
+    ]);
+    let (stdout, stderr) = text(&again);
+    assert!(again.status.success(), "{stderr}");
+    let current = stdout
+        .lines()
+        .find(|l| l.starts_with("current"))
+        .unwrap()
+        .to_string();
+    assert!(current.contains(&format!("{:.4}", k as f32)), "{current}");
+    assert!(
+        current.contains(&format!("{:.1} %", 100.0 * after)),
+        "the calibrated model covers what the fit promised: {current} vs {after}"
+    );
+}
+
+#[test]
+fn calibration_refuses_what_it_cannot_use() {
+    let dir = tempfile::tempdir().unwrap();
+    analytic_cases(dir.path(), 8);
+    let m = model("analytic_score.onnx");
+    let data = dir.path().to_str().unwrap();
+    let o = calibrate(&[&m, "--data", data, "--samples", "1"]);
+    assert_one_line_error(&o, "--samples 1: an ensemble std needs 2 or more samples");
+    let o = calibrate(&[&m, "--data", data, "--out", "/nonexistent/dir/m.onnx"]);
+    assert_one_line_error(&o, "/nonexistent/dir is not a directory");
+    // Arrays that do not fit the model: named with their shapes.
+    let bad = ArrayD::from_shape_vec(IxDyn(&[8, 3]), vec![0.5f32; 24]).unwrap();
+    dgmf_cli::npy::write_array(&dir.path().join("params.npy"), &bad).unwrap();
+    let o = calibrate(&[&m, "--data", data]);
+    assert_one_line_error(&o, "params.npy has shape [8, 3]; expected [8, 2]");
+    std::fs::remove_file(dir.path().join("params.npy")).unwrap();
+    let o = calibrate(&[&m, "--data", data]);
+    assert_one_line_error(&o, "params.npy");
+    // A directory that is not there.
+    let o = calibrate(&[&m, "--data", "/nonexistent"]);
+    assert_one_line_error(&o, "/nonexistent");
+}

@@ -1,0 +1,343 @@
+//! `dgmf info` and `dgmf predict`: what a user sees when things work, and the documented errors.
+
+mod common;
+
+use common::*;
+
+#[test]
+fn info_shows_the_contract() {
+    let o = dgmf(&["info", &model("analytic_score.onnx")], &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    for want in [
+        "shape      [2, 3, 4]",
+        "a            [0, 1]",
+        "discrete, 3 levels 0..=2 (coarse, medium, fine)",
+        "provider   cpu",
+        "ONNX Runtime 1.",
+    ] {
+        assert!(out.contains(want), "missing `{want}` in\n{out}");
+    }
+    let o = dgmf(&["info", "--json", &model("analytic_coords.onnx")], &[]);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).expect("valid JSON");
+    assert_eq!(v["shape"], serde_json::json!([1, 8]));
+    assert_eq!(v["coords"][0]["name"], "t");
+    assert_eq!(v["fidelity"]["levels"], 3);
+}
+
+#[test]
+fn predict_writes_numpy_files() {
+    let dir = std::env::temp_dir().join(format!("dgmf-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (mean, std) = (dir.join("mean.npy"), dir.join("std.npy"));
+    let csv = dir.join("q.csv");
+    std::fs::write(&csv, "a,b\n0.1,0.2\n0.5,-0.5\n0.9,0.0\n").unwrap();
+    let m = model("analytic_score.onnx");
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "predict",
+            &m,
+            "--params-file",
+            csv.to_str().unwrap(),
+            "--fidelity",
+            "1",
+        ];
+        args.extend([
+            "--samples",
+            "4",
+            "--sampler",
+            "pc",
+            "--steps",
+            "50",
+            "--seed",
+            "3",
+            "-q",
+        ]);
+        args.extend(extra);
+        dgmf(&args, &[])
+    };
+    let o = run(&[
+        "--out",
+        mean.to_str().unwrap(),
+        "--std",
+        std.to_str().unwrap(),
+    ]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("nfe        100 per sample"), "{out}");
+    assert!(out.contains("ms in ONNX Runtime"), "{out}");
+    for path in [&mean, &std] {
+        let (shape, values) = read_npy(path).unwrap();
+        assert_eq!(shape, vec![3, 2, 3, 4]);
+        assert!(values.iter().all(|v| v.is_finite()));
+    }
+    // The same seed gives the same file, with another batch size.
+    let again = dir.join("again.npy");
+    assert!(run(&["--max-batch", "5", "--out", again.to_str().unwrap()])
+        .status
+        .success());
+    assert_eq!(
+        std::fs::read(&mean).unwrap(),
+        std::fs::read(&again).unwrap()
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn coords_file_pairs_rows_with_queries_and_report_json_is_written() {
+    let dir = std::env::temp_dir().join(format!("dgmf-cli-coords-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let p = dir.join("p.csv");
+    let k = dir.join("k.csv");
+    std::fs::write(&p, "0.2,0.3\n0.2,0.3\n").unwrap();
+    std::fs::write(&k, "0.1\n0.9\n").unwrap();
+    let m = model("analytic_coords.onnx");
+    let report = dir.join("r.json");
+    let run = |coords: &[&str], out: &std::path::Path| {
+        let mut args = vec!["predict", &m, "--params-file", p.to_str().unwrap()];
+        args.extend(coords);
+        args.extend(["--fidelity", "2", "-q", "--out", out.to_str().unwrap()]);
+        args.extend(["--report-json", report.to_str().unwrap()]);
+        let o = dgmf(&args, &[]);
+        assert!(o.status.success(), "{}", text(&o).1);
+        read_npy(out).unwrap().1
+    };
+    let both = run(
+        &["--coords-file", k.to_str().unwrap()],
+        &dir.join("both.npy"),
+    );
+    let first = run(&["--coords", "0.1"], &dir.join("first.npy"));
+    let second = run(&["--coords", "0.9"], &dir.join("second.npy"));
+    // Row i of --coords-file goes with query i: the same stream and inputs give the same bits.
+    assert_eq!(both[..8], first[..8]);
+    assert_eq!(both[8..], second[8..]);
+    assert_ne!(both[8..], first[8..]);
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).expect("valid JSON");
+    assert_eq!(json["sampler"], "ancestral");
+    assert_eq!(json["queries"], 2);
+    assert_eq!(json["nfe"], 30);
+    assert!(json["wall_ms"].as_f64().is_some_and(|w| w > 0.0), "{json}");
+    // A coords file whose row count does not match the queries is refused with both counts.
+    std::fs::write(&k, "0.1\n").unwrap();
+    let o = dgmf(
+        &[
+            "predict",
+            &m,
+            "--params-file",
+            p.to_str().unwrap(),
+            "--coords-file",
+            k.to_str().unwrap(),
+            "--fidelity",
+            "2",
+            "-q",
+        ],
+        &[],
+    );
+    let err = text(&o).1;
+    assert!(!o.status.success());
+    assert!(
+        err.contains("has 1 rows but there are 2 parameter rows"),
+        "{err}"
+    );
+    std::fs::remove_dir_all(&dir).ok();
+}
+
+#[test]
+fn bad_requests_fail_with_a_message() {
+    let m = model("analytic_score.onnx");
+    let cases: [(&[&str], &str); 8] = [
+        (
+            &[
+                "predict",
+                &m,
+                "--params",
+                "0.5,0",
+                "--fidelity",
+                "0",
+                "--repeat",
+                "0",
+            ],
+            "--repeat 0: give at least 1 run",
+        ),
+        (
+            &["predict", &m, "--params", "0.5,7", "--fidelity", "0"],
+            "parameter `b` = 7 is outside the model's range [-1, 1]",
+        ),
+        (
+            &["predict", &m, "--params", "0.5,0", "--fidelity", "9"],
+            "fidelity level 9 is out of range",
+        ),
+        (
+            &["predict", &m, "--params", "0.5,x", "--fidelity", "0"],
+            "--params: `x` is not a number",
+        ),
+        (
+            &[
+                "predict",
+                &m,
+                "--params",
+                "0.5,0",
+                "--fidelity",
+                "0",
+                "--sampler",
+                "ddim",
+            ],
+            "unknown sampler `ddim`",
+        ),
+        (
+            &[
+                "predict",
+                &m,
+                "--params",
+                "0.5,0",
+                "--fidelity",
+                "0",
+                "--sampler",
+                "edm",
+                "--churn",
+                "40,0.05",
+            ],
+            "--churn takes four numbers S_CHURN,S_MIN,S_MAX,S_NOISE; got 2",
+        ),
+        (
+            &[
+                "predict",
+                &m,
+                "--params",
+                "0.5,0",
+                "--fidelity",
+                "0",
+                "--sampler",
+                "edm",
+                "--churn",
+                "-1,0,1,1",
+            ],
+            "EDM churn settings must be finite and non-negative",
+        ),
+        (
+            &["info", "/nonexistent/model.onnx"],
+            "cannot read model file /nonexistent/model.onnx",
+        ),
+    ];
+    for (args, want) in cases {
+        assert_one_line_error(&dgmf(args, &[]), want);
+    }
+}
+
+#[test]
+fn missing_or_broken_runtime_gives_the_documented_error() {
+    let m = model("analytic_score.onnx");
+    let o = dgmf(
+        &["info", &m],
+        &[("DGMF_ORT_LIB", "/nonexistent/libonnxruntime.so.1.31.1")],
+    );
+    // The list of paths tried is joined into the one error line.
+    assert_one_line_error(&o, "ONNX Runtime could not be loaded. Tried: ");
+    let (_, err) = text(&o);
+    assert!(
+        err.contains("/nonexistent/libonnxruntime.so.1.31.1 ($DGMF_ORT_LIB): not found"),
+        "{err}"
+    );
+    assert!(err.contains("scripts/fetch-ort.sh"), "{err}");
+    assert!(!err.contains("panicked"), "{err}");
+
+    // A file that is not a shared library.
+    let o = dgmf(&["info", &m, "--ort-lib", &m], &[]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(
+        err.contains("(path given by the caller): is not a usable shared library (no ELF header)"),
+        "{err}"
+    );
+
+    // A shared library that is not ONNX Runtime (the helper library shipped beside it in the wheel).
+    let other = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../third_party/onnxruntime/libonnxruntime_providers_shared.so");
+    let o = dgmf(&["info", &m, "--ort-lib", other.to_str().unwrap()], &[]);
+    assert!(
+        text(&o)
+            .1
+            .contains("is not ONNX Runtime (no OrtGetApiBase symbol)"),
+        "{}",
+        text(&o).1
+    );
+
+    // An unavailable execution provider is an error unless fallback is allowed.
+    let o = dgmf(&["info", &m, "--provider", "cuda"], &[]);
+    let (_, err) = text(&o);
+    assert_eq!(o.status.code(), Some(1));
+    assert!(err.contains("execution provider `cuda`"), "{err}");
+    let o = dgmf(&["info", &m, "--provider", "cuda", "--allow-fallback"], &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("provider   cpu (fallback:"), "{out}");
+}
+
+#[test]
+fn png_pictures_show_the_fields_with_their_scale() {
+    let dir = std::env::temp_dir().join(format!("dgmf-cli-png-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let (prefix, mean) = (dir.join("pic"), dir.join("mean.npy"));
+    let m = model("analytic_score.onnx");
+    let o = dgmf_within(
+        60,
+        None,
+        &predict_args(
+            &m,
+            &[
+                "--params",
+                "0.3,-0.6",
+                "--samples",
+                "3",
+                "--png",
+                prefix.to_str().unwrap(),
+                "--out",
+                mean.to_str().unwrap(),
+            ],
+        ),
+    );
+    assert!(o.status.success(), "{}", text(&o).1);
+    let (_, values) = read_npy(&mean).unwrap();
+    let (lo, hi) = values
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
+            (a.min(v), b.max(v))
+        });
+    for what in ["mean", "std"] {
+        let path = dir.join(format!("pic_{what}.png"));
+        let decoder = png::Decoder::new(std::fs::File::open(&path).unwrap());
+        let mut reader = decoder.read_info().unwrap();
+        let mut buf = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut buf).unwrap();
+        assert_eq!(
+            (frame.color_type, frame.bit_depth),
+            (png::ColorType::Rgb, png::BitDepth::Eight)
+        );
+        let text: std::collections::HashMap<String, String> = reader
+            .info()
+            .uncompressed_latin1_text
+            .iter()
+            .map(|t| (t.keyword.clone(), t.text.clone()))
+            .collect();
+        let (pmin, pmax): (f32, f32) = (
+            text["dgmf.min"].parse().unwrap(),
+            text["dgmf.max"].parse().unwrap(),
+        );
+        assert!(pmin <= pmax);
+        if what == "mean" {
+            // The stored scale is the field's, and the first pixel of the first panel has its value's colour.
+            assert_eq!(
+                (pmin as f64, pmax as f64),
+                (lo as f32 as f64, hi as f32 as f64)
+            );
+            let px = |x: usize, y: usize| {
+                let i = (y * frame.width as usize + x) * 3;
+                [buf[i], buf[i + 1], buf[i + 2]]
+            };
+            let t = (values[0] as f32 - pmin) / (pmax - pmin);
+            assert_eq!(px(8, 8), dgmf_cli::picture::colour(t));
+        }
+    }
+    std::fs::remove_dir_all(&dir).ok();
+}
