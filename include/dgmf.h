@@ -308,8 +308,9 @@ enum dgmf_status dgmf_options_set_optimization(struct dgmf_options *options, int
 
 // Predicts `n` queries. Layout (row-major): `params` n×P, `fidelity` n (level index as a whole number for
 // discrete models, the value for continuous ones), `coords` n×Q (NULL when Q = 0); `mean` receives n fields
-// of sample_len floats each (`mean_len` ≥ n·sample_len); `std` likewise, or NULL (needs ≥ 2 samples).
-// Physical units. Thread-safe on a shared model and config.
+// of sample_len floats each (`mean_len` ≥ n·sample_len); `std` likewise, or NULL (needs ≥ 2 samples),
+// multiplied by the model's calibration `dgmf.std_scale` when it has one. Physical units. Thread-safe on a
+// shared model and config.
 enum dgmf_status dgmf_predict_batch(const struct dgmf_model *model,
                                     const struct dgmf_config *config,
                                     size_t n,

@@ -35,8 +35,9 @@ fn check_len(name: &str, got: usize, need: usize) -> CResult {
 
 /// Predicts `n` queries. Layout (row-major): `params` n×P, `fidelity` n (level index as a whole number for
 /// discrete models, the value for continuous ones), `coords` n×Q (NULL when Q = 0); `mean` receives n fields
-/// of sample_len floats each (`mean_len` ≥ n·sample_len); `std` likewise, or NULL (needs ≥ 2 samples).
-/// Physical units. Thread-safe on a shared model and config.
+/// of sample_len floats each (`mean_len` ≥ n·sample_len); `std` likewise, or NULL (needs ≥ 2 samples),
+/// multiplied by the model's calibration `dgmf.std_scale` when it has one. Physical units. Thread-safe on a
+/// shared model and config.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn dgmf_predict_batch(

@@ -22,6 +22,86 @@ struct Cases {
 }
 
 pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
+    check_args(a)?;
+    let model = Model::load(&a.model, &session_options(&a.rt)?)?;
+    let c = model.contract();
+    let cases = read_cases(&a.data, c, a.limit)?;
+    let mut sampler = a
+        .sampler
+        .map_or_else(SamplerConfig::default, SamplerConfig::new);
+    if let Some(s) = a.steps {
+        sampler.steps = s;
+    }
+    let mut req = Request::new(cases.queries.clone(), sampler);
+    req.n_samples = a.samples;
+    req.seed = a.seed;
+    let pred = model.predict(&req, None)?;
+    let std = pred
+        .std
+        .as_ref()
+        .ok_or_else(|| invalid("no std: --samples must be 2 or more".into()))?;
+    // Per point: the std as the model reports it (its current calibration, if any), and as sampled.
+    let n = c.sample_len();
+    let reported: Vec<f64> = std.iter().map(|&s| s as f64).collect();
+    let raw: Vec<f64> = reported
+        .iter()
+        .enumerate()
+        .map(|(i, s)| s / c.std_scale_for(level(&cases.queries[i / n])) as f64)
+        .collect();
+    let mean: Vec<f64> = pred.mean.iter().map(|&v| v as f64).collect();
+    let case: Vec<usize> = cases
+        .case
+        .iter()
+        .flat_map(|&c| std::iter::repeat(c).take(n))
+        .collect();
+    let points = |std| Points {
+        mean: &mean,
+        std,
+        reference: &cases.reference,
+        case: &case,
+    };
+    let before = report(&points(&reported), 1.0);
+    let k = conformal_scale(&points(&raw), TWO_SIGMA).ok_or_else(|| {
+        invalid(format!(
+            "--data {}: cannot fit a std scale: no point has a non-zero std and a non-zero error",
+            a.data.display()
+        ))
+    })?;
+    // The value written, rounded to float32 as the engine reads it.
+    let k = k as f32;
+    let after = report(&points(&raw), k as f64);
+    let fit = Fit {
+        current: &c.std_scale,
+        before,
+        k,
+        after,
+    };
+    print_report(a, &cases, &fit)?;
+    if let Some(path) = &a.report_json {
+        let json = fit_json(a, &cases, &req, &fit);
+        npy::write_atomically(path, |w| w.write_all(json_text(&json).as_bytes()))?;
+    }
+    if let Some(out) = &a.out {
+        use dgmf::input_file::{read_bounded, MAX_MODEL_BYTES};
+        let kind = dgmf::ErrorKind::ModelLoad;
+        let bytes = read_bounded(&a.model, MAX_MODEL_BYTES, "model file", kind)?;
+        let edited = dgmf::onnx_header::set_metadata(&bytes, "dgmf.std_scale", &k.to_string())?;
+        npy::write_atomically(out, |w| w.write_all(&edited))?;
+    }
+    Ok(())
+}
+
+/// What `calibrate` measured and fitted.
+struct Fit<'a> {
+    /// The model's `dgmf.std_scale` (empty: none).
+    current: &'a [f32],
+    before: Report,
+    k: f32,
+    after: Report,
+}
+
+/// Everything checkable before the model loads.
+fn check_args(a: &CalibrateArgs) -> Result<(), Error> {
     if a.samples < 2 {
         return Err(invalid(format!(
             "--samples {}: an ensemble std needs 2 or more samples",
@@ -41,83 +121,24 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
             )));
         }
     }
-    let model = Model::load(&a.model, &session_options(&a.rt)?)?;
-    let c = model.contract();
-    let cases = read_cases(&a.data, c, a.limit)?;
-    let mut sampler = a
-        .sampler
-        .map_or_else(SamplerConfig::default, SamplerConfig::new);
-    if let Some(s) = a.steps {
-        sampler.steps = s;
-    }
-    let mut req = Request::new(cases.queries.clone(), sampler);
-    req.n_samples = a.samples;
-    req.seed = a.seed;
-    let pred = model.predict(&req, None)?;
-    let std = pred
-        .std
-        .as_ref()
-        .ok_or_else(|| invalid("no std: --samples must be 2 or more".into()))?;
-    // The std as sampled: the model's current calibration (if any) divided out.
-    let n = c.sample_len();
-    let raw: Vec<f64> = std
-        .iter()
-        .enumerate()
-        .map(|(i, &s)| s as f64 / c.std_scale_for(level(&cases.queries[i / n])) as f64)
-        .collect();
-    let mean: Vec<f64> = pred.mean.iter().map(|&v| v as f64).collect();
-    let case: Vec<usize> = cases
-        .case
-        .iter()
-        .flat_map(|&c| std::iter::repeat(c).take(n))
-        .collect();
-    let points = Points {
-        mean: &mean,
-        std: &raw,
-        reference: &cases.reference,
-        case: &case,
-    };
-    let current = c.std_scale_for(level(&cases.queries[0])) as f64;
-    let before = report(&points, current);
-    let k = conformal_scale(&points, TWO_SIGMA).ok_or_else(|| {
-        invalid(format!(
-            "--data {}: cannot fit a std scale: no point has a non-zero std and a non-zero error",
-            a.data.display()
-        ))
-    })?;
-    // The value written, rounded to float32 as the engine reads it.
-    let k = k as f32;
-    let after = report(&points, k as f64);
-    print_report(a, &cases, current, &before, k, &after)?;
-    if let Some(path) = &a.report_json {
-        let json = serde_json::json!({
-            "model": a.model.display().to_string(),
-            "data": a.data.display().to_string(),
-            "rows": cases.queries.len(),
-            "cases": cases.case.iter().max().map_or(0, |c| c + 1),
-            "samples": a.samples,
-            "sampler": req.sampler.kind.to_string(),
-            "steps": req.sampler.steps,
-            "method": "split-conformal quantile of |error|/std at 95.45 %, halved",
-            "current_scale": current,
-            "before": report_json(&before),
-            "fitted_scale": k,
-            "after": report_json(&after),
-        });
-        npy::write_atomically(path, |w| w.write_all(json_text(&json).as_bytes()))?;
-    }
-    if let Some(out) = &a.out {
-        use dgmf::input_file::{read_bounded, MAX_MODEL_BYTES};
-        let bytes = read_bounded(
-            &a.model,
-            MAX_MODEL_BYTES,
-            "model file",
-            dgmf::ErrorKind::ModelLoad,
-        )?;
-        let edited = dgmf::onnx_header::set_metadata(&bytes, "dgmf.std_scale", &k.to_string())?;
-        npy::write_atomically(out, |w| w.write_all(&edited))?;
-    }
     Ok(())
+}
+
+fn fit_json(a: &CalibrateArgs, cases: &Cases, req: &Request, fit: &Fit<'_>) -> serde_json::Value {
+    serde_json::json!({
+        "model": a.model.display().to_string(),
+        "data": a.data.display().to_string(),
+        "rows": cases.queries.len(),
+        "cases": cases.case.iter().max().map_or(0, |c| c + 1),
+        "samples": a.samples,
+        "sampler": req.sampler.kind.to_string(),
+        "steps": req.sampler.steps,
+        "method": "split-conformal quantile of |error|/std at 95.45 %, halved",
+        "current_scale": fit.current,
+        "before": report_json(&fit.before),
+        "fitted_scale": fit.k,
+        "after": report_json(&fit.after),
+    })
 }
 
 fn level(q: &Query) -> Option<usize> {
@@ -140,16 +161,10 @@ fn report_json(r: &Report) -> serde_json::Value {
     })
 }
 
-fn print_report(
-    a: &CalibrateArgs,
-    cases: &Cases,
-    current: f64,
-    before: &Report,
-    k: f32,
-    after: &Report,
-) -> Result<(), Error> {
+fn print_report(a: &CalibrateArgs, cases: &Cases, fit: &Fit<'_>) -> Result<(), Error> {
     let mut out = Out::new();
     let n_cases = cases.case.iter().max().map_or(0, |c| c + 1);
+    let (before, after) = (&fit.before, &fit.after);
     say!(
         out,
         "data        {} ({} rows, {n_cases} cases, {} samples each)",
@@ -170,11 +185,21 @@ fn print_report(
             before.exact_max_error
         );
     }
-    say!(out, "            scale    ±1σ cover  ±2σ cover  RMS(std)/RMS(err)  Spearman(case std, case err)");
-    for (name, s, r) in [("current", current, before), ("fitted", k as f64, after)] {
+    say!(
+        out,
+        "            scale    ±1σ cover  ±2σ cover  RMS(std)/RMS(err)  Spearman(case std, case err)"
+    );
+    let current = match fit.current {
+        [] => "none".to_string(),
+        s => crate::show::join(s),
+    };
+    for (name, s, r) in [
+        ("current", current, before),
+        ("fitted", fit.k.to_string(), after),
+    ] {
         say!(
             out,
-            "{name:<11} {s:<8.4} {:>8.1} % {:>8.1} %  {:>17.3}  {:>12.3}",
+            "{name:<11} {s:<8} {:>8.1} % {:>8.1} %  {:>17.3}  {:>12.3}",
             100.0 * r.coverage_1,
             100.0 * r.coverage_2,
             r.spread_skill,
@@ -182,10 +207,16 @@ fn print_report(
         );
     }
     match &a.out {
-        Some(p) => say!(out, "wrote       {} with dgmf.std_scale = {k}", p.display()),
+        Some(p) => say!(
+            out,
+            "wrote       {} with dgmf.std_scale = {}",
+            p.display(),
+            fit.k
+        ),
         None => say!(
             out,
-            "fitted      dgmf.std_scale = {k} (give --out FILE to write it)"
+            "fitted      dgmf.std_scale = {} (give --out FILE to write it)",
+            fit.k
         ),
     }
     Ok(())

@@ -68,6 +68,20 @@ pub(crate) fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Erro
             say!(out, "  {:<12} [{}, {}]", k.name, k.min, k.max);
         }
     }
+    units(&mut out, c)?;
+    say!(out, "types      z {:?}, output {:?}", c.io.z, c.io.output);
+    say!(out, "provider   {}", model.provider());
+    say!(
+        out,
+        "runtime    ONNX Runtime {} ({})",
+        rtm.version,
+        rtm.path.display()
+    );
+    Ok(())
+}
+
+/// The unit conversion and the std calibration lines of `info`.
+fn units(out: &mut Out, c: &dgmf::contract::Contract) -> Result<(), Error> {
     say!(
         out,
         "data       u = shift + scale*z, shift [{}], scale [{}]",
@@ -86,14 +100,6 @@ pub(crate) fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Erro
             join(&c.std_scale)
         );
     }
-    say!(out, "types      z {:?}, output {:?}", c.io.z, c.io.output);
-    say!(out, "provider   {}", model.provider());
-    say!(
-        out,
-        "runtime    ONNX Runtime {} ({})",
-        rtm.version,
-        rtm.path.display()
-    );
     Ok(())
 }
 
