@@ -1,11 +1,15 @@
 """Write the multi-fidelity training / test sets:  python3 -m dgmf_data.generate --out data
 
-Per benchmark two files (the equations, grids and references: docs/benchmarks.md):
+Per benchmark three files (the equations, grids and references: docs/benchmarks.md):
     <name>_train.npz  all fidelity levels stacked; each level is the benchmark's solver at that
                       level's resolution, interpolated to the output grid (the levels ARE the
                       solver resolutions, so the top level is the solver too, not the reference)
     <name>_test.npz   128 held-out cases of the converged solution: the exact solution of the
                       PDE on the output grid (module.reference), labelled with the top level
+    <name>_calib.npz  64 more held-out cases laid out as <name>_test.npz (exact solution, top
+                      level, burgers at burgers.TIMES), from their own parameter draws: the
+                      calibration split (fitting the ensemble std's scale), disjoint from training
+                      and test
 Arrays (float32 unless noted):
     params     [N, P]    physical parameters (see PARAM_NAMES of the module)
     fidelity   [N]       poisson/burgers: level index 0..L-1; heat: mesh spacing h = 1/(m-1)
@@ -20,7 +24,8 @@ Arrays (float32 unless noted):
 plus metadata: param_names, param_low, param_high, level_resolutions, level_fidelity.
 
 Parameters are scrambled Sobol points scaled to each benchmark's box, with a fixed seed per
-(benchmark, split, level): seed = base + level for training, base + 99 for the test set.
+(benchmark, split, level): seed = base + level for training, base + 99 for the test set,
+base + 98 for the calibration set (dgmf_data.convergence's checks use base + 77).
 Levels draw independent points (designs are not nested).  Burgers' training times come from
 numpy's default_rng([seed, 1]).
 """
@@ -37,6 +42,8 @@ from scipy.stats import qmc
 from . import burgers, heat, poisson
 
 N_TEST = 128
+N_CALIB = 64
+EXACT_SPLITS = ("test", "calib")  # rows are the exact solution at the top level
 CONFIG = {
     # name: (module, training cases per level (low -> high fidelity), seed base)
     "poisson": (poisson, (256, 64, 16), 1000),
@@ -79,22 +86,23 @@ def reference_field(name, params, times=None):
 
 def case_times(name, split, count, seed):
     """Burgers output times per case [count, 16] (None for the others): per-case stratified
-    random times with both ends for training, the fixed burgers.TIMES for the test set.  The
+    random times with both ends for training, the fixed burgers.TIMES for the test and
+    calibration sets.  The
     time draws use their own stream (seed, 1), independent of the Sobol scrambling."""
     if name != "burgers":
         return None
-    if split == "test":
+    if split in EXACT_SPLITS:
         return np.tile(burgers.TIMES, (count, 1))
     return burgers.train_times(np.random.default_rng([seed, 1]), count)
 
 
 def run_cases(name, split, params, level, times=None):
-    """Every case of one (split, level): training rows are the solver at `level`, test rows the
-    exact solution.  Returns per-row (u [rows, 1, *shape], coords [rows, 1] or None, case index)."""
+    """Every case of one (split, level): training rows are the solver at `level`, test and
+    calibration rows the exact solution.  Returns per-row (u [rows, 1, *shape], coords [rows, 1] or None, case index)."""
     res = CONFIG[name][0].LEVELS[level]
 
     def field(p, ts):
-        return reference_field(name, p, ts) if split == "test" else solver_field(name, p, res, ts)
+        return reference_field(name, p, ts) if split in EXACT_SPLITS else solver_field(name, p, res, ts)
 
     per_case = [None] * len(params) if times is None else times
     u = np.stack([field(p, ts) for p, ts in zip(params, per_case)])
@@ -117,7 +125,7 @@ def build_split(name, split, counts, seeds, levels, log=print):
         t0 = time.perf_counter()
         u, coords, case = run_cases(name, split, params, level, case_times(name, split, count, seed))
         elapsed = time.perf_counter() - t0
-        what = "exact reference" if split == "test" else f"level {level} (res {module.LEVELS[level]:3d})"
+        what = f"exact reference ({split})" if split in EXACT_SPLITS else f"level {level} (res {module.LEVELS[level]:3d})"
         log(f"  {name:8s} {what}: {count:4d} cases "
             f"in {elapsed:6.2f} s  ({1e3 * elapsed / count:6.1f} ms/case)")
         rows = len(u)
@@ -147,8 +155,10 @@ def build_split(name, split, counts, seeds, levels, log=print):
     return data
 
 
-def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=N_TEST, log=print):
-    """Write <name>_train.npz and <name>_test.npz for each benchmark; returns the paths."""
+def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=N_TEST, n_calib=N_CALIB,
+             log=print):
+    """Write <name>_train.npz, <name>_test.npz and <name>_calib.npz for each benchmark; returns
+    the paths."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -162,6 +172,7 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=N_TEST, log
             "train": build_split(name, "train", counts, [base + l for l in range(n_levels)],
                                  range(n_levels), log),
             "test": build_split(name, "test", [n_test], [base + 99], [top], log),
+            "calib": build_split(name, "calib", [n_calib], [base + 98], [top], log),
         }
         for split, data in splits.items():
             path = out_dir / f"{name}_{split}.npz"

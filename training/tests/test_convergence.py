@@ -249,9 +249,10 @@ def test_burgers_train_times_cover_the_declared_range():
 # ---------------------------------------------------------------- generator smoke test
 def test_generate_smoke(tmp_path):
     counts = {"poisson": (2, 2, 1), "heat": (2, 1, 1, 1, 1), "burgers": (1, 1, 1)}
-    paths = generate.generate(tmp_path, train_counts=counts, n_test=2, log=lambda *_: None)
+    paths = generate.generate(tmp_path, train_counts=counts, n_test=2, n_calib=3,
+                              log=lambda *_: None)
     assert sorted(p.name for p in paths) == sorted(
-        f"{b}_{s}.npz" for b in counts for s in ("train", "test"))
+        f"{b}_{s}.npz" for b in counts for s in ("train", "test", "calib"))
     n_t = burgers.TIMES.size
     expect = {  # (rows train, rows test, u shape per row, params)
         "poisson": (5, 2, (1, 32, 32), 5),
@@ -288,5 +289,24 @@ def test_generate_smoke(tmp_path):
     np.testing.assert_allclose(te["coords"][:, 0], np.tile(burgers.TIMES, 2), rtol=1e-6)
     np.testing.assert_allclose(te["u"][n_t:, 0], burgers.reference(float(te["params"][n_t, 0])),
                                atol=1e-5)
+    # the calibration split: laid out as the test set, exact, top level, its own draws
+    for name, (_, n_test, shape, n_par) in expect.items():
+        te, ca = np.load(tmp_path / f"{name}_test.npz"), np.load(tmp_path / f"{name}_calib.npz")
+        n_cal = n_test // 2 * 3
+        assert sorted(ca.files) == sorted(te.files)
+        assert ca["u"].shape == (n_cal,) + shape and ca["params"].shape == (n_cal, n_par)
+        assert np.all(ca["level"] == te["level"][0]) and np.all(ca["fidelity"] == te["fidelity"][0])
+        tr = np.load(tmp_path / f"{name}_train.npz")
+        for other in (te, tr):  # no parameter point shared with training or test
+            assert not (ca["params"][:, None, :] == other["params"][None, :, :]).all(-1).any()
+    ca = np.load(tmp_path / "poisson_calib.npz")
+    np.testing.assert_allclose(ca["u"][2, 0], poisson.reference(ca["params"][2]), atol=1e-5)
+    ca = np.load(tmp_path / "burgers_calib.npz")
+    np.testing.assert_allclose(ca["coords"][:, 0], np.tile(burgers.TIMES, 3), rtol=1e-6)
+    np.testing.assert_allclose(ca["u"][2 * n_t:, 0],
+                               burgers.reference(float(ca["params"][2 * n_t, 0])), atol=1e-5)
+    np.testing.assert_array_equal(
+        ca["params"][::n_t], generate.sample_params(burgers, 3, generate.CONFIG["burgers"][2] + 98)
+        .astype(np.float32))
     # fixed seeds: sampling is reproducible
     np.testing.assert_array_equal(generate.sample_params(heat, 4, 7), generate.sample_params(heat, 4, 7))
