@@ -61,6 +61,7 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
         case: &case,
     };
     let before = report(&points(&reported), 1.0);
+    let sampled = report(&points(&raw), 1.0);
     let k = conformal_scale(&points(&raw), TWO_SIGMA).ok_or_else(|| {
         invalid(format!(
             "--data {}: cannot fit a std scale: no point has a non-zero std and a non-zero error",
@@ -72,6 +73,7 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
     let after = report(&points(&raw), k as f64);
     let fit = Fit {
         current: &c.std_scale,
+        sampled,
         before,
         k,
         after,
@@ -95,6 +97,8 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
 struct Fit<'a> {
     /// The model's `dgmf.std_scale` (empty: none).
     current: &'a [f32],
+    /// The std as sampled (scale 1), and as the model reports it (its current scale).
+    sampled: Report,
     before: Report,
     k: f32,
     after: Report,
@@ -135,6 +139,7 @@ fn fit_json(a: &CalibrateArgs, cases: &Cases, req: &Request, fit: &Fit<'_>) -> s
         "steps": req.sampler.steps,
         "method": "split-conformal quantile of |error|/std at 95.45 %, halved",
         "current_scale": fit.current,
+        "sampled": report_json(&fit.sampled),
         "before": report_json(&fit.before),
         "fitted_scale": fit.k,
         "after": report_json(&fit.after),

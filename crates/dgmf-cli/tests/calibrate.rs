@@ -86,6 +86,10 @@ fn calibration_fits_the_known_scale_and_writes_it_into_the_model() {
     );
     assert_eq!(json["before"]["points"], 200 * 24);
     assert_eq!(json["current_scale"], serde_json::json!([]));
+    assert_eq!(
+        json["sampled"], json["before"],
+        "no scale yet: reported = sampled"
+    );
     // The written model carries the scale, and calibrating it again starts from it.
     let info = dgmf(&["info", out.to_str().unwrap()], &[]);
     assert!(text(&info).0.contains("std scale  ["), "{}", text(&info).0);
