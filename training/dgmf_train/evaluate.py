@@ -1,9 +1,11 @@
 """Held-out test sets and a quick accuracy check of an exported model.
 
-Write the test set that ships beside the model (params.npy float64 [N, P], fidelity.npy [N],
-u.npy float32 reference [N, *shape]; the generator's test split, highest fidelity):
+Write the sets that ship beside the model (params.npy float64 [N, P], fidelity.npy [N], u.npy float32
+exact solution [N, *shape]; coords.npy and case.npy for Burgers): the generator's test split, its
+calibration split, and the declared-range set (box corners plus uniform draws):
 
-    cd training && python3 -m dgmf_train.evaluate poisson --write-testset ../models/poisson
+    cd training && python3 -m dgmf_train.evaluate poisson --write-testset ../models/poisson \
+        --write-calib ../models/poisson/calib --write-box ../models/poisson/box
 
 Relative L2 error over the first --n test cases: the DGMF model through the engine's CLI
 (`dgmf predict --sampler heun --steps 18 --samples 1`), the same sampler re-implemented on ONNX
@@ -25,34 +27,76 @@ from . import bench, cli
 from .reference import heun, karras
 
 
-def write_testset(name, data_dir, out_dir):
-    """params.npy float64 [N, P], fidelity.npy [N], u.npy float32 [N, *shape], and for the coords
-    model coords.npy float64 [N, Q] plus case.npy int64 [N] (rows of one PDE solve share a case)."""
+# Seed offsets of the held-out splits in dgmf_data.generate (seed = base + offset).
+SPLIT_SEED = {"test": 99, "calib": 98}
+
+
+def write_testset(name, data_dir, out_dir, split="test"):
+    """params.npy float64 [N, P], fidelity.npy [N], u.npy float32 [N, *shape] (the exact solution),
+    and for the coords model coords.npy float64 [N, Q] plus case.npy int64 [N] (rows of one PDE solve
+    share a case). The test split also gets u_top.npy: the highest training fidelity's solver on the
+    same rows, for the "vs the highest training fidelity" column of docs/accuracy.md."""
     module, _, base = generate.CONFIG[name]
-    d = np.load(Path(data_dir) / f"{name}_test.npz")
+    d = np.load(Path(data_dir) / f"{name}_{split}.npz")
     case = d["case_id"]
     n_cases = int(case.max()) + 1
     # The npz stores float32 params; redraw the same Sobol points in float64 (same seed as
     # generate.build_split) so the engine gets the exact inputs of the reference solves.
-    params = generate.sample_params(module, n_cases, base + 99)[case]
-    assert np.allclose(params.astype(np.float32), d["params"]), "test split does not match"
+    params = generate.sample_params(module, n_cases, base + SPLIT_SEED[split])[case]
+    assert np.allclose(params.astype(np.float32), d["params"]), f"{split} split does not match"
     top = len(module.LEVELS) - 1
     fidelity = d["level"] if bench.BENCH[name]["fidelity"][0] == "discrete" else \
         np.full(len(params), float(generate._fidelity(name, top)))
     assert (d["level"] == top).all()
-    out = Path(out_dir)
+    times = None
+    if "coords" in d:
+        # float64 copies of the exact output times of the reference.
+        times = np.tile(module.TIMES, n_cases)[:, None]
+        assert np.allclose(times.astype(np.float32), d["coords"]), "coords do not match"
+    _save(Path(out_dir), params, fidelity, d["u"], times, case if times is not None else None)
+    if split == "test":
+        first = np.unique(case, return_index=True)[1]
+        top_u = [generate.solver_field(name, params[i], module.LEVELS[top],
+                                       None if times is None else module.TIMES) for i in first]
+        top_u = np.stack(top_u).reshape(d["u"].shape)
+        np.save(Path(out_dir) / "u_top.npy", top_u.astype(np.float32))
+
+
+def write_boxset(name, out_dir, interior, seed=7):
+    """The declared-range set: every corner of the parameter box plus `interior` uniform draws, at the
+    highest fidelity, with the exact solution. Burgers (time as a coordinate): both Re edges among the
+    cases and, per case, 16 times with t = 0 and t = 3 included (dgmf_data.burgers.train_times)."""
+    module = generate.CONFIG[name][0]
+    lo, hi = np.asarray(module.PARAM_LOW, float), np.asarray(module.PARAM_HIGH, float)
+    corners = np.array(np.meshgrid(*zip(lo, hi), indexing="ij")).reshape(len(lo), -1).T
+    rng = np.random.default_rng(seed)
+    params = np.concatenate([corners, lo + (hi - lo) * rng.random((interior, len(lo)))])
+    top = len(module.LEVELS) - 1
+    times = None
+    if name == "burgers":
+        per_case = module.train_times(rng, len(params))
+        u = np.concatenate([generate.reference_field(name, p, ts) for p, ts in zip(params, per_case)])
+        case = np.repeat(np.arange(len(params)), per_case.shape[1])
+        params, times = params[case], per_case.reshape(-1, 1)
+        u = u.reshape(len(params), 1, -1)
+    else:
+        case = None
+        u = np.stack([generate.reference_field(name, p) for p in params])[:, None]
+    fidelity = np.full(len(params), float(top) if bench.BENCH[name]["fidelity"][0] == "discrete"
+                       else float(generate._fidelity(name, top)))
+    _save(Path(out_dir), params, fidelity, u, times, case)
+
+
+def _save(out, params, fidelity, u, coords, case):
     out.mkdir(parents=True, exist_ok=True)
     np.save(out / "params.npy", params)
     np.save(out / "fidelity.npy", fidelity)
-    np.save(out / "u.npy", d["u"].astype(np.float32))
-    if "coords" in d:
-        # float64 copies of the exact output times the solver used.
-        t = np.tile(module.TIMES, n_cases)[:, None]
-        assert np.allclose(t.astype(np.float32), d["coords"]), "coords do not match"
-        np.save(out / "coords.npy", t)
+    np.save(out / "u.npy", np.asarray(u, np.float32))
+    if coords is not None:
+        np.save(out / "coords.npy", coords)
         np.save(out / "case.npy", case.astype(np.int64))
-    print(f"wrote {out}/: params {params.shape}, fidelity {fidelity.shape}, u {d['u'].shape}"
-          + (", coords, case" if "coords" in d else ""))
+    print(f"wrote {out}/: params {params.shape}, fidelity {fidelity.shape}, u {np.shape(u)}"
+          + (", coords, case" if coords is not None else ""))
 
 
 def low_fidelity(name, params, coords=None):
@@ -112,7 +156,10 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bench", choices=["poisson", "heat", "burgers"])
     ap.add_argument("--data", default="data")
-    ap.add_argument("--write-testset", metavar="DIR")
+    ap.add_argument("--write-testset", metavar="DIR", help="write the test split (and u_top.npy) here")
+    ap.add_argument("--write-calib", metavar="DIR", help="write the calibration split here")
+    ap.add_argument("--write-box", metavar="DIR", help="write the declared-range set here")
+    ap.add_argument("--box-interior", type=int, default=32, help="interior draws of the box set")
     ap.add_argument("--model", help="exported .onnx")
     ap.add_argument("--testset", help="test-set directory (default: beside the model)")
     ap.add_argument("--baseline", help="regression-baseline checkpoint (.pt)")
@@ -123,6 +170,10 @@ def main(argv=None):
 
     if args.write_testset:
         write_testset(args.bench, args.data, args.write_testset)
+    if args.write_calib:
+        write_testset(args.bench, args.data, args.write_calib, split="calib")
+    if args.write_box:
+        write_boxset(args.bench, args.write_box, args.box_interior)
     if not args.model:
         return
     model = Path(args.model).resolve()
