@@ -8,20 +8,47 @@ import numpy as np
 
 from dgmf_data import burgers, heat, poisson  # noqa: F401  (dgmf_data puts training/ on sys.path)
 
+def poisson_known_values():
+    """Poisson's Dirichlet boundary as a linear map of the inputs, exactly as dgmf_data.generate
+    writes it: (mask [1, 32, 32] bool, the boundary nodes of the output grid; maps [L, P, 1, 32, 32]
+    float64) with u = sum_{l, p} fidelity[l] * params[p] * maps[l, p] on the mask, fidelity one-hot.
+
+    At the top level (32 x 32 solver nodes = the output nodes) that is the edge data: u = left on
+    x = 0, right on x = 1, bottom on y = 0, top on y = 1, corners the mean of their two edges
+    (poisson.edge_boundary).  A coarser level's output is its solution interpolated bilinearly
+    (poisson.to_output); an output node on an edge is then interpolated along that edge from the
+    level's own boundary nodes only, so near the corners (y < 1/7 at 8 x 8, y < 1/15 at 16 x 16)
+    it lies between the corner's mean and the edge's value: still linear in the edge data and
+    known, hence one map per level."""
+    n = poisson.OUT_N
+    mask = np.zeros((1, n, n), dtype=bool)
+    mask[0, [0, -1], :] = mask[0, :, [0, -1]] = True
+    maps = np.zeros((len(poisson.LEVELS), len(poisson.PARAM_NAMES), 1, n, n))
+    for level, res in enumerate(poisson.LEVELS):
+        x = np.linspace(0.0, 1.0, res)
+        X, Y = np.meshgrid(x, x, indexing="ij")
+        for p in range(4):  # the four edge values; the amplitude does not reach the boundary
+            unit = np.eye(len(poisson.PARAM_NAMES))[p]
+            maps[level, p, 0] = np.where(mask[0], poisson.to_output(poisson.edge_boundary(unit, X, Y)), 0)
+    return mask, maps
+
+
 BENCH = {
-    # dims: U-Net dimensionality; fidelity: ("discrete", K) or ("continuous", LO, HI)
+    # dims: U-Net dimensionality; fidelity: ("discrete", K) or ("continuous", LO, HI);
+    # known_values: None or a function () -> (mask, maps) of the output values fixed by the
+    # inputs, which the export imposes exactly (poisson_known_values has the layout)
     "poisson": dict(module=poisson, dims=2, fidelity=("discrete", 3), labels="8x8,16x16,32x32",
-                    coords=None,
+                    coords=None, known_values=poisson_known_values,
                     description="Poisson 2-D, -Lap u = Gaussian source, edge Dirichlet data; "
                                 "u[x, y] on a 32x32 grid; fidelity = solver grid 8/16/32 nodes"),
     "heat": dict(module=heat, dims=2,
                  fidelity=("continuous", float(heat.fidelity_value(heat.LEVELS[-1])),
                            float(heat.fidelity_value(heat.LEVELS[0]))),
-                 labels=None, coords=None,
+                 labels=None, coords=None, known_values=None,
                  description="Heat 1-D with boundary fluxes; u[t, x] on a 32x32 grid; fidelity = "
                              "mesh spacing h = dt = 1/(m-1), m = 8..32 (smaller is finer)"),
     "burgers": dict(module=burgers, dims=1, fidelity=("discrete", 3), labels="nx16,nx32,nx64",
-                    coords=("t", 0.0, burgers.T_END),
+                    coords=("t", 0.0, burgers.T_END), known_values=None,
                     description="Viscous Burgers 1-D, Re in [10, 510]; u(x) on 64 points at time "
                                 "t (coords); fidelity = solver grid 16/32/64 nodes"),
 }

@@ -7,6 +7,11 @@ Single file (no external data), opset 17, IR <= 13, dynamic batch axis, inputs
 z, sigma, params, fidelity[, coords], output `score`, every dgmf.* metadata key.  Then:
 torch vs ONNX Runtime on random inputs (max relative error <= 1e-4, per row relative to the row's
 largest |score|, since the score's size varies like 1/sigma), and `dgmf info MODEL` must accept it.
+
+Known values: where the benchmark's output holds values fixed by the inputs (bench.BENCH[name]
+["known_values"]: Poisson's Dirichlet boundary), the exported graph imposes them exactly, in the
+score model (the denoiser is the known value there, so the score is (b_norm - z)/sigma^2) and in
+the baseline (u = b there); --no-known-values exports the bare network (to measure the difference).
 """
 from __future__ import annotations
 
@@ -32,39 +37,87 @@ MAX_IR = 13
 MAX_BYTES = 5 * 1024 * 1024
 
 
-class Exported(nn.Module):
-    """Fixes the argument order to the contract's input names (coords only when present)."""
+class KnownValues(nn.Module):
+    """The output values fixed by the inputs (bench.BENCH[name]["known_values"]): on `mask`
+    ([C, *grid] bool), u = b(params, fidelity) = sum_{l, p} fidelity[l] params[p] maps[l, p],
+    a linear map (discrete fidelity, one-hot).  `normalized` gives (b - shift)/scale, the state's
+    units."""
 
-    def __init__(self, model):
+    def __init__(self, name, shift, scale):
+        super().__init__()
+        if bench.BENCH[name]["fidelity"][0] != "discrete":
+            raise ValueError("known values are implemented for a discrete (one-hot) fidelity")
+        mask, maps = bench.BENCH[name]["known_values"]()
+        self.shape = tuple(mask.shape)
+        b = (1, -1) + (1,) * (len(self.shape) - 1)
+        self.register_buffer("mask", torch.from_numpy(mask))
+        self.register_buffer("maps", torch.from_numpy(maps.reshape(-1, mask.size)).float())
+        self.register_buffer("shift", torch.tensor(shift, dtype=torch.float32).reshape(b))
+        self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32).reshape(b))
+
+    def forward(self, params, fidelity):
+        w = (fidelity[:, :, None] * params[:, None, :]).flatten(1)  # [B, L*P]
+        return (w @ self.maps).reshape((-1,) + self.shape)
+
+    def normalized(self, params, fidelity):
+        return (self(params, fidelity) - self.shift) / self.scale
+
+
+def known_values(ck, enabled=True):
+    """The checkpoint's KnownValues, or None (none for this benchmark, or disabled)."""
+    if not enabled or bench.BENCH[ck["bench"]].get("known_values") is None:
+        return None
+    return KnownValues(ck["bench"], ck["shift"], ck["scale"])
+
+
+class Exported(nn.Module):
+    """Fixes the argument order to the contract's input names (coords only when present); with
+    `known`, the score on its mask is that of the denoiser D = b_norm, (b_norm - z)/sigma^2
+    (the model's own form: score = (D - z)/sigma^2), so the sampler's final Tweedie step
+    z + sigma^2 score returns b there."""
+
+    def __init__(self, model, known=None):
         super().__init__()
         self.model = model
+        self.known = known
 
     def forward(self, z, sigma, params, fidelity, coords=None):
-        return self.model(z, sigma, params, fidelity, coords)
+        score = self.model(z, sigma, params, fidelity, coords)
+        if self.known is None:
+            return score
+        s = sigma.reshape((-1,) + (1,) * (z.dim() - 1))
+        fixed = (self.known.normalized(params, fidelity) - z) / (s * s)
+        return torch.where(self.known.mask, fixed, score)
 
 
 class PhysicalBaseline(nn.Module):
-    """The regression baseline with the output normalization folded in: physical u."""
+    """The regression baseline with the output normalization folded in: physical u (and, with
+    `known`, u = b on its mask)."""
 
-    def __init__(self, net, shift, scale):
+    def __init__(self, net, shift, scale, known=None):
         super().__init__()
         self.net = net
         b = (1, -1) + (1,) * (net.net.inp.weight.dim() - 2)
         self.register_buffer("shift", torch.tensor(shift, dtype=torch.float32).reshape(b))
         self.register_buffer("scale", torch.tensor(scale, dtype=torch.float32).reshape(b))
+        self.known = known
 
     def forward(self, params, fidelity, coords=None):
-        return self.shift + self.scale * self.net(params, fidelity, coords)
+        u = self.shift + self.scale * self.net(params, fidelity, coords)
+        if self.known is None:
+            return u
+        return torch.where(self.known.mask, self.known(params, fidelity), u)
 
 
-def export_baseline(ck, out, check_rows):
+def export_baseline(ck, out, check_rows, use_known=True):
     """The direct-regression baseline as a plain ONNX file (inputs params, fidelity[, coords];
     output u in physical units).  Not a contract-v1 model: it has no noise input, and the
     engine does not load it; docs/accuracy.md evaluates it with onnxruntime."""
     name, shape = ck["bench"], tuple(ck["shape"])
     net = build_model(name, shape, baseline=True)
     net.load_state_dict(ck["ema"])
-    model = PhysicalBaseline(net, ck["shift"], ck["scale"]).eval()
+    known = known_values(ck, use_known)
+    model = PhysicalBaseline(net, ck["shift"], ck["scale"], known).eval()
     feeds = random_inputs(name, shape, check_rows, 0.01, 1.0)
     del feeds["z"], feeds["sigma"]
     with tempfile.TemporaryDirectory() as tmp:
@@ -72,8 +125,11 @@ def export_baseline(ck, out, check_rows):
         torch_export(model, {k: v[:2] for k, v in feeds.items()}, raw, output="u")
         onx = onnx.load(str(raw))
     onx.ir_version = min(onx.ir_version, MAX_IR)
-    onnx.helper.set_model_props(onx, {"dgmf.name": f"{name}_regression", "dgmf.baseline": "regression",
-                                      "dgmf.shape": ",".join(map(str, shape))})
+    props = {"dgmf.name": f"{name}_regression", "dgmf.baseline": "regression",
+             "dgmf.shape": ",".join(map(str, shape))}
+    if known is not None:
+        props["dgmf.description"] = KNOWN_NOTE[name]
+    onnx.helper.set_model_props(onx, props)
     onnx.checker.check_model(onx, full_check=True)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     onnx.save_model(onx, out, save_as_external_data=False)
@@ -86,6 +142,11 @@ def export_baseline(ck, out, check_rows):
           f"error {rel:.3e}")
     if rel > 1e-4 or not np.isfinite(got).all():
         raise SystemExit("ONNX output disagrees with torch")
+
+
+# Appended to dgmf.description when the graph imposes the known values.
+KNOWN_NOTE = {"poisson": "the Dirichlet boundary values (edge data; at coarse levels as interpolated "
+                         "by the solver's output) are imposed exactly by the graph"}
 
 
 def load_ema(ckpt_path):
@@ -142,17 +203,21 @@ def main(argv=None):
     ap.add_argument("out", help="output .onnx path")
     ap.add_argument("--check-rows", type=int, default=64)
     ap.add_argument("--fp16", metavar="OUT16", help="also write an fp16 copy (weights and I/O)")
+    ap.add_argument("--no-known-values", dest="known", action="store_false",
+                    help="do not impose the benchmark's known output values (Poisson's boundary)")
     args = ap.parse_args(argv)
 
     ck = torch.load(args.checkpoint, map_location="cpu", weights_only=False)
     if ck["baseline"]:
-        return export_baseline(ck, args.out, args.check_rows)
-    ck, model = load_ema(args.checkpoint)
+        return export_baseline(ck, args.out, args.check_rows, args.known)
+    ck, net = load_ema(args.checkpoint)
+    known = known_values(ck, args.known)
+    model = Exported(net, known).eval()
     name, shape = ck["bench"], tuple(ck["shape"])
     feeds = random_inputs(name, shape, args.check_rows, ck["sigma_min"], ck["sigma_max"])
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
-        torch_export(Exported(model), {k: v[:2] for k, v in feeds.items()}, raw)
+        torch_export(model, {k: v[:2] for k, v in feeds.items()}, raw)
         onx = onnx.load(str(raw))  # loads any external data back in, so one file is written
     if onx.ir_version > MAX_IR:  # opset 17 needs only IR 8
         onx.ir_version = MAX_IR
@@ -160,6 +225,8 @@ def main(argv=None):
     assert opsets.get("", opsets.get("ai.onnx")) == OPSET, opsets
     del onx.metadata_props[:]
     meta = bench.metadata(name, shape, ck["sigma_min"], ck["sigma_max"], ck["shift"], ck["scale"])
+    if known is not None:
+        meta["dgmf.description"] += "; " + KNOWN_NOTE[name]
     onnx.helper.set_model_props(onx, meta)
     onx.producer_name, onx.doc_string = "dgmf_train.export", meta["dgmf.description"]
     onnx.checker.check_model(onx, full_check=True)

@@ -104,3 +104,65 @@ def test_snapshots(tmp_path):
         ck = torch.load(p, weights_only=False)
         assert ck.keys() == final.keys() and ck["ema"].keys() == final["ema"].keys()
         assert 0 < ck["seconds"] <= final["seconds"] and ck["steps"] <= final["steps"]
+
+
+def test_poisson_known_values_match_the_data():
+    # bench.poisson_known_values reproduces, at every level, the boundary of the output grid that
+    # dgmf_data.generate writes (the solver's field interpolated), and is zero off the boundary.
+    from dgmf_data import poisson
+    mask, maps = bench.poisson_known_values()
+    assert mask.sum() == 4 * 31 and not maps[:, :, ~mask].any() and not maps[:, 4].any()
+    rng = np.random.default_rng(5)
+    for level, res in enumerate(poisson.LEVELS):
+        for p in rng.uniform(0.1, 0.9, (3, 5)):
+            u = poisson.to_output(poisson.solve(p, res))[None]
+            b = np.einsum("p...,p->...", maps[level], p)
+            np.testing.assert_allclose(b[mask], u[mask], rtol=0, atol=1e-15)
+    # the top level: the edge data, corners the mean of their two edges
+    left, right, bottom, top = 0.1, 0.3, 0.5, 0.9
+    b = np.einsum("p...,p->...", maps[-1], [left, right, bottom, top, 0.7])[0]
+    np.testing.assert_allclose([b[0, 5], b[-1, 5], b[5, 0], b[5, -1]], [left, right, bottom, top])
+    np.testing.assert_allclose([b[0, 0], b[0, -1], b[-1, 0], b[-1, -1]],
+                               [(left + bottom) / 2, (left + top) / 2, (right + bottom) / 2,
+                                (right + top) / 2])
+
+
+def test_poisson_export_imposes_known_boundary(tmp_path, monkeypatch):
+    # The exported Poisson score is (b_norm - z)/sigma^2 on the boundary (denoiser = the known
+    # Dirichlet value, normalized), the bare network's score inside; the baseline's u = b there.
+    import onnxruntime as ort
+    monkeypatch.setattr(export, "check_cli", lambda path: None)
+    shape, shift, scale = SHAPES["poisson"], 0.5, 0.2
+    ck = tmp_path / "m.pt"
+    fake_checkpoint("poisson", ck)
+    export.main([str(ck), str(tmp_path / "known.onnx"), "--check-rows", "8"])
+    export.main([str(ck), str(tmp_path / "bare.onnx"), "--check-rows", "8", "--no-known-values"])
+    feeds = export.random_inputs("poisson", shape, 16, 0.01, 50.0, seed=3)
+    run = lambda f, x: ort.InferenceSession(str(tmp_path / f)).run(None, x)[0].astype(np.float64)
+    known, bare = run("known.onnx", feeds), run("bare.onnx", feeds)
+    mask, maps = bench.poisson_known_values()
+    p, fid = feeds["params"].astype(np.float64), feeds["fidelity"].astype(np.float64)
+    b = np.einsum("nl,np,lp...->n...", fid, p, maps)
+    z, s2 = feeds["z"].astype(np.float64), feeds["sigma"].astype(np.float64)[:, None, None, None] ** 2
+    expect = ((b - shift) / scale - z) / s2
+    bound = 1e-6 * ((np.abs(b) + shift) / scale + np.abs(z)) / s2  # fp32 rounding of the terms
+    m = np.broadcast_to(mask, known.shape)
+    assert np.all(np.abs(known - expect)[m] <= bound[m])
+    assert np.array_equal(known[~m], bare[~m])
+    assert not np.allclose(bare[m], expect[m], rtol=1e-2)  # the bare network does not do it
+    meta = {q.key: q.value for q in onnx.load(str(tmp_path / "known.onnx")).metadata_props}
+    assert "imposed exactly" in meta["dgmf.description"]
+
+    # the baseline: physical u = b on the boundary, the bare network inside
+    torch.manual_seed(0)
+    net = train.build_model("poisson", shape, baseline=True)
+    torch.save(dict(bench="poisson", baseline=True, shape=shape, model=net.state_dict(),
+                    ema=net.state_dict(), shift=[shift], scale=[scale], sigma_min=0.01,
+                    sigma_max=50.0, steps=0, seconds=0.0, log=[], args={}), tmp_path / "r.pt")
+    export.main([str(tmp_path / "r.pt"), str(tmp_path / "r_known.onnx"), "--check-rows", "8"])
+    export.main([str(tmp_path / "r.pt"), str(tmp_path / "r_bare.onnx"), "--check-rows", "8",
+                 "--no-known-values"])
+    del feeds["z"], feeds["sigma"]
+    known, bare = run("r_known.onnx", feeds), run("r_bare.onnx", feeds)
+    np.testing.assert_allclose(known[m], b[m], rtol=0, atol=1e-7)
+    assert np.array_equal(known[~m], bare[~m])
