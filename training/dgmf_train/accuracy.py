@@ -181,6 +181,7 @@ def run_bench(name, pc_cases, work, fig_dir):
     mean, _, rep = engine(name, t, DEFAULT_SAMPLER, DEFAULT_STEPS, work)
     e_default = add(f"DGMF, libdgmf {DEFAULT_SAMPLER} {DEFAULT_STEPS} (library default)", rep["nfe"],
                     mean, rep["wall_ms"] / 1e3, t)
+    rep_default_nfe = rep["nfe"]
     mean, _, rep = engine(name, t, "edm", 20, work)
     add("DGMF, libdgmf edm 20", rep["nfe"], mean, rep["wall_ms"] / 1e3, t)
     ts = subset(t, pc_cases)
@@ -210,6 +211,12 @@ def run_bench(name, pc_cases, work, fig_dir):
     ci_cal = calibrate(name, REPO / "models" / name, work, limit=ci_rows)
     calib = dict(scale=fit["fitted_scale"], calib_cases=fit["cases"], samples=fit["samples"],
                  sampled=test["sampled"], calibrated=test["before"])
+    # The ensemble mean of the calibration run is the prediction a user asking for a std gets.
+    ens = test["before"]
+    rows.insert(rows.index(next(r for r in rows if "library default" in r["method"])) + 1, dict(
+        method=f"DGMF, libdgmf {DEFAULT_SAMPLER} {DEFAULT_STEPS}, mean of {test['samples']} samples",
+        nfe=rep_default_nfe * test["samples"], cases=test["cases"], mean=ens["mean_rel_l2"],
+        worst=ens["worst_rel_l2"], top=float("nan"), ms=float("nan")))
 
     # The CI subset the engine test checks: the default run's first cases. Sample j's noise depends only on
     # (seed, j), so those rows are bit-identical to a run of the subset alone.
@@ -225,8 +232,9 @@ def run_bench(name, pc_cases, work, fig_dir):
     mean, std, _ = engine(name, tf, "heun", 18, work, samples=16, std=True)
     fig = fig_dir / f"{name}_cases.png"
     figure(name, tf, mean, std, fig)
-    gain = 1 - e_default.mean() / e_base.mean()
-    return dict(rows=rows, ci=ci, fig=fig, box=box, calib=calib, gain=gain)
+    gain = (1 - e_default.mean() / e_base.mean(), 1 - ens["mean_rel_l2"] / e_base.mean())
+    return dict(rows=rows, ci=ci, fig=fig, box=box, calib=calib, gain=gain,
+                ensemble_samples=test["samples"])
 
 
 def calibration_lines(name, c):
@@ -274,11 +282,15 @@ def markdown(results, pc_cases, seconds):
                   "| method | NFE | cases | rel. L2 mean | rel. L2 worst | vs top, mean | ms / case |",
                   "|---|---:|---:|---:|---:|---:|---:|"]
         for row in r["rows"]:
+            top = "-" if np.isnan(row["top"]) else f"{row['top']:.4f}"
+            ms = "-" if np.isnan(row["ms"]) else f"{row['ms']:.2f}"
             lines.append(f"| {row['method']} | {row['nfe']} | {row['cases']} | {row['mean']:.4f} | "
-                         f"{row['worst']:.4f} | {row['top']:.4f} | {row['ms']:.2f} |")
+                         f"{row['worst']:.4f} | {top} | {ms} |")
         ci, box = r["ci"], r["box"]
-        lines += ["", f"The library default has {100 * r['gain']:.0f} % lower mean error than the "
-                      "regression baseline (the paper reports 45–58 % against its baselines).", "",
+        g1, g16 = r["gain"]
+        lines += ["", f"Against the regression baseline, the library default has {100 * g1:.0f} % lower mean "
+                      f"error with one sample, {100 * g16:.0f} % with the mean of {r['ensemble_samples']} "
+                      "samples (the paper reports 45–58 % against its baselines).", "",
                   f"Declared ranges: on the {box['cases']} cases of `models/{name}/box/` (every corner of "
                   "the parameter box plus uniform draws" + (", times from 0 to 3" if name == "burgers"
                                                               else "") +

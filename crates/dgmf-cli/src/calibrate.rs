@@ -163,6 +163,7 @@ fn report_json(r: &Report) -> serde_json::Value {
         "spread_skill": r.spread_skill,
         "spearman_per_case": r.spearman,
         "mean_rel_l2": r.mean_rel_l2,
+        "worst_rel_l2": r.worst_rel_l2,
     })
 }
 

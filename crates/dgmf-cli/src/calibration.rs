@@ -38,8 +38,9 @@ pub struct Report {
     pub spread_skill: f64,
     /// Spearman rank correlation, over cases, of the RMS std with the relative L2 error.
     pub spearman: f64,
-    /// Mean over cases of the relative L2 error ‖mean − reference‖ / ‖reference‖.
+    /// Mean and largest over cases of the relative L2 error ‖mean − reference‖ / ‖reference‖.
     pub mean_rel_l2: f64,
+    pub worst_rel_l2: f64,
 }
 
 /// The statistics of `p` with its std multiplied by `scale`.
@@ -88,6 +89,7 @@ pub fn report(p: &Points<'_>, scale: f64) -> Report {
         spread_skill: (s2 / e2.max(f64::MIN_POSITIVE)).sqrt(),
         spearman: spearman(&spread, &rel),
         mean_rel_l2: rel.iter().sum::<f64>() / cases.max(1) as f64,
+        worst_rel_l2: rel.iter().cloned().fold(0.0, f64::max),
     }
 }
 
