@@ -93,9 +93,11 @@ def calibrate(name, data, work, out=False, limit=None, variant=""):
     return json.loads(report.read_text())
 
 
-def engine(name, t, sampler, steps, work, samples=1, std=False):
-    """Runs `dgmf predict` on the rows of t; returns (mean, std or None, report dict)."""
-    return cli.predict(REPO / "models" / f"{name}.onnx", t["params"], fidelity_arg(name, t),
+def engine(name, t, sampler, steps, work, samples=1, std=False, model=None):
+    """Runs `dgmf predict` (on the shipped model, or `model`) on the rows of t; returns (mean, std or
+    None, report dict)."""
+    model = model or REPO / "models" / f"{name}.onnx"
+    return cli.predict(model, t["params"], fidelity_arg(name, t),
                        coords=t.get("coords"), sampler=sampler, steps=steps, samples=samples, std=std,
                        work=work)
 
@@ -160,7 +162,7 @@ def figure(name, t, mean, std, out):
     plt.close(fig)
 
 
-def run_bench(name, pc_cases, work, fig_dir):
+def run_bench(name, pc_cases, work, fig_dir, bare=None):
     t = load_testset(name)
     n_cases = len(np.unique(t["case"]))
     rows = []
@@ -183,6 +185,11 @@ def run_bench(name, pc_cases, work, fig_dir):
     e_default = add(f"DGMF, libdgmf {DEFAULT_SAMPLER} {DEFAULT_STEPS} (library default)", rep["nfe"],
                     mean, rep["wall_ms"] / 1e3, t)
     rep_default_nfe = rep["nfe"]
+    if bare is not None:
+        # The same network exported without the graph that imposes the known values (--no-known-values).
+        mean, _, rep = engine(name, t, DEFAULT_SAMPLER, DEFAULT_STEPS, work, model=bare)
+        add(f"DGMF, {DEFAULT_SAMPLER} {DEFAULT_STEPS}, known values not imposed", rep["nfe"], mean,
+            rep["wall_ms"] / 1e3, t)
     mean, _, rep = engine(name, t, "edm", 20, work)
     add("DGMF, libdgmf edm 20", rep["nfe"], mean, rep["wall_ms"] / 1e3, t)
     ts = subset(t, pc_cases)
@@ -335,6 +342,9 @@ def main(argv=None):
                     choices=list(bench.BENCH))
     ap.add_argument("--pc-cases", type=int, default=16)
     ap.add_argument("--out", default=str(REPO / "docs" / "accuracy.md"))
+    ap.add_argument("--bare", nargs="*", default=[], metavar="NAME=ONNX",
+                    help="the same network exported without its known values (export --no-known-values),"
+                         " for the with/without row, e.g. poisson=runs/poisson_bare.onnx")
     args = ap.parse_args(argv)
     if not CLI.exists():
         subprocess.run(["cargo", "build", "--release"], cwd=REPO, check=True)
@@ -344,7 +354,9 @@ def main(argv=None):
     results = {}
     with tempfile.TemporaryDirectory() as tmp:
         for name in args.bench:
-            results[name] = run_bench(name, args.pc_cases, Path(tmp), fig_dir)
+            bare = dict(b.split("=", 1) for b in args.bare).get(name)
+            results[name] = run_bench(name, args.pc_cases, Path(tmp), fig_dir,
+                                      Path(bare).resolve() if bare else None)
     Path(args.out).write_text(markdown(results, args.pc_cases, time.perf_counter() - t0))
     print(f"wrote {args.out}")
 
