@@ -238,6 +238,11 @@ fn read_cases(dir: &Path, c: &Contract, limit: Option<usize>) -> Result<Cases, E
     let u = read("u.npy")?;
     let rows = fidelity.len();
     let n = rows.min(limit.unwrap_or(usize::MAX));
+    if n == 0 {
+        return Err(bad(
+            "no rows to calibrate on (empty arrays, or --limit 0)".into()
+        ));
+    }
     let expect = |a: &ArrayD<f64>, name: &str, tail: &[usize]| -> Result<(), Error> {
         if a.shape().first() == Some(&rows) && a.shape()[1..] == *tail {
             Ok(())
@@ -284,7 +289,8 @@ fn read_cases(dir: &Path, c: &Contract, limit: Option<usize>) -> Result<Cases, E
             }
             Fidelity::Discrete { levels, .. } => {
                 return Err(bad(format!(
-                    "fidelity.npy row {i} is {f}; expected a level 0..{levels}"
+                    "fidelity.npy row {i} is {f}; expected a whole level number from 0 to {}",
+                    levels - 1
                 )))
             }
             Fidelity::Continuous { .. } => FidelityValue::Value(f),
@@ -296,6 +302,13 @@ fn read_cases(dir: &Path, c: &Contract, limit: Option<usize>) -> Result<Cases, E
         });
     }
     let reference: Vec<f64> = u.iter().take(n * c.sample_len()).copied().collect();
+    if let Some(i) = reference.iter().position(|v| !v.is_finite()) {
+        return Err(bad(format!(
+            "u.npy row {} holds {}: the reference solutions must be finite",
+            i / c.sample_len(),
+            reference[i]
+        )));
+    }
     Ok(Cases {
         queries,
         reference,

@@ -134,6 +134,29 @@ fn calibration_refuses_what_it_cannot_use() {
     std::fs::remove_file(dir.path().join("params.npy")).unwrap();
     let o = calibrate(&[&m, "--data", data]);
     assert_one_line_error(&o, "params.npy");
+    // Rows the fit cannot use: a reference that is not finite, a fidelity that is not a level, none at all.
+    let good = ArrayD::from_shape_vec(IxDyn(&[8, 2]), vec![0.5f32; 16]).unwrap();
+    dgmf_cli::npy::write_array(&dir.path().join("params.npy"), &good).unwrap();
+    let u = dir.path().join("u.npy");
+    let saved = std::fs::read(&u).unwrap();
+    let mut bad_u = dgmf_cli::npy::read_f64(&u).unwrap().mapv(|v| v as f32);
+    bad_u[[3, 1, 2, 0]] = f32::NAN;
+    dgmf_cli::npy::write_array(&u, &bad_u).unwrap();
+    let o = calibrate(&[&m, "--data", data]);
+    assert_one_line_error(
+        &o,
+        "u.npy row 3 holds NaN: the reference solutions must be finite",
+    );
+    std::fs::write(&u, saved).unwrap();
+    let o = calibrate(&[&m, "--data", data, "--limit", "0"]);
+    assert_one_line_error(&o, "no rows to calibrate on");
+    let fid = ArrayD::from_shape_vec(IxDyn(&[8]), vec![2.5f32; 8]).unwrap();
+    dgmf_cli::npy::write_array(&dir.path().join("fidelity.npy"), &fid).unwrap();
+    let o = calibrate(&[&m, "--data", data]);
+    assert_one_line_error(
+        &o,
+        "fidelity.npy row 0 is 2.5; expected a whole level number from 0 to 2",
+    );
     // A directory that is not there.
     let o = calibrate(&[&m, "--data", "/nonexistent"]);
     assert_one_line_error(&o, "/nonexistent");
