@@ -166,3 +166,20 @@ def test_poisson_export_imposes_known_boundary(tmp_path, monkeypatch):
     known, bare = run("r_known.onnx", feeds), run("r_bare.onnx", feeds)
     np.testing.assert_allclose(known[m], b[m], rtol=0, atol=1e-7)
     assert np.array_equal(known[~m], bare[~m])
+
+
+def test_curve_snapshots_and_errors(tmp_path):
+    from dgmf_train import curve
+    for m in ("10", "20", "2.5"):
+        torch.save({}, tmp_path / f"b_{m}min.pt")
+    torch.save({}, tmp_path / "b_reg_10min.pt")  # another run's snapshot: not this one's
+    assert curve.snapshots(tmp_path / "b.pt") == {2.5: tmp_path / "b_2.5min.pt",
+                                                  10.0: tmp_path / "b_10min.pt",
+                                                  20.0: tmp_path / "b_20min.pt"}
+    torch.save(dict(args=dict(minutes=30.0), seconds=1800.2), tmp_path / "b.pt")
+    assert list(curve.snapshots(tmp_path / "b.pt").items())[-1] == (30.0, tmp_path / "b.pt")
+    # a case's rows (Burgers: its times) are flattened together
+    u = np.array([[3.0, 4.0], [0.0, 0.0], [1.0, 0.0]])[:, None]
+    t = dict(u=u, case=np.array([0, 0, 1]))
+    err = curve.per_case_error(u + np.array([[0.0, 0.5], [0.0, 0.0], [0.0, 0.0]])[:, None], t)
+    np.testing.assert_allclose(err, [0.1, 0.0])
