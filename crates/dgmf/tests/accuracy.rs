@@ -1,10 +1,12 @@
 //! The shipped models, served by the engine, keep the accuracy docs/accuracy.md reports.
 //!
-//! The documented figure lives in models/<name>/accuracy.json (written by scripts/accuracy.sh through
-//! the CLI with the same request: the first 16 test cases, the library's default sampler, seed 0, one
-//! sample; for Burgers a case is its 16 time slices). The engine's noise is deterministic, so the
-//! error here should match it up to ONNX Runtime's floating-point differences between machines and
-//! thread counts; the margin allows 10 % + 0.002.
+//! The documented figures live in models/<name>/accuracy.json (written by scripts/accuracy.sh through
+//! the CLI with the same requests): the error against the exact solutions on the first 16 test cases
+//! (the library's default sampler, seed 0, one sample; for Burgers a case is its 16 time slices), the
+//! worst error on the declared-range set models/<name>/box/, and the ±2σ coverage of the calibrated
+//! ensemble std on the same 16 cases. The engine's noise is deterministic, so the figures here should
+//! match up to ONNX Runtime's floating-point differences between machines and thread counts; the margin
+//! allows 10 % + 0.002 on errors and 1 point on the coverage.
 
 use std::path::{Path, PathBuf};
 
@@ -32,38 +34,32 @@ fn npy(dir: &Path, name: &str) -> (Vec<usize>, Vec<f64>) {
     (a.shape().to_vec(), a.iter().copied().collect())
 }
 
-fn check(name: &str) {
-    let dir = models().join(name);
-    let doc: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("accuracy.json")).unwrap())
-            .expect("valid JSON");
-    let cases = doc["cases"].as_u64().unwrap() as usize;
-    let (documented, documented_worst) = (
-        doc["mean"].as_f64().unwrap(),
-        doc["worst"].as_f64().unwrap(),
-    );
+/// A shipped set (the test split, or the declared-range set `box/`): its first `cases` cases as queries.
+struct Set {
+    queries: Vec<Query>,
+    reference: Vec<f64>,
+    case: Vec<usize>,
+    cases: usize,
+    /// Values per sample.
+    n: usize,
+}
 
-    let (pshape, params) = npy(&dir, "params.npy");
-    let (_, fidelity) = npy(&dir, "fidelity.npy");
-    let (ushape, reference) = npy(&dir, "u.npy");
+fn load_set(dir: &Path, model: &Model, cases: Option<usize>) -> Set {
+    let (pshape, params) = npy(dir, "params.npy");
+    let (_, fidelity) = npy(dir, "fidelity.npy");
+    let (ushape, reference) = npy(dir, "u.npy");
     let coords = dir
         .join("coords.npy")
         .exists()
-        .then(|| npy(&dir, "coords.npy"));
-    let case: Vec<usize> = if dir.join("case.npy").exists() {
-        npy(&dir, "case.npy")
-            .1
-            .iter()
-            .map(|&c| c as usize)
-            .collect()
+        .then(|| npy(dir, "coords.npy"));
+    let all_case: Vec<usize> = if dir.join("case.npy").exists() {
+        npy(dir, "case.npy").1.iter().map(|&c| c as usize).collect()
     } else {
         (0..pshape[0]).collect()
     };
-    let rows = case.iter().take_while(|&&c| c < cases).count();
+    let cases = cases.unwrap_or(all_case.iter().max().map_or(0, |c| c + 1));
+    let rows = all_case.iter().take_while(|&&c| c < cases).count();
     let (p, n) = (pshape[1], ushape[1..].iter().product::<usize>());
-
-    let model = Model::load(dir.with_extension("onnx"), &SessionOptions::default())
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
     let queries = (0..rows)
         .map(|i| Query {
             params: params[i * p..(i + 1) * p].to_vec(),
@@ -77,44 +73,116 @@ fn check(name: &str) {
                 .unwrap_or_default(),
         })
         .collect();
+    Set {
+        queries,
+        reference: reference[..rows * n].to_vec(),
+        case: all_case[..rows].to_vec(),
+        cases,
+        n,
+    }
+}
+
+fn request(doc: &Value, set: &Set, samples: usize) -> Request {
     let mut cfg = SamplerConfig::new(SamplerKind::parse(doc["sampler"].as_str().unwrap()).unwrap());
     cfg.steps = doc["steps"].as_u64().unwrap() as usize;
-    let mut req = Request::new(queries, cfg);
+    let mut req = Request::new(set.queries.clone(), cfg);
     req.seed = doc["seed"].as_u64().unwrap();
-    let pred = model.predict(&req, None).unwrap();
+    req.n_samples = samples;
+    req
+}
 
-    // Relative L2 per case, the rows of one case taken together.
-    let (mut num, mut den) = (vec![0.0; cases], vec![0.0; cases]);
-    for i in 0..rows {
+/// Relative L2 error per case, the rows of one case taken together.
+fn case_errors(mean: &[f32], set: &Set) -> Vec<f64> {
+    let (mut num, mut den) = (vec![0.0; set.cases], vec![0.0; set.cases]);
+    for (i, &c) in set.case.iter().enumerate() {
         let (u, r) = (
-            &pred.mean.as_slice().unwrap()[i * n..(i + 1) * n],
-            &reference[i * n..(i + 1) * n],
+            &mean[i * set.n..(i + 1) * set.n],
+            &set.reference[i * set.n..(i + 1) * set.n],
         );
-        num[case[i]] += u
+        num[c] += u
             .iter()
             .zip(r)
             .map(|(&a, &b)| (a as f64 - b).powi(2))
             .sum::<f64>();
-        den[case[i]] += r.iter().map(|b| b * b).sum::<f64>();
+        den[c] += r.iter().map(|b| b * b).sum::<f64>();
     }
-    let errors: Vec<f64> = num.iter().zip(&den).map(|(a, b)| (a / b).sqrt()).collect();
-    let mean = errors.iter().sum::<f64>() / cases as f64;
-    let worst = errors.iter().cloned().fold(0.0, f64::max);
+    num.iter().zip(&den).map(|(a, b)| (a / b).sqrt()).collect()
+}
+
+fn assert_within(name: &str, what: &str, got: f64, documented: f64) {
     let bound = documented * (1.0 + MARGIN_REL) + MARGIN_ABS;
-    let worst_bound = documented_worst * (1.0 + MARGIN_REL) + MARGIN_ABS;
-    eprintln!(
-        "{name}, {cases} cases: mean {mean:.5} (documented {documented:.5}, bound {bound:.5}), worst {worst:.5}"
+    eprintln!("{name}: {what} {got:.5} (documented {documented:.5}, bound {bound:.5})");
+    assert!(got <= bound, "{name}: {what} {got} above {bound}");
+}
+
+fn check(name: &str) {
+    let dir = models().join(name);
+    let doc: Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.join("accuracy.json")).unwrap())
+            .expect("valid JSON");
+    let model = Model::load(dir.with_extension("onnx"), &SessionOptions::default())
+        .unwrap_or_else(|e| panic!("{name}: {e}"));
+
+    // The test split's first cases against the exact solutions.
+    let set = load_set(&dir, &model, Some(doc["cases"].as_u64().unwrap() as usize));
+    let pred = model.predict(&request(&doc, &set, 1), None).unwrap();
+    let errors = case_errors(pred.mean.as_slice().unwrap(), &set);
+    let mean = errors.iter().sum::<f64>() / errors.len() as f64;
+    let worst = errors.iter().cloned().fold(0.0, f64::max);
+    assert_within(
+        name,
+        "mean relative L2",
+        mean,
+        doc["mean"].as_f64().unwrap(),
     );
-    assert!(
-        mean <= bound,
-        "{name}: mean relative L2 {mean} above {bound}"
-    );
-    assert!(
-        worst <= worst_bound,
-        "{name}: worst relative L2 {worst} above {worst_bound}"
+    assert_within(
+        name,
+        "worst relative L2",
+        worst,
+        doc["worst"].as_f64().unwrap(),
     );
     // And the surrogate is a surrogate: far better than, e.g., a zero or mean-field guess.
     assert!(mean < 0.1, "{name}: mean relative L2 {mean}");
+
+    // Every declared range: the box set (corners and uniform draws) bounds the worst case.
+    let box_set = load_set(&dir.join("box"), &model, None);
+    let pred = model.predict(&request(&doc, &box_set, 1), None).unwrap();
+    let errors = case_errors(pred.mean.as_slice().unwrap(), &box_set);
+    let worst = errors.iter().cloned().fold(0.0, f64::max);
+    assert_eq!(errors.len() as u64, doc["box"]["cases"].as_u64().unwrap());
+    assert_within(
+        name,
+        "worst relative L2 on the box",
+        worst,
+        doc["box"]["worst"].as_f64().unwrap(),
+    );
+
+    // The calibrated std: the shipped scale, and its ±2σ coverage on the same cases (points whose std
+    // is exactly zero are values the model imposes, left out as `dgmf calibrate` leaves them out).
+    let cal = &doc["calibration"];
+    let scale = cal["scale"].as_f64().unwrap() as f32;
+    assert_eq!(
+        model.contract().std_scale,
+        [scale],
+        "{name}: the shipped model's dgmf.std_scale"
+    );
+    let samples = cal["samples"].as_u64().unwrap() as usize;
+    let pred = model.predict(&request(&doc, &set, samples), None).unwrap();
+    let std = pred.std.unwrap();
+    let (mut covered, mut points) = (0usize, 0usize);
+    for ((&m, &s), &r) in pred.mean.iter().zip(std.iter()).zip(&set.reference) {
+        if s > 0.0 {
+            points += 1;
+            covered += usize::from((m as f64 - r).abs() <= 2.0 * s as f64);
+        }
+    }
+    let coverage = covered as f64 / points as f64;
+    let documented = cal["coverage_2sigma"].as_f64().unwrap();
+    eprintln!("{name}: ±2σ coverage {coverage:.4} (documented {documented:.4})");
+    assert!(
+        (coverage - documented).abs() <= 0.01,
+        "{name}: ±2σ coverage {coverage} differs from the documented {documented}"
+    );
 }
 
 #[test]
