@@ -46,7 +46,7 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
     let raw: Vec<f64> = reported
         .iter()
         .enumerate()
-        .map(|(i, s)| s / c.std_scale_for(level(&cases.queries[i / n])) as f64)
+        .map(|(i, s)| s / c.std_scale_for(cases.queries[i / n].fidelity.level()) as f64)
         .collect();
     let mean: Vec<f64> = pred.mean.iter().map(|&v| v as f64).collect();
     let case: Vec<usize> = cases
@@ -144,13 +144,6 @@ fn fit_json(a: &CalibrateArgs, cases: &Cases, req: &Request, fit: &Fit<'_>) -> s
         "fitted_scale": fit.k,
         "after": report_json(&fit.after),
     })
-}
-
-fn level(q: &Query) -> Option<usize> {
-    match q.fidelity {
-        FidelityValue::Level(l) => Some(l),
-        FidelityValue::Value(_) => None,
-    }
 }
 
 fn report_json(r: &Report) -> serde_json::Value {

@@ -26,6 +26,16 @@ pub enum FidelityValue {
     Value(f64),
 }
 
+impl FidelityValue {
+    /// The discrete level, or `None` for a continuous value (what [`Contract::std_scale_for`] takes).
+    pub fn level(&self) -> Option<usize> {
+        match self {
+            FidelityValue::Level(l) => Some(*l),
+            FidelityValue::Value(_) => None,
+        }
+    }
+}
+
 /// One point of the PDE parameter space to predict.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Query {
@@ -309,10 +319,7 @@ impl Model {
         })??;
 
         let (mean, std) = stats.finish(req.n_samples, |i| {
-            c.std_scale_for(match req.queries[i].fidelity {
-                FidelityValue::Level(l) => Some(l),
-                FidelityValue::Value(_) => None,
-            })
+            c.std_scale_for(req.queries[i].fidelity.level())
         })?;
         // The buffers become arrays without a copy.
         let dims = |lead: &[usize]| IxDyn(&[lead, &c.shape[..]].concat());
