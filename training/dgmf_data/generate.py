@@ -2,8 +2,8 @@
 
 Per benchmark three files (the equations, grids and references: docs/benchmarks.md):
     <name>_train.npz  all fidelity levels stacked; each level is the benchmark's solver at that
-                      level's resolution, interpolated to the output grid (the levels ARE the
-                      solver resolutions, so the top level is the solver too, not the reference)
+                      level's resolution, interpolated to the output grid, except heat's top
+                      level (EXACT_TOP): the exact solution, fidelity h = 0
     <name>_test.npz   128 held-out cases of the converged solution: the exact solution of the
                       PDE on the output grid (module.reference), labelled with the top level
     <name>_calib.npz  64 more held-out cases laid out as <name>_test.npz (exact solution, top
@@ -14,7 +14,8 @@ Arrays (float32 unless noted):
     params     [N, P]    physical parameters (see PARAM_NAMES of the module)
     fidelity   [N]       poisson/burgers: level index 0..L-1; heat: mesh spacing h = 1/(m-1)
     level      [N] int   index into level_resolutions (test: the top level)
-    resolution [N] int   n (poisson), m = nx = nt (heat), nx (burgers) of that level
+    resolution [N] int   n (poisson), m = nx = nt (heat), nx (burgers) of that level; 0 for the
+                         exact solution (heat's top training level, see EXACT_TOP)
     case_id    [N] int   one id per case (the 16 burgers rows of one case share it)
     coords     [N, 1]    burgers only: time t of the profile; 16 rows per case, ascending t.
                          Training: t = 0, t = 3 and one uniform draw in each of 14 equal
@@ -47,9 +48,21 @@ EXACT_SPLITS = ("test", "calib")  # rows are the exact solution at the top level
 CONFIG = {
     # name: (module, training cases per level (low -> high fidelity), seed base)
     "poisson": (poisson, (256, 64, 16), 1000),
-    "heat": (heat, (256, 128, 64, 32, 16), 2000),
+    "heat": (heat, (256, 128, 64, 32, 16, 16), 2000),
     "burgers": (burgers, (256, 64, 16), 3000),
 }
+
+
+# Benchmarks whose top training level is the exact PDE solution (resolution 0 in the arrays) on
+# top of the solver levels: where a converged solution is cheap the paper's setting allows it as
+# the highest fidelity, and a model trained only on solvers cannot beat their discretisation error
+# (docs/benchmarks.md, "Training levels").
+EXACT_TOP = ("heat",)
+
+
+def level_resolutions(name):
+    """Resolutions of the training levels, low -> high fidelity; 0 is the exact solution."""
+    return tuple(CONFIG[name][0].LEVELS) + ((0,) if name in EXACT_TOP else ())
 
 
 def sample_params(module, n, seed):
@@ -62,14 +75,16 @@ def sample_params(module, n, seed):
 
 
 def _fidelity(name, level):
-    module = CONFIG[name][0]
     if name == "heat":
-        return float(heat.fidelity_value(module.LEVELS[level]))
+        return float(heat.fidelity_value(level_resolutions(name)[level]))
     return float(level)
 
 
 def solver_field(name, params, res, times=None):
-    """One case solved at resolution res, on the output grid (burgers: [len(times), 64])."""
+    """One case solved at resolution res (0: the exact solution), on the output grid (burgers:
+    [len(times), 64])."""
+    if res == 0:
+        return reference_field(name, params, times)
     if name == "poisson":
         return poisson.to_output(poisson.solve(params, res))
     if name == "heat":
@@ -99,7 +114,7 @@ def case_times(name, split, count, seed):
 def run_cases(name, split, params, level, times=None):
     """Every case of one (split, level): training rows are the solver at `level`, test and
     calibration rows the exact solution.  Returns per-row (u [rows, 1, *shape], coords [rows, 1] or None, case index)."""
-    res = CONFIG[name][0].LEVELS[level]
+    res = level_resolutions(name)[level]
 
     def field(p, ts):
         return reference_field(name, p, ts) if split in EXACT_SPLITS else solver_field(name, p, res, ts)
@@ -125,14 +140,14 @@ def build_split(name, split, counts, seeds, levels, log=print):
         t0 = time.perf_counter()
         u, coords, case = run_cases(name, split, params, level, case_times(name, split, count, seed))
         elapsed = time.perf_counter() - t0
-        what = f"exact reference ({split})" if split in EXACT_SPLITS else f"level {level} (res {module.LEVELS[level]:3d})"
+        what = f"exact reference ({split})" if split in EXACT_SPLITS else f"level {level} (res {level_resolutions(name)[level]:3d})"
         log(f"  {name:8s} {what}: {count:4d} cases "
             f"in {elapsed:6.2f} s  ({1e3 * elapsed / count:6.1f} ms/case)")
         rows = len(u)
         parts["params"].append(params[case])
         parts["fidelity"].append(np.full(rows, _fidelity(name, level)))
         parts["level"].append(np.full(rows, level, dtype=np.int64))
-        parts["resolution"].append(np.full(rows, module.LEVELS[level], dtype=np.int64))
+        parts["resolution"].append(np.full(rows, level_resolutions(name)[level], dtype=np.int64))
         parts["case_id"].append(case + next_case)
         parts["coords"].append(coords)
         parts["u"].append(u)
@@ -148,8 +163,8 @@ def build_split(name, split, counts, seeds, levels, log=print):
         param_names=np.array(module.PARAM_NAMES),
         param_low=module.PARAM_LOW.astype(np.float32),
         param_high=module.PARAM_HIGH.astype(np.float32),
-        level_resolutions=np.array(module.LEVELS, dtype=np.int64),
-        level_fidelity=np.array([_fidelity(name, l) for l in range(len(module.LEVELS))],
+        level_resolutions=np.array(level_resolutions(name), dtype=np.int64),
+        level_fidelity=np.array([_fidelity(name, l) for l in range(len(level_resolutions(name)))],
                                 dtype=np.float32),
     )
     return data
@@ -165,7 +180,10 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=N_TEST, n_c
     for name in names:
         module, default_counts, base = CONFIG[name]
         counts = default_counts if train_counts is None else train_counts[name]
-        n_levels = len(module.LEVELS)
+        n_levels = len(level_resolutions(name))
+        if len(counts) != n_levels:
+            raise ValueError(f"{name}: {len(counts)} training counts for {n_levels} levels "
+                             f"(resolutions {level_resolutions(name)}, 0 = exact)")
         top = n_levels - 1
         t0 = time.perf_counter()
         splits = {

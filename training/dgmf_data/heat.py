@@ -36,8 +36,10 @@ OUT_N = 32
 
 
 def fidelity_value(m):
-    """Continuous fidelity of mesh m: the spacing h = dt = 1/(m-1)."""
-    return 1.0 / (np.asarray(m, dtype=float) - 1.0)
+    """Continuous fidelity of mesh m: the spacing h = dt = 1/(m-1); m = 0 stands for the exact
+    solution, h = 0 (the limit the solver converges to)."""
+    m = np.asarray(m, dtype=float)
+    return np.where(m == 0, 0.0, 1.0 / np.where(m == 0, 2.0, m - 1.0))
 
 
 def _control_widths(x):

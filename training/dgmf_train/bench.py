@@ -42,11 +42,11 @@ BENCH = {
                     description="Poisson 2-D, -Lap u = Gaussian source, edge Dirichlet data; "
                                 "u[x, y] on a 32x32 grid; fidelity = solver grid 8/16/32 nodes"),
     "heat": dict(module=heat, dims=2,
-                 fidelity=("continuous", float(heat.fidelity_value(heat.LEVELS[-1])),
+                 fidelity=("continuous", 0.0,  # h = 0: the exact solution (top training level)
                            float(heat.fidelity_value(heat.LEVELS[0]))),
                  labels=None, coords=None, known_values=None,
                  description="Heat 1-D with boundary fluxes; u[t, x] on a 32x32 grid; fidelity = "
-                             "mesh spacing h = dt = 1/(m-1), m = 8..32 (smaller is finer)"),
+                             "mesh spacing h = dt = 1/(m-1), m = 8..32, h = 0 the exact solution (smaller is finer)"),
     "burgers": dict(module=burgers, dims=1, fidelity=("discrete", 3), labels="nx16,nx32,nx64",
                     coords=("t", 0.0, burgers.T_END), known_values=None,
                     description="Viscous Burgers 1-D, Re in [10, 510]; u(x) on 64 points at time "

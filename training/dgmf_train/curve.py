@@ -24,7 +24,7 @@ import numpy as np
 from dgmf_data import generate
 
 from . import bench, cli, export
-from .paths import CLI
+from .paths import CLI, REPO
 from .reference import heun, karras
 
 
@@ -121,6 +121,9 @@ def main(argv=None):
     ap.add_argument("--n", type=int, default=32, help="test cases")
     ap.add_argument("--work", default="runs/curve", help="exports, scratch files and the table")
     ap.add_argument("--only", type=float, nargs="+", help="only these minutes (a quick check)")
+    ap.add_argument("--doc", default=str(REPO / "docs" / "figures"),
+                    help="also copy the table here as <bench>_curve.json, where docs/accuracy.md "
+                         "(scripts/accuracy.sh) picks it up ('' to skip)")
     args = ap.parse_args(argv)
 
     import torch
@@ -159,8 +162,12 @@ def main(argv=None):
         print(f"| {r['minutes']:g} | {r['steps']} | {r['dgmf']:.4f} | {b} |")
     table = work / f"{Path(args.model).stem}_curve.json"
     table.write_text(json.dumps(dict(bench=name, n_cases=args.n, dgmf_sampler=how, rows=rows),
-                                indent=1))
+                                indent=1) + "\n")
     print(f"wrote {table}")
+    if args.doc and not args.only:
+        doc = Path(args.doc) / f"{name}_curve.json"
+        doc.write_text(table.read_text())
+        print(f"wrote {doc}")
 
 
 if __name__ == "__main__":

@@ -34,8 +34,9 @@ SPLIT_SEED = {"test": 99, "calib": 98}
 def write_testset(name, data_dir, out_dir, split="test"):
     """params.npy float64 [N, P], fidelity.npy [N], u.npy float32 [N, *shape] (the exact solution),
     and for the coords model coords.npy float64 [N, Q] plus case.npy int64 [N] (rows of one PDE solve
-    share a case). The test split also gets u_top.npy: the highest training fidelity's solver on the
-    same rows, for the "vs the highest training fidelity" column of docs/accuracy.md."""
+    share a case). The test split also gets u_top.npy: the finest training solver on the same rows
+    (the top level, or the one below it where the top level is the exact solution), for the "vs the
+    finest training solver" column of docs/accuracy.md."""
     module, _, base = generate.CONFIG[name]
     d = np.load(Path(data_dir) / f"{name}_{split}.npz")
     case = d["case_id"]
@@ -44,7 +45,7 @@ def write_testset(name, data_dir, out_dir, split="test"):
     # generate.build_split) so the engine gets the exact inputs of the reference solves.
     params = generate.sample_params(module, n_cases, base + SPLIT_SEED[split])[case]
     assert np.allclose(params.astype(np.float32), d["params"]), f"{split} split does not match"
-    top = len(module.LEVELS) - 1
+    top = len(generate.level_resolutions(name)) - 1
     fidelity = d["level"] if bench.BENCH[name]["fidelity"][0] == "discrete" else \
         np.full(len(params), float(generate._fidelity(name, top)))
     assert (d["level"] == top).all()
@@ -56,7 +57,7 @@ def write_testset(name, data_dir, out_dir, split="test"):
     _save(Path(out_dir), params, fidelity, d["u"], times, case if times is not None else None)
     if split == "test":
         first = np.unique(case, return_index=True)[1]
-        top_u = [generate.solver_field(name, params[i], module.LEVELS[top],
+        top_u = [generate.solver_field(name, params[i], module.LEVELS[-1],
                                        None if times is None else module.TIMES) for i in first]
         top_u = np.stack(top_u).reshape(d["u"].shape)
         np.save(Path(out_dir) / "u_top.npy", top_u.astype(np.float32))
@@ -71,7 +72,7 @@ def write_boxset(name, out_dir, interior, seed=7):
     corners = np.array(np.meshgrid(*zip(lo, hi), indexing="ij")).reshape(len(lo), -1).T
     rng = np.random.default_rng(seed)
     params = np.concatenate([corners, lo + (hi - lo) * rng.random((interior, len(lo)))])
-    top = len(module.LEVELS) - 1
+    top = len(generate.level_resolutions(name)) - 1
     times = None
     if name == "burgers":
         per_case = module.train_times(rng, len(params))

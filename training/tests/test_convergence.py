@@ -119,7 +119,7 @@ def test_heat_to_output_exact_for_bilinear_and_fidelity():
         t = x = np.linspace(0, 1, m)
         T, X = np.meshgrid(t, x, indexing="ij")
         np.testing.assert_allclose(heat.to_output(t, x, f(T, X)), f(To, Xo), atol=1e-12)
-    np.testing.assert_allclose(heat.fidelity_value(np.array([8, 32])), [1 / 7, 1 / 31])
+    np.testing.assert_allclose(heat.fidelity_value(np.array([8, 32, 0])), [1 / 7, 1 / 31, 0])
 
 
 # ---------------------------------------------------------------- Burgers
@@ -248,7 +248,7 @@ def test_burgers_train_times_cover_the_declared_range():
 
 # ---------------------------------------------------------------- generator smoke test
 def test_generate_smoke(tmp_path):
-    counts = {"poisson": (2, 2, 1), "heat": (2, 1, 1, 1, 1), "burgers": (1, 1, 1)}
+    counts = {"poisson": (2, 2, 1), "heat": (1, 1, 1, 1, 1, 1), "burgers": (1, 1, 1)}
     paths = generate.generate(tmp_path, train_counts=counts, n_test=2, n_calib=3,
                               log=lambda *_: None)
     assert sorted(p.name for p in paths) == sorted(
@@ -277,6 +277,11 @@ def test_generate_smoke(tmp_path):
     np.testing.assert_allclose(te["u"][0, 0], poisson.reference(te["params"][0]), atol=1e-5)
     tr, te = np.load(tmp_path / "heat_train.npz"), np.load(tmp_path / "heat_test.npz")
     np.testing.assert_allclose(tr["fidelity"], heat.fidelity_value(tr["resolution"]), rtol=1e-6)
+    # heat's top training level is the exact solution at h = 0 (generate.EXACT_TOP)
+    assert tr["resolution"][-1] == 0 and tr["fidelity"][-1] == 0 and np.all(te["fidelity"] == 0)
+    np.testing.assert_allclose(tr["u"][-1, 0], heat.reference(tr["params"][-1]), atol=1e-5)
+    np.testing.assert_allclose(tr["u"][-2, 0], heat.to_output(*heat.solve(tr["params"][-2], 32)),
+                               atol=1e-5)
     np.testing.assert_allclose(te["u"][1, 0], heat.reference(te["params"][1]), atol=1e-5)
     tr, te = np.load(tmp_path / "burgers_train.npz"), np.load(tmp_path / "burgers_test.npz")
     t = tr["coords"][:n_t, 0].astype(float)

@@ -60,7 +60,7 @@ def test_max_pairwise_distance():
 
 def test_metadata_keys():
     m = bench.metadata("heat", (1, 32, 32), 0.01, 74.6, [0.49], [0.95])
-    assert m["dgmf.fidelity"] == "continuous:0.03225806451612903:0.14285714285714285"
+    assert m["dgmf.fidelity"] == "continuous:0:0.14285714285714285"
     assert m["dgmf.param_names"] == "q_left,q_right,alpha" and m["dgmf.shape"] == "1,32,32"
     m = bench.metadata("burgers", (1, 64), 0.01, 20.8, [0.27], [0.2])
     assert (m["dgmf.fidelity"], m["dgmf.coord_names"], m["dgmf.coord_max"]) == ("discrete:3", "t", "3")
