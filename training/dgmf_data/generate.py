@@ -16,13 +16,18 @@ Arrays (float32 unless noted):
     level      [N] int   index into level_resolutions (test: the top level)
     resolution [N] int   n (poisson), m = nx = nt (heat), nx (burgers) of that level; 0 for the
                          exact solution (heat's top training level, see EXACT_TOP)
-    case_id    [N] int   one id per case (the 16 burgers rows of one case share it)
+    case       [N] int   one id per case (the 16 burgers rows of one case share it)
     coords     [N, 1]    burgers only: time t of the profile; 16 rows per case, ascending t.
                          Training: t = 0, t = 3 and one uniform draw in each of 14 equal
                          sub-intervals of [0, 3] (burgers.train_times); test: 0, 0.2, ..., 3
                          (burgers.TIMES)
     u          [N, 1, 32, 32] poisson (x, y) / heat (t, x);  [N, 1, 64] burgers
+    known_mask, known_maps   poisson only: the Dirichlet boundary as a linear map of the inputs
+                         (dgmf_train.bench.poisson_known_values; checked against u on loading)
 plus metadata: param_names, param_low, param_high, level_resolutions, level_fidelity.
+Each split also gets its dataset manifest <name>_<split>.json (dgmf_train.dataset, docs/training.md):
+the same format users write for their own simulations, so `dgmf-train fit data/poisson_train.json`
+trains a built-in benchmark like any other dataset.
 
 Parameters are scrambled Sobol points scaled to each benchmark's box, with a fixed seed per
 (benchmark, split, level): seed = base + level for training, base + 99 for the test set,
@@ -33,6 +38,7 @@ numpy's default_rng([seed, 1]).
 from __future__ import annotations
 
 import argparse
+import json
 import time
 import warnings
 from pathlib import Path
@@ -41,6 +47,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from . import burgers, heat, poisson
+from dgmf_train import bench
 
 N_TEST = 128
 N_CALIB = 64
@@ -131,7 +138,7 @@ def run_cases(name, split, params, level, times=None):
 def build_split(name, split, counts, seeds, levels, log=print):
     """Stack the given (count, seed, level) triples of one split into one dataset dict."""
     module = CONFIG[name][0]
-    parts = {k: [] for k in ("params", "fidelity", "level", "resolution", "case_id", "coords", "u")}
+    parts = {k: [] for k in ("params", "fidelity", "level", "resolution", "case", "coords", "u")}
     next_case = 0
     for count, seed, level in zip(counts, seeds, levels):
         if count == 0:
@@ -148,7 +155,7 @@ def build_split(name, split, counts, seeds, levels, log=print):
         parts["fidelity"].append(np.full(rows, _fidelity(name, level)))
         parts["level"].append(np.full(rows, level, dtype=np.int64))
         parts["resolution"].append(np.full(rows, level_resolutions(name)[level], dtype=np.int64))
-        parts["case_id"].append(case + next_case)
+        parts["case"].append(case + next_case)
         parts["coords"].append(coords)
         parts["u"].append(u)
         next_case += count
@@ -192,9 +199,14 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=N_TEST, n_c
             "test": build_split(name, "test", [n_test], [base + 99], [top], log),
             "calib": build_split(name, "calib", [n_calib], [base + 98], [top], log),
         }
+        known = bench.known_values(name)
         for split, data in splits.items():
             path = out_dir / f"{name}_{split}.npz"
+            if known is not None:
+                data["known_mask"], data["known_maps"] = known
             np.savez(path, **data)
+            doc = bench.manifest(name, arrays=path.name).to_json()
+            (out_dir / f"{name}_{split}.json").write_text(json.dumps(doc, indent=1) + "\n")
             written.append(path)
             log(f"  -> {path}  u{tuple(data['u'].shape)} params{tuple(data['params'].shape)}")
         log(f"{name}: {time.perf_counter() - t0:.1f} s")

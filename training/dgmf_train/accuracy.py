@@ -168,7 +168,6 @@ def figure(name, t, mean, std, out):
 
 def run_bench(name, pc_cases, work, fig_dir, bare=None):
     t = load_testset(name)
-    n_cases = len(np.unique(t["case"]))
     rows = []
 
     def add(method, nfe, pred, seconds, ts):

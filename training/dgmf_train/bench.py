@@ -1,12 +1,12 @@
-"""Per-benchmark facts shared by training, export and evaluation: how to read the .npz written by
-dgmf_data.generate into network inputs, and the contract metadata that describes them."""
+"""The three built-in benchmarks as datasets (dgmf_train.dataset): their manifests and known values,
+and the per-benchmark facts the evaluation tools use (solver module, grids)."""
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 
-from dgmf_data import burgers, heat, poisson  # noqa: F401  (dgmf_data puts training/ on sys.path)
+from dgmf_data import burgers, heat, poisson
+from .dataset import Fidelity, Manifest, Range
 
 def poisson_known_values():
     """Poisson's Dirichlet boundary as a linear map of the inputs, exactly as dgmf_data.generate
@@ -54,45 +54,20 @@ BENCH = {
 }
 
 
-def load(data_dir, name, split):
-    """Arrays of one split as float32 network inputs: x (physical u), params, fidelity, coords."""
-    d = np.load(Path(data_dir) / f"{name}_{split}.npz")
-    b = BENCH[name]
-    if b["fidelity"][0] == "discrete":
-        fid = np.eye(b["fidelity"][1], dtype=np.float32)[d["level"]]
-    else:
-        fid = d["fidelity"].astype(np.float32)[:, None]
-    out = dict(u=d["u"].astype(np.float32), params=d["params"].astype(np.float32), fidelity=fid,
-               level=d["level"], raw_fidelity=d["fidelity"])
-    if b["coords"] is not None:
-        out["coords"] = d["coords"].astype(np.float32)
-    return out
-
-
-def fmt(x):
-    """Shortest round-trip decimal of a float64, without a trailing '.0'."""
-    s = repr(float(x))
-    return s[:-2] if s.endswith(".0") else s
-
-
-def metadata(name, shape, sigma_min, sigma_max, shift, scale):
-    """Every dgmf.* key of contract v1 for this benchmark (insertion order kept in the file)."""
+def manifest(name, arrays=""):
+    """The benchmark's dataset manifest (dgmf_data.generate writes it beside each split)."""
     b, m = BENCH[name], BENCH[name]["module"]
-    lst = lambda xs: ",".join(fmt(x) for x in xs)
+    params = tuple(Range(n, float(lo), float(hi))
+                   for n, lo, hi in zip(m.PARAM_NAMES, m.PARAM_LOW, m.PARAM_HIGH))
     f = b["fidelity"]
-    meta = {
-        "dgmf.contract": "1", "dgmf.sde": "ve",
-        "dgmf.sigma_min": fmt(sigma_min), "dgmf.sigma_max": fmt(sigma_max),
-        "dgmf.output": "score", "dgmf.shape": lst(shape),
-        "dgmf.param_names": ",".join(m.PARAM_NAMES),
-        "dgmf.param_min": lst(m.PARAM_LOW), "dgmf.param_max": lst(m.PARAM_HIGH),
-        "dgmf.fidelity": f"discrete:{f[1]}" if f[0] == "discrete" else f"continuous:{fmt(f[1])}:{fmt(f[2])}",
-    }
-    if b["labels"]:
-        meta["dgmf.fidelity_labels"] = b["labels"]
-    if b["coords"] is not None:
-        cname, lo, hi = b["coords"]
-        meta.update({"dgmf.coord_names": cname, "dgmf.coord_min": fmt(lo), "dgmf.coord_max": fmt(hi)})
-    meta.update({"dgmf.data_shift": lst(shift), "dgmf.data_scale": lst(scale),
-                 "dgmf.name": name, "dgmf.description": b["description"]})
-    return meta
+    fid = (Fidelity("discrete", labels=tuple(b["labels"].split(","))) if f[0] == "discrete" else
+           Fidelity("continuous", name="h", min=float(f[1]), max=float(f[2]), target=float(f[1])))
+    coords = (Range(*b["coords"]),) if b["coords"] is not None else ()
+    return Manifest(name=name, description=b["description"], params=params, fidelity=fid,
+                    coords=coords, arrays=arrays)
+
+
+def known_values(name):
+    """(mask, maps) of the benchmark's known output values, or None."""
+    fn = BENCH[name].get("known_values")
+    return None if fn is None else fn()

@@ -45,7 +45,7 @@ def testset(name, data_dir, n_cases):
     (the same Sobol draws as generate.build_split; the npz stores float32)."""
     module, _, base = generate.CONFIG[name]
     d = np.load(Path(data_dir) / f"{name}_test.npz")
-    case = d["case_id"]
+    case = d["case"]
     keep = case < n_cases
     params = generate.sample_params(module, int(case.max()) + 1, base + 99)[case][keep]
     assert np.allclose(params.astype(np.float32), d["params"][keep]), "test split does not match"

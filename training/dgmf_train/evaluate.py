@@ -39,7 +39,7 @@ def write_testset(name, data_dir, out_dir, split="test"):
     finest training solver" column of docs/accuracy.md."""
     module, _, base = generate.CONFIG[name]
     d = np.load(Path(data_dir) / f"{name}_{split}.npz")
-    case = d["case_id"]
+    case = d["case"]
     n_cases = int(case.max()) + 1
     # The npz stores float32 params; redraw the same Sobol points in float64 (same seed as
     # generate.build_split) so the engine gets the exact inputs of the reference solves.
@@ -193,12 +193,12 @@ def main(argv=None):
     rows["DGMF (dgmf predict, heun 18)"] = rel_l2(pred.reshape(ref.shape), ref)
     frow = np.eye(f[1])[int(fidelity[0])] if f[0] == "discrete" else np.array([fidelity[0]])
     rows["DGMF (onnxruntime heun 18)"] = rel_l2(ort_heun(model, params, frow, args.steps), ref)
-    rows[f"low fidelity (level 0 solver)"] = rel_l2(low_fidelity(args.bench, params), ref)
+    rows["low fidelity (level 0 solver)"] = rel_l2(low_fidelity(args.bench, params), ref)
     if args.baseline:
         import torch
-        from .train import build_model
+        from .train import checkpoint_model
         ck = torch.load(args.baseline, map_location="cpu", weights_only=False)
-        net = build_model(ck["bench"], ck["shape"], baseline=True)
+        net = checkpoint_model(ck, baseline=True)
         net.load_state_dict(ck["ema"])
         with torch.no_grad():
             x = net(torch.tensor(params, dtype=torch.float32),

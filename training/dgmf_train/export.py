@@ -1,24 +1,22 @@
 """Export a trained checkpoint's EMA score model to a contract-v1 ONNX file and check it.
 
-    cd training && python3 -m dgmf_train.export runs/poisson.pt ../models/poisson.onnx
-    cd training && python3 -m dgmf_train.export runs/poisson_reg.pt ../models/baselines/poisson_regression.onnx
+    dgmf-train export runs/poisson.pt ../models/poisson.onnx
+    dgmf-train export runs/poisson_reg.pt ../models/baselines/poisson_regression.onnx
 
 Single file (no external data), opset 17, IR <= 13, dynamic batch axis, inputs
 z, sigma, params, fidelity[, coords], output `score`, every dgmf.* metadata key.  Then:
 torch vs ONNX Runtime on random inputs (max relative error <= 1e-4, per row relative to the row's
 largest |score|, since the score's size varies like 1/sigma), and `dgmf info MODEL` must accept it.
 
-Known values: where the benchmark's output holds values fixed by the inputs (bench.BENCH[name]
-["known_values"]: Poisson's Dirichlet boundary), the exported graph imposes them exactly, in the
+Known values: where the dataset's output holds values fixed by the inputs (its known_mask and
+known_maps; Poisson's Dirichlet boundary), the exported graph imposes them exactly, in the
 score model (the denoiser is the known value there, so the score is (b_norm - z)/sigma^2) and in
 the baseline (u = b there); --no-known-values exports the bare network (to measure the difference).
 """
 from __future__ import annotations
 
 import argparse
-import math
 import os
-import subprocess
 import tempfile
 from pathlib import Path
 
@@ -28,26 +26,22 @@ import onnxruntime as ort
 import torch
 from torch import nn
 
-from . import bench
-from .paths import CLI, REPO
-from .train import build_model
+from . import contract
+from .contract import MAX_IR, ContractError, compare, export_contract, random_inputs, torch_export
+from .train import checkpoint_known, checkpoint_manifest, checkpoint_model
 
-OPSET = 17
-MAX_IR = 13
 MAX_BYTES = 5 * 1024 * 1024
 
 
 class KnownValues(nn.Module):
-    """The output values fixed by the inputs (bench.BENCH[name]["known_values"]): on `mask`
+    """The output values fixed by the inputs (the dataset's known_mask, known_maps): on `mask`
     ([C, *grid] bool), u = b(params, fidelity) = sum_{l, p} fidelity[l] params[p] maps[l, p],
     a linear map (discrete fidelity, one-hot).  `normalized` gives (b - shift)/scale, the state's
     units."""
 
-    def __init__(self, name, shift, scale):
+    def __init__(self, mask, maps, shift, scale):
         super().__init__()
-        if bench.BENCH[name]["fidelity"][0] != "discrete":
-            raise ValueError("known values are implemented for a discrete (one-hot) fidelity")
-        mask, maps = bench.BENCH[name]["known_values"]()
+        mask, maps = np.asarray(mask, bool), np.asarray(maps)
         self.shape = tuple(mask.shape)
         b = (1, -1) + (1,) * (len(self.shape) - 1)
         self.register_buffer("mask", torch.from_numpy(mask))
@@ -64,10 +58,11 @@ class KnownValues(nn.Module):
 
 
 def known_values(ck, enabled=True):
-    """The checkpoint's KnownValues, or None (none for this benchmark, or disabled)."""
-    if not enabled or bench.BENCH[ck["bench"]].get("known_values") is None:
+    """The checkpoint's KnownValues, or None (none in its dataset, or disabled)."""
+    known = checkpoint_known(ck)
+    if not enabled or known is None:
         return None
-    return KnownValues(ck["bench"], ck["shift"], ck["scale"])
+    return KnownValues(*known, ck["shift"], ck["scale"])
 
 
 class Exported(nn.Module):
@@ -113,12 +108,13 @@ def export_baseline(ck, out, check_rows, use_known=True):
     """The direct-regression baseline as a plain ONNX file (inputs params, fidelity[, coords];
     output u in physical units).  Not a contract-v1 model: it has no noise input, and the
     engine does not load it; docs/accuracy.md evaluates it with onnxruntime."""
-    name, shape = ck["bench"], tuple(ck["shape"])
-    net = build_model(name, shape, baseline=True)
+    manifest, shape = checkpoint_manifest(ck), tuple(ck["shape"])
+    name = manifest.name
+    net = checkpoint_model(ck, baseline=True)
     net.load_state_dict(ck["ema"])
     known = known_values(ck, use_known)
     model = PhysicalBaseline(net, ck["shift"], ck["scale"], known).eval()
-    feeds = random_inputs(name, shape, check_rows, 0.01, 1.0)
+    feeds = random_inputs(manifest, shape, check_rows, 0.01, 1.0)
     del feeds["z"], feeds["sigma"]
     with tempfile.TemporaryDirectory() as tmp:
         raw = Path(tmp) / "raw.onnx"
@@ -128,20 +124,13 @@ def export_baseline(ck, out, check_rows, use_known=True):
     props = {"dgmf.name": f"{name}_regression", "dgmf.baseline": "regression",
              "dgmf.shape": ",".join(map(str, shape))}
     if known is not None:
-        props["dgmf.description"] = KNOWN_NOTE[name]
+        props["dgmf.description"] = known_note(name)
     onnx.helper.set_model_props(onx, props)
     onnx.checker.check_model(onx, full_check=True)
     Path(out).parent.mkdir(parents=True, exist_ok=True)
     onnx.save_model(onx, out, save_as_external_data=False)
-    sess = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
-    with torch.no_grad():
-        ref = model(*(torch.from_numpy(v) for v in feeds.values())).numpy()
-    got = sess.run(None, feeds)[0]
-    rel = np.abs(got - ref).max() / np.abs(ref).max()
-    print(f"wrote {out}: {os.path.getsize(out) / 1e6:.3f} MB; torch vs onnxruntime max relative "
-          f"error {rel:.3e}")
-    if rel > 1e-4 or not np.isfinite(got).all():
-        raise SystemExit("ONNX output disagrees with torch")
+    print(f"wrote {out}: {os.path.getsize(out) / 1e6:.3f} MB")
+    compare(out, model, feeds)
 
 
 # Appended to dgmf.description when the graph imposes the known values.
@@ -149,52 +138,18 @@ KNOWN_NOTE = {"poisson": "the Dirichlet boundary values (edge data; at coarse le
                          "by the solver's output) are imposed exactly by the graph"}
 
 
+def known_note(name):
+    return KNOWN_NOTE.get(name, "the output values fixed by the inputs (the dataset's known_mask) are "
+                                "imposed exactly by the graph")
+
+
 def load_ema(ckpt_path):
     ck = torch.load(ckpt_path, map_location="cpu", weights_only=False)
     if ck["baseline"]:
         raise SystemExit("this is a regression-baseline checkpoint; only score models export")
-    model = build_model(ck["bench"], ck["shape"])
+    model = checkpoint_model(ck)
     model.load_state_dict(ck["ema"])
     return ck, model.eval()
-
-
-def random_inputs(name, shape, n, sigma_min, sigma_max, seed=0):
-    """n random contract inputs (float32 numpy), sigma log-uniform over the trained range."""
-    rng = np.random.default_rng(seed)
-    b, m = bench.BENCH[name], bench.BENCH[name]["module"]
-    sigma = np.exp(rng.uniform(math.log(sigma_min), math.log(sigma_max), n))
-    z = rng.standard_normal((n, *shape)) * np.sqrt(1 + sigma**2).reshape((-1,) + (1,) * len(shape))
-    params = rng.uniform(m.PARAM_LOW, m.PARAM_HIGH, (n, len(m.PARAM_NAMES)))
-    f = b["fidelity"]
-    if f[0] == "discrete":
-        fid = np.eye(f[1])[rng.integers(0, f[1], n)]
-    else:
-        fid = rng.uniform(f[1], f[2], (n, 1))
-    feeds = dict(z=z, sigma=sigma, params=params, fidelity=fid)
-    if b["coords"] is not None:
-        feeds["coords"] = rng.uniform(b["coords"][1], b["coords"][2], (n, 1))
-    return {k: v.astype(np.float32) for k, v in feeds.items()}
-
-
-def torch_export(module, feeds, path, output="score"):
-    """module's forward takes the feeds in their order; one output named `output`."""
-    names = list(feeds)
-    args = tuple(torch.from_numpy(feeds[k]) for k in names)
-    # The TorchScript exporter writes opset 17 natively (the dynamo exporter starts at 18 and
-    # would need the version converter); batch is the only dynamic axis.
-    torch.onnx.export(module, args, str(path), input_names=names, output_names=[output],
-                      dynamic_axes={k: {0: "batch"} for k in names + [output]},
-                      opset_version=OPSET, dynamo=False, external_data=False)
-
-
-def check_cli(path):
-    if not CLI.exists():
-        print(f"{CLI} missing: cargo build --release")
-        subprocess.run(["cargo", "build", "--release"], cwd=REPO, check=True)
-    r = subprocess.run([str(CLI), "info", str(path)], capture_output=True, text=True)
-    print(r.stdout + r.stderr)
-    if r.returncode != 0:
-        raise SystemExit(f"dgmf info rejected {path} (exit {r.returncode})")
 
 
 def main(argv=None):
@@ -212,55 +167,28 @@ def main(argv=None):
         return export_baseline(ck, args.out, args.check_rows, args.known)
     ck, net = load_ema(args.checkpoint)
     known = known_values(ck, args.known)
-    model = Exported(net, known).eval()
-    name, shape = ck["bench"], tuple(ck["shape"])
-    feeds = random_inputs(name, shape, args.check_rows, ck["sigma_min"], ck["sigma_max"])
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        torch_export(model, {k: v[:2] for k, v in feeds.items()}, raw)
-        onx = onnx.load(str(raw))  # loads any external data back in, so one file is written
-    if onx.ir_version > MAX_IR:  # opset 17 needs only IR 8
-        onx.ir_version = MAX_IR
-    opsets = {o.domain: o.version for o in onx.opset_import}
-    assert opsets.get("", opsets.get("ai.onnx")) == OPSET, opsets
-    del onx.metadata_props[:]
-    meta = bench.metadata(name, shape, ck["sigma_min"], ck["sigma_max"], ck["shift"], ck["scale"])
-    if known is not None:
-        meta["dgmf.description"] += "; " + KNOWN_NOTE[name]
-    onnx.helper.set_model_props(onx, meta)
-    onx.producer_name, onx.doc_string = "dgmf_train.export", meta["dgmf.description"]
-    onnx.checker.check_model(onx, full_check=True)
-    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
-    onnx.save_model(onx, args.out, save_as_external_data=False)
-    size = os.path.getsize(args.out)
-    print(f"wrote {args.out}: {size / 1e6:.3f} MB, IR {onx.ir_version}, opset {OPSET}, "
-          f"inputs {[i.name for i in onx.graph.input]}")
-    if size > MAX_BYTES:
-        raise SystemExit(f"{args.out} is {size} bytes > {MAX_BYTES}")
-
-    # torch vs ONNX Runtime on random inputs, batch sizes 1 and check_rows (dynamic axis).
-    sess = ort.InferenceSession(args.out, providers=["CPUExecutionProvider"])
-    with torch.no_grad():
-        ref = model(*(torch.from_numpy(v) for v in feeds.values())).numpy().astype(np.float64)
-    got = sess.run(None, feeds)[0].astype(np.float64)
-    one = sess.run(None, {k: v[:1] for k, v in feeds.items()})[0].astype(np.float64)
-    flat = lambda a: a.reshape(len(a), -1)
-    rel = np.abs(flat(got - ref)).max(1) / np.abs(flat(ref)).max(1)
-    rel1 = np.abs(one - ref[:1]).max() / np.abs(ref[:1]).max()
-    print(f"torch vs onnxruntime ({len(ref)} rows): max relative error {rel.max():.3e} "
-          f"(batch 1: {rel1:.3e})")
-    if max(rel.max(), rel1) > 1e-4 or not np.isfinite(got).all():
-        raise SystemExit("ONNX output disagrees with torch")
-    check_cli(args.out)
-    if args.fp16:
-        export_fp16(args.out, args.fp16, feeds, got)
+    manifest, shape = checkpoint_manifest(ck), tuple(ck["shape"])
+    description = manifest.description + ("; " + known_note(manifest.name) if known is not None else "")
+    feeds = random_inputs(manifest, shape, args.check_rows, ck["sigma_min"], ck["sigma_max"])
+    try:
+        export_contract(Exported(net, known), manifest, args.out, shape=shape, output="score",
+                        sigma_min=ck["sigma_min"], sigma_max=ck["sigma_max"],
+                        data_shift=ck["shift"], data_scale=ck["scale"], example_inputs=feeds,
+                        description=description, max_bytes=MAX_BYTES, already_wrapped=True,
+                        require_cli=True)
+        if args.fp16:
+            export_fp16(args.out, args.fp16, feeds)
+    except ContractError as e:
+        raise SystemExit(f"error: {e}") from None
 
 
-def export_fp16(src, out, feeds, ref):
+def export_fp16(src, out, feeds):
     """An fp16 copy (onnxconverter-common): weights, activations and the contract inputs/output
     in float16; the engine converts at the boundary (`half`).  Checked against the fp32 file:
     per-row max error relative to the row's largest |score| <= 1e-2 (fp16 has 11 bits)."""
     from onnxconverter_common import float16
+    ref = ort.InferenceSession(str(src), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+    ref = ref.astype(np.float64)
     onx = float16.convert_float_to_float16(onnx.load(src), keep_io_types=False)
     onnx.save_model(onx, out, save_as_external_data=False)
     sess = ort.InferenceSession(out, providers=["CPUExecutionProvider"])
@@ -270,8 +198,8 @@ def export_fp16(src, out, feeds, ref):
     print(f"wrote {out}: {os.path.getsize(out) / 1e6:.3f} MB; fp16 vs fp32 max relative error "
           f"{rel.max():.3e}")
     if rel.max() > 1e-2 or not np.isfinite(got).all():
-        raise SystemExit("fp16 export disagrees with fp32 beyond 1e-2")
-    check_cli(out)
+        raise ContractError("fp16 export disagrees with fp32 beyond 1e-2")
+    contract.check_with_cli(out, required=True)
 
 
 if __name__ == "__main__":

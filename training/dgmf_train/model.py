@@ -159,11 +159,11 @@ class ScoreNet(nn.Module):
     """
 
     def __init__(self, dims, param_min, param_max, fidelity, coord_min=None, coord_max=None,
-                 channels=CHANNELS, emb=EMB):
+                 channels=CHANNELS, emb=EMB, in_ch=1):
         super().__init__()
         self.dims = dims
         self.cond = Conditioning(param_min, param_max, fidelity, coord_min, coord_max, emb)
-        self.net = UNet(dims, channels, emb)
+        self.net = UNet(dims, channels, emb, in_ch)
 
     def precond(self, sigma, ndim):
         s = sigma.reshape((-1,) + (1,) * (ndim - 1))
@@ -194,12 +194,12 @@ class RegressionNet(nn.Module):
     fake noise level enters the model."""
 
     def __init__(self, dims, shape, param_min, param_max, fidelity, coord_min=None,
-                 coord_max=None, channels=CHANNELS, emb=EMB):
+                 coord_max=None, channels=CHANNELS, emb=EMB, in_ch=1):
         super().__init__()
         self.shape = tuple(shape)
         self.cond = Conditioning(param_min, param_max, fidelity, coord_min, coord_max, emb,
                                  use_sigma=False)
-        self.net = UNet(dims, channels, emb)
+        self.net = UNet(dims, channels, emb, in_ch)
 
     def forward(self, params, fidelity, coords=None):
         z = params.new_zeros((params.shape[0],) + self.shape)

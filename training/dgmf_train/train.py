@@ -1,7 +1,9 @@
-"""Train a DGMF score model (VE SDE, denoising score matching) or the regression baseline.
+"""Train a DGMF score model (VE SDE, denoising score matching) or the regression baseline on a
+dataset (dgmf_train.dataset: a manifest and its arrays; docs/training.md).
 
-    cd training && python3 -m dgmf_train.train poisson --minutes 45 --out runs/poisson.pt
-    cd training && python3 -m dgmf_train.train poisson --baseline --minutes 10 --out runs/poisson_reg.pt
+    dgmf-train fit my_data.json --minutes 30 --out runs/mine.pt
+    dgmf-train fit poisson --minutes 45 --out runs/poisson.pt          (data/poisson_train.json)
+    dgmf-train fit poisson --baseline --minutes 45 --out runs/poisson_reg.pt
 
 All fidelity levels are trained together (fidelity is an input).  The checkpoint holds the raw
 and EMA weights, the normalization (data_shift/scale), sigma_min/max and the loss log.
@@ -21,6 +23,7 @@ import numpy as np
 import torch
 
 from . import bench
+from .dataset import DatasetError, load as load_dataset, parse_manifest
 from .model import RegressionNet, ScoreNet, n_params
 
 SIGMA_MIN = 0.01
@@ -35,14 +38,72 @@ def max_pairwise_distance(x, max_rows=6000, seed=0):
     return max(torch.cdist(chunk, x).max().item() for chunk in x.split(1024))
 
 
-def build_model(name, shape, baseline=False):
-    b, m = bench.BENCH[name], bench.BENCH[name]["module"]
-    kw = dict(param_min=m.PARAM_LOW, param_max=m.PARAM_HIGH, fidelity=b["fidelity"])
-    if b["coords"] is not None:
-        kw.update(coord_min=[b["coords"][1]], coord_max=[b["coords"][2]])
+def build_model(manifest, shape, baseline=False, channels=None, emb=None):
+    """The built-in U-Net for a dataset of this manifest and per-row shape [C, *grid] (channels:
+    widths per resolution level, fine -> coarse; emb: conditioning width; None: model.py's)."""
+    from .contract import fidelity_spec
+    shape = tuple(shape)
+    if len(shape) not in (2, 3) or any(g % 4 for g in shape[1:]):
+        raise DatasetError(f"the built-in U-Net takes rows [C, L] or [C, H, W] with every grid size a "
+                           f"multiple of 4 (it halves the grid twice), got {shape}; resample the data "
+                           "onto such a grid (dgmf_train.dataset.resample) or export your own network "
+                           "with dgmf_train.contract.export_contract")
+    kw = dict(param_min=[r.min for r in manifest.params], param_max=[r.max for r in manifest.params],
+              fidelity=fidelity_spec(manifest), in_ch=shape[0])
+    if channels:
+        kw["channels"] = tuple(int(c) for c in channels)
+    if emb:
+        kw["emb"] = int(emb)
+    if manifest.coords:
+        kw.update(coord_min=[r.min for r in manifest.coords], coord_max=[r.max for r in manifest.coords])
     if baseline:
-        return RegressionNet(b["dims"], shape, **kw)
-    return ScoreNet(b["dims"], **kw)
+        return RegressionNet(len(shape) - 1, shape, **kw)
+    return ScoreNet(len(shape) - 1, **kw)
+
+
+def checkpoint_model(ck, baseline=None):
+    """The network a checkpoint's weights fit (its manifest, shape and architecture)."""
+    arch = ck.get("arch", {})
+    return build_model(checkpoint_manifest(ck), ck["shape"],
+                       ck["baseline"] if baseline is None else baseline,
+                       arch.get("channels"), arch.get("emb"))
+
+
+def checkpoint_manifest(ck):
+    """A checkpoint's Manifest (checkpoints from before the dataset format name a benchmark)."""
+    if "manifest" in ck:
+        return parse_manifest(ck["manifest"])
+    return bench.manifest(ck["bench"])
+
+
+def checkpoint_known(ck):
+    """A checkpoint's known values (mask, maps), or None."""
+    if "manifest" in ck:
+        return ck.get("known")
+    return bench.known_values(ck["bench"])
+
+
+def resolve_data(data, data_dir="data"):
+    """A manifest path, or a built-in benchmark name -> <data_dir>/<name>_train.json."""
+    if data in bench.BENCH and not Path(data).exists():
+        path = Path(data_dir) / f"{data}_train.json"
+        if not path.exists():
+            raise DatasetError(f"{path} not found: generate the built-in data first "
+                               f"(dgmf-train generate --out {data_dir})")
+        return path
+    return Path(data)
+
+
+def network_inputs(ds):
+    """float32 arrays the networks take: x (physical u), params, fidelity (one-hot for a discrete
+    fidelity, the value [N, 1] for a continuous one), coords."""
+    f = ds.manifest.fidelity
+    fid = (np.eye(f.levels, dtype=np.float32)[ds.fidelity.astype(np.int64)] if f.kind == "discrete"
+           else ds.fidelity.astype(np.float32)[:, None])
+    out = dict(u=ds.u.astype(np.float32), params=ds.params.astype(np.float32), fidelity=fid)
+    if ds.coords is not None:
+        out["coords"] = ds.coords.astype(np.float32)
+    return out
 
 
 def lr_at(progress, lr, warmup=0.02):
@@ -60,8 +121,9 @@ def snapshot_path(out, minutes):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("bench", choices=list(bench.BENCH))
-    ap.add_argument("--data", default="data")
+    ap.add_argument("data", help="dataset manifest (.json), or a built-in benchmark name "
+                                  f"({', '.join(bench.BENCH)}: <--data-dir>/<name>_train.json)")
+    ap.add_argument("--data-dir", default="data", help="where the built-in benchmarks' data are")
     ap.add_argument("--out", required=True, help="checkpoint path (.pt)")
     ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock training budget")
     ap.add_argument("--steps", type=int, default=1_000_000, help="step cap")
@@ -72,6 +134,9 @@ def main(argv=None):
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--log-every", type=int, default=200)
     ap.add_argument("--baseline", action="store_true", help="direct MSE regression instead of DSM")
+    ap.add_argument("--channels", default="16,32,64",
+                    help="U-Net widths per resolution level, fine -> coarse (three levels)")
+    ap.add_argument("--emb", type=int, default=128, help="conditioning embedding width")
     ap.add_argument("--snapshot-minutes", type=float, default=0.0,
                     help="also save the checkpoint every M minutes to <out stem>_<minutes>min.pt")
     args = ap.parse_args(argv)
@@ -79,23 +144,33 @@ def main(argv=None):
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
     torch.set_num_threads(args.threads)
-    d = bench.load(args.data, args.bench, "train")
+    try:
+        ds = load_dataset(resolve_data(args.data, args.data_dir))
+        channels = [int(c) for c in args.channels.split(",")]
+        if len(channels) != 3 or min(channels) < 1:
+            raise DatasetError(f"--channels takes three positive widths, e.g. 16,32,64; got {args.channels}")
+        model = build_model(ds.manifest, ds.u.shape[1:], args.baseline, channels, args.emb)
+    except DatasetError as e:
+        raise SystemExit(f"error: {e}") from None
+    name = ds.manifest.name
+    d = network_inputs(ds)
     u = torch.from_numpy(d["u"])
     shape = tuple(u.shape[1:])
     # Per-channel normalization: physical u = shift + scale * x.
     dims = [0] + list(range(2, u.dim()))
     shift = u.double().mean(dim=dims)
+    if len(u) < 2:
+        raise SystemExit("error: a dataset needs at least 2 rows to train on")
     scale = u.double().std(dim=dims)
+    scale = torch.where(scale > 0, scale, torch.ones_like(scale))  # a constant channel: unscaled
     bshape = (1, -1) + (1,) * (u.dim() - 2)
     x = ((u - shift.float().reshape(bshape)) / scale.float().reshape(bshape)).contiguous()
     cond = [torch.from_numpy(d["params"]), torch.from_numpy(d["fidelity"])]
     if "coords" in d:
         cond.append(torch.from_numpy(d["coords"]))
     sigma_max = max_pairwise_distance(x)
-    print(f"{args.bench}: {len(x)} training rows, shape {shape}, shift {shift.tolist()}, "
+    print(f"{name}: {len(x)} training rows, shape {shape}, shift {shift.tolist()}, "
           f"scale {scale.tolist()}, sigma_max = {sigma_max:.4f} (max pairwise distance)")
-
-    model = build_model(args.bench, shape, args.baseline)
     ema = copy.deepcopy(model).requires_grad_(False)
     print(f"model: {type(model).__name__}, {n_params(model)} parameters")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
@@ -104,7 +179,9 @@ def main(argv=None):
 
     def save(path, seconds):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(dict(bench=args.bench, baseline=args.baseline, shape=shape,
+        torch.save(dict(bench=name, manifest=ds.manifest.to_json(), known=ds.known,
+                        arch=dict(channels=channels, emb=args.emb),
+                        baseline=args.baseline, shape=shape,
                         model=model.state_dict(), ema=ema.state_dict(), shift=shift.tolist(),
                         scale=scale.tolist(), sigma_min=SIGMA_MIN, sigma_max=sigma_max, steps=step,
                         seconds=seconds, log=log, args=vars(args)), path)

@@ -286,7 +286,7 @@ def test_generate_smoke(tmp_path):
     tr, te = np.load(tmp_path / "burgers_train.npz"), np.load(tmp_path / "burgers_test.npz")
     t = tr["coords"][:n_t, 0].astype(float)
     assert t[0] == 0 and t[-1] == np.float32(burgers.T_END) and np.all(np.diff(t) > 0)
-    assert np.all(tr["case_id"][:n_t] == 0) and np.all(tr["case_id"][n_t:2 * n_t] == 1)
+    assert np.all(tr["case"][:n_t] == 0) and np.all(tr["case"][n_t:2 * n_t] == 1)
     # the float32 coords round the solver's times by < 1e-7: u changes by less than atol
     np.testing.assert_allclose(tr["u"][:n_t, 0],
                                burgers.to_output(burgers.solve(float(tr["params"][0, 0]), 16, t)),

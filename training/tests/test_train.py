@@ -1,16 +1,19 @@
 """Fast checks of the score networks, the metadata and the ONNX export (untrained weights).
 
 Skipped where torch / onnxruntime are not installed (CI installs only requirements-data.txt)."""
+import json
 import math
 
 import numpy as np
 import pytest
 
-torch = pytest.importorskip("torch")
-onnx = pytest.importorskip("onnx")
-pytest.importorskip("onnxruntime")
+from conftest import require  # noqa: E402
 
-from dgmf_train import bench, export, train  # noqa: E402
+torch = require("torch")
+onnx = require("onnx")
+require("onnxruntime")
+
+from dgmf_train import bench, contract, export, train  # noqa: E402
 from dgmf_train.model import n_params  # noqa: E402
 
 SHAPES = {"poisson": (1, 32, 32), "heat": (1, 32, 32), "burgers": (1, 64)}
@@ -19,7 +22,8 @@ SHAPES = {"poisson": (1, 32, 32), "heat": (1, 32, 32), "burgers": (1, 64)}
 def fake_checkpoint(name, path):
     """A checkpoint as train.py writes it, with freshly initialized weights."""
     torch.manual_seed(0)
-    model = train.build_model(name, SHAPES[name])
+    model = train.build_model(bench.manifest(name), SHAPES[name])
+    # the layout of checkpoints from before the dataset format (they name a built-in benchmark)
     torch.save(dict(bench=name, baseline=False, shape=SHAPES[name], model=model.state_dict(),
                     ema=model.state_dict(), shift=[0.5], scale=[0.2], sigma_min=0.01,
                     sigma_max=50.0, steps=0, seconds=0.0, log=[], args={}), path)
@@ -27,10 +31,10 @@ def fake_checkpoint(name, path):
 
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_model_size_and_shapes(name):
-    model = train.build_model(name, SHAPES[name])
-    base = train.build_model(name, SHAPES[name], baseline=True)
+    model = train.build_model(bench.manifest(name), SHAPES[name])
+    base = train.build_model(bench.manifest(name), SHAPES[name], baseline=True)
     assert n_params(model) < 1_000_000 and n_params(base) < 1_000_000
-    feeds = export.random_inputs(name, SHAPES[name], 3, 0.01, 50.0)
+    feeds = contract.random_inputs(bench.manifest(name), SHAPES[name], 3, 0.01, 50.0)
     t = {k: torch.from_numpy(v) for k, v in feeds.items()}
     with torch.no_grad():
         assert model(**t).shape == (3, *SHAPES[name])
@@ -40,8 +44,8 @@ def test_model_size_and_shapes(name):
 def test_score_is_preconditioned_denoiser():
     # The ONNX output must be the score (D - z)/sigma^2 of the EDM-preconditioned denoiser
     # D = c_skip z + c_out F(c_in z, cond) (dgmf.output = score).
-    model = train.build_model("poisson", SHAPES["poisson"]).eval()
-    f = export.random_inputs("poisson", SHAPES["poisson"], 4, 0.01, 50.0)
+    model = train.build_model(bench.manifest("poisson"), SHAPES["poisson"]).eval()
+    f = contract.random_inputs(bench.manifest("poisson"), SHAPES["poisson"], 4, 0.01, 50.0)
     t = {k: torch.from_numpy(v).double() for k, v in f.items()}
     model = model.double()
     with torch.no_grad():
@@ -59,12 +63,12 @@ def test_max_pairwise_distance():
 
 
 def test_metadata_keys():
-    m = bench.metadata("heat", (1, 32, 32), 0.01, 74.6, [0.49], [0.95])
+    m = contract.metadata(bench.manifest("heat"), (1, 32, 32), 0.01, 74.6, [0.49], [0.95])
     assert m["dgmf.fidelity"] == "continuous:0:0.14285714285714285"
     assert m["dgmf.param_names"] == "q_left,q_right,alpha" and m["dgmf.shape"] == "1,32,32"
-    m = bench.metadata("burgers", (1, 64), 0.01, 20.8, [0.27], [0.2])
+    m = contract.metadata(bench.manifest("burgers"), (1, 64), 0.01, 20.8, [0.27], [0.2])
     assert (m["dgmf.fidelity"], m["dgmf.coord_names"], m["dgmf.coord_max"]) == ("discrete:3", "t", "3")
-    m = bench.metadata("poisson", (1, 32, 32), 0.01, 109.6, [0.53], [0.18])
+    m = contract.metadata(bench.manifest("poisson"), (1, 32, 32), 0.01, 109.6, [0.53], [0.18])
     assert m["dgmf.fidelity_labels"] == "8x8,16x16,32x32" and "dgmf.coord_names" not in m
 
 
@@ -72,8 +76,8 @@ def test_metadata_keys():
 def test_export_roundtrip(name, tmp_path, monkeypatch):
     ck = tmp_path / "m.pt"
     fake_checkpoint(name, ck)
-    if not export.CLI.exists():  # the Rust CLI is checked only where it has been built
-        monkeypatch.setattr(export, "check_cli", lambda path: None)
+    if contract.find_cli() is None:  # the Rust CLI is checked only where it has been built
+        monkeypatch.setattr(contract, "check_with_cli", lambda path, required=False: None)
     out = tmp_path / "m.onnx"
     export.main([str(ck), str(out), "--check-rows", "8"])
     onx = onnx.load(str(out))
@@ -91,10 +95,12 @@ def test_snapshots(tmp_path):
     rng = np.random.default_rng(0)
     n = 12
     np.savez(tmp_path / "burgers_train.npz", u=rng.standard_normal((n, 1, 64)),
-             params=rng.uniform(10, 510, (n, 1)), level=rng.integers(0, 3, n),
-             fidelity=rng.integers(0, 3, n), coords=rng.uniform(0, 3, (n, 1)))
+             params=rng.uniform(10, 510, (n, 1)), fidelity=np.arange(n) % 3,
+             coords=rng.uniform(0, 3, (n, 1)))
+    doc = bench.manifest("burgers", arrays="burgers_train.npz").to_json()
+    (tmp_path / "burgers_train.json").write_text(json.dumps(doc))
     out = tmp_path / "runs" / "b.pt"
-    train.main(["burgers", "--data", str(tmp_path), "--out", str(out), "--threads", "1",
+    train.main(["burgers", "--data-dir", str(tmp_path), "--out", str(out), "--threads", "1",
                 "--batch", "4", "--minutes", "0.04", "--snapshot-minutes", "0.01"])
     assert train.snapshot_path(out, 10) == tmp_path / "runs" / "b_10min.pt"
     snaps = sorted(out.parent.glob("b_*min.pt"))
@@ -131,13 +137,13 @@ def test_poisson_export_imposes_known_boundary(tmp_path, monkeypatch):
     # The exported Poisson score is (b_norm - z)/sigma^2 on the boundary (denoiser = the known
     # Dirichlet value, normalized), the bare network's score inside; the baseline's u = b there.
     import onnxruntime as ort
-    monkeypatch.setattr(export, "check_cli", lambda path: None)
+    monkeypatch.setattr(contract, "check_with_cli", lambda path, required=False: None)
     shape, shift, scale = SHAPES["poisson"], 0.5, 0.2
     ck = tmp_path / "m.pt"
     fake_checkpoint("poisson", ck)
     export.main([str(ck), str(tmp_path / "known.onnx"), "--check-rows", "8"])
     export.main([str(ck), str(tmp_path / "bare.onnx"), "--check-rows", "8", "--no-known-values"])
-    feeds = export.random_inputs("poisson", shape, 16, 0.01, 50.0, seed=3)
+    feeds = contract.random_inputs(bench.manifest("poisson"), shape, 16, 0.01, 50.0, seed=3)
     run = lambda f, x: ort.InferenceSession(str(tmp_path / f)).run(None, x)[0].astype(np.float64)
     known, bare = run("known.onnx", feeds), run("bare.onnx", feeds)
     mask, maps = bench.poisson_known_values()
@@ -155,7 +161,7 @@ def test_poisson_export_imposes_known_boundary(tmp_path, monkeypatch):
 
     # the baseline: physical u = b on the boundary, the bare network inside
     torch.manual_seed(0)
-    net = train.build_model("poisson", shape, baseline=True)
+    net = train.build_model(bench.manifest("poisson"), shape, baseline=True)
     torch.save(dict(bench="poisson", baseline=True, shape=shape, model=net.state_dict(),
                     ema=net.state_dict(), shift=[shift], scale=[scale], sigma_min=0.01,
                     sigma_max=50.0, steps=0, seconds=0.0, log=[], args={}), tmp_path / "r.pt")

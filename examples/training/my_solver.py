@@ -1,0 +1,62 @@
+"""A user's own solver, run at three resolutions, written as a dgmf dataset (docs/training.md).
+
+The problem, a steady convection-diffusion boundary layer with source strength s:
+
+    -eps u'' + u' = s   on (0, 1),   u(0) = u(1) = 0,   eps in [0.05, 0.5], s in [0.5, 2]
+
+solved by central finite differences on n nodes.  The exact solution is
+u = s (x - (exp((x - 1)/eps) - exp(-1/eps)) / (1 - exp(-1/eps))); the layer at x = 1 is what the
+coarse grids get wrong.  Fidelity levels: n = 9, 17 (cheap, many runs) and 65 (fine, few runs),
+each resampled linearly onto the common 32-node output grid.
+
+    python3 examples/training/my_solver.py --out work/layer.json
+"""
+import argparse
+
+import numpy as np
+
+from dgmf_train import dataset as D
+
+LEVELS = (9, 17, 65)          # nodes per run, low -> high fidelity
+RUNS = (160, 64, 40)          # runs per level
+OUT = 32                      # common output grid (the built-in U-Net wants a multiple of 4)
+
+
+def solve(eps, s, n):
+    """Central differences on n nodes x_i = i/(n-1); returns u at the nodes."""
+    h = 1.0 / (n - 1)
+    m = n - 2
+    a = np.zeros((m, m))
+    i = np.arange(m)
+    a[i, i] = 2 * eps / h**2
+    a[i[1:], i[1:] - 1] = -eps / h**2 - 1 / (2 * h)
+    a[i[:-1], i[:-1] + 1] = -eps / h**2 + 1 / (2 * h)
+    u = np.zeros(n)
+    u[1:-1] = np.linalg.solve(a, np.full(m, s))
+    return u
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--out", required=True, help="manifest path (.json); the .npz goes beside it")
+    ap.add_argument("--seed", type=int, default=0)
+    args = ap.parse_args()
+    rng = np.random.default_rng(args.seed)
+    rows = {"u": [], "params": [], "fidelity": []}
+    for level, (n, runs) in enumerate(zip(LEVELS, RUNS)):
+        for _ in range(runs):
+            eps, s = rng.uniform(0.05, 0.5), rng.uniform(0.5, 2.0)
+            u = D.resample(solve(eps, s, n), (OUT,))      # onto the common grid
+            rows["u"].append(u[None])                     # one channel: [1, 32]
+            rows["params"].append([eps, s])
+            rows["fidelity"].append(level)
+    manifest = D.Manifest(
+        name="layer", description="-eps u'' + u' = s on (0, 1), u(0) = u(1) = 0; u on 32 nodes",
+        params=(D.Range("eps", 0.05, 0.5), D.Range("s", 0.5, 2.0)),
+        fidelity=D.Fidelity("discrete", labels=tuple(f"n{n}" for n in LEVELS)))
+    ds = D.validate(manifest, {k: np.array(v) for k, v in rows.items()})
+    print(f"wrote {D.save(ds, args.out)}: {len(ds)} runs")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,254 @@
+"""Any PyTorch network -> a contract-v1 ONNX model libdgmf loads (docs/model-contract.md).
+
+    from dgmf_train.contract import export_contract
+    export_contract(net, manifest, "model.onnx", shape=(1, 64), output="x0",
+                    sigma_min=0.01, sigma_max=20.0, data_shift=0.3, data_scale=0.2)
+
+`net(z, sigma, params, fidelity[, coords])` takes the contract's inputs in their units: z [B, *shape]
+the normalized state (physical u = data_shift + data_scale * z), sigma [B], params [B, P] and coords
+[B, Q] physical, fidelity one-hot [B, K] (discrete) or the value [B, 1] (continuous). It returns
+`output`: the score, the noise eps, or the denoised x0 (all in z's units). Asked to, the export wraps:
+  normalize_inputs=True   params, coords and a continuous fidelity mapped from the manifest's
+                          ranges to [-1, 1] before they reach net;
+  precondition=True       net is a raw F and the model is EDM's denoiser
+                          x0 = c_skip z + c_out F(c_in z, sigma, ...) for data of std sigma_data
+                          (Karras et al. 2022), exported as output "x0".
+The file is checked before it is returned: onnx's checker, torch vs ONNX Runtime on example inputs
+(batch 1 and a batch), and `dgmf info` (the engine's own contract check) when the CLI is found.
+"""
+from __future__ import annotations
+
+import math
+import os
+import shutil
+import subprocess
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+from .dataset import Manifest
+from .paths import CLI
+
+OPSET = 17
+MAX_IR = 13
+OUTPUTS = ("score", "eps", "x0")
+
+
+class ContractError(ValueError):
+    """An export that would not give a model libdgmf accepts; the message says why."""
+
+
+def fmt(x):
+    """Shortest round-trip decimal of a float64, without a trailing '.0'."""
+    s = repr(float(x))
+    return s[:-2] if s.endswith(".0") else s
+
+
+def fidelity_spec(m: Manifest):
+    """("discrete", K) or ("continuous", lo, hi), as the built-in networks take it."""
+    f = m.fidelity
+    return ("discrete", f.levels) if f.kind == "discrete" else ("continuous", f.min, f.max)
+
+
+def metadata(m: Manifest, shape, sigma_min, sigma_max, shift, scale, output="score"):
+    """Every dgmf.* key of contract v1 for a model of this manifest (insertion order is kept in
+    the file)."""
+    if output not in OUTPUTS:
+        raise ContractError(f"output must be one of {', '.join(OUTPUTS)}, got {output!r}")
+    lst = lambda xs: ",".join(fmt(x) for x in xs)
+    f = m.fidelity
+    meta = {
+        "dgmf.contract": "1", "dgmf.sde": "ve",
+        "dgmf.sigma_min": fmt(sigma_min), "dgmf.sigma_max": fmt(sigma_max),
+        "dgmf.output": output, "dgmf.shape": lst(shape),
+        "dgmf.param_names": ",".join(r.name for r in m.params),
+        "dgmf.param_min": lst(r.min for r in m.params), "dgmf.param_max": lst(r.max for r in m.params),
+        "dgmf.fidelity": f"discrete:{f.levels}" if f.kind == "discrete" else f"continuous:{fmt(f.min)}:{fmt(f.max)}",
+    }
+    if f.kind == "discrete":
+        meta["dgmf.fidelity_labels"] = ",".join(f.labels)
+    if m.coords:
+        meta.update({"dgmf.coord_names": ",".join(r.name for r in m.coords),
+                     "dgmf.coord_min": lst(r.min for r in m.coords),
+                     "dgmf.coord_max": lst(r.max for r in m.coords)})
+    meta.update({"dgmf.data_shift": lst(np.atleast_1d(shift)), "dgmf.data_scale": lst(np.atleast_1d(scale)),
+                 "dgmf.name": m.name, "dgmf.description": m.description})
+    return meta
+
+
+def random_inputs(m: Manifest, shape, n, sigma_min, sigma_max, seed=0):
+    """n random contract inputs (float32 numpy): sigma log-uniform over [sigma_min, sigma_max],
+    z of the matching spread, params/coords/fidelity uniform over the manifest's ranges."""
+    rng = np.random.default_rng(seed)
+    sigma = np.exp(rng.uniform(math.log(sigma_min), math.log(sigma_max), n))
+    z = rng.standard_normal((n, *shape)) * np.sqrt(1 + sigma**2).reshape((-1,) + (1,) * len(shape))
+    lo, hi = np.array([r.min for r in m.params]), np.array([r.max for r in m.params])
+    feeds = dict(z=z, sigma=sigma, params=rng.uniform(lo, hi, (n, len(lo))))
+    f = m.fidelity
+    feeds["fidelity"] = (np.eye(f.levels)[rng.integers(0, f.levels, n)] if f.kind == "discrete"
+                         else rng.uniform(f.min, f.max, (n, 1)))
+    if m.coords:
+        lo, hi = np.array([r.min for r in m.coords]), np.array([r.max for r in m.coords])
+        feeds["coords"] = rng.uniform(lo, hi, (n, len(lo)))
+    return {k: v.astype(np.float32) for k, v in feeds.items()}
+
+
+def find_cli():
+    """The `dgmf` CLI: $DGMF_CLI, then `dgmf` on PATH, then this checkout's target/release/dgmf."""
+    for c in (os.environ.get("DGMF_CLI"), shutil.which("dgmf"), str(CLI)):
+        if c and Path(c).is_file():
+            return Path(c)
+    return None
+
+
+def check_with_cli(path, required=False):
+    """`dgmf info PATH`: the engine's own contract check. Without the CLI: skipped with a message,
+    or ContractError when required."""
+    cli = find_cli()
+    if cli is None:
+        msg = ("the dgmf CLI was not found ($DGMF_CLI, PATH, target/release/dgmf): "
+               "build it with `cargo build --release` to check the export with the engine")
+        if required:
+            raise ContractError(msg)
+        print(f"note: {msg}")
+        return None
+    r = subprocess.run([str(cli), "info", str(path)], capture_output=True, text=True)
+    if r.returncode != 0:
+        raise ContractError(f"`dgmf info {path}` rejected the export (exit {r.returncode}):\n"
+                            f"{r.stdout}{r.stderr}")
+    print(f"`{cli.name} info` accepts {path}")
+    return r.stdout
+
+
+def _torch():
+    import torch
+    from torch import nn
+    return torch, nn
+
+
+def wrap(net, m: Manifest, output, *, normalize_inputs=False, precondition=False, sigma_data=1.0):
+    """net -> a module with the contract's forward(z, sigma, params, fidelity[, coords]) and the
+    declared output; (module, output)."""
+    torch, nn = _torch()
+
+    class Contract(nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.net = net
+            self.normalize = normalize_inputs
+            self.precondition = precondition
+            self.sd = float(sigma_data)
+            self.register_buffer("p_lo", torch.tensor([r.min for r in m.params], dtype=torch.float32))
+            self.register_buffer("p_hi", torch.tensor([r.max for r in m.params], dtype=torch.float32))
+            self.continuous = m.fidelity.kind == "continuous"
+            self.f_lo, self.f_hi = (m.fidelity.min, m.fidelity.max) if self.continuous else (0.0, 1.0)
+            self.has_coords = bool(m.coords)
+            if self.has_coords:
+                self.register_buffer("c_lo", torch.tensor([r.min for r in m.coords], dtype=torch.float32))
+                self.register_buffer("c_hi", torch.tensor([r.max for r in m.coords], dtype=torch.float32))
+
+        @staticmethod
+        def unit(x, lo, hi):
+            return 2 * (x - lo) / (hi - lo) - 1
+
+        def forward(self, z, sigma, params, fidelity, coords=None):
+            if self.normalize:
+                params = self.unit(params, self.p_lo, self.p_hi)
+                if self.continuous:
+                    fidelity = self.unit(fidelity, self.f_lo, self.f_hi)
+                if coords is not None:
+                    coords = self.unit(coords, self.c_lo, self.c_hi)
+            extra = (coords,) if self.has_coords else ()
+            if not self.precondition:
+                return self.net(z, sigma, params, fidelity, *extra)
+            s = sigma.reshape((-1,) + (1,) * (z.dim() - 1))
+            v = s * s + self.sd ** 2
+            c_skip, c_out, c_in = self.sd ** 2 / v, s * self.sd * torch.rsqrt(v), torch.rsqrt(v)
+            return c_skip * z + c_out * self.net(z * c_in, sigma, params, fidelity, *extra)
+
+    if precondition and output != "x0":
+        raise ContractError("precondition=True makes the model a denoiser: use output=\"x0\"")
+    return Contract().eval(), output
+
+
+def torch_export(module, feeds, path, output):
+    """module's forward takes the feeds in their order; one output named `output`."""
+    torch, _ = _torch()
+    names = list(feeds)
+    args = tuple(torch.from_numpy(feeds[k]) for k in names)
+    # The TorchScript exporter writes opset 17 natively (the dynamo exporter starts at 18 and
+    # would need the version converter); batch is the only dynamic axis.
+    torch.onnx.export(module, args, str(path), input_names=names, output_names=[output],
+                      dynamic_axes={k: {0: "batch"} for k in names + [output]},
+                      opset_version=OPSET, dynamo=False, external_data=False)
+
+
+def compare(out_path, module, feeds, what="torch vs onnxruntime", tol=1e-4):
+    """Runs the file on ONNX Runtime (all rows, and row 0 alone: the batch axis is dynamic) and
+    the module in torch; per-row max error relative to the row's largest |value| must be <= tol.
+    Returns the ORT output."""
+    import onnxruntime as ort
+    torch, _ = _torch()
+    sess = ort.InferenceSession(str(out_path), providers=["CPUExecutionProvider"])
+    with torch.no_grad():
+        ref = module(*(torch.from_numpy(v) for v in feeds.values())).numpy().astype(np.float64)
+    got = sess.run(None, feeds)[0].astype(np.float64)
+    one = sess.run(None, {k: v[:1] for k, v in feeds.items()})[0].astype(np.float64)
+    flat = lambda a: a.reshape(len(a), -1)
+    denom = np.maximum(np.abs(flat(ref)).max(1), 1e-30)
+    rel = max((np.abs(flat(got - ref)).max(1) / denom).max(),
+              np.abs(flat(one - ref[:1])).max() / denom[0])
+    print(f"{what} ({len(ref)} rows and batch 1): max relative error {rel:.3e}")
+    if not (rel <= tol and np.isfinite(got).all()):
+        raise ContractError(f"the ONNX file disagrees with torch: max relative error {rel:.3e} > {tol}"
+                            " (an operation the exporter does not translate faithfully?)")
+    return got
+
+
+def export_contract(net, manifest: Manifest, out, *, shape, output="score", sigma_min, sigma_max,
+                    data_shift=0.0, data_scale=1.0, example_inputs=None, normalize_inputs=False,
+                    precondition=False, sigma_data=1.0, description=None, max_bytes=None,
+                    check_rows=16, require_cli=False, already_wrapped=False):
+    """Exports `net` as a contract-v1 model at `out` and checks it (module doc). Returns the
+    metadata written. `example_inputs`: a dict of contract inputs (float32 arrays; default: random
+    over the manifest's ranges). `already_wrapped`: net already has the contract's forward."""
+    import onnx
+    torch, _ = _torch()
+    shape = tuple(int(s) for s in shape)
+    if not shape or any(s < 1 for s in shape):
+        raise ContractError(f"shape must be the per-sample output dims, e.g. (1, 64), got {shape}")
+    if not 0 < sigma_min < sigma_max or not math.isfinite(sigma_max):
+        raise ContractError(f"need 0 < sigma_min < sigma_max < inf, got {sigma_min}, {sigma_max}")
+    module, output = (net.eval(), output) if already_wrapped else wrap(
+        net, manifest, output, normalize_inputs=normalize_inputs, precondition=precondition,
+        sigma_data=sigma_data)
+    meta = metadata(manifest, shape, sigma_min, sigma_max, data_shift, data_scale, output)
+    if description:
+        meta["dgmf.description"] = description
+    feeds = example_inputs or random_inputs(manifest, shape, max(check_rows, 2), sigma_min, sigma_max)
+    expected = ["z", "sigma", "params", "fidelity"] + (["coords"] if manifest.coords else [])
+    if list(feeds) != expected:
+        raise ContractError(f"example_inputs must have the keys {expected} in that order, got {list(feeds)}")
+    feeds = {k: np.asarray(v, np.float32) for k, v in feeds.items()}
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        torch_export(module, {k: v[:2] for k, v in feeds.items()}, raw, output)
+        onx = onnx.load(str(raw))  # loads any external data back in, so one file is written
+    if onx.ir_version > MAX_IR:  # opset 17 needs only IR 8; ORT 1.31 reads IR <= 13
+        onx.ir_version = MAX_IR
+    del onx.metadata_props[:]
+    onnx.helper.set_model_props(onx, meta)
+    onx.producer_name, onx.doc_string = "dgmf_train.contract", meta["dgmf.description"]
+    onnx.checker.check_model(onx, full_check=True)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(onx, str(out), save_as_external_data=False)
+    size = os.path.getsize(out)
+    print(f"wrote {out}: {size / 1e6:.3f} MB, IR {onx.ir_version}, opset {OPSET}, "
+          f"inputs {[i.name for i in onx.graph.input]}, output {output}")
+    if max_bytes is not None and size > max_bytes:
+        raise ContractError(f"{out} is {size} bytes > {max_bytes}")
+    compare(out, module, feeds)
+    # looked up at call time, so that a test without the CLI can replace it
+    globals()["check_with_cli"](out, required=require_cli)
+    return meta

@@ -1,0 +1,150 @@
+"""dgmf-train: from your simulation outputs to a calibrated model libdgmf loads (docs/training.md).
+
+    dgmf-train check    DATA.json                      validate a dataset, print what it holds
+    dgmf-train split    DATA.json --out DIR            train / calibration / test split by a seed
+    dgmf-train fit      DIR/train.json --out run.pt    train the score model (or --baseline)
+    dgmf-train export   run.pt model.onnx              contract-v1 ONNX, checked with ORT + dgmf info
+    dgmf-train calibrate model.onnx --data DIR/calib   fit dgmf.std_scale into the model
+    dgmf-train evaluate model.onnx --data DIR/test     error and ±1σ/±2σ coverage on held-out cases
+    dgmf-train generate --out data                     the built-in benchmarks, in the same format
+
+fit and export need torch (pip install 'dgmf-train[train]'); calibrate and evaluate run the engine's
+own sampler through the `dgmf` CLI (found as $DGMF_CLI, on PATH, or in this checkout's target/release).
+Each command's --help has the details.
+"""
+from __future__ import annotations
+
+import argparse
+import subprocess
+import sys
+
+import numpy as np
+
+from . import dataset
+
+
+def _check(argv):
+    ap = argparse.ArgumentParser(prog="dgmf-train check", description="Validate a dataset (manifest + "
+                                 "arrays) and print what it holds; exit 1 with the reason if it is not usable.")
+    ap.add_argument("manifest")
+    a = ap.parse_args(argv)
+    ds = dataset.load(a.manifest)
+    m = ds.manifest
+    print(f"{m.name}: {len(ds)} rows of shape {tuple(ds.u.shape[1:])}, {len(np.unique(ds.case))} cases"
+          + (f" — {m.description}" if m.description else ""))
+    for j, r in enumerate(m.params):
+        col = ds.params[:, j]
+        print(f"  param {r.name:12s} declared [{r.min:.6g}, {r.max:.6g}]  data [{col.min():.6g}, {col.max():.6g}]")
+    for j, r in enumerate(m.coords):
+        col = ds.coords[:, j]
+        print(f"  coord {r.name:12s} declared [{r.min:.6g}, {r.max:.6g}]  data [{col.min():.6g}, {col.max():.6g}]")
+    f = m.fidelity
+    if f.kind == "discrete":
+        counts = np.bincount(ds.fidelity.astype(int), minlength=f.levels)
+        print("  fidelity levels (low -> high): " + ", ".join(
+            f"{k} `{f.labels[k]}` {counts[k]} rows" for k in range(f.levels)))
+    else:
+        vals, counts = np.unique(ds.fidelity, return_counts=True)
+        print(f"  fidelity {f.name} declared [{f.min:.6g}, {f.max:.6g}]: " +
+              ", ".join(f"{v:.6g} ({c} rows)" for v, c in zip(vals, counts)))
+    print(f"  target fidelity {f.target_value():g}" + (", known values: "
+          f"{int(ds.known[0].sum())} output points" if ds.known is not None else ""))
+    print("ok")
+
+
+def _split(argv):
+    ap = argparse.ArgumentParser(prog="dgmf-train split", description="Split a dataset into training "
+                                 "(a dataset: OUT/train.json + .npz), calibration and test cases (OUT/calib/, "
+                                 "OUT/test/: the directories `dgmf calibrate --data` reads). The held-out "
+                                 "cases are whole cases at the target fidelity, drawn by --seed.")
+    ap.add_argument("manifest")
+    ap.add_argument("--out", required=True)
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--calib", type=float, default=0.2, help="fraction of the target-fidelity cases")
+    ap.add_argument("--test", type=float, default=0.2, help="fraction of the target-fidelity cases")
+    a = ap.parse_args(argv)
+    from pathlib import Path
+    ds = dataset.load(a.manifest)
+    train, cal, test = dataset.split(ds, a.seed, a.calib, a.test)
+    out = Path(a.out)
+    dataset.save(train, out / "train.json")
+    for name, part in (("calib", cal), ("test", test)):
+        dataset.write_cases(part, out / name)
+    print(f"{out}/train.json: {len(train)} rows; {out}/calib/: {len(cal)} rows "
+          f"({len(np.unique(cal.case))} cases); {out}/test/: {len(test)} rows ({len(np.unique(test.case))} cases)")
+
+
+def _engine(argv, prog, write):
+    from .contract import find_cli
+    ap = argparse.ArgumentParser(prog=prog, description=(
+        "Fit dgmf.std_scale on held-out cases (split-conformal: ±2σ covers 95.45 % of their points) and "
+        "write it into the model" if write else
+        "Error (relative L2 per case) and ±1σ/±2σ coverage of the ensemble std on held-out cases") +
+        ", sampling with the engine itself (`dgmf calibrate`).")
+    ap.add_argument("model")
+    ap.add_argument("--data", required=True, help="a case directory (dgmf-train split writes them)")
+    ap.add_argument("--samples", type=int, default=16, help="ensemble size (the std is calibrated for it)")
+    ap.add_argument("--sampler")
+    ap.add_argument("--steps", type=int)
+    ap.add_argument("--report-json")
+    if write:
+        ap.add_argument("--out", help="where to write the calibrated model (default: the model itself)")
+    a = ap.parse_args(argv)
+    cli = find_cli()
+    if cli is None:
+        raise dataset.DatasetError("the dgmf CLI was not found: build it (cargo build --release) and set "
+                                   "DGMF_CLI=/path/to/dgmf or put it on PATH")
+    cmd = [str(cli), "calibrate", a.model, "--data", a.data, "--samples", str(a.samples)]
+    for flag, v in (("--sampler", a.sampler), ("--steps", a.steps), ("--report-json", a.report_json)):
+        if v is not None:
+            cmd += [flag, str(v)]
+    if write:
+        cmd += ["--out", a.out or a.model]
+    return subprocess.run(cmd).returncode
+
+
+def _needs_torch(module, what):
+    def run(argv):
+        import importlib
+        import importlib.util
+        if importlib.util.find_spec("torch") is None:
+            raise dataset.DatasetError(f"`dgmf-train {what}` needs PyTorch: pip install 'dgmf-train[train]' "
+                                       "(or pip install torch onnx onnxruntime onnxscript onnxconverter-common)")
+        return importlib.import_module(f"dgmf_train.{module}").main(argv)
+    return run
+
+
+def _generate(argv):
+    from dgmf_data import generate
+    return generate.main(argv)
+
+
+COMMANDS = {
+    "check": _check,
+    "split": _split,
+    "fit": _needs_torch("train", "fit"),
+    "export": _needs_torch("export", "export"),
+    "calibrate": lambda argv: _engine(argv, "dgmf-train calibrate", write=True),
+    "evaluate": lambda argv: _engine(argv, "dgmf-train evaluate", write=False),
+    "generate": _generate,
+}
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else list(argv)
+    if not argv or argv[0] in ("-h", "--help") or argv[0] not in COMMANDS:
+        print(__doc__.strip())
+        if argv and argv[0] not in ("-h", "--help"):
+            print(f"\nerror: unknown command {argv[0]!r}", file=sys.stderr)
+            return 2
+        return 0 if argv else 2
+    try:
+        rc = COMMANDS[argv[0]](argv[1:])
+    except dataset.DatasetError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 1
+    return rc or 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,221 @@
+"""The dataset format (dgmf_train.dataset): round trips, every validation error, split, resample."""
+import json
+
+import numpy as np
+import pytest
+
+from conftest import require
+from dgmf_train import dataset as D
+
+
+def manifest(**over):
+    doc = {"format": D.FORMAT, "name": "toy", "description": "a toy", "arrays": "toy.npz",
+           "params": [{"name": "a", "min": 0, "max": 1}, {"name": "b", "min": -1, "max": 1}],
+           "fidelity": {"kind": "discrete", "labels": ["coarse", "fine"]}}
+    doc.update(over)
+    return doc
+
+
+def arrays(n=12, rng=None, **over):
+    rng = rng or np.random.default_rng(0)
+    a = dict(u=rng.standard_normal((n, 1, 8)).astype(np.float32),
+             params=np.column_stack([rng.random(n), rng.uniform(-1, 1, n)]),
+             fidelity=np.array([0, 1] * (n // 2)), case=np.arange(n))
+    a.update(over)
+    return {k: v for k, v in a.items() if v is not None}
+
+
+def write(tmp_path, doc, arr, suffix=".npz"):
+    doc = dict(doc, arrays=f"toy{suffix}")
+    if suffix == ".npz":
+        np.savez(tmp_path / doc["arrays"], **arr)
+    else:
+        h5py = require("h5py")  # in requirements-data.txt; CI installs it
+        with h5py.File(tmp_path / doc["arrays"], "w") as f:
+            for k, v in arr.items():
+                f[k] = v
+    (tmp_path / "toy.json").write_text(json.dumps(doc))
+    return tmp_path / "toy.json"
+
+
+@pytest.mark.parametrize("suffix", [".npz", ".h5"])
+def test_load_round_trip(tmp_path, suffix):
+    arr = arrays()
+    ds = D.load(write(tmp_path, manifest(), arr, suffix))
+    assert ds.u.shape == (12, 1, 8) and ds.params.dtype == np.float64 and len(ds) == 12
+    np.testing.assert_array_equal(ds.fidelity, arr["fidelity"])
+    assert ds.manifest.fidelity.labels == ("coarse", "fine") and ds.coords is None
+    out = D.save(ds, tmp_path / "copy" / "again.json")
+    back = D.load(out)
+    np.testing.assert_array_equal(back.u, ds.u)
+    assert back.manifest.params == ds.manifest.params and back.manifest.arrays == "again.npz"
+
+
+def test_coords_and_continuous_fidelity(tmp_path):
+    doc = manifest(fidelity={"kind": "continuous", "name": "h", "min": 0, "max": 0.5, "target": 0},
+                   coords=[{"name": "t", "min": 0, "max": 3}])
+    arr = arrays(fidelity=np.array([0.5, 0.25, 0.0] * 4), coords=np.linspace(0, 3, 12))
+    ds = D.load(write(tmp_path, doc, arr))
+    assert ds.coords.shape == (12, 1) and ds.manifest.fidelity.target_value() == 0
+
+
+@pytest.mark.parametrize("over, match", [
+    (dict(format="x"), r'"format" must be "dgmf-dataset/1"'),
+    (dict(extra=1), r"unknown keys \['extra'\]"),
+    (dict(params=[]), r"`params` must be a non-empty list"),
+    (dict(params=[{"name": "a", "min": 1, "max": 1}]), r"min 1.0 >= max 1.0"),
+    (dict(params=[{"name": "a", "min": 0, "max": "1"}]), r"params\[0\].max must be a finite number"),
+    (dict(params=[{"name": "a", "min": 0, "max": 1}, {"name": "a", "min": 0, "max": 1}]),
+     r"unique, repeated: a"),
+    (dict(params=[{"name": "a,b", "min": 0, "max": 1}]), r"without commas"),
+    (dict(fidelity={"kind": "levels"}), r'"discrete" or "continuous"'),
+    (dict(fidelity={"kind": "discrete", "labels": []}), r"one non-empty name per level"),
+    (dict(fidelity={"kind": "discrete", "labels": ["a", "a"]}), r"labels must be unique"),
+    (dict(fidelity={"kind": "discrete", "labels": ["a"], "target": 3}), r"target must be a level index 0..0"),
+    (dict(fidelity={"kind": "continuous", "min": 0, "max": 1}), r'"target": the value predictions'),
+    (dict(fidelity={"kind": "continuous", "min": 0, "max": 1, "target": 2}), r"target 2.0 is outside"),
+    (dict(name=""), r'"name" must be a non-empty string'),
+])
+def test_manifest_errors(tmp_path, over, match):
+    with pytest.raises(D.DatasetError, match=match):
+        D.load(write(tmp_path, manifest(**over), arrays()))
+
+
+def test_manifest_file_errors(tmp_path):
+    with pytest.raises(D.DatasetError, match="cannot read manifest"):
+        D.load(tmp_path / "missing.json")
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(D.DatasetError, match="is not JSON"):
+        D.load(tmp_path / "bad.json")
+    (tmp_path / "toy.json").write_text(json.dumps(manifest()))
+    with pytest.raises(D.DatasetError, match="does not exist"):
+        D.load(tmp_path / "toy.json")
+    (tmp_path / "toy.npz").write_bytes(b"not a zip")
+    with pytest.raises(D.DatasetError, match="cannot read .* as .npz"):
+        D.load(tmp_path / "toy.json")
+
+
+def nan_row(a, key, row):
+    a = a.astype(np.float64)
+    a.reshape(len(a), -1)[row, 0] = np.nan
+    return a
+
+
+A = arrays()
+
+
+@pytest.mark.parametrize("over, match", [
+    (dict(u=None), r"missing array `u`"),
+    (dict(u=A["u"][:, 0]), r"got shape \(12, 8\) \(one channel: add the axis, u\[:, None\]\)"),
+    (dict(u=A["u"][:0]), r"no rows"),
+    (dict(u=nan_row(A["u"], "u", 5)), r"`u` has 1 row\(s\) with NaN or inf, the first at row 5"),
+    (dict(params=A["params"][:, :1]), r"`params` must be \[N, 2\] \(one column per manifest param: a, b\)"),
+    (dict(params=A["params"][:11]), r"disagree on the number of rows N: u 12, params 11, fidelity 12"),
+    (dict(params=nan_row(A["params"], "params", 3)), r"`params` has 1 row\(s\) with NaN"),
+    (dict(params=A["params"] * [2, 1]), r"param `a` = .* is outside the declared range \[0, 1\]"),
+    (dict(fidelity=np.array([0, 2] * 6)), r"fidelity 2 at row 1 is not a level index 0..1"),
+    (dict(fidelity=np.array([0.5] * 12)), r"not a level index"),
+    (dict(fidelity=np.zeros(12, int)), r"level\(s\) 1 \(`fine`\) have no rows"),
+    (dict(fidelity=np.array(["a"] * 12)), r"`fidelity` must hold numbers"),
+    (dict(coords=np.zeros(12)), r"has a `coords` array but the manifest declares no coords"),
+    (dict(case=np.array([0, 0] + list(range(1, 11)))), r"case 0 has rows at different fidelities"),
+    (dict(case=np.zeros(12) + 0.5), r"`case` must be integers"),
+])
+def test_array_errors(tmp_path, over, match):
+    with pytest.raises(D.DatasetError, match=match):
+        D.load(write(tmp_path, manifest(), arrays(**over)))
+
+
+def test_coords_declared_but_missing_and_out_of_range(tmp_path):
+    doc = manifest(coords=[{"name": "t", "min": 0, "max": 3}])
+    with pytest.raises(D.DatasetError, match=r"declares coords \['t'\] but there is no `coords`"):
+        D.load(write(tmp_path, doc, arrays()))
+    with pytest.raises(D.DatasetError, match=r"coord `t` = 3.27272727 at row 9 is outside .* \(3 row\(s\); data range \[0, 4\]\)"):
+        D.load(write(tmp_path, doc, arrays(coords=np.linspace(0, 4, 12))))
+    cont = manifest(fidelity={"kind": "continuous", "name": "h", "min": 0.1, "max": 0.5, "target": 0.1})
+    with pytest.raises(D.DatasetError, match=r"fidelity `h` = 0.05 at row 0 is outside"):
+        D.load(write(tmp_path, cont, arrays(fidelity=np.full(12, 0.05))))
+
+
+def test_split_keeps_cases_whole_and_disjoint():
+    m = D.parse_manifest(manifest())
+    n = 40
+    rng = np.random.default_rng(1)
+    fid = np.repeat([0, 1], n // 2)
+    case = np.arange(n) // 2          # two rows per simulation, same fidelity
+    ds = D.validate(m, arrays(n, rng, fidelity=fid, case=case))
+    train, cal, test = D.split(ds, seed=3, calib=0.2, test=0.3)
+    assert len(train) + len(cal) + len(test) == n
+    assert set(cal.fidelity) == {1} and set(test.fidelity) == {1}   # held out at the target level
+    assert len(np.unique(cal.case)) == 2 and len(np.unique(test.case)) == 3
+    assert not set(cal.case) & set(test.case) and not set(train.case) & (set(cal.case) | set(test.case))
+    for part in (cal, test):
+        assert all((part.case == c).sum() == 2 for c in np.unique(part.case))
+    again = D.split(ds, seed=3, calib=0.2, test=0.3)
+    np.testing.assert_array_equal(again[2].case, test.case)
+    with pytest.raises(D.DatasetError, match="cannot give 50% calibration and 50% test"):
+        D.split(ds, calib=0.5, test=0.5)
+    with pytest.raises(D.DatasetError, match=r"fraction must be in \[0, 1\)"):
+        D.split(ds, calib=1.0)
+
+
+def test_write_cases_layout(tmp_path):
+    m = D.parse_manifest(manifest(coords=[{"name": "t", "min": 0, "max": 3}]))
+    ds = D.validate(m, arrays(coords=np.linspace(0, 3, 12)))
+    out = D.write_cases(ds, tmp_path / "test")
+    assert sorted(p.name for p in out.iterdir()) == ["case.npy", "coords.npy", "fidelity.npy",
+                                                      "params.npy", "u.npy"]
+    assert np.load(out / "u.npy").dtype == np.float32
+
+
+def test_resample_exact_for_bilinear_and_second_order():
+    x8, x32 = np.linspace(0, 1, 8), np.linspace(0, 1, 32)
+    lin = 1 + 2 * x8[:, None] - 3 * x8[None, :] + 0.5 * x8[:, None] * x8[None, :]
+    ref = 1 + 2 * x32[:, None] - 3 * x32[None, :] + 0.5 * x32[:, None] * x32[None, :]
+    np.testing.assert_allclose(D.resample(lin[None, None], (32, 32))[0, 0], ref, atol=1e-12)
+    err = [np.abs(D.resample(np.sin(3 * np.linspace(0, 1, n)), (64,)) - np.sin(3 * np.linspace(0, 1, 64))).max()
+           for n in (9, 17)]
+    assert 3.5 < err[0] / err[1] < 4.5      # halving h quarters the error
+    with pytest.raises(D.DatasetError, match="grid must be 1 or 2 node counts"):
+        D.resample(np.zeros((4, 4)), (1, 4, 4))
+
+
+def test_known_values_checked_against_the_data(tmp_path):
+    arr = arrays()
+    mask = np.zeros((1, 8), bool)
+    mask[0, 0] = True                                  # u[0] = a at level 0, = b at level 1
+    maps = np.zeros((2, 2, 1, 8))
+    maps[0, 0, 0, 0] = maps[1, 1, 0, 0] = 1
+    u = arr["u"].copy()
+    u[:, 0, 0] = np.where(arr["fidelity"] == 0, arr["params"][:, 0], arr["params"][:, 1])
+    ds = D.load(write(tmp_path, manifest(), dict(arr, u=u, known_mask=mask, known_maps=maps)))
+    assert ds.known[0].shape == (1, 8)
+    back = D.load(D.save(ds, tmp_path / "k" / "k.json"))
+    np.testing.assert_array_equal(back.known[1], maps)
+    u[7, 0, 0] += 0.01
+    with pytest.raises(D.DatasetError, match=r"row 7 differs from its known values by 0.01"):
+        D.load(write(tmp_path, manifest(), dict(arr, u=u, known_mask=mask, known_maps=maps)))
+    with pytest.raises(D.DatasetError, match=r"need both `known_mask` and `known_maps`"):
+        D.load(write(tmp_path, manifest(), dict(arr, known_mask=mask)))
+    with pytest.raises(D.DatasetError, match=r"`known_maps` must be \[K, P, \*row\] = \(2, 2, 1, 8\)"):
+        D.load(write(tmp_path, manifest(), dict(arr, known_mask=mask, known_maps=maps[:1])))
+
+
+def test_cli_check_split_and_errors(tmp_path, capsys, monkeypatch):
+    from dgmf_train import main
+    path = write(tmp_path, manifest(), arrays(n=40, fidelity=np.repeat([0, 1], 20)))
+    assert main.main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "toy: 40 rows of shape (1, 8)" in out and "1 `fine` 20 rows" in out and out.endswith("ok\n")
+    assert main.main(["split", str(path), "--out", str(tmp_path / "s"), "--calib", "0.25"]) == 0
+    train = D.load(tmp_path / "s" / "train.json")
+    assert len(train) == 31 and len(np.load(tmp_path / "s" / "calib" / "u.npy")) == 5  # 25 % and 20 % of 20
+    bad = write(tmp_path, manifest(), arrays(n=40, fidelity=np.full(40, 3)))
+    assert main.main(["check", str(bad)]) == 1
+    assert "fidelity 3 at row 0 is not a level index 0..1" in capsys.readouterr().err
+    assert main.main(["frobnicate"]) == 2 and "unknown command 'frobnicate'" in capsys.readouterr().err
+    import importlib.util
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "torch" else real(n, *a))
+    assert main.main(["fit", str(path), "--out", "x.pt"]) == 1
+    assert "needs PyTorch: pip install 'dgmf-train[train]'" in capsys.readouterr().err
