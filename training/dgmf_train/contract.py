@@ -185,25 +185,31 @@ def torch_export(module, feeds, path, output):
 
 
 def compare(out_path, module, feeds, what="torch vs onnxruntime", tol=1e-4):
-    """Runs the file on ONNX Runtime (all rows, and row 0 alone: the batch axis is dynamic) and
-    the module in torch; per-row max error relative to the row's largest |value| must be <= tol.
-    Returns the ORT output."""
+    """Runs the file on ONNX Runtime and the module in torch: on all rows, on the rows reversed
+    (a traced branch on a value of the first row shows), and on row 0 alone (the batch axis is
+    dynamic); per-row max error relative to the row's largest |value| must be <= tol. Returns the
+    ORT output on all rows."""
     import onnxruntime as ort
     torch, _ = _torch()
     sess = ort.InferenceSession(str(out_path), providers=["CPUExecutionProvider"])
-    with torch.no_grad():
-        ref = module(*(torch.from_numpy(v) for v in feeds.values())).numpy().astype(np.float64)
-    got = sess.run(None, feeds)[0].astype(np.float64)
-    one = sess.run(None, {k: v[:1] for k, v in feeds.items()})[0].astype(np.float64)
     flat = lambda a: a.reshape(len(a), -1)
-    denom = np.maximum(np.abs(flat(ref)).max(1), 1e-30)
-    rel = max((np.abs(flat(got - ref)).max(1) / denom).max(),
-              np.abs(flat(one - ref[:1])).max() / denom[0])
-    print(f"{what} ({len(ref)} rows and batch 1): max relative error {rel:.3e}")
-    if not (rel <= tol and np.isfinite(got).all()):
-        raise ContractError(f"the ONNX file disagrees with torch: max relative error {rel:.3e} > {tol}"
-                            " (an operation the exporter does not translate faithfully?)")
-    return got
+    worst, first = 0.0, None
+    for rows in (slice(None), slice(None, None, -1), slice(0, 1)):
+        part = {k: np.ascontiguousarray(v[rows]) for k, v in feeds.items()}
+        with torch.no_grad():
+            ref = module(*(torch.from_numpy(v) for v in part.values())).numpy().astype(np.float64)
+        got = sess.run(None, part)[0].astype(np.float64)
+        if not np.isfinite(got).all():
+            raise ContractError("the ONNX file gives non-finite values on the example inputs")
+        denom = np.maximum(np.abs(flat(ref)).max(1), 1e-30)
+        worst = max(worst, float((np.abs(flat(got - ref)).max(1) / denom).max()))
+        first = got if first is None else first
+    print(f"{what} ({len(first)} rows, reversed, and batch 1): max relative error {worst:.3e}")
+    if not worst <= tol:
+        raise ContractError(f"the ONNX file disagrees with torch: max relative error {worst:.3e} > {tol}"
+                            " (an operation the exporter does not translate faithfully, or a Python "
+                            "branch on an input value that tracing froze?)")
+    return first
 
 
 def export_contract(net, manifest: Manifest, out, *, shape, output="score", sigma_min, sigma_max,
@@ -235,6 +241,11 @@ def export_contract(net, manifest: Manifest, out, *, shape, output="score", sigm
         raw = Path(tmp) / "raw.onnx"
         torch_export(module, {k: v[:2] for k, v in feeds.items()}, raw, output)
         onx = onnx.load(str(raw))  # loads any external data back in, so one file is written
+    missing = [k for k in expected if k not in {i.name for i in onx.graph.input}]
+    if missing:
+        raise ContractError(f"the exported graph has no input {', '.join(f'`{k}`' for k in missing)}: "
+                            "the network does not use it, and torch's exporter drops unused inputs; "
+                            "the contract needs every input (make the network depend on it)")
     if onx.ir_version > MAX_IR:  # opset 17 needs only IR 8; ORT 1.31 reads IR <= 13
         onx.ir_version = MAX_IR
     del onx.metadata_props[:]

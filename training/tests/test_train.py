@@ -189,3 +189,64 @@ def test_curve_snapshots_and_errors(tmp_path):
     t = dict(u=u, case=np.array([0, 0, 1]))
     err = curve.per_case_error(u + np.array([[0.0, 0.5], [0.0, 0.0], [0.0, 0.0]])[:, None], t)
     np.testing.assert_allclose(err, [0.1, 0.0])
+
+
+def test_export_contract_wraps_normalization_and_preconditioning(tmp_path, monkeypatch):
+    # A user's network through export_contract: the file computes exactly
+    # x0 = c_skip z + c_out F(c_in z, sigma, unit(params), onehot) with unit() the manifest's
+    # [min, max] -> [-1, 1], and carries the manifest's contract keys.
+    import onnxruntime as ort
+    from dgmf_train import dataset as D
+    monkeypatch.setattr(contract, "check_with_cli", lambda path, required=False: None)
+    m = D.parse_manifest({"format": D.FORMAT, "name": "lin", "arrays": "x.npz",
+                          "params": [{"name": "a", "min": 2, "max": 6}],
+                          "fidelity": {"kind": "discrete", "labels": ["lo", "hi"]}})
+
+    class F(torch.nn.Module):
+        def forward(self, z, sigma, params, fidelity):
+            return 3 * z + params[:, :, None] + 2 * fidelity[:, 1:2, None] + 0 * sigma[:, None, None]
+
+    meta = contract.export_contract(F(), m, tmp_path / "f.onnx", shape=(1, 4), output="x0",
+                                    sigma_min=0.01, sigma_max=10.0, data_shift=0.5, data_scale=2.0,
+                                    normalize_inputs=True, precondition=True)
+    assert meta["dgmf.output"] == "x0" and meta["dgmf.param_names"] == "a"
+    assert meta["dgmf.fidelity_labels"] == "lo,hi" and meta["dgmf.data_scale"] == "2"
+    feeds = contract.random_inputs(m, (1, 4), 8, 0.01, 10.0, seed=1)
+    got = ort.InferenceSession(str(tmp_path / "f.onnx")).run(None, feeds)[0].astype(np.float64)
+    f = {k: v.astype(np.float64) for k, v in feeds.items()}
+    s = f["sigma"][:, None, None]
+    unit = 2 * (f["params"][:, :, None] - 2) / 4 - 1
+    raw = 3 * f["z"] / np.sqrt(s * s + 1) + unit + 2 * f["fidelity"][:, 1:2, None]
+    expect = f["z"] / (s * s + 1) + s / np.sqrt(s * s + 1) * raw
+    np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-5)
+
+    with pytest.raises(contract.ContractError, match='use output="x0"'):
+        contract.export_contract(F(), m, tmp_path / "g.onnx", shape=(1, 4), output="score",
+                                 sigma_min=0.01, sigma_max=10.0, precondition=True)
+    with pytest.raises(contract.ContractError, match="output must be one of score, eps, x0"):
+        contract.export_contract(F(), m, tmp_path / "g.onnx", shape=(1, 4), output="u",
+                                 sigma_min=0.01, sigma_max=10.0)
+    with pytest.raises(contract.ContractError, match="need 0 < sigma_min < sigma_max"):
+        contract.export_contract(F(), m, tmp_path / "g.onnx", shape=(1, 4), sigma_min=1, sigma_max=1)
+    with pytest.raises(contract.ContractError, match="example_inputs must have the keys"):
+        contract.export_contract(F(), m, tmp_path / "g.onnx", shape=(1, 4), sigma_min=0.1,
+                                 sigma_max=1, example_inputs={"z": feeds["z"]})
+
+    class Deaf(torch.nn.Module):  # ignores its parameters: the graph would lack the input
+        def forward(self, z, sigma, params, fidelity):
+            return z + fidelity[:, :1, None] + 0 * sigma[:, None, None]
+
+    with pytest.raises(contract.ContractError, match="no input `params`: the network does not use it"):
+        contract.export_contract(Deaf(), m, tmp_path / "d.onnx", shape=(1, 4), sigma_min=0.01,
+                                 sigma_max=10.0, output="x0")
+
+    class Wrong(torch.nn.Module):  # traces one branch, runs another: the ORT check catches it
+        def forward(self, z, sigma, params, fidelity):
+            k = 2.0 if float(sigma[0]) > 1 else 1.0
+            return z * k + params[:, :, None] + fidelity[:, :1, None] + 0 * sigma[:, None, None]
+
+    feeds = contract.random_inputs(m, (1, 4), 16, 0.01, 10.0, seed=1)
+    feeds["sigma"][0], feeds["sigma"][-1] = 0.1, 5.0   # the first row decides the traced branch
+    with pytest.raises(contract.ContractError, match="disagrees with torch"):
+        contract.export_contract(Wrong(), m, tmp_path / "w.onnx", shape=(1, 4), sigma_min=0.01,
+                                 sigma_max=10.0, output="x0", example_inputs=feeds)
