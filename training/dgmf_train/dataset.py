@@ -115,9 +115,15 @@ def _where(path):
     return f"manifest {path}" if path else "manifest"
 
 
+F32_MAX = float(np.finfo(np.float32).max)
+
+
 def _number(value, what, where):
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not math.isfinite(value):
         raise DatasetError(f"{where}: {what} must be a finite number, got {value!r}")
+    if abs(value) > F32_MAX:
+        raise DatasetError(f"{where}: {what} = {value:g} is outside the float32 range (±3.4e38) the "
+                           "network computes in; rescale the variable")
     return float(value)
 
 
@@ -253,6 +259,10 @@ def _as_float(a, key, src):
     if bad.any():
         raise DatasetError(f"{src}: `{key}` has {int(bad.sum())} row(s) with NaN or inf, the first "
                            f"at row {_first_bad(bad)}; drop or recompute those rows")
+    big = np.abs(a.reshape(len(a), -1)).max(axis=1) > F32_MAX if a.size else np.zeros(0, bool)
+    if big.any():
+        raise DatasetError(f"{src}: `{key}` has values beyond the float32 range (±3.4e38), the first "
+                           f"at row {_first_bad(big)}; rescale the data")
     return a
 
 

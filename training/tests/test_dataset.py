@@ -75,6 +75,7 @@ def test_coords_and_continuous_fidelity(tmp_path):
     (dict(fidelity={"kind": "continuous", "min": 0, "max": 1}), r'"target": the value predictions'),
     (dict(fidelity={"kind": "continuous", "min": 0, "max": 1, "target": 2}), r"target 2.0 is outside"),
     (dict(name=""), r'"name" must be a non-empty string'),
+    (dict(params=[{"name": "a", "min": 0, "max": 1e39}]), r"outside the float32 range"),
 ])
 def test_manifest_errors(tmp_path, over, match):
     with pytest.raises(D.DatasetError, match=match):
@@ -112,6 +113,8 @@ A = arrays()
     (dict(params=A["params"][:, :1]), r"`params` must be \[N, 2\] \(one column per manifest param: a, b\)"),
     (dict(params=A["params"][:11]), r"disagree on the number of rows N: u 12, params 11, fidelity 12"),
     (dict(params=nan_row(A["params"], "params", 3)), r"`params` has 1 row\(s\) with NaN"),
+    (dict(u=A["u"].astype(np.float64) * np.where(np.arange(12) == 4, 1e40, 1)[:, None, None]),
+     r"`u` has values beyond the float32 range \(±3.4e38\), the first at row 4"),
     (dict(params=A["params"] * [2, 1]), r"param `a` = .* is outside the declared range \[0, 1\]"),
     (dict(fidelity=np.array([0, 2] * 6)), r"fidelity 2 at row 1 is not a level index 0..1"),
     (dict(fidelity=np.array([0.5] * 12)), r"not a level index"),
