@@ -21,11 +21,12 @@ Arrays (float32 unless noted):
                          Training: t = 0, t = 3 and one uniform draw in each of 14 equal
                          sub-intervals of [0, 3] (burgers.train_times); test: 0, 0.2, ..., 3
                          (burgers.TIMES)
-    u          [N, 1, 32, 32] poisson (x, y) / heat (t, x);  [N, 1, 64] burgers
+    u          [N, 1, 32, 32] poisson (x, y) / heat (t, x);  [N, 1, 64] burgers;
+               [N, 1, 64, 64] topopt (density[row = y from the bottom, column = x])
     known_mask, known_maps   poisson only: the Dirichlet boundary as a linear map of the inputs
                          (dgmf_train.bench.poisson_known_values; checked against u on loading)
 plus metadata: param_names, param_low, param_high, level_resolutions, level_fidelity.
-Each split also gets its dataset manifest <name>_<split>.json (dgmf_train.dataset, docs/training.md):
+The training split also gets its dataset manifest <name>_train.json (dgmf_train.dataset, docs/training.md):
 the same format users write for their own simulations, so `dgmf-train fit data/poisson_train.json`
 trains a built-in benchmark like any other dataset.
 
@@ -46,7 +47,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import qmc
 
-from . import burgers, heat, poisson
+from . import burgers, heat, poisson, topopt
 from dgmf_train import bench
 
 N_TEST = 128
@@ -57,6 +58,7 @@ CONFIG = {
     "poisson": (poisson, (256, 64, 16), 1000),
     "heat": (heat, (256, 128, 64, 32, 16, 16), 2000),
     "burgers": (burgers, (256, 64, 16), 3000),
+    "topopt": (topopt, (256, 128, 64), 4000),
 }
 
 
@@ -96,6 +98,8 @@ def solver_field(name, params, res, times=None):
         return poisson.to_output(poisson.solve(params, res))
     if name == "heat":
         return heat.to_output(*heat.solve(params, res))
+    if name == "topopt":
+        return topopt.to_output(topopt.solve(float(params[0]), float(params[1]), res)[0])
     return burgers.to_output(burgers.solve(params[0], res, times))
 
 
@@ -205,8 +209,9 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=N_TEST, n_c
             if known is not None:
                 data["known_mask"], data["known_maps"] = known
             np.savez(path, **data)
-            doc = bench.manifest(name, arrays=path.name).to_json()
-            (out_dir / f"{name}_{split}.json").write_text(json.dumps(doc, indent=1) + "\n")
+            if split == "train":  # the held-out splits are case sets (evaluate --write-testset)
+                doc = bench.manifest(name, arrays=path.name).to_json()
+                (out_dir / f"{name}_{split}.json").write_text(json.dumps(doc, indent=1) + "\n")
             written.append(path)
             log(f"  -> {path}  u{tuple(data['u'].shape)} params{tuple(data['params'].shape)}")
         log(f"{name}: {time.perf_counter() - t0:.1f} s")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from dgmf_data import burgers, heat, poisson
+from dgmf_data import burgers, heat, poisson, topopt
 from .dataset import Fidelity, Manifest, Range
 
 def poisson_known_values():
@@ -33,6 +33,13 @@ def poisson_known_values():
     return mask, maps
 
 
+def topopt_known_values():
+    """The L-bracket's void quadrant: density 0 on every mesh and level (topopt.void_mask on the
+    output grid), whatever the load: mask [1, 64, 64], maps all zero."""
+    mask = topopt.void_mask(topopt.OUT_N)[None]
+    return mask, np.zeros((len(topopt.LEVELS), len(topopt.PARAM_NAMES)) + mask.shape)
+
+
 BENCH = {
     # dims: U-Net dimensionality; fidelity: ("discrete", K) or ("continuous", LO, HI);
     # known_values: None or a function () -> (mask, maps) of the output values fixed by the
@@ -51,6 +58,11 @@ BENCH = {
                     coords=("t", 0.0, burgers.T_END), known_values=None,
                     description="Viscous Burgers 1-D, Re in [10, 510]; u(x) on 64 points at time "
                                 "t (coords); fidelity = solver grid 16/32/64 nodes"),
+    "topopt": dict(module=topopt, dims=2, fidelity=("discrete", 3), labels="n16,n32,n64",
+                   coords=None, known_values=topopt_known_values,
+                   description="L-bracket minimum compliance (SIMP, volume 0.4), point load at y = 0.5 - "
+                               "0.5 p on x = 1, direction a pi/2; density[y, x] on 64x64 elements; "
+                               "fidelity = SIMP mesh 16/32/64"),
 }
 
 

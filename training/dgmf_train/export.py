@@ -135,7 +135,8 @@ def export_baseline(ck, out, check_rows, use_known=True):
 
 # Appended to dgmf.description when the graph imposes the known values.
 KNOWN_NOTE = {"poisson": "the Dirichlet boundary values (edge data; at coarse levels as interpolated "
-                         "by the solver's output) are imposed exactly by the graph"}
+                         "by the solver's output) are imposed exactly by the graph",
+              "topopt": "the void quadrant's density 0 is imposed exactly by the graph"}
 
 
 def known_note(name):

@@ -249,7 +249,7 @@ def test_burgers_train_times_cover_the_declared_range():
 # ---------------------------------------------------------------- generator smoke test
 def test_generate_smoke(tmp_path):
     counts = {"poisson": (2, 2, 1), "heat": (1, 1, 1, 1, 1, 1), "burgers": (1, 1, 1)}
-    paths = generate.generate(tmp_path, train_counts=counts, n_test=2, n_calib=3,
+    paths = generate.generate(tmp_path, names=tuple(counts), train_counts=counts, n_test=2, n_calib=3,
                               log=lambda *_: None)
     assert sorted(p.name for p in paths) == sorted(
         f"{b}_{s}.npz" for b in counts for s in ("train", "test", "calib"))

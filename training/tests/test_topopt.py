@@ -190,3 +190,18 @@ def test_to_output_is_piecewise_constant():
     np.testing.assert_array_equal(topopt.to_output(out), out)
     with pytest.raises(ValueError):
         topopt.to_output(np.zeros((24, 24)))
+
+
+def test_generated_dataset_is_valid_with_its_void(tmp_path):
+    # dgmf_data.generate writes the benchmark in the dataset format; loading it checks every row's
+    # void quadrant against the known values (density 0) and the declared ranges.
+    from dgmf_data import generate
+    from dgmf_train import dataset
+    generate.generate(tmp_path, names=("topopt",), train_counts={"topopt": (2, 1, 1)}, n_test=1,
+                      n_calib=1, log=lambda *_: None)
+    ds = dataset.load(tmp_path / "topopt_train.json")
+    assert ds.u.shape == (4, 1, 64, 64) and list(ds.fidelity) == [0, 0, 1, 2]
+    assert ds.known[0].sum() == 32 * 32 and np.all((ds.u >= 0) & (ds.u <= 1))
+    np.testing.assert_allclose(ds.u.reshape(4, -1).mean(axis=1), topopt.VOLFRAC, atol=1e-6)
+    test = np.load(tmp_path / "topopt_test.npz")
+    assert test["u"].shape == (1, 1, 64, 64) and test["level"][0] == 2
