@@ -250,3 +250,31 @@ def test_export_contract_wraps_normalization_and_preconditioning(tmp_path, monke
     with pytest.raises(contract.ContractError, match="disagrees with torch"):
         contract.export_contract(Wrong(), m, tmp_path / "w.onnx", shape=(1, 4), sigma_min=0.01,
                                  sigma_max=10.0, output="x0", example_inputs=feeds)
+
+
+def test_export_contract_continuous_fidelity_and_coords(tmp_path, monkeypatch):
+    # normalize_inputs maps the continuous fidelity and the coords from their declared ranges too;
+    # output "eps" goes through unchanged.
+    import onnxruntime as ort
+    from dgmf_train import dataset as D
+    monkeypatch.setattr(contract, "check_with_cli", lambda path, required=False: None)
+    m = D.parse_manifest({"format": D.FORMAT, "name": "c", "arrays": "x.npz",
+                          "params": [{"name": "a", "min": 0, "max": 1}],
+                          "fidelity": {"kind": "continuous", "name": "h", "min": 0, "max": 0.5,
+                                       "target": 0},
+                          "coords": [{"name": "t", "min": 0, "max": 3}]})
+
+    class Eps(torch.nn.Module):
+        def forward(self, z, sigma, params, fidelity, coords):
+            return z * sigma[:, None, None] + params[:, :, None] + 10 * fidelity[:, :, None] + 100 * coords[:, :, None]
+
+    meta = contract.export_contract(Eps(), m, tmp_path / "e.onnx", shape=(2, 4), output="eps",
+                                    sigma_min=0.01, sigma_max=5.0, normalize_inputs=True)
+    assert meta["dgmf.fidelity"] == "continuous:0:0.5" and meta["dgmf.coord_names"] == "t"
+    feeds = contract.random_inputs(m, (2, 4), 6, 0.01, 5.0, seed=2)
+    got = ort.InferenceSession(str(tmp_path / "e.onnx")).run(None, feeds)[0]
+    f = {k: v.astype(np.float64) for k, v in feeds.items()}
+    unit = lambda x, lo, hi: 2 * (x - lo) / (hi - lo) - 1
+    expect = (f["z"] * f["sigma"][:, None, None] + unit(f["params"], 0, 1)[:, :, None]
+              + 10 * unit(f["fidelity"], 0, 0.5)[:, :, None] + 100 * unit(f["coords"], 0, 3)[:, :, None])
+    np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-4)
