@@ -265,6 +265,32 @@ def compliance(density, p, a, n=None):
     return float(f @ u)
 
 
+def project_volume(density, n=None):
+    """A predicted design made admissible before it is used or evaluated (the C++ example's
+    Bracket::project, identically): densities clipped to [0, 1] (non-finite -> 0), the void quadrant
+    set to 0, then one constant added to the L (clipped again) so that the volume is exactly
+    VOLFRAC n^2 (bisection on the constant)."""
+    x = np.asarray(density, dtype=float)
+    if n is None:
+        n = x.shape[0]
+    if x.shape != (n, n):
+        raise ValueError(f"density must be [{n}, {n}], got {x.shape}")
+    void = void_mask(n)
+    x = np.where(void | ~np.isfinite(x), 0.0, np.clip(x, 0.0, 1.0))
+    target, act = VOLFRAC * n * n, ~void
+    lo, hi = -1.0, 1.0
+    for _ in range(200):
+        if hi - lo <= 1e-15:
+            break
+        mid = 0.5 * (lo + hi)
+        if np.clip(x[act] + mid, 0.0, 1.0).sum() > target:
+            hi = mid
+        else:
+            lo = mid
+    x[act] = np.clip(x[act] + 0.5 * (lo + hi), 0.0, 1.0)
+    return x
+
+
 def _oc_update(x, dc, target):
     """Optimality criteria on the active densities x (dc <= 0): sum(x_new) = target."""
     lo, hi = np.maximum(x - MOVE, 0.0), np.minimum(x + MOVE, 1.0)

@@ -205,3 +205,17 @@ def test_generated_dataset_is_valid_with_its_void(tmp_path):
     np.testing.assert_allclose(ds.u.reshape(4, -1).mean(axis=1), topopt.VOLFRAC, atol=1e-6)
     test = np.load(tmp_path / "topopt_test.npz")
     assert test["u"].shape == (1, 1, 64, 64) and test["level"][0] == 2
+
+
+def test_project_volume():
+    n = 16
+    rng = np.random.default_rng(3)
+    raw = rng.uniform(-0.5, 1.5, (n, n))
+    raw[0, 0] = np.nan
+    x = topopt.project_volume(raw)
+    assert np.all((x >= 0) & (x <= 1)) and np.all(x[topopt.void_mask(n)] == 0) and x[0, 0] >= 0
+    assert abs(x.sum() - topopt.VOLFRAC * n * n) < 1e-9
+    # an admissible design is a fixed point; a shifted one comes back
+    u = topopt.uniform_design(n)
+    np.testing.assert_allclose(topopt.project_volume(u), u, atol=1e-12)
+    np.testing.assert_allclose(topopt.project_volume(u + 0.1), u, atol=1e-12)
