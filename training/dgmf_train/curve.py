@@ -49,8 +49,8 @@ def testset(name, data_dir, n_cases):
     keep = case < n_cases
     params = generate.sample_params(module, int(case.max()) + 1, base + 99)[case][keep]
     assert np.allclose(params.astype(np.float32), d["params"][keep]), "test split does not match"
-    t = dict(params=params, level=d["level"][keep], u=d["u"][keep].astype(np.float64),
-             case=case[keep])
+    t = dict(params=params, level=d["level"][keep], fidelity=d["fidelity"][keep].astype(np.float64),
+             u=d["u"][keep].astype(np.float64), case=case[keep])
     if "coords" in d:
         t["coords"] = np.tile(module.TIMES, n_cases)[:, None]
         assert np.allclose(t["coords"].astype(np.float32), d["coords"][keep])
@@ -65,11 +65,21 @@ def per_case_error(pred, t):
                      np.linalg.norm(r[t["case"] == c]) for c in np.unique(t["case"])])
 
 
+def _fidelity(name, t):
+    """The test split's one fidelity, as `dgmf predict --fidelity` takes it: the level index of a
+    discrete model, the value of a continuous one (Heat: h = 0, the exact solution)."""
+    assert (t["level"] == t["level"][0]).all()
+    if bench.BENCH[name]["fidelity"][0] == "discrete":
+        return int(t["level"][0])
+    return float(t["fidelity"][0])
+
+
 def _feeds(name, t):
     f = bench.BENCH[name]["fidelity"]
-    assert f[0] == "discrete" and (t["level"] == t["level"][0]).all()
-    feeds = dict(params=t["params"].astype(np.float32),
-                 fidelity=np.eye(f[1], dtype=np.float32)[t["level"]])
+    assert (t["level"] == t["level"][0]).all()
+    fid = (np.eye(f[1], dtype=np.float32)[t["level"]] if f[0] == "discrete"
+           else t["fidelity"].astype(np.float32)[:, None])
+    feeds = dict(params=t["params"].astype(np.float32), fidelity=fid)
     if "coords" in t:
         feeds["coords"] = t["coords"].astype(np.float32)
     return feeds
@@ -78,7 +88,7 @@ def _feeds(name, t):
 def dgmf_error(name, model, t, work):
     """(per-case errors, how) of an exported score model on t."""
     if CLI.exists():
-        mean, _, _ = cli.predict(model, t["params"], int(t["level"][0]), coords=t.get("coords"),
+        mean, _, _ = cli.predict(model, t["params"], _fidelity(name, t), coords=t.get("coords"),
                                  samples=1, seed=0, threads=1, work=work)
         return per_case_error(mean, t), "dgmf predict, default sampler, 1 sample"
     import onnx
