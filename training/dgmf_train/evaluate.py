@@ -55,7 +55,7 @@ def write_testset(name, data_dir, out_dir, split="test"):
         times = np.tile(module.TIMES, n_cases)[:, None]
         assert np.allclose(times.astype(np.float32), d["coords"]), "coords do not match"
     _save(Path(out_dir), params, fidelity, d["u"], times, case if times is not None else None)
-    if split == "test":
+    if split == "test" and not getattr(module, "REFERENCE_IS_TOP_LEVEL", False):
         first = np.unique(case, return_index=True)[1]
         top_u = [generate.solver_field(name, params[i], module.LEVELS[-1],
                                        None if times is None else module.TIMES) for i in first]
@@ -108,6 +108,8 @@ def low_fidelity(name, params, coords=None):
         return np.stack([m.to_output(m.solve(p, res)) for p in params])[:, None]
     if name == "heat":
         return np.stack([m.to_output(*m.solve(p, res)) for p in params])[:, None]
+    if name == "topopt":
+        return np.stack([m.to_output(m.solve(float(p[0]), float(p[1]), res)[0]) for p in params])[:, None]
     if name == "burgers":
         out = np.empty((len(params), 1, m.OUT_N))
         # One solve per distinct Re, at all the times asked for with it.
