@@ -16,7 +16,7 @@ if [ $# -gt 0 ]; then
   exec target/release/dgmf predict "$@"
 fi
 model=models/poisson.onnx
-# Test case 0 of models/poisson/: its parameters (full precision) and its 32x32 reference solution.
+# Test case 0 of models/poisson/: its parameters (full precision) and the exact solution on the 32x32 grid.
 params="$(python3 -c 'import numpy as np; print(",".join(repr(float(v)) for v in np.load("models/poisson/params.npy")[0]))')"
 set -x
 target/release/dgmf info "$model"
@@ -30,7 +30,7 @@ out = sys.argv[1]
 mean, std = np.load(f"{out}/mean.npy")[0, 0], np.load(f"{out}/std.npy")[0, 0]
 ref = np.load("models/poisson/u.npy")[0, 0]
 err = np.linalg.norm(mean - ref) / np.linalg.norm(ref)
-print(f"\nrelative L2 error vs the 32x32 finite-difference reference: {err:.4f}")
+print(f"\nrelative L2 error vs the exact solution (Fourier series, docs/benchmarks.md): {err:.4f}")
 print(f"ensemble std: mean {std.mean():.4f}, max {std.max():.4f}; |error| max {np.abs(mean - ref).max():.4f}")
 print("centre row, prediction vs reference:")
 print("  pred", np.array2string(mean[16, ::4], precision=3))
