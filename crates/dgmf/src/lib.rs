@@ -20,6 +20,6 @@ pub mod predict;
 pub use model::Model;
 /// The ndarray version the API speaks (queries from `ArrayView2`, results as `ArrayD`).
 pub use ndarray;
-pub use predict::{FidelityValue, Prediction, Progress, Query, Request};
+pub use predict::{EnsembleMoments, FidelityValue, Prediction, Progress, Query, Request};
 pub use runtime::{Provider, SessionOptions};
 pub use samplers::{SamplerConfig, SamplerKind};

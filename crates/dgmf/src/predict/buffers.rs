@@ -45,69 +45,6 @@ pub(super) fn to_physical(c: &Contract, x: &mut [f32]) {
     }
 }
 
-/// Per-query running mean and sum of squared deviations (Welford, f64), fed in sample order so the result
-/// does not depend on batching.
-pub(super) struct Moments {
-    n: usize,
-    count: Vec<usize>,
-    mean: Vec<f64>,
-    m2: Vec<f64>,
-}
-
-impl Moments {
-    pub(super) fn new(queries: usize, n: usize) -> Result<Self> {
-        let len = queries.checked_mul(n).ok_or_else(|| too_big(usize::MAX))?;
-        Ok(Moments {
-            n,
-            count: zeros(queries)?,
-            mean: zeros(len)?,
-            m2: zeros(len)?,
-        })
-    }
-
-    pub(super) fn add(&mut self, query: usize, row: &[f32]) {
-        self.count[query] += 1;
-        let k = self.count[query] as f64;
-        let range = query * self.n..(query + 1) * self.n;
-        for ((m, m2), &v) in self.mean[range.clone()]
-            .iter_mut()
-            .zip(&mut self.m2[range])
-            .zip(row)
-        {
-            let d = v as f64 - *m;
-            *m += d / k;
-            *m2 += d * (v as f64 - *m);
-        }
-    }
-
-    /// Mean and (with 2 or more samples) std per element; query i's std is multiplied by `std_scale(i)`
-    /// (the model's calibration, `dgmf.std_scale`).
-    pub(super) fn finish(
-        self,
-        samples: usize,
-        std_scale: impl Fn(usize) -> f32,
-    ) -> Result<(Vec<f32>, Option<Vec<f32>>)> {
-        let mut mean = Vec::new();
-        mean.try_reserve_exact(self.mean.len())
-            .map_err(|_| too_big(self.mean.len() * 4))?;
-        mean.extend(self.mean.iter().map(|&m| m as f32));
-        let std = if samples > 1 {
-            let mut std = Vec::new();
-            std.try_reserve_exact(self.m2.len())
-                .map_err(|_| too_big(self.m2.len() * 4))?;
-            let denom = (samples - 1) as f64;
-            for (i, m2) in self.m2.chunks(self.n.max(1)).enumerate() {
-                let k = std_scale(i) as f64;
-                std.extend(m2.iter().map(|&m2| (k * (m2 / denom).sqrt()) as f32));
-            }
-            Some(std)
-        } else {
-            None
-        };
-        Ok((mean, std))
-    }
-}
-
 /// Network inputs for one batch, sized once for the largest batch.
 pub(super) struct Buffers {
     pub(super) x: Vec<f32>,
@@ -133,11 +70,19 @@ impl Buffers {
         })
     }
 
-    /// Fills the conditioning inputs of rows `first..first + rows` (row j is sample j % S of query j / S).
-    pub(super) fn condition(&mut self, c: &Contract, req: &Request, first: usize, rows: usize) {
+    /// Fills the conditioning inputs of rows `first..first + rows` of a run of `per_query` samples per
+    /// query (row j belongs to query j / per_query).
+    pub(super) fn condition(
+        &mut self,
+        c: &Contract,
+        req: &Request,
+        first: usize,
+        rows: usize,
+        per_query: usize,
+    ) {
         let (p, w, q) = (c.params.len(), c.fidelity.width(), c.coords.len());
         for r in 0..rows {
-            let query = &req.queries[(first + r) / req.n_samples];
+            let query = &req.queries[(first + r) / per_query];
             for (d, &v) in self.params[r * p..(r + 1) * p]
                 .iter_mut()
                 .zip(&query.params)

@@ -2,12 +2,15 @@
 //! mean and a standard deviation per query in physical units.
 
 mod buffers;
+mod moments;
 mod validate;
 
 pub use buffers::first_non_finite;
-use buffers::{to_physical, to_score, zeros, Buffers, Moments};
+use buffers::{to_physical, to_score, zeros, Buffers};
+pub use moments::EnsembleMoments;
 use validate::validate;
 
+use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use ndarray::{ArrayD, ArrayView2, IxDyn};
@@ -181,6 +184,12 @@ pub struct Prediction {
     pub network_time: Duration,
 }
 
+/// What a run of samples cost.
+struct RunStats {
+    network_calls: usize,
+    network_time: Duration,
+}
+
 impl Model {
     /// Runs a request. `progress` is called after each network evaluation; returning false cancels.
     pub fn predict(
@@ -192,14 +201,106 @@ impl Model {
         let c = self.contract();
         validate(c, req)?;
         let n = c.sample_len();
+        let q = req.queries.len();
+        let mut stats = EnsembleMoments::new(q, &c.shape)?;
+        // `validate` bounded the sizes (buffer_bytes): the product cannot wrap.
+        let mut samples = match req.keep_samples {
+            true => Some(zeros::<f32>(q * req.n_samples * n)?),
+            false => None,
+        };
+        let run = self.run_samples(req, 0..req.n_samples, progress, |row, query, x| {
+            stats.add(query, x);
+            if let Some(all) = samples.as_mut() {
+                all[row * n..(row + 1) * n].copy_from_slice(x);
+            }
+        })?;
+        let (mean, std) = stats.finish(|i| c.std_scale_for(req.queries[i].fidelity.level()))?;
+        let array = |lead: &[usize], v: Vec<f32>| self.array(lead, v);
+        Ok(Prediction {
+            shape: c.shape.clone(),
+            mean: array(&[q], mean)?,
+            std: std.map(|s| array(&[q], s)).transpose()?,
+            samples: samples.map(|s| array(&[q, req.n_samples], s)).transpose()?,
+            nfe: req.sampler.nfe(),
+            network_calls: run.network_calls,
+            wall: start.elapsed(),
+            network_time: run.network_time,
+        })
+    }
+
+    /// The statistics of samples `samples` (a sub-range of `0..req.n_samples`) of every query: sample j of
+    /// query i draws its noise from stream (seed, i·n_samples + j) whatever the range, so the parts of an
+    /// ensemble computed anywhere (threads, processes, MPI ranks) and merged with
+    /// [`EnsembleMoments::merge`] equal one `predict` of all samples, up to the rounding of the merge
+    /// (docs/distributed.md gives the bound). `req.keep_samples` is ignored.
+    pub fn predict_moments(
+        &self,
+        req: &Request,
+        samples: Range<usize>,
+        progress: Option<&mut dyn FnMut(Progress) -> bool>,
+    ) -> Result<EnsembleMoments> {
+        let c = self.contract();
+        validate(c, req)?;
+        if samples.is_empty() || samples.end > req.n_samples {
+            return Err(Error::invalid(format!(
+                "samples {}..{} of an ensemble of {}: give a non-empty range within 0..{}",
+                samples.start, samples.end, req.n_samples, req.n_samples
+            )));
+        }
+        let mut stats = EnsembleMoments::new(req.queries.len(), &c.shape)?;
+        self.run_samples(req, samples, progress, |_, query, x| stats.add(query, x))?;
+        Ok(stats)
+    }
+
+    /// Mean and std (`[queries, *shape]`, physical units, the model's `dgmf.std_scale` applied) of merged
+    /// statistics of `req`'s queries; the std is `None` unless every query has 2 or more samples.
+    pub fn finish_moments(
+        &self,
+        moments: &EnsembleMoments,
+        req: &Request,
+    ) -> Result<(ArrayD<f32>, Option<ArrayD<f32>>)> {
+        let c = self.contract();
+        if moments.shape() != c.shape.as_slice() || moments.queries() != req.queries.len() {
+            return Err(Error::invalid(format!(
+                "moments of {} queries of shape {:?} do not belong to this request ({} queries) and model \
+                 (shape {:?})",
+                moments.queries(),
+                moments.shape(),
+                req.queries.len(),
+                c.shape
+            )));
+        }
+        let (mean, std) = moments.finish(|i| c.std_scale_for(req.queries[i].fidelity.level()))?;
+        let q = req.queries.len();
+        Ok((
+            self.array(&[q], mean)?,
+            std.map(|s| self.array(&[q], s)).transpose()?,
+        ))
+    }
+
+    /// `[lead.., *shape]` from a row-major buffer, without a copy.
+    fn array(&self, lead: &[usize], v: Vec<f32>) -> Result<ArrayD<f32>> {
+        ArrayD::from_shape_vec(IxDyn(&[lead, &self.contract().shape[..]].concat()), v)
+            .map_err(|e| Error::internal(format!("result buffer and shape disagree: {e}")))
+    }
+
+    /// Integrates samples `samples` of every query (row r of the run is query r / k, sample
+    /// samples.start + r % k, k = samples.len(); its noise stream is (seed, query·n_samples + sample)) and
+    /// hands each finished sample, in physical units, to `sink(row, query, values)` in row order.
+    fn run_samples(
+        &self,
+        req: &Request,
+        samples: Range<usize>,
+        progress: Option<&mut dyn FnMut(Progress) -> bool>,
+        mut sink: impl FnMut(usize, usize, &[f32]),
+    ) -> Result<RunStats> {
+        let c = self.contract();
+        let n = c.sample_len();
+        let k = samples.len();
         // `validate` bounded every product below (buffer_bytes); checked anyway, no wrap is possible.
         let overflow =
             || Error::invalid("the request's sizes overflow: lower the sample or query count");
-        let rows_total = req
-            .queries
-            .len()
-            .checked_mul(req.n_samples)
-            .ok_or_else(overflow)?;
+        let rows_total = req.queries.len().checked_mul(k).ok_or_else(overflow)?;
         let batch = req.max_batch.min(rows_total);
         let n_batches = rows_total.div_ceil(batch);
         let total = req
@@ -211,12 +312,8 @@ impl Model {
             .sampler
             .schedule
             .sigmas(req.sampler.steps, c.sigma_min, c.sigma_max);
-
-        let mut stats = Moments::new(req.queries.len(), n)?;
-        let mut samples = match req.keep_samples {
-            true => Some(zeros::<f32>(rows_total * n)?),
-            false => None,
-        };
+        // Query and ensemble index of row r of this run.
+        let who = |r: usize| (r / k, samples.start + r % k);
         let mut network_time = Duration::ZERO;
         let mut done = 0usize;
         let mut progress = progress;
@@ -229,9 +326,12 @@ impl Model {
             let mut streams = Vec::with_capacity(batch);
             for first in (0..rows_total).step_by(batch) {
                 let rows = batch.min(rows_total - first);
-                buf.condition(c, req, first, rows);
+                buf.condition(c, req, first, rows, k);
                 streams.clear();
-                streams.extend((first..first + rows).map(|j| NoiseStream::new(req.seed, j as u64)));
+                streams.extend((first..first + rows).map(|r| {
+                    let (query, sample) = who(r);
+                    NoiseStream::new(req.seed, (query * req.n_samples + sample) as u64)
+                }));
                 let Buffers {
                     x,
                     sigma,
@@ -265,14 +365,12 @@ impl Model {
                     )?;
                     network_time += t.elapsed();
                     if let Some(i) = first_non_finite(raw) {
-                        let row = first + i / n;
+                        let (query, sample) = who(first + i / n);
                         return Err(Error::inference(format!(
-                            "the network returned {} at noise level σ = {s} for query {}, sample {} (value {} \
-                             of that sample): the model is broken for these inputs, or they lie far outside \
-                             its training range",
+                            "the network returned {} at noise level σ = {s} for query {query}, sample {sample} \
+                             (value {} of that sample): the model is broken for these inputs, or they lie far \
+                             outside its training range",
                             raw[i],
-                            row / req.n_samples,
-                            row % req.n_samples,
                             i % n
                         )));
                     }
@@ -299,43 +397,21 @@ impl Model {
                 // Finite scores can still overflow float32 in the sampler's arithmetic or the unit
                 // conversion (huge data_scale): a non-finite result is an error, never a success.
                 if let Some(i) = first_non_finite(x) {
-                    let row = first + i / n;
+                    let (query, sample) = who(first + i / n);
                     return Err(Error::inference(format!(
-                        "the prediction overflowed float32 ({}) for query {}, sample {}: the model's outputs or \
-                         its dgmf.data_scale/data_shift are too large for these inputs",
-                        x[i],
-                        row / req.n_samples,
-                        row % req.n_samples
+                        "the prediction overflowed float32 ({}) for query {query}, sample {sample}: the model's \
+                         outputs or its dgmf.data_scale/data_shift are too large for these inputs",
+                        x[i]
                     )));
                 }
                 for (r, row) in x.chunks_exact(n).enumerate() {
-                    stats.add((first + r) / req.n_samples, row);
-                }
-                if let Some(all) = samples.as_mut() {
-                    all[first * n..(first + rows) * n].copy_from_slice(x);
+                    sink(first + r, who(first + r).0, row);
                 }
             }
             Ok(())
         })??;
-
-        let (mean, std) = stats.finish(req.n_samples, |i| {
-            c.std_scale_for(req.queries[i].fidelity.level())
-        })?;
-        // The buffers become arrays without a copy.
-        let dims = |lead: &[usize]| IxDyn(&[lead, &c.shape[..]].concat());
-        let array = |lead: &[usize], v: Vec<f32>| {
-            ArrayD::from_shape_vec(dims(lead), v)
-                .map_err(|e| Error::internal(format!("result buffer and shape disagree: {e}")))
-        };
-        let q = req.queries.len();
-        Ok(Prediction {
-            shape: c.shape.clone(),
-            mean: array(&[q], mean)?,
-            std: std.map(|s| array(&[q], s)).transpose()?,
-            samples: samples.map(|s| array(&[q, req.n_samples], s)).transpose()?,
-            nfe: req.sampler.nfe(),
+        Ok(RunStats {
             network_calls: done,
-            wall: start.elapsed(),
             network_time,
         })
     }
