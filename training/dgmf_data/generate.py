@@ -218,8 +218,8 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=N_TEST, n_c
     return written
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None, prog=None):
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="data", help="output directory")
     ap.add_argument("--only", nargs="+", choices=list(CONFIG), default=list(CONFIG))
     args = ap.parse_args(argv)

@@ -153,8 +153,8 @@ def load_ema(ckpt_path):
     return ck, model.eval()
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None, prog=None):
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("checkpoint")
     ap.add_argument("out", help="output .onnx path")
     ap.add_argument("--check-rows", type=int, default=64)

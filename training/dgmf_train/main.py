@@ -110,13 +110,13 @@ def _needs_torch(module, what):
         if importlib.util.find_spec("torch") is None:
             raise dataset.DatasetError(f"`dgmf-train {what}` needs PyTorch: pip install 'dgmf-train[train]' "
                                        "(or pip install torch onnx onnxruntime onnxscript onnxconverter-common)")
-        return importlib.import_module(f"dgmf_train.{module}").main(argv)
+        return importlib.import_module(f"dgmf_train.{module}").main(argv, prog=f"dgmf-train {what}")
     return run
 
 
 def _generate(argv):
     from dgmf_data import generate
-    return generate.main(argv)
+    return generate.main(argv, prog="dgmf-train generate")
 
 
 COMMANDS = {

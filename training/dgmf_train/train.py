@@ -119,8 +119,8 @@ def snapshot_path(out, minutes):
     return out.with_name(f"{out.stem}_{minutes:g}min{out.suffix}")
 
 
-def main(argv=None):
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv=None, prog=None):
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("data", help="dataset manifest (.json), or a built-in benchmark name "
                                   f"({', '.join(bench.BENCH)}: <--data-dir>/<name>_train.json)")
     ap.add_argument("--data-dir", default="data", help="where the built-in benchmarks' data are")
