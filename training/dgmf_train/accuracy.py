@@ -90,11 +90,8 @@ def calibrate(name, data, work, out=False, limit=None, variant=""):
     the model. Returns its JSON report."""
     model = REPO / "models" / f"{name}{variant}.onnx"
     report = work / f"{name}_calibrate.json"
-    cmd = [str(CLI), "calibrate", str(model), "--data", str(data), "--report-json", str(report)]
-    if out:
-        cmd += ["--out", str(model)]
-    if limit is not None:
-        cmd += ["--limit", str(limit)]
+    cmd = cli.calibrate_command(model, data, limit=limit, report_json=report,
+                                out=model if out else None)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return json.loads(report.read_text())
 
@@ -257,6 +254,11 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
                 ensemble_samples=test["samples"], pc_cases=pc_cases, machine=machine())
 
 
+def row_named(rows, key):
+    """The first table row whose method contains `key` (None if there is none)."""
+    return next((r for r in rows if key in r["method"]), None)
+
+
 def summary_lines(results):
     """One row per model: the figures the accuracy target is about."""
     lines = ["## Summary", "",
@@ -269,9 +271,8 @@ def summary_lines(results):
              "finest training solver | ±2σ coverage, calibrated |",
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
-        pick = lambda key: next((row for row in r["rows"] if key in row["method"]), None)
-        one, ens, reg, solver = (pick("library default"), pick("mean of"), pick("regression"),
-                                 pick("finest training solver"))
+        one, ens, reg, solver = (row_named(r["rows"], key) for key in
+                                 ("library default", "mean of", "regression", "finest training solver"))
         g1, g16 = r["gain"]
         lines.append(f"| {name} | {one['mean']:.4f} | {ens['mean']:.4f} | {reg['mean']:.4f} | "
                      f"{100 * g1:.0f} % / {100 * g16:.0f} % | {solver['mean']:.4f} | "
@@ -293,8 +294,8 @@ def floor_note(name, rows):
     large gain against the exact solution: say so, with the errors against that solver."""
     if name in generate.EXACT_TOP:
         return ""
-    pick = lambda key: next((r for r in rows if key in r["method"]), None)
-    solver, default, reg = pick("finest training solver"), pick("library default"), pick("regression")
+    solver, default, reg = (row_named(rows, key) for key in
+                            ("finest training solver", "library default", "regression"))
     if not (solver and default and reg) or solver["mean"] < 0.5 * reg["mean"]:
         return ""
     return (f" Both sit on the floor of their data: the finest training solver is {solver['mean']:.4f} "

@@ -1,5 +1,6 @@
-"""`dgmf predict` from Python: the one place that builds its command line and reads its outputs (the
-accuracy report, the evaluation, the Heat-between study and the benchmarks all go through it)."""
+"""`dgmf predict` and `dgmf calibrate` from Python: the one place that builds their command lines
+(the accuracy report, the evaluation, the Heat-between study, the benchmarks and `dgmf-train
+calibrate/evaluate` all go through it)."""
 from __future__ import annotations
 
 import json
@@ -43,3 +44,15 @@ def predict(model, params, fidelity, *, coords=None, sampler=None, steps=None, s
         subprocess.run(cmd, check=True, stdout=None if echo else subprocess.DEVNULL)
         report = json.loads((work / "r.json").read_text())
         return (np.load(work / "mean.npy"), np.load(work / "std.npy") if std else None, report)
+
+
+def calibrate_command(model, data, *, exe=None, samples=None, sampler=None, steps=None, limit=None,
+                      report_json=None, out=None):
+    """The `dgmf calibrate MODEL --data DIR ...` command line (`exe`: the CLI, default this checkout's);
+    None options are left to the CLI's defaults; `out` writes the fitted dgmf.std_scale there."""
+    cmd = [str(exe or CLI), "calibrate", str(model), "--data", str(data)]
+    for flag, value in (("--samples", samples), ("--sampler", sampler), ("--steps", steps),
+                        ("--limit", limit), ("--report-json", report_json), ("--out", out)):
+        if value is not None:
+            cmd += [flag, str(value)]
+    return cmd

@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 
@@ -63,7 +64,6 @@ def _split(argv):
     ap.add_argument("--calib", type=float, default=0.2, help="fraction of the target-fidelity cases")
     ap.add_argument("--test", type=float, default=0.2, help="fraction of the target-fidelity cases")
     a = ap.parse_args(argv)
-    from pathlib import Path
     ds = dataset.load(a.manifest)
     train, cal, test = dataset.split(ds, a.seed, a.calib, a.test)
     out = Path(a.out)
@@ -75,6 +75,7 @@ def _split(argv):
 
 
 def _engine(argv, prog, write):
+    from .cli import calibrate_command
     from .contract import find_cli
     ap = argparse.ArgumentParser(prog=prog, description=(
         "Fit dgmf.std_scale on held-out cases (split-conformal: ±2σ covers 95.45 % of their points) and "
@@ -90,16 +91,13 @@ def _engine(argv, prog, write):
     if write:
         ap.add_argument("--out", help="where to write the calibrated model (default: the model itself)")
     a = ap.parse_args(argv)
-    cli = find_cli()
-    if cli is None:
+    exe = find_cli()
+    if exe is None:
         raise dataset.DatasetError("the dgmf CLI was not found: build it (cargo build --release) and set "
                                    "DGMF_CLI=/path/to/dgmf or put it on PATH")
-    cmd = [str(cli), "calibrate", a.model, "--data", a.data, "--samples", str(a.samples)]
-    for flag, v in (("--sampler", a.sampler), ("--steps", a.steps), ("--report-json", a.report_json)):
-        if v is not None:
-            cmd += [flag, str(v)]
-    if write:
-        cmd += ["--out", a.out or a.model]
+    cmd = calibrate_command(a.model, a.data, exe=exe, samples=a.samples, sampler=a.sampler,
+                            steps=a.steps, report_json=a.report_json,
+                            out=(a.out or a.model) if write else None)
     return subprocess.run(cmd).returncode
 
 
