@@ -184,6 +184,33 @@ def torch_export(module, feeds, path, output):
                       opset_version=OPSET, dynamo=False, external_data=False)
 
 
+def traced(module, feeds, output):
+    """The ONNX graph of `module` traced on the first two rows of `feeds` (batch axis dynamic), one
+    file's worth (any external data loaded back in), IR version capped for ORT."""
+    import onnx
+    with tempfile.TemporaryDirectory() as tmp:
+        raw = Path(tmp) / "raw.onnx"
+        torch_export(module, {k: v[:2] for k, v in feeds.items()}, raw, output)
+        onx = onnx.load(str(raw))
+    if onx.ir_version > MAX_IR:  # opset 17 needs only IR 8; ORT 1.31 reads IR <= 13
+        onx.ir_version = MAX_IR
+    return onx
+
+
+def save_checked(onx, props, out, producer=None, doc=None):
+    """Replaces the graph's metadata by `props`, runs onnx's full checker and writes one file."""
+    import onnx
+    del onx.metadata_props[:]
+    onnx.helper.set_model_props(onx, props)
+    if producer is not None:
+        onx.producer_name = producer
+    if doc is not None:
+        onx.doc_string = doc
+    onnx.checker.check_model(onx, full_check=True)
+    Path(out).parent.mkdir(parents=True, exist_ok=True)
+    onnx.save_model(onx, str(out), save_as_external_data=False)
+
+
 def compare(out_path, module, feeds, what="torch vs onnxruntime", tol=1e-4):
     """Runs the file on ONNX Runtime and the module in torch: on all rows, on the rows reversed
     (a traced branch on a value of the first row shows), and on row 0 alone (the batch axis is
@@ -219,8 +246,6 @@ def export_contract(net, manifest: Manifest, out, *, shape, output="score", sigm
     """Exports `net` as a contract-v1 model at `out` and checks it (module doc). Returns the
     metadata written. `example_inputs`: a dict of contract inputs (float32 arrays; default: random
     over the manifest's ranges). `already_wrapped`: net already has the contract's forward."""
-    import onnx
-    torch, _ = _torch()
     shape = tuple(int(s) for s in shape)
     if not shape or any(s < 1 for s in shape):
         raise ContractError(f"shape must be the per-sample output dims, e.g. (1, 64), got {shape}")
@@ -237,23 +262,13 @@ def export_contract(net, manifest: Manifest, out, *, shape, output="score", sigm
     if list(feeds) != expected:
         raise ContractError(f"example_inputs must have the keys {expected} in that order, got {list(feeds)}")
     feeds = {k: np.asarray(v, np.float32) for k, v in feeds.items()}
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        torch_export(module, {k: v[:2] for k, v in feeds.items()}, raw, output)
-        onx = onnx.load(str(raw))  # loads any external data back in, so one file is written
+    onx = traced(module, feeds, output)
     missing = [k for k in expected if k not in {i.name for i in onx.graph.input}]
     if missing:
         raise ContractError(f"the exported graph has no input {', '.join(f'`{k}`' for k in missing)}: "
                             "the network does not use it, and torch's exporter drops unused inputs; "
                             "the contract needs every input (make the network depend on it)")
-    if onx.ir_version > MAX_IR:  # opset 17 needs only IR 8; ORT 1.31 reads IR <= 13
-        onx.ir_version = MAX_IR
-    del onx.metadata_props[:]
-    onnx.helper.set_model_props(onx, meta)
-    onx.producer_name, onx.doc_string = "dgmf_train.contract", meta["dgmf.description"]
-    onnx.checker.check_model(onx, full_check=True)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    onnx.save_model(onx, str(out), save_as_external_data=False)
+    save_checked(onx, meta, out, producer="dgmf_train.contract", doc=meta["dgmf.description"])
     size = os.path.getsize(out)
     print(f"wrote {out}: {size / 1e6:.3f} MB, IR {onx.ir_version}, opset {OPSET}, "
           f"inputs {[i.name for i in onx.graph.input]}, output {output}")

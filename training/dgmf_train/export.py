@@ -17,8 +17,6 @@ from __future__ import annotations
 
 import argparse
 import os
-import tempfile
-from pathlib import Path
 
 import numpy as np
 import onnx
@@ -27,7 +25,7 @@ import torch
 from torch import nn
 
 from . import contract
-from .contract import MAX_IR, ContractError, compare, export_contract, random_inputs, torch_export
+from .contract import ContractError, compare, export_contract, random_inputs, save_checked, traced
 from .train import checkpoint_known, checkpoint_manifest, checkpoint_model
 
 MAX_BYTES = 5 * 1024 * 1024
@@ -116,19 +114,11 @@ def export_baseline(ck, out, check_rows, use_known=True):
     model = PhysicalBaseline(net, ck["shift"], ck["scale"], known).eval()
     feeds = random_inputs(manifest, shape, check_rows, 0.01, 1.0)
     del feeds["z"], feeds["sigma"]
-    with tempfile.TemporaryDirectory() as tmp:
-        raw = Path(tmp) / "raw.onnx"
-        torch_export(model, {k: v[:2] for k, v in feeds.items()}, raw, output="u")
-        onx = onnx.load(str(raw))
-    onx.ir_version = min(onx.ir_version, MAX_IR)
     props = {"dgmf.name": f"{name}_regression", "dgmf.baseline": "regression",
              "dgmf.shape": ",".join(map(str, shape))}
     if known is not None:
         props["dgmf.description"] = known_note(name)
-    onnx.helper.set_model_props(onx, props)
-    onnx.checker.check_model(onx, full_check=True)
-    Path(out).parent.mkdir(parents=True, exist_ok=True)
-    onnx.save_model(onx, out, save_as_external_data=False)
+    save_checked(traced(model, feeds, "u"), props, out)
     print(f"wrote {out}: {os.path.getsize(out) / 1e6:.3f} MB")
     compare(out, model, feeds)
 
