@@ -214,13 +214,14 @@ impl Model {
                 all[row * n..(row + 1) * n].copy_from_slice(x);
             }
         })?;
-        let (mean, std) = stats.finish(|i| c.std_scale_for(req.queries[i].fidelity.level()))?;
-        let array = |lead: &[usize], v: Vec<f32>| self.array(lead, v);
+        let (mean, std) = self.finish_moments(&stats, req)?;
         Ok(Prediction {
             shape: c.shape.clone(),
-            mean: array(&[q], mean)?,
-            std: std.map(|s| array(&[q], s)).transpose()?,
-            samples: samples.map(|s| array(&[q, req.n_samples], s)).transpose()?,
+            mean,
+            std,
+            samples: samples
+                .map(|s| self.array(&[q, req.n_samples], s))
+                .transpose()?,
             nfe: req.sampler.nfe(),
             network_calls: run.network_calls,
             wall: start.elapsed(),
