@@ -356,9 +356,12 @@ def validate(m: Manifest, arrays: dict, src="dataset"):
         if case.dtype.kind not in "iu":
             raise DatasetError(f"{src}: `case` must be integers, got dtype {case.dtype}")
         case = case.astype(np.int64)
-        mixed = [c for c in np.unique(case) if len(np.unique(fidelity[case == c])) > 1]
-        if mixed:
-            raise DatasetError(f"{src}: case {mixed[0]} has rows at different fidelities; a case is one "
+        # Sorted by case, a case mixes fidelities where two neighbours share it but not the fidelity.
+        order = np.lexsort((fidelity, case))
+        c, f = case[order], fidelity[order]
+        mixed = c[1:][(c[1:] == c[:-1]) & (f[1:] != f[:-1])]
+        if mixed.size:
+            raise DatasetError(f"{src}: case {mixed.min()} has rows at different fidelities; a case is one "
                                "simulation (one fidelity), give each its own id")
     return Dataset(m, u, params, fidelity, coords, case, known)
 
@@ -384,10 +387,16 @@ def _known_values(m, arrays, u, params, fidelity, src):
     if maps.shape != want:
         raise DatasetError(f"{src}: `known_maps` must be [K, P, *row] = {want}, got {maps.shape}")
     maps = _as_float(maps, "known_maps", src)
-    b = np.einsum("np,npr->nr", params, maps[fidelity.astype(np.int64)].reshape(len(u), len(m.params), -1))
-    flat_u, flat_m = u.reshape(len(u), -1), mask.reshape(-1)
-    err = np.abs(b - flat_u)[:, flat_m]
-    tol = 1e-5 * (1 + np.abs(flat_u[:, flat_m]))
+    # b = params . maps[level] on the mask, one level at a time (memory N x mask points, not N x P x grid).
+    flat_m = mask.reshape(-1)
+    flat_u = u.reshape(len(u), -1)[:, flat_m]
+    level = fidelity.astype(np.int64)
+    b = np.empty_like(flat_u)
+    for k in range(m.fidelity.levels):
+        rows = level == k
+        b[rows] = params[rows] @ maps[k].reshape(len(m.params), -1)[:, flat_m]
+    err = np.abs(b - flat_u)
+    tol = 1e-5 * (1 + np.abs(flat_u))
     bad = (err > tol).any(axis=1)
     if bad.any():
         i = _first_bad(bad)
