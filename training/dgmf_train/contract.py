@@ -131,6 +131,7 @@ def wrap(net, m: Manifest, output, *, normalize_inputs=False, precondition=False
     """net -> a module with the contract's forward(z, sigma, params, fidelity[, coords]) and the
     declared output; (module, output)."""
     torch, nn = _torch()
+    from .model import Conditioning
 
     class Contract(nn.Module):
         def __init__(self):
@@ -148,9 +149,7 @@ def wrap(net, m: Manifest, output, *, normalize_inputs=False, precondition=False
                 self.register_buffer("c_lo", torch.tensor([r.min for r in m.coords], dtype=torch.float32))
                 self.register_buffer("c_hi", torch.tensor([r.max for r in m.coords], dtype=torch.float32))
 
-        @staticmethod
-        def unit(x, lo, hi):
-            return 2 * (x - lo) / (hi - lo) - 1
+        unit = staticmethod(Conditioning._unit)  # the built-in networks' [lo, hi] -> [-1, 1]
 
         def forward(self, z, sigma, params, fidelity, coords=None):
             if self.normalize:
