@@ -10,6 +10,9 @@ and EMA weights, the normalization (data_shift/scale), sigma_min/max and the los
 `--snapshot-minutes M` also writes the same checkpoint every M minutes of training to
 `<out stem>_<k*M>min.pt` next to `--out` (for an error-vs-training-minutes curve; the learning rate
 there is the schedule's for the full `--minutes` budget, not a finished shorter run).
+`--resume CK` continues a run that stopped (a snapshot, or a finished checkpoint given more time):
+its weights, EMA, step count, elapsed time and loss log carry on, and `--minutes` is the total
+budget including the time already spent, so the learning-rate schedule continues where it was.
 """
 from __future__ import annotations
 
@@ -139,7 +142,16 @@ def main(argv=None, prog=None):
     ap.add_argument("--emb", type=int, default=128, help="conditioning embedding width")
     ap.add_argument("--snapshot-minutes", type=float, default=0.0,
                     help="also save the checkpoint every M minutes to <out stem>_<minutes>min.pt")
+    ap.add_argument("--resume", metavar="CK",
+                    help="continue from this checkpoint of the same data and network "
+                         "(--minutes is then the total budget, time already spent included)")
     args = ap.parse_args(argv)
+    resume = torch.load(args.resume, weights_only=False) if args.resume else None
+    if resume is not None:
+        # The network must be the one the checkpoint holds, whatever the command line says.
+        args.baseline = resume["baseline"]
+        args.channels = ",".join(str(c) for c in resume["arch"]["channels"])
+        args.emb = resume["arch"]["emb"]
 
     torch.manual_seed(args.seed)
     np.random.seed(args.seed)
@@ -169,11 +181,21 @@ def main(argv=None, prog=None):
     if "coords" in d:
         cond.append(torch.from_numpy(d["coords"]))
     sigma_max = max_pairwise_distance(x)
+    if resume is not None and (tuple(resume["shape"]) != shape
+                               or not np.allclose(resume["shift"], shift.tolist())
+                               or not np.allclose(resume["scale"], scale.tolist())):
+        raise SystemExit(f"error: {args.resume} was trained on other data (its shape, shift or "
+                         "scale differ from this dataset's); resume it on the data it was trained on")
     print(f"{name}: {len(x)} training rows, shape {shape}, shift {shift.tolist()}, "
           f"scale {scale.tolist()}, sigma_max = {sigma_max:.4f} (max pairwise distance)")
     ema = copy.deepcopy(model).requires_grad_(False)
     print(f"model: {type(model).__name__}, {n_params(model)} parameters")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
+    if resume is not None:
+        model.load_state_dict(resume["model"])
+        ema.load_state_dict(resume["ema"])
+        if "optimizer" in resume:  # checkpoints before --resume existed have no optimizer state
+            opt.load_state_dict(resume["optimizer"])
     gen = torch.Generator().manual_seed(args.seed)
     log_lo, log_hi = math.log(SIGMA_MIN), math.log(sigma_max)
 
@@ -182,15 +204,20 @@ def main(argv=None, prog=None):
         torch.save(dict(bench=name, manifest=ds.manifest.to_json(), known=ds.known,
                         arch=dict(channels=channels, emb=args.emb),
                         baseline=args.baseline, shape=shape,
-                        model=model.state_dict(), ema=ema.state_dict(), shift=shift.tolist(),
+                        model=model.state_dict(), ema=ema.state_dict(),
+                        optimizer=opt.state_dict(), shift=shift.tolist(),
                         scale=scale.tolist(), sigma_min=SIGMA_MIN, sigma_max=sigma_max, steps=step,
                         seconds=seconds, log=log, args=vars(args)), path)
         print(f"wrote {path}", flush=True)
 
     budget = 60.0 * args.minutes
-    n_snap = 0
-    t0 = time.perf_counter()
-    log, running, n_run, step = [], 0.0, 0, 0
+    log, running, n_run, step, spent = [], 0.0, 0, 0, 0.0
+    if resume is not None:
+        log, step, spent = list(resume["log"]), int(resume["steps"]), float(resume["seconds"])
+        print(f"resuming {args.resume}: {step} steps, {spent:.0f} s already spent", flush=True)
+        gen.manual_seed(args.seed + step)  # fresh batches, not a replay of the first ones
+    n_snap = int(spent // (60.0 * args.snapshot_minutes)) if args.snapshot_minutes > 0 else 0
+    t0 = time.perf_counter() - spent
     while step < args.steps:
         elapsed = time.perf_counter() - t0
         if elapsed >= budget:

@@ -112,6 +112,35 @@ def test_snapshots(tmp_path):
         assert 0 < ck["seconds"] <= final["seconds"] and ck["steps"] <= final["steps"]
 
 
+def test_resume_continues_steps_time_and_log(tmp_path):
+    # --resume carries weights, optimizer, step count and time on; --minutes is the total budget.
+    rng = np.random.default_rng(1)
+    n = 12
+    np.savez(tmp_path / "burgers_train.npz", u=rng.standard_normal((n, 1, 64)),
+             params=rng.uniform(10, 510, (n, 1)), fidelity=np.arange(n) % 3,
+             coords=rng.uniform(0, 3, (n, 1)))
+    doc = bench.manifest("burgers", arrays="burgers_train.npz").to_json()
+    (tmp_path / "burgers_train.json").write_text(json.dumps(doc))
+    first, second = tmp_path / "a.pt", tmp_path / "b.pt"
+    common = ["burgers", "--data-dir", str(tmp_path), "--threads", "1", "--batch", "4",
+              "--log-every", "1", "--channels", "8,8,8", "--emb", "16"]
+    train.main(common + ["--out", str(first), "--steps", "3"])
+    a = torch.load(first, weights_only=False)
+    assert a["steps"] == 3 and "optimizer" in a
+    train.main(common[:-4] + ["--out", str(second), "--steps", "5", "--resume", str(first)])
+    b = torch.load(second, weights_only=False)
+    assert b["steps"] == 5 and b["seconds"] > a["seconds"]
+    assert [r[0] for r in b["log"]] == [1, 2, 3, 4, 5]
+    assert b["arch"] == a["arch"]  # the checkpoint's network, not the command line's default
+    assert any(not torch.equal(b["model"][k], v) for k, v in a["model"].items())  # it trained on
+    # Other data: refused with a message, not silently mixed.
+    np.savez(tmp_path / "burgers_train.npz", u=3 + rng.standard_normal((n, 1, 64)),
+             params=rng.uniform(10, 510, (n, 1)), fidelity=np.arange(n) % 3,
+             coords=rng.uniform(0, 3, (n, 1)))
+    with pytest.raises(SystemExit, match="trained on other data"):
+        train.main(common + ["--out", str(second), "--steps", "6", "--resume", str(first)])
+
+
 def test_poisson_known_values_match_the_data():
     # bench.poisson_known_values reproduces, at every level, the boundary of the output grid that
     # dgmf_data.generate writes (the solver's field interpolated), and is zero off the boundary.
