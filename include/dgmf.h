@@ -8,6 +8,9 @@
  *   dgmf_model    a loaded score model; query its shape, parameters, fidelity and coordinates.
  *   dgmf_config   a sampler with its settings, the ensemble size, the seed, a progress callback.
  *   dgmf_predict / dgmf_predict_batch  run a prediction into caller buffers.
+ *   dgmf_moments  an ensemble's statistics that merge exactly: split samples across calls, threads or
+ *                 MPI ranks (dgmf_predict_moments), merge (dgmf_moments_merge, or packed buffers with
+ *                 dgmf_moments_merge_packed inside an MPI_Op), then dgmf_moments_finish.
  *
  * Errors
  *   Every fallible function returns a dgmf_status: DGMF_OK (0) or an error code. The message of the last
@@ -31,8 +34,9 @@
  *   read-only the same way. Do not modify or destroy a handle while another thread uses it.
  *
  * Reproducibility
- *   Sample j of a call with seed s draws its noise from stream (s, j); results are bit-identical whatever the
- *   batch size or number of threads.
+ *   With S samples per query (dgmf_config_set_samples) and seed s, sample j of query i draws its noise from
+ *   stream (s, i*S + j); results are bit-identical whatever the batch size, the number of threads, or how
+ *   the samples are split between dgmf_predict_moments calls.
  */
 
 
@@ -105,6 +109,13 @@ typedef struct dgmf_config dgmf_config;
 // A loaded score model. Thread safety: one handle may be used by many threads at once for every
 // function that takes `const dgmf_model *` (each predicting thread gets its own pooled session).
 typedef struct dgmf_model dgmf_model;
+
+// Sufficient statistics of an ensemble for n queries: per query the sample count, and per output value
+// the mean and the sum of squared deviations M2, in double precision. Parts computed anywhere (other
+// sample ranges, threads, MPI ranks) merge exactly (Chan–Golub–LeVeque); `dgmf_moments_finish` turns
+// the merged statistics into the mean and std fields `dgmf_predict_batch` would give. Not thread-safe:
+// one thread at a time per object.
+typedef struct dgmf_moments dgmf_moments;
 
 // Load options for `dgmf_model_load*`. Create with `dgmf_options_create`, free with `dgmf_options_destroy`.
 typedef struct dgmf_options dgmf_options;
@@ -269,6 +280,87 @@ enum dgmf_status dgmf_model_name(const struct dgmf_model *model, const char **na
 // The execution provider in use: "cpu", "cuda", "tensorrt", or "cpu (fallback: ...)". Owned by the model.
 enum dgmf_status dgmf_model_provider(const struct dgmf_model *model,
                                      const char **provider);
+
+// Predicts samples `first_sample .. first_sample + count − 1` of an ensemble of S samples per query, S
+// being the config's sample count (dgmf_config_set_samples), and returns their statistics in a new
+// `*out` (free with dgmf_moments_destroy; NULL on failure). Queries as in `dgmf_predict_batch`. Sample
+// j of query i draws its noise from stream (seed, i·S + j) whatever the split, so every sample equals
+// the serial run's bit for bit, and the merged parts of 0..S equal one dgmf_predict_batch to within the
+// merge's rounding (docs/distributed.md). Needs 1 ≤ count and first_sample + count ≤ S.
+enum dgmf_status dgmf_predict_moments(const struct dgmf_model *model,
+                                      const struct dgmf_config *config,
+                                      size_t n,
+                                      const double *params,
+                                      const double *fidelity,
+                                      const double *coords,
+                                      size_t first_sample,
+                                      size_t count,
+                                      struct dgmf_moments **out);
+
+// New empty statistics (every count 0) for `n_queries` queries of this model's samples: the identity
+// of dgmf_moments_merge, e.g. the start of a reduction. Free with dgmf_moments_destroy.
+enum dgmf_status dgmf_moments_create(const struct dgmf_model *model,
+                                     size_t n_queries,
+                                     struct dgmf_moments **out);
+
+// Folds `other` (other samples of the same queries) into `into`. Merging in a fixed order gives the same
+// bits every run. `into` and `other` may be the same object (the ensemble then counts twice).
+enum dgmf_status dgmf_moments_merge(struct dgmf_moments *into,
+                                    const struct dgmf_moments *other);
+
+// Number of queries the statistics hold.
+enum dgmf_status dgmf_moments_num_queries(const struct dgmf_moments *moments, size_t *n_queries);
+
+// Samples merged so far into query `query` (0-based).
+enum dgmf_status dgmf_moments_count(const struct dgmf_moments *moments,
+                                    size_t query,
+                                    uint64_t *count);
+
+// The mean (and, if `std` is not NULL, the std) fields of merged statistics, laid out and scaled as
+// `dgmf_predict_batch` writes them: `fidelity` holds the n queries' fidelities (the calibration's std
+// scale can depend on the level), `mean`/`std` receive n × sample_len floats. Every query needs ≥ 1
+// sample, ≥ 2 for the std.
+enum dgmf_status dgmf_moments_finish(const struct dgmf_model *model,
+                                     const struct dgmf_moments *moments,
+                                     const double *fidelity,
+                                     float *mean,
+                                     size_t mean_len,
+                                     float *std,
+                                     size_t std_len);
+
+// Doubles of the packed layout for `n_queries` queries of this model: n_queries × (1 + 2·sample_len).
+enum dgmf_status dgmf_moments_packed_len(const struct dgmf_model *model,
+                                         size_t n_queries,
+                                         size_t *len);
+
+// Writes the statistics to `buf` (`len` ≥ dgmf_moments_packed_len doubles) as one record per query,
+// `[count, mean[sample_len], M2[sample_len]]`, for sending in one message. With MPI: a contiguous
+// datatype of one record and a user op that calls dgmf_moments_merge_packed (docs/distributed.md).
+enum dgmf_status dgmf_moments_pack(const struct dgmf_moments *moments,
+                                   double *buf,
+                                   size_t len);
+
+// New statistics (free with dgmf_moments_destroy) of `n_queries` queries of this model from `len`
+// doubles of the packed layout (exactly dgmf_moments_packed_len). Counts must be whole numbers, means
+// finite, M2 ≥ 0.
+enum dgmf_status dgmf_moments_unpack(const struct dgmf_model *model,
+                                     size_t n_queries,
+                                     const double *buf,
+                                     size_t len,
+                                     struct dgmf_moments **out);
+
+// Merges packed records in place: `inout` ← inout ⊕ in, both `n_queries` records of `sample_len`
+// values (the same arithmetic as dgmf_moments_merge, so a reduction over packed buffers equals merging
+// objects in the same order, bit for bit). Needs no model: it is what an MPI_User_function calls, with
+// `n_queries` = its `*len` when the datatype is one record. `in` and `inout` must not overlap.
+// Thread-safe.
+enum dgmf_status dgmf_moments_merge_packed(const double *in_,
+                                           double *inout,
+                                           size_t n_queries,
+                                           size_t sample_len);
+
+// Frees statistics; NULL is a no-op.
+void dgmf_moments_destroy(struct dgmf_moments *moments);
 
 // Creates load options with the defaults: ONNX Runtime found by the documented search, CPU provider,
 // ONNX Runtime's default thread count, all graph optimizations, one session per CPU at most.

@@ -7,11 +7,13 @@
 
 mod config;
 mod model;
+mod moments;
 mod options;
 mod predict;
 
 pub use config::*;
 pub use model::*;
+pub use moments::*;
 pub use options::*;
 pub use predict::*;
 

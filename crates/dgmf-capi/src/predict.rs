@@ -7,8 +7,9 @@ use super::{
 };
 use dgmf::contract::Fidelity;
 use dgmf::predict::{FidelityValue, Progress, Query, Request};
+use dgmf::Model;
 
-fn fidelity_value(fidelity: &Fidelity, v: f64, at: usize) -> CResult<FidelityValue> {
+pub(crate) fn fidelity_value(fidelity: &Fidelity, v: f64, at: usize) -> CResult<FidelityValue> {
     match fidelity {
         Fidelity::Continuous { .. } => Ok(FidelityValue::Value(v)),
         Fidelity::Discrete { .. } if v.is_finite() && v >= 0.0 && v.fract() == 0.0 => {
@@ -21,7 +22,7 @@ fn fidelity_value(fidelity: &Fidelity, v: f64, at: usize) -> CResult<FidelityVal
     }
 }
 
-fn check_len(name: &str, got: usize, need: usize) -> CResult {
+pub(crate) fn check_len(name: &str, got: usize, need: usize) -> CResult {
     if got < need {
         return Err(Failure(
             dgmf_status::DGMF_ERR_BUFFER_TOO_SMALL,
@@ -55,29 +56,8 @@ pub extern "C" fn dgmf_predict_batch(
     guard(|| {
         let m = &get(model)?.model;
         let cfg = non_null(config, "config")?;
-        let c = m.contract();
-        if n == 0 {
-            return Err(invalid("n = 0: nothing to predict"));
-        }
-        let (p, q, len) = (c.params.len(), c.coords.len(), c.sample_len());
-        let too_many = || {
-            invalid(format!(
-                "n = {n} queries would take more than the memory limit of {} bytes \
-                 (dgmf_config_set_memory_limit): predict them in smaller batches",
-                cfg.request.memory_limit
-            ))
-        };
-        // The queries are copied into the request: bound them by the memory limit before allocating.
-        let per_query = std::mem::size_of::<Query>() + 8 * (p + q);
-        if n.checked_mul(per_query)
-            .map_or(true, |b| b > cfg.request.memory_limit)
-        {
-            return Err(too_many());
-        }
-        let params = c_slice(params, n.checked_mul(p).ok_or_else(too_many)?, "params")?;
-        let fidelity = c_slice(fidelity, n, "fidelity")?;
-        let coords = c_slice(coords, n.checked_mul(q).ok_or_else(too_many)?, "coords")?;
-        let need = n.checked_mul(len).ok_or_else(too_many)?;
+        let req = request(m, cfg, n, params, fidelity, coords)?;
+        let need = n * m.contract().sample_len(); // `request` bounded it
         check_len("mean", mean_len, need)?;
         let mean = c_slice_mut(mean, mean_len, "mean")?;
         let std = if std.is_null() {
@@ -91,26 +71,7 @@ pub extern "C" fn dgmf_predict_batch(
             check_len("std", std_len, need)?;
             Some(c_slice_mut(std, std_len, "std")?)
         };
-        let queries = (0..n)
-            .map(|i| {
-                Ok(Query {
-                    params: params[i * p..(i + 1) * p].to_vec(),
-                    fidelity: fidelity_value(&c.fidelity, fidelity[i], i)?,
-                    coords: coords[i * q..(i + 1) * q].to_vec(),
-                })
-            })
-            .collect::<CResult<Vec<_>>>()?;
-        let req = Request {
-            queries,
-            ..cfg.request.clone()
-        };
-        let mut callback = cfg
-            .progress
-            .map(|f| move |p: Progress| f(p.done, p.total, cfg.user_data) == 0);
-        let progress = callback
-            .as_mut()
-            .map(|f| f as &mut dyn FnMut(Progress) -> bool);
-        let pred = m.predict(&req, progress)?;
+        let pred = with_progress(cfg, |progress| m.predict(&req, progress))?;
         // One pass from each result array into the caller's buffer (row-major, as the array iterates).
         let copy = |out: &mut [f32], a: &dgmf::ndarray::ArrayD<f32>| {
             out.iter_mut().zip(a).for_each(|(o, v)| *o = *v);
@@ -121,6 +82,68 @@ pub extern "C" fn dgmf_predict_batch(
         }
         Ok(())
     })
+}
+
+/// The config's request for `n` queries from C arrays (layout as in `dgmf_predict_batch`), bounded by the
+/// config's memory limit before anything is allocated; `n × sample_len` is then known not to overflow.
+pub(crate) fn request(
+    m: &Model,
+    cfg: &dgmf_config,
+    n: usize,
+    params: *const f64,
+    fidelity: *const f64,
+    coords: *const f64,
+) -> CResult<Request> {
+    let c = m.contract();
+    if n == 0 {
+        return Err(invalid("n = 0: nothing to predict"));
+    }
+    let (p, q, len) = (c.params.len(), c.coords.len(), c.sample_len());
+    let too_many = || {
+        invalid(format!(
+            "n = {n} queries would take more than the memory limit of {} bytes \
+             (dgmf_config_set_memory_limit): predict them in smaller batches",
+            cfg.request.memory_limit
+        ))
+    };
+    // The queries are copied into the request: bound them by the memory limit before allocating.
+    let per_query = std::mem::size_of::<Query>() + 8 * (p + q);
+    if n.checked_mul(per_query)
+        .map_or(true, |b| b > cfg.request.memory_limit)
+        || n.checked_mul(len).is_none()
+    {
+        return Err(too_many());
+    }
+    let params = c_slice(params, n.checked_mul(p).ok_or_else(too_many)?, "params")?;
+    let fidelity = c_slice(fidelity, n, "fidelity")?;
+    let coords = c_slice(coords, n.checked_mul(q).ok_or_else(too_many)?, "coords")?;
+    let queries = (0..n)
+        .map(|i| {
+            Ok(Query {
+                params: params[i * p..(i + 1) * p].to_vec(),
+                fidelity: fidelity_value(&c.fidelity, fidelity[i], i)?,
+                coords: coords[i * q..(i + 1) * q].to_vec(),
+            })
+        })
+        .collect::<CResult<Vec<_>>>()?;
+    Ok(Request {
+        queries,
+        ..cfg.request.clone()
+    })
+}
+
+/// Runs `body` with the config's progress callback (if any) as the engine's progress hook.
+pub(crate) fn with_progress<T>(
+    cfg: &dgmf_config,
+    body: impl FnOnce(Option<&mut dyn FnMut(Progress) -> bool>) -> dgmf::Result<T>,
+) -> CResult<T> {
+    let mut callback = cfg
+        .progress
+        .map(|f| move |p: Progress| f(p.done, p.total, cfg.user_data) == 0);
+    let progress = callback
+        .as_mut()
+        .map(|f| f as &mut dyn FnMut(Progress) -> bool);
+    Ok(body(progress)?)
 }
 
 /// Predicts one query: `params` P values, `fidelity` as in `dgmf_predict_batch`, `coords` Q values (NULL

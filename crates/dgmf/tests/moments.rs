@@ -165,10 +165,7 @@ fn misuse_is_an_error_naming_the_problem() {
     let mut one_query = request(4);
     one_query.queries.truncate(1);
     let e = model.finish_moments(&part, &one_query).unwrap_err();
-    assert!(
-        e.to_string().contains("do not belong to this request"),
-        "{e}"
-    );
+    assert!(e.to_string().contains("do not belong to these"), "{e}");
     // Parts from elsewhere are checked when they are rebuilt.
     let n = part.mean().len() / 3;
     let bad = EnsembleMoments::from_parts(part.shape(), vec![2, 2, 2], part.mean().to_vec(), {

@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 
 use ndarray::{ArrayD, ArrayView2, IxDyn};
 
-use crate::contract::Contract;
+use crate::contract::{Contract, Fidelity};
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::rng::NoiseStream;
@@ -260,19 +260,48 @@ impl Model {
         moments: &EnsembleMoments,
         req: &Request,
     ) -> Result<(ArrayD<f32>, Option<ArrayD<f32>>)> {
+        let fidelity: Vec<FidelityValue> = req.queries.iter().map(|q| q.fidelity).collect();
+        self.finish_moments_at(moments, &fidelity)
+    }
+
+    /// [`Model::finish_moments`] given only each query's fidelity (what the std scale depends on), for
+    /// statistics that arrive without their request (another process, the C API).
+    pub fn finish_moments_at(
+        &self,
+        moments: &EnsembleMoments,
+        fidelity: &[FidelityValue],
+    ) -> Result<(ArrayD<f32>, Option<ArrayD<f32>>)> {
         let c = self.contract();
-        if moments.shape() != c.shape.as_slice() || moments.queries() != req.queries.len() {
+        if moments.shape() != c.shape.as_slice() || moments.queries() != fidelity.len() {
             return Err(Error::invalid(format!(
-                "moments of {} queries of shape {:?} do not belong to this request ({} queries) and model \
+                "moments of {} queries of shape {:?} do not belong to these {} queries of this model \
                  (shape {:?})",
                 moments.queries(),
                 moments.shape(),
-                req.queries.len(),
+                fidelity.len(),
                 c.shape
             )));
         }
-        let (mean, std) = moments.finish(|i| c.std_scale_for(req.queries[i].fidelity.level()))?;
-        let q = req.queries.len();
+        // The std scale is per level: a level this model does not have must not pass silently.
+        for (i, f) in fidelity.iter().enumerate() {
+            match (&c.fidelity, f) {
+                (Fidelity::Discrete { levels, .. }, FidelityValue::Level(l)) if l < levels => {}
+                (Fidelity::Discrete { levels, .. }, _) => {
+                    return Err(Error::invalid(format!(
+                        "query {i}: fidelity {f:?} is not a level of this model (levels 0..={})",
+                        levels - 1
+                    )))
+                }
+                (Fidelity::Continuous { .. }, FidelityValue::Value(_)) => {}
+                (Fidelity::Continuous { lo, hi }, _) => {
+                    return Err(Error::invalid(format!(
+                        "query {i}: fidelity {f:?} given, but the model takes a continuous value in [{lo}, {hi}]"
+                    )))
+                }
+            }
+        }
+        let (mean, std) = moments.finish(|i| c.std_scale_for(fidelity[i].level()))?;
+        let q = fidelity.len();
         Ok((
             self.array(&[q], mean)?,
             std.map(|s| self.array(&[q], s)).transpose()?,

@@ -3,7 +3,7 @@
 //! ensemble (another range of samples, another process) combine by Chan, Golub and LeVeque's pairwise
 //! formula. Mean and std are derived at the end.
 
-use crate::error::{Error, Result};
+use crate::error::{Error, ErrorKind, Result};
 
 use super::buffers::{too_big, zeros};
 
@@ -123,18 +123,12 @@ impl EnsembleMoments {
                     "merging moments overflows the sample count of query {q}"
                 ))
             })?;
-            let (fa, fb, fn_) = (*a as f64, b as f64, n as f64);
             let range = q * self.sample_len..(q + 1) * self.sample_len;
-            for (((ma, m2a), &mb), &m2b) in self.mean[range.clone()]
-                .iter_mut()
-                .zip(&mut self.m2[range.clone()])
-                .zip(&other.mean[range.clone()])
-                .zip(&other.m2[range])
-            {
-                let d = mb - *ma;
-                *ma += d * (fb / fn_);
-                *m2a += m2b + d * d * (fa * fb / fn_);
-            }
+            chan_merge(
+                (*a as f64, b as f64),
+                (&mut self.mean[range.clone()], &mut self.m2[range.clone()]),
+                (&other.mean[range.clone()], &other.m2[range]),
+            );
             *a = n;
         }
         Ok(())
@@ -158,6 +152,91 @@ impl EnsembleMoments {
     /// Σ (x − mean)² per element, `[queries, *shape]`.
     pub fn m2(&self) -> &[f64] {
         &self.m2
+    }
+
+    /// f64 values of the packed layout ([`EnsembleMoments::pack`]) for `queries` queries of `sample_len`
+    /// values each: `queries × (1 + 2·sample_len)`; `None` if that overflows.
+    pub fn packed_len(queries: usize, sample_len: usize) -> Option<usize> {
+        sample_len
+            .checked_mul(2)?
+            .checked_add(1)?
+            .checked_mul(queries)
+    }
+
+    /// Writes the statistics as one f64 record per query, `[count, mean[sample_len], m2[sample_len]]`, so
+    /// they travel in a single message (MPI: a contiguous datatype of one record, reduced by a user op
+    /// calling [`EnsembleMoments::merge_packed`]). Counts up to 2⁵³ are exact in an f64.
+    pub fn pack(&self, out: &mut [f64]) -> Result<()> {
+        let need = Self::packed_len(self.queries(), self.sample_len).unwrap_or(usize::MAX);
+        if out.len() < need {
+            return Err(Error::new(ErrorKind::BufferTooSmall, format!(
+                "packed moments of {} queries of {} values need {need} doubles; the buffer holds {}",
+                self.queries(),
+                self.sample_len,
+                out.len()
+            )));
+        }
+        let n = self.sample_len;
+        for (q, rec) in out[..need].chunks_exact_mut(2 * n + 1).enumerate() {
+            rec[0] = exact_count(self.count[q], q)?;
+            rec[1..=n].copy_from_slice(&self.mean[q * n..(q + 1) * n]);
+            rec[n + 1..].copy_from_slice(&self.m2[q * n..(q + 1) * n]);
+        }
+        Ok(())
+    }
+
+    /// Statistics of `queries` queries of per-sample dims `shape` from their packed layout (exactly
+    /// `packed_len` values), checked as [`EnsembleMoments::from_parts`] checks its parts.
+    pub fn unpack(shape: &[usize], queries: usize, packed: &[f64]) -> Result<Self> {
+        let n = EnsembleMoments::new(0, shape)?.sample_len;
+        check_packed(packed.len(), queries, n)?;
+        let mut counts = Vec::with_capacity(queries);
+        let (mut mean, mut m2) = (Vec::new(), Vec::new());
+        mean.try_reserve_exact(queries * n)
+            .map_err(|_| too_big(queries * n * 8))?;
+        m2.try_reserve_exact(queries * n)
+            .map_err(|_| too_big(queries * n * 8))?;
+        for (q, rec) in packed.chunks_exact(2 * n + 1).enumerate() {
+            counts.push(packed_count(rec[0], q)?);
+            mean.extend_from_slice(&rec[1..=n]);
+            m2.extend_from_slice(&rec[n + 1..]);
+        }
+        EnsembleMoments::from_parts(shape, counts, mean, m2)
+    }
+
+    /// [`EnsembleMoments::merge`] on packed records: folds `input` into `inout` (both `queries` records of
+    /// `sample_len` values), with the same arithmetic, so a reduction over packed buffers gives the same
+    /// bits as merging the objects in the same order. Only the counts are checked (whole, 0 ≤ n ≤ 2⁵³):
+    /// this runs inside a reduction, on records `pack` wrote.
+    pub fn merge_packed(
+        input: &[f64],
+        inout: &mut [f64],
+        queries: usize,
+        sample_len: usize,
+    ) -> Result<()> {
+        check_packed(input.len(), queries, sample_len)?;
+        check_packed(inout.len(), queries, sample_len)?;
+        let n = sample_len;
+        for (q, (a, b)) in inout
+            .chunks_exact_mut(2 * n + 1)
+            .zip(input.chunks_exact(2 * n + 1))
+            .enumerate()
+        {
+            let (ca, cb) = (packed_count(a[0], q)?, packed_count(b[0], q)?);
+            if cb == 0 {
+                continue;
+            }
+            let total = exact_count(ca.saturating_add(cb), q)?;
+            let (a_count, a_rest) = a.split_at_mut(1);
+            let (a_mean, a_m2) = a_rest.split_at_mut(n);
+            chan_merge(
+                (ca as f64, cb as f64),
+                (a_mean, a_m2),
+                (&b[1..=n], &b[n + 1..]),
+            );
+            a_count[0] = total;
+        }
+        Ok(())
     }
 
     /// Mean and, when every query has 2 or more samples, std (n − 1 denominator), as f32; query i's std is
@@ -187,6 +266,57 @@ impl EnsembleMoments {
         };
         Ok((mean, std))
     }
+}
+
+/// Chan, Golub and LeVeque's pairwise update of part a (count `ca`) by part b (count `cb` > 0), in place:
+/// n = a + b, δ = mean_b − mean_a, mean = mean_a + δ·b/n, M2 = M2_a + M2_b + δ²·a·b/n. The one place this
+/// arithmetic lives, so object and packed merges agree to the bit.
+fn chan_merge(
+    (ca, cb): (f64, f64),
+    (mean_a, m2_a): (&mut [f64], &mut [f64]),
+    (mean_b, m2_b): (&[f64], &[f64]),
+) {
+    let n = ca + cb;
+    let (wb, wab) = (cb / n, ca * cb / n);
+    for (((ma, m2a), &mb), &m2b) in mean_a.iter_mut().zip(m2_a).zip(mean_b).zip(m2_b) {
+        let d = mb - *ma;
+        *ma += d * wb;
+        *m2a += m2b + d * d * wab;
+    }
+}
+
+/// Largest count the packed layout holds exactly (f64 integers are exact to 2⁵³).
+const MAX_PACKED_COUNT: u64 = 1 << 53;
+
+fn exact_count(count: u64, query: usize) -> Result<f64> {
+    if count > MAX_PACKED_COUNT {
+        return Err(Error::invalid(format!(
+            "query {query} has {count} samples, more than the 2^53 the packed layout holds exactly"
+        )));
+    }
+    Ok(count as f64)
+}
+
+fn packed_count(v: f64, query: usize) -> Result<u64> {
+    if !(v >= 0.0 && v <= MAX_PACKED_COUNT as f64 && v.fract() == 0.0) {
+        return Err(Error::invalid(format!(
+            "packed moments: the count of query {query} is {v}, not a whole number in 0..=2^53 \
+             (is the buffer a packed record of this model's sample length?)"
+        )));
+    }
+    Ok(v as u64)
+}
+
+fn check_packed(len: usize, queries: usize, sample_len: usize) -> Result<()> {
+    let need = EnsembleMoments::packed_len(queries, sample_len);
+    if need != Some(len) {
+        return Err(Error::invalid(format!(
+            "packed moments of {queries} queries of {sample_len} values are {} doubles \
+             (queries × (1 + 2·sample_len)); got {len}",
+            need.map_or_else(|| "too many".to_string(), |l| l.to_string())
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -259,5 +389,60 @@ mod tests {
         let (_, std) = a.finish(|q| if q == 1 { 2.0 } else { 1.0 }).unwrap();
         let s2 = std::f32::consts::SQRT_2;
         assert_eq!(std.unwrap(), vec![s2, 0.0, s2, 0.0, 0.0, 2.0 * s2]);
+    }
+
+    #[test]
+    fn packed_records_roundtrip_and_merge_to_the_same_bits_as_objects() {
+        let mk = |seed: usize, queries: usize| {
+            let mut m = EnsembleMoments::new(queries, &[2, 3]).unwrap();
+            for q in 0..queries {
+                for j in 0..(seed + q) % 4 {
+                    let row: Vec<f32> = (0..6)
+                        .map(|i| 1.0e3 + ((seed * 31 + j * 7 + i * 5 + q) % 13) as f32 * 0.1)
+                        .collect();
+                    m.add(q, &row);
+                }
+            }
+            m
+        };
+        let (a, b) = (mk(1, 3), mk(6, 3));
+        let len = EnsembleMoments::packed_len(3, 6).unwrap();
+        assert_eq!(len, 3 * 13);
+        let (mut pa, mut pb) = (vec![0.0; len], vec![0.0; len]);
+        a.pack(&mut pa).unwrap();
+        b.pack(&mut pb).unwrap();
+        assert_eq!(EnsembleMoments::unpack(&[2, 3], 3, &pa).unwrap(), a);
+        let mut ab = a.clone();
+        ab.merge(&b).unwrap();
+        EnsembleMoments::merge_packed(&pb, &mut pa, 3, 6).unwrap();
+        let merged = EnsembleMoments::unpack(&[2, 3], 3, &pa).unwrap();
+        assert_eq!(merged, ab); // bit for bit: one kernel, same order
+        assert!(merged.counts().iter().all(|&c| c > 0));
+    }
+
+    #[test]
+    fn packed_misuse_is_an_error_naming_the_problem() {
+        let m = EnsembleMoments::new(2, &[4]).unwrap();
+        let mut short = vec![0.0; 17];
+        let e = m.pack(&mut short).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::BufferTooSmall);
+        assert!(e.message().contains("need 18 doubles"), "{e}");
+        let e = EnsembleMoments::unpack(&[4], 2, &short).unwrap_err();
+        assert!(e.message().contains("are 18 doubles"), "{e}");
+        let mut rec = vec![0.0; 18];
+        for bad in [-1.0, 0.5, f64::NAN, f64::INFINITY, 1e300] {
+            rec[9] = bad;
+            let e = EnsembleMoments::unpack(&[4], 2, &rec).unwrap_err();
+            assert!(e.message().contains("count of query 1"), "{e}");
+            let mut inout = vec![0.0; 18];
+            let e = EnsembleMoments::merge_packed(&rec, &mut inout, 2, 4).unwrap_err();
+            assert!(e.message().contains("count of query 1"), "{e}");
+        }
+        rec[9] = 2.0;
+        rec[15] = -1.0; // an M2 below zero (query 1: count 9, mean 10..14, M2 14..18)
+        let e = EnsembleMoments::unpack(&[4], 2, &rec).unwrap_err();
+        assert!(e.message().contains("M2 of query 1"), "{e}");
+        let e = EnsembleMoments::merge_packed(&rec, &mut [0.0; 18], 2, 5).unwrap_err();
+        assert!(e.message().contains("got 18"), "{e}");
     }
 }
