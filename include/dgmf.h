@@ -36,7 +36,8 @@
  * Reproducibility
  *   With S samples per query (dgmf_config_set_samples) and seed s, sample j of query i draws its noise from
  *   stream (s, i*S + j); results are bit-identical whatever the batch size, the number of threads, or how
- *   the samples are split between dgmf_predict_moments calls.
+ *   the samples are split between dgmf_predict_moments calls. A sweep split across calls or ranks numbers
+ *   each part's queries from its global offset (dgmf_config_set_first_query) to get the same bits.
  */
 
 
@@ -181,10 +182,16 @@ enum dgmf_status dgmf_config_set_denoise(struct dgmf_config *config, int32_t den
 // Ensemble size per query (≥ 1; ≥ 2 for a std field).
 enum dgmf_status dgmf_config_set_samples(struct dgmf_config *config, size_t samples);
 
-// Seed of the noise streams: sample j of a call draws from stream (seed, j), so results are reproducible
-// and independent of batching and threads.
-enum dgmf_status dgmf_config_set_seed(struct dgmf_config *config,
-                                      uint64_t seed);
+// Seed of the noise streams: with S samples per query, sample j of query i draws from stream
+// (seed, i·S + j), so results are reproducible and independent of batching, threads and splits.
+enum dgmf_status dgmf_config_set_seed(struct dgmf_config *config, uint64_t seed);
+
+// Numbers the queries of the next predictions from `first_query` (default 0): query i of a call then
+// draws the noise of query first_query + i, streams (seed, (first_query + i)·S + j). When a sweep is
+// split across calls or MPI ranks, set it to each part's offset in the whole sweep: every query then
+// gets bit for bit the samples it gets in one call over the whole sweep.
+enum dgmf_status dgmf_config_set_first_query(struct dgmf_config *config,
+                                             uint64_t first_query);
 
 // Most rows (query × sample pairs) per network call (≥ 1).
 enum dgmf_status dgmf_config_set_max_batch(struct dgmf_config *config, size_t max_batch);

@@ -109,6 +109,25 @@ int main(int argc, char **argv) {
     OK(dgmf_moments_num_queries(z, &nq));
     CHECK(nq == N, "num_queries %zu", nq);
 
+    /* A sweep split in parts numbered from their global offset gets the one-call samples, bit for bit. */
+    dgmf_config *part_cfg = NULL;
+    OK(dgmf_config_create("ancestral", &part_cfg));
+    OK(dgmf_config_set_samples(part_cfg, S));
+    OK(dgmf_config_set_seed(part_cfg, 7));
+    OK(dgmf_config_set_first_query(part_cfg, 1));
+    OK(dgmf_predict_batch(m, part_cfg, N - 1, params + 2, fid + 1, NULL, ya, (N - 1) * len, yb, (N - 1) * len));
+    CHECK(!memcmp(mean + len, ya, (N - 1) * len * sizeof(float)) &&
+              !memcmp(std + len, yb, (N - 1) * len * sizeof(float)),
+          "queries 1..2 predicted with first_query 1 differ from the same queries in one call");
+    OK(dgmf_config_set_first_query(part_cfg, 0));
+    OK(dgmf_predict_batch(m, part_cfg, N - 1, params + 2, fid + 1, NULL, ya, (N - 1) * len, NULL, 0));
+    CHECK(memcmp(mean + len, ya, (N - 1) * len * sizeof(float)) != 0,
+          "first_query had no effect: queries 1..2 numbered from 0 gave the same samples");
+    OK(dgmf_config_set_first_query(part_cfg, UINT64_MAX));
+    EXPECT(dgmf_predict_batch(m, part_cfg, N - 1, params + 2, fid + 1, NULL, ya, (N - 1) * len, NULL, 0),
+           DGMF_ERR_INVALID_ARGUMENT, "overflows the 64-bit stream index");
+    dgmf_config_destroy(part_cfg);
+
     /* One sample is the mean alone; self-merge counts twice. */
     dgmf_moments *one = NULL;
     OK(dgmf_predict_moments(m, c, N, params, fid, NULL, 4, 1, &one));

@@ -151,12 +151,27 @@ pub extern "C" fn dgmf_config_set_samples(config: *mut dgmf_config, samples: usi
     })
 }
 
-/// Seed of the noise streams: sample j of a call draws from stream (seed, j), so results are reproducible
-/// and independent of batching and threads.
+/// Seed of the noise streams: with S samples per query, sample j of query i draws from stream
+/// (seed, i·S + j), so results are reproducible and independent of batching, threads and splits.
 #[no_mangle]
 pub extern "C" fn dgmf_config_set_seed(config: *mut dgmf_config, seed: u64) -> dgmf_status {
     set(config, |r| {
         r.seed = seed;
+        Ok(())
+    })
+}
+
+/// Numbers the queries of the next predictions from `first_query` (default 0): query i of a call then
+/// draws the noise of query first_query + i, streams (seed, (first_query + i)·S + j). When a sweep is
+/// split across calls or MPI ranks, set it to each part's offset in the whole sweep: every query then
+/// gets bit for bit the samples it gets in one call over the whole sweep.
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_first_query(
+    config: *mut dgmf_config,
+    first_query: u64,
+) -> dgmf_status {
+    set(config, |r| {
+        r.first_query = first_query;
         Ok(())
     })
 }

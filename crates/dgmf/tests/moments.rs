@@ -137,6 +137,28 @@ fn a_fixed_merge_order_is_bit_reproducible_and_samples_match_the_serial_run() {
 }
 
 #[test]
+fn a_sweep_split_with_first_query_gets_the_one_call_samples() {
+    let model = load("analytic_score.onnx");
+    let mut whole = request(4);
+    whole.keep_samples = true;
+    let all = model.predict(&whole, None).unwrap().samples.unwrap();
+    let all = all.as_slice().unwrap();
+    let per_query = all.len() / 3;
+    // Parts [0], [1, 2] as two calls (two MPI ranks, say), each numbered from its global offset.
+    for (first, range) in [(0u64, 0..1), (1, 1..3)] {
+        let mut part = whole.clone();
+        part.queries = whole.queries[range.clone()].to_vec();
+        part.first_query = first;
+        let got = model.predict(&part, None).unwrap().samples.unwrap();
+        assert_eq!(
+            got.as_slice().unwrap(),
+            &all[range.start * per_query..range.end * per_query],
+            "part {range:?}"
+        );
+    }
+}
+
+#[test]
 fn misuse_is_an_error_naming_the_problem() {
     let model = load("analytic_score.onnx");
     let req = request(4);

@@ -57,6 +57,10 @@ pub struct Request {
     pub n_samples: usize,
     pub sampler: SamplerConfig,
     pub seed: u64,
+    /// Index of the first query in a larger numbering: query i of this request draws the noise of query
+    /// `first_query + i`, streams (seed, (first_query + i)·n_samples + j). A sweep split across calls or
+    /// MPI ranks sets it to each part's global offset, so every query gets the same samples as in one call.
+    pub first_query: u64,
     /// Most rows (query × sample pairs) per network call.
     pub max_batch: usize,
     /// Accept parameters, fidelity values and coordinates outside the model's declared ranges.
@@ -96,6 +100,7 @@ impl Request {
             n_samples: 1,
             sampler,
             seed: 0,
+            first_query: 0,
             max_batch: DEFAULT_MAX_BATCH,
             allow_extrapolation: false,
             keep_samples: false,
@@ -230,7 +235,7 @@ impl Model {
     }
 
     /// The statistics of samples `samples` (a sub-range of `0..req.n_samples`) of every query: sample j of
-    /// query i draws its noise from stream (seed, i·n_samples + j) whatever the range, so the parts of an
+    /// query i draws its noise from stream (seed, (first_query + i)·n_samples + j) whatever the range, so the parts of an
     /// ensemble computed anywhere (threads, processes, MPI ranks) and merged with
     /// [`EnsembleMoments::merge`] equal one `predict` of all samples, up to the rounding of the merge
     /// (docs/distributed.md gives the bound). `req.keep_samples` is ignored.
@@ -315,7 +320,7 @@ impl Model {
     }
 
     /// Integrates samples `samples` of every query (row r of the run is query r / k, sample
-    /// samples.start + r % k, k = samples.len(); its noise stream is (seed, query·n_samples + sample)) and
+    /// samples.start + r % k, k = samples.len(); its noise stream is (seed, (first_query + query)·n_samples + sample)) and
     /// hands each finished sample, in physical units, to `sink(row, query, values)` in row order.
     fn run_samples(
         &self,
@@ -331,6 +336,17 @@ impl Model {
         let overflow =
             || Error::invalid("the request's sizes overflow: lower the sample or query count");
         let rows_total = req.queries.len().checked_mul(k).ok_or_else(overflow)?;
+        (req.queries.len() as u64)
+            .checked_add(req.first_query)
+            .and_then(|q| q.checked_mul(req.n_samples as u64))
+            .ok_or_else(|| {
+                Error::invalid(format!(
+                    "first_query {} + {} queries, × {} samples, overflows the 64-bit stream index",
+                    req.first_query,
+                    req.queries.len(),
+                    req.n_samples
+                ))
+            })?;
         let batch = req.max_batch.min(rows_total);
         let n_batches = rows_total.div_ceil(batch);
         let total = req
@@ -360,7 +376,9 @@ impl Model {
                 streams.clear();
                 streams.extend((first..first + rows).map(|r| {
                     let (query, sample) = who(r);
-                    NoiseStream::new(req.seed, (query * req.n_samples + sample) as u64)
+                    // Cannot wrap: checked above for the largest index of the request.
+                    let global = req.first_query + query as u64;
+                    NoiseStream::new(req.seed, global * req.n_samples as u64 + sample as u64)
                 }));
                 let Buffers {
                     x,
