@@ -125,6 +125,9 @@ public:
     Config& set_denoise(bool denoise) { return call(dgmf_config_set_denoise(get(), denoise ? 1 : 0)); }
     Config& set_samples(std::size_t samples) { return call(dgmf_config_set_samples(get(), samples)); }
     Config& set_seed(std::uint64_t seed) { return call(dgmf_config_set_seed(get(), seed)); }
+    Config& set_first_query(std::uint64_t first_query) {
+        return call(dgmf_config_set_first_query(get(), first_query));
+    }
     Config& set_max_batch(std::size_t max_batch) { return call(dgmf_config_set_max_batch(get(), max_batch)); }
     Config& set_extrapolation(bool allow) { return call(dgmf_config_set_extrapolation(get(), allow ? 1 : 0)); }
     Config& set_memory_limit(std::size_t bytes) { return call(dgmf_config_set_memory_limit(get(), bytes)); }
@@ -177,6 +180,8 @@ struct Prediction {
     std::vector<float> mean;
     std::vector<float> std;  // empty unless requested with >= 2 samples
 };
+
+class Moments;
 
 // dgmf_model: a loaded score model. Move-only; const methods are thread-safe.
 class Model {
@@ -260,6 +265,20 @@ public:
         return predict_batch(config, params, std::vector<double>{fidelity}, coords, with_std);
     }
 
+    // dgmf_predict_moments: statistics of samples first_sample .. first_sample + count - 1 of the
+    // config's ensemble (defined below, after Moments).
+    Moments predict_moments(const Config& config, std::size_t n, const double* params, const double* fidelity,
+                            const double* coords, std::size_t first_sample, std::size_t count) const;
+    Moments predict_moments(const Config& config, const std::vector<double>& params,
+                            const std::vector<double>& fidelity, const std::vector<double>& coords,
+                            std::size_t first_sample, std::size_t count) const;
+    // dgmf_moments_packed_len.
+    std::size_t moments_packed_len(std::size_t n_queries) const {
+        std::size_t len = 0;
+        check(dgmf_moments_packed_len(get(), n_queries, &len));
+        return len;
+    }
+
     dgmf_model* get() const noexcept { return handle_.get(); }
 
 private:
@@ -282,6 +301,95 @@ private:
     }
     Handle handle_;
 };
+
+// dgmf_moments: an ensemble's mergeable statistics (count, mean, M2 per value). Move-only; one thread
+// at a time per object.
+class Moments {
+public:
+    // dgmf_moments_create: empty statistics (count 0) for n_queries queries of the model.
+    Moments(const Model& model, std::size_t n_queries) {
+        dgmf_moments* raw = nullptr;
+        check(dgmf_moments_create(model.get(), n_queries, &raw));
+        handle_ = Handle(raw);
+    }
+    // Takes ownership of a handle from the C API.
+    explicit Moments(dgmf_moments* raw) : handle_(raw) {}
+
+    // dgmf_moments_unpack.
+    static Moments unpack(const Model& model, std::size_t n_queries, const double* buf, std::size_t len) {
+        dgmf_moments* raw = nullptr;
+        check(dgmf_moments_unpack(model.get(), n_queries, buf, len, &raw));
+        return Moments(raw);
+    }
+    static Moments unpack(const Model& model, std::size_t n_queries, const std::vector<double>& buf) {
+        return unpack(model, n_queries, buf.data(), buf.size());
+    }
+    // dgmf_moments_merge: folds `other` into this.
+    Moments& merge(const Moments& other) {
+        check(dgmf_moments_merge(get(), other.get()));
+        return *this;
+    }
+    std::size_t num_queries() const {
+        std::size_t n = 0;
+        check(dgmf_moments_num_queries(get(), &n));
+        return n;
+    }
+    std::uint64_t count(std::size_t query) const {
+        std::uint64_t c = 0;
+        check(dgmf_moments_count(get(), query, &c));
+        return c;
+    }
+    // dgmf_moments_finish into caller buffers (std may be null with std_len 0).
+    void finish(const Model& model, const double* fidelity, float* mean, std::size_t mean_len, float* std,
+                std::size_t std_len) const {
+        check(dgmf_moments_finish(model.get(), get(), fidelity, mean, mean_len, std, std_len));
+    }
+    Prediction finish(const Model& model, const std::vector<double>& fidelity, bool with_std = false) const {
+        if (fidelity.size() != num_queries())
+            throw Error(DGMF_ERR_INVALID_ARGUMENT, "finish: fidelity must hold one value per query");
+        Prediction p;
+        p.mean.resize(fidelity.size() * model.sample_len());
+        if (with_std) p.std.resize(p.mean.size());
+        finish(model, fidelity.data(), p.mean.data(), p.mean.size(), with_std ? p.std.data() : nullptr,
+               p.std.size());
+        return p;
+    }
+    // dgmf_moments_pack into a caller buffer, or into a new vector of dgmf_moments_packed_len doubles.
+    void pack(double* buf, std::size_t len) const { check(dgmf_moments_pack(get(), buf, len)); }
+    std::vector<double> pack(const Model& model) const {
+        std::vector<double> buf(model.moments_packed_len(num_queries()));
+        pack(buf.data(), buf.size());
+        return buf;
+    }
+    // dgmf_moments_merge_packed: inout <- inout (+) in, for an MPI_User_function.
+    static void merge_packed(const double* in, double* inout, std::size_t n_queries, std::size_t sample_len) {
+        check(dgmf_moments_merge_packed(in, inout, n_queries, sample_len));
+    }
+
+    dgmf_moments* get() const noexcept { return handle_.get(); }
+
+private:
+    using Handle = detail::Handle<dgmf_moments, dgmf_moments_destroy>;
+    Handle handle_;
+};
+
+inline Moments Model::predict_moments(const Config& config, std::size_t n, const double* params,
+                                      const double* fidelity, const double* coords, std::size_t first_sample,
+                                      std::size_t count) const {
+    dgmf_moments* raw = nullptr;
+    check(dgmf_predict_moments(get(), config.get(), n, params, fidelity, coords, first_sample, count, &raw));
+    return Moments(raw);
+}
+
+inline Moments Model::predict_moments(const Config& config, const std::vector<double>& params,
+                                      const std::vector<double>& fidelity, const std::vector<double>& coords,
+                                      std::size_t first_sample, std::size_t count) const {
+    const std::size_t n = fidelity.size();
+    if (params.size() != n * num_params() || coords.size() != n * num_coords())
+        throw Error(DGMF_ERR_INVALID_ARGUMENT, "predict_moments: params must hold n*P values and coords n*Q");
+    return predict_moments(config, n, params.data(), fidelity.data(), coords.empty() ? nullptr : coords.data(),
+                           first_sample, count);
+}
 
 }  // namespace dgmf
 

@@ -2,6 +2,7 @@
 // Usage: test_cpp MODELS_DIR
 #include <dgmf.hpp>
 
+#include <algorithm>
 #include <cmath>
 #include <cstdio>
 #include <string>
@@ -84,6 +85,35 @@ int main(int argc, char** argv) {
     CHECK(seen == 4, "cancelled after 4 evaluations");
     cfg.set_progress([](std::size_t, std::size_t) -> bool { throw std::runtime_error("oops"); });
     expect_error([&] { model.predict(cfg, {0.3, -0.6}, 2.0); }, DGMF_ERR_CANCELLED, "cancelled");
+
+    // Mergeable ensembles: two parts merged as objects, and as packed records, equal the one-call ensemble.
+    dgmf::Config ens("ancestral");
+    ens.set_samples(6).set_seed(3).set_extrapolation(true);
+    const std::vector<double> qp{0.3, -0.6, 0.5, 0.5}, qf{2.0, 0.0};
+    auto whole = model.predict_batch(ens, qp, qf, {}, true);
+    auto a = model.predict_moments(ens, qp, qf, {}, 0, 2);
+    auto b = model.predict_moments(ens, qp, qf, {}, 2, 4);
+    dgmf::Moments total(model, 2);
+    total.merge(a).merge(b);
+    CHECK(total.num_queries() == 2 && total.count(1) == 6, "merged counts");
+    auto merged = total.finish(model, qf, true);
+    double gap = 0;
+    for (std::size_t i = 0; i < whole.mean.size(); i++) {
+        gap = std::max(gap, std::abs(double(merged.mean[i]) - whole.mean[i]) / std::max(std::abs(double(whole.mean[i])), 1e-3));
+        gap = std::max(gap, std::abs(double(merged.std[i]) - whole.std[i]) / std::max(std::abs(double(whole.std[i])), 1e-3));
+    }
+    CHECK(gap <= 1e-6, "split ensemble vs one call within 1e-6");
+    auto pa = a.pack(model), pb = b.pack(model);
+    CHECK(pa.size() == model.moments_packed_len(2), "packed length");
+    dgmf::Moments::merge_packed(pb.data(), pa.data(), 2, model.sample_len());
+    auto unpacked = dgmf::Moments::unpack(model, 2, pa).finish(model, qf, true);
+    CHECK(unpacked.mean == merged.mean && unpacked.std == merged.std, "packed merge equals object merge");
+    expect_error([&] { model.predict_moments(ens, qp, qf, {}, 5, 2); }, DGMF_ERR_INVALID_ARGUMENT, "within 0..6");
+    expect_error([&] { a.finish(model, {2.0}); }, DGMF_ERR_INVALID_ARGUMENT, "one value per query");
+    ens.set_first_query(1);
+    auto second = model.predict_batch(ens, {0.5, 0.5}, {0.0}, {}, true);
+    CHECK(std::equal(second.mean.begin(), second.mean.end(), whole.mean.begin() + 24),
+          "first_query 1: query 1 alone gets its one-call samples");
 
     // Moves transfer ownership; the moved-from handle is empty and its use is a clean error.
     auto moved = std::move(model);
