@@ -1,10 +1,11 @@
 !> libdgmf Fortran bindings through iso_c_binding: one procedure per function of include/dgmf.h.
 !>
-!> Handles are derived types with `final` procedures (dgmf_options_t, dgmf_model_t, dgmf_config_t): a handle is
-!> freed when it goes out of scope, or explicitly with dgmf_*_destroy. Do not copy handles with `=`: two copies
-!> would free the same object. Every procedure is also a type-bound procedure of its handle, named without the
-!> prefix (as in FTorch): `call model%load(path)` is `call dgmf_model_load(model, path)`,
-!> `call model%predict(config, params, fidelity, mean)` is `call dgmf_predict(model, config, ...)`.
+!> Handles are derived types with `final` procedures (dgmf_options_t, dgmf_model_t, dgmf_config_t, dgmf_moments_t):
+!> a handle is freed when it goes out of scope, or explicitly with dgmf_*_destroy. Do not copy handles with `=`:
+!> two copies would free the same object. Every procedure is also a type-bound procedure of its handle, named
+!> without the prefix (as in FTorch): `call model%load(path)` is `call dgmf_model_load(model, path)`,
+!> `call model%predict(config, params, fidelity, mean)` is `call dgmf_predict(model, config, ...)`. The one
+!> exception is dgmf_moments_merge_packed, a plain procedure on packed buffers (for an MPI user op).
 !>
 !> Errors: every procedure takes optional `stat` and `errmsg`. With `stat` present, the status code (DGMF_OK = 0
 !> on success) is stored there and the program goes on; with `stat` absent, an error stops the program with
@@ -15,6 +16,9 @@
 !> Arrays are passed without copies by the reversed-dimension convention: the row-major C field [C, H, W] is the
 !> Fortran array u(W, H, C); a batch [n, C, H, W] is u(W, H, C, n); batch parameters [n, P] are params(P, n).
 !> dgmf_reverse_dims gives the natural-order copy for codes that want u(C, H, W).
+!>
+!> Indices into the caller's arrays are 1-based (a parameter, a coordinate, a query of a dgmf_moments_t); offsets
+!> in the noise-stream numbering are 0-based, as in C (first_sample of dgmf_predict_moments, first_query).
 module dgmf
    use, intrinsic :: iso_c_binding
    implicit none
@@ -64,6 +68,8 @@ module dgmf
       procedure :: provider => dgmf_model_provider
       procedure :: predict_batch => dgmf_predict_batch
       procedure :: predict => dgmf_predict
+      procedure :: predict_moments => dgmf_predict_moments
+      procedure :: moments_packed_len => dgmf_moments_packed_len
       final :: model_final
    end type
 
@@ -79,6 +85,7 @@ module dgmf
       procedure :: set_denoise => dgmf_config_set_denoise
       procedure :: set_samples => dgmf_config_set_samples
       procedure :: set_seed => dgmf_config_set_seed
+      procedure :: set_first_query => dgmf_config_set_first_query
       procedure :: set_max_batch => dgmf_config_set_max_batch
       procedure :: set_extrapolation => dgmf_config_set_extrapolation
       procedure :: set_memory_limit => dgmf_config_set_memory_limit
@@ -86,6 +93,20 @@ module dgmf
       procedure :: set_progress => dgmf_config_set_progress
       procedure :: nfe => dgmf_config_nfe
       final :: config_final
+   end type
+
+   type, public :: dgmf_moments_t
+      type(c_ptr) :: ptr = c_null_ptr
+   contains
+      procedure :: create => dgmf_moments_create
+      procedure :: destroy => dgmf_moments_destroy
+      procedure :: merge => dgmf_moments_merge
+      procedure :: num_queries => dgmf_moments_num_queries
+      procedure :: count => dgmf_moments_count
+      procedure :: finish => dgmf_moments_finish
+      procedure :: pack => dgmf_moments_pack
+      procedure :: unpack => dgmf_moments_unpack
+      final :: moments_final
    end type
 
    public :: dgmf_version, dgmf_last_error, dgmf_status_string
@@ -96,10 +117,13 @@ module dgmf
       dgmf_model_fidelity, dgmf_model_fidelity_label, dgmf_model_sigma_range, dgmf_model_name, dgmf_model_provider
    public :: dgmf_config_create, dgmf_config_destroy, dgmf_config_set_steps, dgmf_config_set_schedule, &
       dgmf_config_set_corrector, dgmf_config_set_churn, dgmf_config_set_denoise, dgmf_config_set_samples, &
-      dgmf_config_set_seed, dgmf_config_set_max_batch, dgmf_config_set_extrapolation, dgmf_config_set_memory_limit, &
-      dgmf_config_set_time_limit, dgmf_config_set_progress, &
+      dgmf_config_set_seed, dgmf_config_set_first_query, dgmf_config_set_max_batch, dgmf_config_set_extrapolation, &
+      dgmf_config_set_memory_limit, dgmf_config_set_time_limit, dgmf_config_set_progress, &
       dgmf_config_nfe
    public :: dgmf_predict, dgmf_predict_batch, dgmf_reverse_dims
+   public :: dgmf_predict_moments, dgmf_moments_create, dgmf_moments_destroy, dgmf_moments_merge, &
+      dgmf_moments_num_queries, dgmf_moments_count, dgmf_moments_finish, dgmf_moments_packed_len, dgmf_moments_pack, &
+      dgmf_moments_unpack, dgmf_moments_merge_packed
 
    interface dgmf_reverse_dims
       module procedure reverse_dims_2, reverse_dims_3, reverse_dims_4
@@ -275,6 +299,12 @@ module dgmf
          integer(c_int64_t), value :: seed
          integer(c_int) :: c_config_set_seed
       end function
+      function c_config_set_first_query(p, first) bind(C, name="dgmf_config_set_first_query")
+         import :: c_ptr, c_int, c_int64_t
+         type(c_ptr), value :: p
+         integer(c_int64_t), value :: first
+         integer(c_int) :: c_config_set_first_query
+      end function
       function c_config_set_progress(p, callback, user) bind(C, name="dgmf_config_set_progress")
          import :: c_ptr, c_int, c_funptr
          type(c_ptr), value :: p
@@ -296,6 +326,74 @@ module dgmf
          type(c_ptr), value :: params, fidelity, coords, mean, std
          integer(c_size_t), value :: mean_len, std_len
          integer(c_int) :: c_predict_batch
+      end function
+      function c_predict_moments(model, config, n, params, fidelity, coords, first, count, out) &
+         bind(C, name="dgmf_predict_moments")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: model, config
+         integer(c_size_t), value :: n
+         type(c_ptr), value :: params, fidelity, coords
+         integer(c_size_t), value :: first, count
+         type(c_ptr) :: out
+         integer(c_int) :: c_predict_moments
+      end function
+      function c_moments_create(model, n, out) bind(C, name="dgmf_moments_create")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: model
+         integer(c_size_t), value :: n
+         type(c_ptr) :: out
+         integer(c_int) :: c_moments_create
+      end function
+      subroutine c_moments_destroy(p) bind(C, name="dgmf_moments_destroy")
+         import :: c_ptr
+         type(c_ptr), value :: p
+      end subroutine
+      function c_moments_merge(into, other) bind(C, name="dgmf_moments_merge")
+         import :: c_ptr, c_int
+         type(c_ptr), value :: into, other
+         integer(c_int) :: c_moments_merge
+      end function
+      function c_moments_count(p, query, count) bind(C, name="dgmf_moments_count")
+         import :: c_ptr, c_int, c_size_t, c_int64_t
+         type(c_ptr), value :: p
+         integer(c_size_t), value :: query
+         integer(c_int64_t) :: count
+         integer(c_int) :: c_moments_count
+      end function
+      function c_moments_finish(model, moments, fidelity, mean, mean_len, std, std_len) &
+         bind(C, name="dgmf_moments_finish")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: model, moments, fidelity, mean, std
+         integer(c_size_t), value :: mean_len, std_len
+         integer(c_int) :: c_moments_finish
+      end function
+      function c_moments_packed_len(model, n, len) bind(C, name="dgmf_moments_packed_len")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: model
+         integer(c_size_t), value :: n
+         integer(c_size_t) :: len
+         integer(c_int) :: c_moments_packed_len
+      end function
+      function c_moments_pack(p, buf, len) bind(C, name="dgmf_moments_pack")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: p, buf
+         integer(c_size_t), value :: len
+         integer(c_int) :: c_moments_pack
+      end function
+      function c_moments_unpack(model, n, buf, len, out) bind(C, name="dgmf_moments_unpack")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: model
+         integer(c_size_t), value :: n
+         type(c_ptr), value :: buf
+         integer(c_size_t), value :: len
+         type(c_ptr) :: out
+         integer(c_int) :: c_moments_unpack
+      end function
+      function c_moments_merge_packed(in, inout, n, sample_len) bind(C, name="dgmf_moments_merge_packed")
+         import :: c_ptr, c_int, c_size_t
+         type(c_ptr), value :: in, inout
+         integer(c_size_t), value :: n, sample_len
+         integer(c_int) :: c_moments_merge_packed
       end function
    end interface
 
@@ -365,6 +463,14 @@ contains
          error stop "libdgmf: "//text
       end if
    end subroutine
+
+   !> The address of a buffer for C, NULL when it is empty (C takes an empty buffer as NULL with length 0).
+   function address(buf) result(p)
+      real(c_double), intent(in), target, contiguous :: buf(:)
+      type(c_ptr) :: p
+      p = c_null_ptr
+      if (size(buf) > 0) p = c_loc(buf)
+   end function
 
    !> Checks the extents of params (P) and coords (Q) against the model; returns .false. after `fail`.
    logical function sizes_ok(model, p, q, stat, errmsg)
@@ -855,6 +961,25 @@ contains
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 
+   !> Numbers the queries of the next predictions from `first_query` (0-based; default 0): query i of a call
+   !> draws the noise of query first_query + i. A sweep split across calls or MPI ranks sets each part's offset
+   !> in the whole sweep and gets, bit for bit, the samples of one call over the whole sweep.
+   subroutine dgmf_config_set_first_query(config, first_query, stat, errmsg)
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      integer(c_int64_t), intent(in) :: first_query  !! 0-based offset of the first query in the whole sweep (>= 0)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      ! C takes an unsigned offset: a negative one would silently become a huge one.
+      if (first_query < 0) then
+         call fail("first_query must be >= 0", stat)
+         if (present(errmsg)) errmsg = "first_query must be >= 0"
+         return
+      end if
+      call finish(c_config_set_first_query(config%ptr, first_query), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
    subroutine dgmf_config_set_max_batch(config, max_batch, stat, errmsg)
       class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
       integer, intent(in) :: max_batch  !! most rows (query x sample) per network call (>= 1)
@@ -1024,6 +1149,229 @@ contains
       end if
       call finish(c_predict_batch(model%ptr, config%ptr, 1_c_size_t, c_loc(params), c_loc(fid), c, c_loc(mean), &
                                   size(mean, kind=c_size_t), s, s_len), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   ! ---- mergeable ensembles ----------------------------------------------------------------------------
+
+   !> Predicts samples first_sample .. first_sample + count - 1 of the config's S-sample ensemble (S from
+   !> dgmf_config_set_samples) for n queries laid out as in dgmf_predict_batch, and returns their statistics.
+   !> Every sample equals the serial run's bit for bit, so parts of 0 .. S-1 merged give dgmf_predict_batch's
+   !> result to within the merge's rounding. Needs count >= 1 and first_sample + count <= S.
+   subroutine dgmf_predict_moments(model, config, params, fidelity, first_sample, count, moments, coords, stat, errmsg)
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      type(dgmf_config_t), intent(in) :: config  !! the sampler configuration (its sample count is S)
+      real(c_double), intent(in), target, contiguous :: params(:, :)  !! params(P, n): one column per query
+      real(c_double), intent(in), target, contiguous :: fidelity(:)  !! fidelity(n): 0-based level, or the continuous value
+      integer, intent(in) :: first_sample  !! 0-based first sample of the range, as the noise streams number them
+      integer, intent(in) :: count  !! samples in the range (>= 1)
+      !! moments: receives the range's statistics (statistics it held are freed first)
+      type(dgmf_moments_t), intent(inout) :: moments
+      real(c_double), intent(in), target, contiguous, optional :: coords(:, :)  !! coords(Q, n) if the model has coordinates
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      type(c_ptr) :: c
+      integer :: q
+      call dgmf_moments_destroy(moments)
+      c = c_null_ptr
+      q = 0
+      if (present(coords)) then
+         if (size(coords) > 0) c = c_loc(coords)
+         q = size(coords, 1)
+         if (size(coords, 2) /= size(fidelity)) q = -1
+      end if
+      if (size(params, 2) /= size(fidelity)) then
+         call fail("params(P, n) and fidelity(n) disagree on n", stat)
+         if (present(errmsg)) errmsg = "params(P, n) and fidelity(n) disagree on n"
+         return
+      end if
+      if (present(errmsg)) then
+         if (.not. sizes_ok(model, size(params, 1), q, stat, errmsg)) return
+      else
+         if (.not. sizes_ok(model, size(params, 1), q, stat)) return
+      end if
+      ! A negative first_sample reaches C as a huge offset, which it rejects as out of range.
+      call finish(c_predict_moments(model%ptr, config%ptr, size(fidelity, kind=c_size_t), c_loc(params), &
+                                    c_loc(fidelity), c, int(first_sample, c_size_t), int(max(count, 0), c_size_t), &
+                                    moments%ptr), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> New empty statistics (every count 0) for n_queries queries of this model's samples: the identity of
+   !> dgmf_moments_merge, e.g. the start of a reduction.
+   subroutine dgmf_moments_create(moments, model, n_queries, stat, errmsg)
+      class(dgmf_moments_t), intent(inout) :: moments  !! receives the statistics (statistics it held are freed first)
+      type(dgmf_model_t), intent(in) :: model  !! the model whose sample shape the statistics take
+      integer, intent(in) :: n_queries  !! number of queries
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      call dgmf_moments_destroy(moments)
+      call finish(c_moments_create(model%ptr, int(max(n_queries, 0), c_size_t), moments%ptr), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_moments_destroy(moments)
+      class(dgmf_moments_t), intent(inout) :: moments  !! freed; a null handle is a no-op
+      call c_moments_destroy(moments%ptr)
+      moments%ptr = c_null_ptr
+   end subroutine
+
+   subroutine moments_final(moments)
+      type(dgmf_moments_t), intent(inout) :: moments
+      call dgmf_moments_destroy(moments)
+   end subroutine
+
+   !> Folds `other` (other samples of the same queries) into `into`; a fixed order gives the same bits every
+   !> run. `into` and `other` may be the same handle (the ensemble then counts twice).
+   subroutine dgmf_moments_merge(into, other, stat, errmsg)
+      class(dgmf_moments_t), intent(in) :: into  !! the statistics merged into
+      type(dgmf_moments_t), intent(in) :: other  !! the statistics merged in (unchanged)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      call finish(c_moments_merge(into%ptr, other%ptr), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   subroutine dgmf_moments_num_queries(moments, n_queries, stat, errmsg)
+      class(dgmf_moments_t), intent(in) :: moments  !! the statistics handle
+      integer, intent(out) :: n_queries  !! number of queries the statistics hold
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      procedure(c_model_size), bind(C, name="dgmf_moments_num_queries") :: get
+      integer(c_size_t) :: n
+      n = 0
+      call finish(get(moments%ptr, n), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      n_queries = int(n)
+   end subroutine
+
+   !> Samples merged so far into query `query` (1-based, the column of params(P, n)).
+   subroutine dgmf_moments_count(moments, query, count, stat, errmsg)
+      class(dgmf_moments_t), intent(in) :: moments  !! the statistics handle
+      integer, intent(in) :: query  !! 1-based query index
+      integer(c_int64_t), intent(out) :: count  !! samples merged into that query
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      count = 0
+      call finish(c_moments_count(moments%ptr, int(query - 1, c_size_t), count), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> The mean (and std) fields of merged statistics, laid out and scaled as dgmf_predict_batch writes them.
+   !> Every query needs >= 1 sample, >= 2 for the std.
+   subroutine dgmf_moments_finish(moments, model, fidelity, mean, std, stat, errmsg)
+      class(dgmf_moments_t), intent(in) :: moments  !! the merged statistics of n queries
+      type(dgmf_model_t), intent(in) :: model  !! the model the statistics come from
+      !! fidelity: fidelity(n) of the n queries (the calibration's std scale can depend on the level)
+      real(c_double), intent(in), target, contiguous :: fidelity(:)
+      !! mean: receives the ensemble mean: n * sample_len values, e.g. mean(W, H, C, n)
+      real(c_float), intent(inout), target, contiguous :: mean(..)
+      !! std: receives the ensemble std, shaped like mean (needs 2 samples or more per query)
+      real(c_float), intent(inout), target, contiguous, optional :: std(..)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      type(c_ptr) :: s
+      integer(c_size_t) :: s_len
+      integer :: n, ns
+      character(len=100) :: text
+      ! C reads n fidelities without a length: check fidelity(n) here.
+      call dgmf_moments_num_queries(moments, n, ns)
+      if (ns == DGMF_OK .and. size(fidelity) /= n) then
+         write (text, '(a, i0, a, i0, a)') "fidelity has ", size(fidelity), " values but the moments hold ", n, " queries"
+         call fail(trim(text), stat)
+         if (present(errmsg)) errmsg = trim(text)
+         return
+      end if
+      s = c_null_ptr
+      s_len = 0
+      if (present(std)) then
+         s = c_loc(std)
+         s_len = size(std, kind=c_size_t)
+      end if
+      call finish(c_moments_finish(model%ptr, moments%ptr, c_loc(fidelity), c_loc(mean), size(mean, kind=c_size_t), &
+                                   s, s_len), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> Doubles of the packed layout for n_queries queries of this model: n_queries * (1 + 2 * sample_len).
+   subroutine dgmf_moments_packed_len(model, n_queries, len, stat, errmsg)
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      integer, intent(in) :: n_queries  !! number of queries
+      integer, intent(out) :: len  !! length of the packed buffer in doubles
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      integer(c_size_t) :: n
+      n = 0
+      call finish(c_moments_packed_len(model%ptr, int(max(n_queries, 0), c_size_t), n), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      len = int(n)
+   end subroutine
+
+   !> Writes the statistics to buf as one record per query, [count, mean(sample_len), M2(sample_len)], for
+   !> sending in one message.
+   subroutine dgmf_moments_pack(moments, buf, stat, errmsg)
+      class(dgmf_moments_t), intent(in) :: moments  !! the statistics handle
+      !! buf: receives the packed records: at least dgmf_moments_packed_len doubles
+      real(c_double), intent(inout), target, contiguous :: buf(:)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      call finish(c_moments_pack(moments%ptr, address(buf), size(buf, kind=c_size_t)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> New statistics of n_queries queries of this model from packed records (exactly dgmf_moments_packed_len
+   !> doubles). Counts must be whole numbers, means finite, M2 >= 0.
+   subroutine dgmf_moments_unpack(moments, model, n_queries, buf, stat, errmsg)
+      class(dgmf_moments_t), intent(inout) :: moments  !! receives the statistics (statistics it held are freed first)
+      type(dgmf_model_t), intent(in) :: model  !! the model whose sample shape the records have
+      integer, intent(in) :: n_queries  !! number of queries (records) in buf
+      real(c_double), intent(in), target, contiguous :: buf(:)  !! the packed records
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      call dgmf_moments_destroy(moments)
+      call finish(c_moments_unpack(model%ptr, int(max(n_queries, 0), c_size_t), address(buf), size(buf, kind=c_size_t), &
+                                   moments%ptr), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> Merges packed records in place, inout <- inout (+) in, with the arithmetic of dgmf_moments_merge (a reduction
+   !> over packed buffers equals merging objects in the same order, bit for bit). Needs no model, so an MPI user
+   !> op can call it: with a datatype of one record, n_queries is the op's `len`. Thread-safe.
+   subroutine dgmf_moments_merge_packed(in, inout, n_queries, sample_len, stat, errmsg)
+      real(c_double), intent(in), target, contiguous :: in(:)  !! n_queries packed records merged in
+      real(c_double), intent(inout), target, contiguous :: inout(:)  !! n_queries packed records merged into
+      integer, intent(in) :: n_queries  !! number of records in each buffer
+      integer, intent(in) :: sample_len  !! values per sample of the model (dgmf_model_sample_len)
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      integer(c_int64_t) :: need
+      character(len=120) :: text
+      ! C reads n_queries records from each pointer without a length: check both extents here.
+      need = int(n_queries, c_int64_t)*(1 + 2*int(sample_len, c_int64_t))
+      text = ""
+      if (n_queries < 0 .or. sample_len < 0) then
+         text = "n_queries and sample_len must be >= 0"
+      else if (size(in, kind=c_int64_t) < need .or. size(inout, kind=c_int64_t) < need) then
+         write (text, '(a, i0, a, i0, a, i0)') "in and inout need n_queries * (1 + 2 * sample_len) = ", need, &
+            " doubles each; they hold ", size(in, kind=c_int64_t), " and ", size(inout, kind=c_int64_t)
+      end if
+      if (text /= "") then
+         call fail(trim(text), stat)
+         if (present(errmsg)) errmsg = trim(text)
+         return
+      end if
+      call finish(c_moments_merge_packed(address(in), address(inout), int(n_queries, c_size_t), &
+                                         int(sample_len, c_size_t)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 

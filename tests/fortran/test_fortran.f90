@@ -170,6 +170,8 @@ program test_fortran
    call check(seen == 2, "cancelled after two evaluations")
    call dgmf_config_set_progress(cfg, c_null_funptr, c_null_ptr)
 
+   call test_moments()
+
    call check(dgmf_status_string(DGMF_ERR_CONTRACT) /= "", "status string")
    call dgmf_model_destroy(model)
    call dgmf_model_destroy(model) ! twice is harmless: the handle was reset
@@ -180,6 +182,86 @@ program test_fortran
    if (failures > 0) error stop 1
 
 contains
+
+   !> Mergeable ensembles: samples [0, 4) and [4, 9) of 3 queries merged as objects give the serial predict_batch
+   !> within 1e-6 relative; packed buffers merged with dgmf_moments_merge_packed give the objects' bits; a sweep
+   !> split with set_first_query gets the one-call samples bit for bit.
+   subroutine test_moments()
+      integer, parameter :: nq = 3, ns = 9, slen = 24
+      real(c_double), parameter :: mparams(2, nq) = reshape([0.3d0, 0.6d0, 0.2d0, 0.5d0, 0.9d0, 0.1d0], [2, nq])
+      real(c_double), parameter :: mfid(nq) = [2d0, 0d0, 1d0]
+      type(dgmf_config_t) :: mc
+      type(dgmf_moments_t) :: first, second, total, unpacked
+      real(c_float) :: smean(4, 3, 2, nq), sstd(4, 3, 2, nq), omean(4, 3, 2, nq), ostd(4, 3, 2, nq)
+      real(c_float) :: pmean(4, 3, 2, nq), pstd(4, 3, 2, nq), tail(4, 3, 2, nq - 1)
+      real(c_double), allocatable :: a(:), b(:), acc(:)
+      integer(c_int64_t) :: samples
+      integer :: plen, nqueries
+
+      call mc%create("ancestral")
+      call mc%set_samples(ns)
+      call mc%set_seed(7_c_int64_t)
+      call model%predict_batch(mc, mparams, mfid, smean, sstd)
+
+      call model%predict_moments(mc, mparams, mfid, 0, 4, first)
+      call dgmf_predict_moments(model, mc, mparams, mfid, 4, ns - 4, second)
+      call total%create(model, nq)
+      call total%merge(first)
+      call dgmf_moments_merge(total, second)
+      call total%num_queries(nqueries)
+      call total%count(nq, samples)
+      call check(nqueries == nq .and. samples == ns, "moments: 3 queries of 9 samples merged")
+      call total%finish(model, mfid, omean, ostd)
+      call check(rel_gap(omean, smean) <= 1d-6 .and. rel_gap(ostd, sstd) <= 1d-6, &
+                 "moments: [0, 4) + [4, 9) merged equal predict_batch within 1e-6")
+
+      call model%moments_packed_len(nq, plen)
+      call check(plen == nq*(1 + 2*slen), "moments: packed_len")
+      allocate (a(plen), b(plen), acc(plen))
+      acc = 0 ! all-zero records: empty statistics, the identity of the merge
+      call first%pack(a)
+      call dgmf_moments_pack(second, b)
+      call dgmf_moments_merge_packed(a, acc, nq, slen)
+      call dgmf_moments_merge_packed(b, acc, nq, slen)
+      call unpacked%unpack(model, nq, acc)
+      call dgmf_moments_finish(unpacked, model, mfid, pmean, pstd)
+      call check(all(pmean == omean) .and. all(pstd == ostd), "moments: packed merge equals object merge, bit for bit")
+
+      ! Queries 2..3 numbered from their offset in the whole sweep get the one-call samples.
+      call mc%set_first_query(1_c_int64_t)
+      call model%predict_batch(mc, mparams(:, 2:), mfid(2:), tail)
+      call check(all(tail == smean(:, :, :, 2:)), "set_first_query: a split sweep gets the one-call samples")
+      call dgmf_config_set_first_query(mc, -1_c_int64_t, stat, msg)
+      call expect(DGMF_ERR_INVALID_ARGUMENT, "first_query must be >= 0")
+      call mc%set_first_query(0_c_int64_t)
+
+      ! Misuse: each returns its status through stat, with the message.
+      call model%predict_moments(mc, mparams, mfid, 0, 0, first, stat=stat, errmsg=msg)
+      call expect(DGMF_ERR_INVALID_ARGUMENT, "non-empty range")
+      call model%predict_moments(mc, mparams, mfid, 8, 2, first, stat=stat, errmsg=msg)
+      call expect(DGMF_ERR_INVALID_ARGUMENT, "within 0..9")
+      call total%count(nq + 1, samples, stat, msg)
+      call expect(DGMF_ERR_INVALID_ARGUMENT, "query 3 is out of range")
+      call total%finish(model, mfid(1:2), omean, stat=stat, errmsg=msg)
+      call expect(DGMF_ERR_INVALID_ARGUMENT, "fidelity has 2 values but the moments hold 3 queries")
+      call total%pack(a(2:), stat, msg)
+      call expect(DGMF_ERR_BUFFER_TOO_SMALL, "need")
+      call dgmf_moments_merge_packed(a, acc(2:), nq, slen, stat, msg)
+      call expect(DGMF_ERR_INVALID_ARGUMENT, "= 147 doubles each")
+      call unpacked%unpack(model, nq, acc(2:), stat, msg)
+      call expect(DGMF_ERR_INVALID_ARGUMENT, "`len` is")
+      call unpacked%num_queries(nqueries, stat, msg)
+      call expect(DGMF_ERR_NULL_ARGUMENT, "`moments` is NULL")
+      call first%destroy()
+      call total%merge(first, stat, msg)
+      call expect(DGMF_ERR_NULL_ARGUMENT, "`other` is NULL")
+   end subroutine
+
+   !> Largest |a - b| / max(|b|, 1e-3).
+   real(c_double) function rel_gap(a, b)
+      real(c_float), intent(in) :: a(:, :, :, :), b(:, :, :, :)
+      rel_gap = maxval(abs(real(a, c_double) - real(b, c_double))/max(abs(real(b, c_double)), 1d-3))
+   end function
 
    subroutine check(ok, what)
       logical, intent(in) :: ok

@@ -1,0 +1,215 @@
+!> A parameter sweep of Q queries scattered over MPI ranks, gathered to rank 0 as one .npy (Fortran twin of
+!> sweep.cpp: same command line, printed line and output file).
+!>
+!>   mpirun -np 4 ./sweep_f MODEL Q S OUT.npy
+!>
+!> Rank r predicts the contiguous block [r*Q/R, (r+1)*Q/R) of the sweep (S samples each) with set_first_query set
+!> to the block's start, so every query draws the noise it would draw in one call over the whole sweep: OUT.npy
+!> ([Q, *shape] ensemble means) is the same, bit for bit, on any number of ranks. Parameter k of query i (both
+!> 0-based) is min_k + (max_k - min_k) * frac((i + 0.5)/Q + 0.37 k); the fidelity is the model's top one.
+module sweep_parts
+   use, intrinsic :: iso_c_binding
+   use, intrinsic :: iso_fortran_env, only: error_unit
+   use mpi_f08
+   use dgmf
+   implicit none
+   private
+   public :: load_shared, sweep_block, write_npy, fixed, str
+
+contains
+
+   !> Rank 0 reads the model file and broadcasts its bytes; every rank loads from memory. One read of the
+   !> parallel file system per job instead of one per rank.
+   subroutine load_shared(path, comm, opts, model)
+      character(len=*), intent(in) :: path
+      type(MPI_Comm), intent(in) :: comm
+      type(dgmf_options_t), intent(in) :: opts
+      type(dgmf_model_t), intent(inout) :: model
+      integer, parameter :: chunk = 2**30
+      integer(c_int8_t), allocatable :: bytes(:)
+      integer(c_int64_t) :: nbytes, at
+      integer :: rank, unit, ios, n
+      call MPI_Comm_rank(comm, rank)
+      nbytes = 0
+      if (rank == 0) then
+         nbytes = -1
+         open (newunit=unit, file=path, access="stream", form="unformatted", action="read", status="old", iostat=ios)
+         if (ios == 0) then
+            inquire (unit=unit, size=nbytes)
+            allocate (bytes(nbytes))
+            read (unit, iostat=ios) bytes
+            if (ios /= 0) nbytes = -1
+            close (unit)
+         end if
+      end if
+      call MPI_Bcast(nbytes, 1, MPI_INTEGER8, 0, comm)
+      if (nbytes < 0) then
+         write (error_unit, '(a, a)') "sweep: cannot read ", path
+         call MPI_Abort(comm, 1)
+      end if
+      if (rank /= 0) allocate (bytes(nbytes))
+      ! MPI counts are default integers: the bytes go in chunks of at most 1 GiB (ONNX files stay below 2 GiB).
+      do at = 1, nbytes, chunk
+         n = int(min(nbytes - at + 1, int(chunk, c_int64_t)))
+         call MPI_Bcast(bytes(at:at + n - 1), n, MPI_BYTE, 0, comm)
+      end do
+      call model%load_from_memory(bytes, opts)
+   end subroutine
+
+   !> Queries lo .. hi-1 (0-based) of a sweep of nq: parameter k at min_k + (max_k - min_k) * frac((i + 0.5)/nq
+   !> + 0.37 k), coordinates at the middle of their ranges, the top fidelity.
+   subroutine sweep_block(model, nq, lo, hi, params, fidelity, coords)
+      type(dgmf_model_t), intent(in) :: model
+      integer, intent(in) :: nq, lo, hi
+      !! params(P, hi - lo), fidelity(hi - lo), coords(Q, hi - lo): the block's queries
+      real(c_double), allocatable, intent(out) :: params(:, :), fidelity(:), coords(:, :)
+      character(len=:), allocatable :: name
+      real(c_double) :: pmin, pmax, t
+      integer :: i, k, p, q, kind, levels
+      call model%num_params(p)
+      call model%num_coords(q)
+      allocate (params(p, hi - lo), fidelity(hi - lo), coords(q, hi - lo))
+      do k = 1, p
+         call model%param(k, name, pmin, pmax)
+         do i = lo, hi - 1
+            t = (i + 0.5d0)/nq + 0.37d0*(k - 1)
+            params(k, i - lo + 1) = pmin + (pmax - pmin)*(t - floor(t)) ! t >= 0 and small: floor fits an integer
+         end do
+      end do
+      do k = 1, q
+         call model%coord(k, name, pmin, pmax)
+         coords(k, :) = 0.5d0*(pmin + pmax)
+      end do
+      call model%fidelity(kind, levels, pmin, pmax)
+      fidelity = pmax
+      if (kind == DGMF_FIDELITY_DISCRETE) fidelity = levels - 1
+   end subroutine
+
+   !> Writes float32 values as a C-order .npy array (format 1.0) of the given shape, byte for byte as sweep.cpp
+   !> does: '<f4' as the values lie in memory on the little-endian hosts MPI jobs run on.
+   subroutine write_npy(path, dims, values)
+      character(len=*), intent(in) :: path
+      integer, intent(in) :: dims(:)  !! the array's shape, C order
+      real(c_float), intent(in) :: values(:)  !! product(dims) values, C order
+      character(len=:), allocatable :: shape, header
+      integer :: k, unit
+      shape = ""
+      do k = 1, size(dims)
+         shape = shape//str(dims(k))//","
+      end do
+      if (size(dims) > 1) shape = shape(:len(shape) - 1) ! (3,) for one dim, (2,3) for more
+      header = "{'descr': '<f4', 'fortran_order': False, 'shape': ("//shape//"), }"
+      header = header//repeat(" ", 64 - modulo(10 + len(header) + 1, 64))//new_line("a") ! data at a multiple of 64
+      open (newunit=unit, file=path, access="stream", form="unformatted", action="write", status="replace")
+      write (unit) char(147)//"NUMPY"//char(1)//char(0)//char(modulo(len(header), 256))//char(len(header)/256)
+      write (unit) header, values
+      close (unit)
+   end subroutine
+
+   !> x with `digits` decimals, as C's "%.Nf" (F0.d drops the leading zero of 0.5).
+   function fixed(x, digits) result(s)
+      real(c_double), intent(in) :: x
+      integer, intent(in) :: digits
+      character(len=:), allocatable :: s
+      character(len=40) :: buf
+      character(len=16) :: fmt
+      write (fmt, '(a, i0, a)') "(f40.", digits, ")"
+      write (buf, fmt) x
+      s = trim(adjustl(buf))
+   end function
+
+   !> An integer as text, as C's "%d".
+   function str(i) result(s)
+      integer, intent(in) :: i
+      character(len=:), allocatable :: s
+      character(len=12) :: buf
+      write (buf, '(i0)') i
+      s = trim(buf)
+   end function
+
+end module
+
+program sweep
+   use, intrinsic :: iso_c_binding
+   use, intrinsic :: iso_fortran_env, only: error_unit
+   use mpi_f08
+   use dgmf
+   use sweep_parts
+   implicit none
+   character(len=4096) :: path, out, arg
+   integer :: rank, ranks, nq, s, ios1, ios2
+
+   call MPI_Init()
+   call MPI_Comm_rank(MPI_COMM_WORLD, rank)
+   call MPI_Comm_size(MPI_COMM_WORLD, ranks)
+   nq = 0
+   s = 0
+   if (command_argument_count() == 4) then
+      call get_command_argument(1, path)
+      call get_command_argument(2, arg)
+      read (arg, *, iostat=ios1) nq
+      call get_command_argument(3, arg)
+      read (arg, *, iostat=ios2) s
+      call get_command_argument(4, out)
+      if (ios1 /= 0 .or. ios2 /= 0) nq = 0
+   end if
+   if (nq < 1 .or. s < 1) then
+      if (rank == 0) write (error_unit, '(a)') "usage: sweep_f MODEL Q S OUT.npy"
+      call MPI_Finalize()
+      stop 2, quiet=.true.
+   end if
+   call run()
+   call MPI_Finalize()
+
+contains
+
+   !> First query of rank r's block: the blocks [r*Q/R, (r+1)*Q/R) tile the sweep in rank order.
+   integer function block_start(r)
+      integer, intent(in) :: r
+      block_start = int(int(r, c_int64_t)*nq/ranks)
+   end function
+
+   subroutine run()
+      type(dgmf_options_t) :: opts
+      type(dgmf_model_t) :: model
+      type(dgmf_config_t) :: config
+      real(c_double), allocatable :: params(:, :), fidelity(:), coords(:, :)
+      real(c_float), allocatable :: mine(:), gathered(:)
+      integer, allocatable :: counts(:), offsets(:), dims(:)
+      real(c_double) :: t0, seconds, slowest
+      integer :: lo, hi, n, r
+
+      call opts%create()
+      call opts%set_threads(1) ! one intra-op thread per rank: the ranks are the parallelism
+      call load_shared(trim(path), MPI_COMM_WORLD, opts, model)
+      call model%sample_len(n)
+      lo = block_start(rank)
+      hi = block_start(rank + 1)
+      call sweep_block(model, nq, lo, hi, params, fidelity, coords)
+      call config%create("ancestral")
+      call config%set_samples(s)
+      call config%set_seed(1_c_int64_t)
+      call config%set_first_query(int(lo, c_int64_t)) ! the block's queries draw their noise of the whole sweep
+
+      ! Every rank knows every block: the gather's counts and offsets (in floats) need no message.
+      allocate (mine((hi - lo)*n), counts(ranks), offsets(ranks), gathered(merge(nq*n, 0, rank == 0)))
+      do r = 0, ranks - 1
+         offsets(r + 1) = block_start(r)*n
+         counts(r + 1) = block_start(r + 1)*n - offsets(r + 1)
+      end do
+
+      call MPI_Barrier(MPI_COMM_WORLD)
+      t0 = MPI_Wtime()
+      if (hi > lo) call model%predict_batch(config, params, fidelity, mine, coords=coords)
+      call MPI_Gatherv(mine, size(mine), MPI_REAL4, gathered, counts, offsets, MPI_REAL4, 0, MPI_COMM_WORLD)
+      seconds = MPI_Wtime() - t0
+      call MPI_Reduce(seconds, slowest, 1, MPI_DOUBLE_PRECISION, MPI_MAX, 0, MPI_COMM_WORLD)
+      if (rank /= 0) return
+
+      print '(a)', "sweep: "//str(nq)//" queries x "//str(s)//" samples over "//str(ranks)//" ranks in "// &
+         fixed(slowest, 3)//" s ("//fixed(nq/slowest, 2)//" queries/s)"
+      call model%shape(dims)
+      call write_npy(trim(out), [nq, dims], gathered)
+   end subroutine
+
+end program
