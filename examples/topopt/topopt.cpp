@@ -6,7 +6,7 @@
 // warm and surrogate.
 //
 //   topopt --model models/topopt.onnx --position P --angle A [--mesh 64] [--samples S] [--max-iter N]
-//          --json OUT.json [--save DIR]
+//          [--sampler NAME] [--steps N] --json OUT.json [--save DIR]
 #include <dgmf.hpp>
 
 #include "pictures.hpp"
@@ -26,14 +26,14 @@
 namespace {
 
 struct Args {
-    std::string model, json, save;
+    std::string model, json, save, sampler;  // sampler "": the library default (ancestral, 30 levels)
     double position = -1, angle = -1;
-    int mesh = 64, samples = 8, max_iter = 300;
+    int mesh = 64, samples = 8, max_iter = 300, steps = 0;  // steps 0: the sampler's default
 };
 
 const char* kUsage =
     "usage: topopt --model MODEL.onnx --position P --angle A [--mesh 64] [--samples 8] [--max-iter 300]\n"
-    "              --json OUT.json [--save DIR]\n"
+    "              [--sampler NAME] [--steps N] --json OUT.json [--save DIR]\n"
     "  P, A in [0, 1]: the load at x = 1, y = 0.5 - 0.5 P, direction A * 90 degrees from straight down\n";
 
 double number(const std::string& flag, const char* text) {
@@ -70,6 +70,8 @@ Args parse(int argc, char** argv) {
         else if (flag == "--mesh") a.mesh = count(flag, v, 2, 512);
         else if (flag == "--samples") a.samples = count(flag, v, 1, 1024);
         else if (flag == "--max-iter") a.max_iter = count(flag, v, 1, 100000);
+        else if (flag == "--sampler") a.sampler = v;
+        else if (flag == "--steps") a.steps = count(flag, v, 2, 100000);
         else throw std::invalid_argument("unknown option " + flag);
     }
     if (a.model.empty() || a.json.empty()) throw std::invalid_argument("--model and --json are required");
@@ -122,7 +124,9 @@ int run(const Args& a) {
         fid.kind != DGMF_FIDELITY_DISCRETE)
         throw std::invalid_argument(a.model + " is not an L-bracket model: expected output [1, g, g], parameters "
                                               "(p, a) and a discrete fidelity");
-    dgmf::Config config;
+    const double load_seconds = std::chrono::duration<double>(clock::now() - t0).count();
+    dgmf::Config config = a.sampler.empty() ? dgmf::Config() : dgmf::Config(a.sampler);
+    if (a.steps > 0) config.set_steps(static_cast<std::size_t>(a.steps));
     config.set_samples(static_cast<std::size_t>(a.samples));
     const bool with_std = a.samples >= 2;  // the ensemble's spread needs two samples
     const auto pred = model.predict(config, {a.position, a.angle}, double(fid.levels - 1), {}, with_std);
@@ -149,7 +153,8 @@ int run(const Args& a) {
             << (last ? "\n" : ",\n");
     };
     out << "{\n  \"position\": " << a.position << ", \"angle\": " << a.angle << ", \"mesh\": " << n
-        << ", \"samples\": " << a.samples << ", \"model\": \"" << model.name() << "\",\n";
+        << ", \"samples\": " << a.samples << ", \"nfe\": " << config.nfe() << ", \"model\": \"" << model.name()
+        << "\",\n  \"surrogate_load_seconds\": " << load_seconds << ",\n";
     entry("cold", cold.iterations, cold.compliance, cold.seconds, cold.density, false);
     entry("warm", warm.iterations, warm.compliance, warm.seconds, warm.density, false);
     entry("surrogate", 0, c_surrogate, s_surrogate, surrogate, true);

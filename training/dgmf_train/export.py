@@ -120,7 +120,11 @@ def export_baseline(ck, out, check_rows, use_known=True):
         props["dgmf.description"] = known_note(name)
     save_checked(traced(model, feeds, "u"), props, out)
     print(f"wrote {out}: {os.path.getsize(out) / 1e6:.3f} MB")
-    compare(out, model, feeds)
+    # Looser than the score models' 1e-4: the baseline's U-Net input is z = 0, so its first GroupNorm
+    # normalizes a spatially constant field (variance ~ rounding noise), which amplifies float32
+    # rounding differences by up to 1/sqrt(eps) ~ 300x. Measured on the topopt baseline against torch
+    # in float64: ONNX Runtime 1.5e-4 (with and without graph optimizations), torch float32 1e-5.
+    compare(out, model, feeds, tol=1e-3)
 
 
 # Appended to dgmf.description when the graph imposes the known values.
