@@ -47,7 +47,7 @@ int main(int argc, char **argv) {
     dgmf_config *c = NULL;
     OK(dgmf_model_load(file, NULL, &m));
     if (!m) return 1;
-    OK(dgmf_config_create("ancestral", &c));
+    OK(dgmf_config_create(NULL, &c));
     OK(dgmf_config_set_samples(c, S));
     OK(dgmf_config_set_seed(c, 7));
     size_t len = 0;
@@ -111,7 +111,7 @@ int main(int argc, char **argv) {
 
     /* A sweep split in parts numbered from their global offset gets the one-call samples, bit for bit. */
     dgmf_config *part_cfg = NULL;
-    OK(dgmf_config_create("ancestral", &part_cfg));
+    OK(dgmf_config_create(NULL, &part_cfg));
     OK(dgmf_config_set_samples(part_cfg, S));
     OK(dgmf_config_set_seed(part_cfg, 7));
     OK(dgmf_config_set_first_query(part_cfg, 1));

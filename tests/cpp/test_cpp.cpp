@@ -87,7 +87,7 @@ int main(int argc, char** argv) {
     expect_error([&] { model.predict(cfg, {0.3, -0.6}, 2.0); }, DGMF_ERR_CANCELLED, "cancelled");
 
     // Mergeable ensembles: two parts merged as objects, and as packed records, equal the one-call ensemble.
-    dgmf::Config ens("ancestral");
+    dgmf::Config ens;
     ens.set_samples(6).set_seed(3).set_extrapolation(true);
     const std::vector<double> qp{0.3, -0.6, 0.5, 0.5}, qf{2.0, 0.0};
     auto whole = model.predict_batch(ens, qp, qf, {}, true);

@@ -198,7 +198,7 @@ contains
       integer(c_int64_t) :: samples
       integer :: plen, nqueries
 
-      call mc%create("ancestral")
+      call mc%create()
       call mc%set_samples(ns)
       call mc%set_seed(7_c_int64_t)
       call model%predict_batch(mc, mparams, mfid, smean, sstd)
