@@ -105,6 +105,21 @@ inline void write_npy(const std::string& path, const std::vector<std::size_t>& s
     if (!f) throw std::runtime_error("cannot write " + path);
 }
 
+// MPI_Init, `run`, MPI_Finalize; an exception on any rank aborts the whole job (the other ranks may be
+// waiting in a collective and would otherwise hang).
+inline int main_with_mpi(int argc, char** argv, const char* name, int (*run)(int, char**)) {
+    MPI_Init(&argc, &argv);
+    int status = 0;
+    try {
+        status = run(argc, argv);
+    } catch (const std::exception& e) {
+        std::fprintf(stderr, "%s: %s\n", name, e.what());
+        MPI_Abort(MPI_COMM_WORLD, 1);
+    }
+    MPI_Finalize();
+    return status;
+}
+
 }  // namespace example
 
 #endif

@@ -106,15 +106,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    MPI_Init(&argc, &argv);
-    int status = 0;
-    try {
-        status = run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "ensemble: %s\n", e.what());
-        MPI_Abort(MPI_COMM_WORLD, 1);  // the other ranks may be waiting in a collective
-    }
-    MPI_Finalize();
-    return status;
-}
+int main(int argc, char** argv) { return example::main_with_mpi(argc, argv, "ensemble", run); }

@@ -72,15 +72,4 @@ int run(int argc, char** argv) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
-    MPI_Init(&argc, &argv);
-    int status = 0;
-    try {
-        status = run(argc, argv);
-    } catch (const std::exception& e) {
-        std::fprintf(stderr, "sweep: %s\n", e.what());
-        MPI_Abort(MPI_COMM_WORLD, 1);
-    }
-    MPI_Finalize();
-    return status;
-}
+int main(int argc, char** argv) { return example::main_with_mpi(argc, argv, "sweep", run); }

@@ -14,47 +14,9 @@ module sweep_parts
    use dgmf
    implicit none
    private
-   public :: load_shared, sweep_block, write_npy, fixed, str
+   public :: sweep_block
 
 contains
-
-   !> Rank 0 reads the model file and broadcasts its bytes; every rank loads from memory. One read of the
-   !> parallel file system per job instead of one per rank.
-   subroutine load_shared(path, comm, opts, model)
-      character(len=*), intent(in) :: path
-      type(MPI_Comm), intent(in) :: comm
-      type(dgmf_options_t), intent(in) :: opts
-      type(dgmf_model_t), intent(inout) :: model
-      integer, parameter :: chunk = 2**30
-      integer(c_int8_t), allocatable :: bytes(:)
-      integer(c_int64_t) :: nbytes, at
-      integer :: rank, unit, ios, n
-      call MPI_Comm_rank(comm, rank)
-      nbytes = 0
-      if (rank == 0) then
-         nbytes = -1
-         open (newunit=unit, file=path, access="stream", form="unformatted", action="read", status="old", iostat=ios)
-         if (ios == 0) then
-            inquire (unit=unit, size=nbytes)
-            allocate (bytes(nbytes))
-            read (unit, iostat=ios) bytes
-            if (ios /= 0) nbytes = -1
-            close (unit)
-         end if
-      end if
-      call MPI_Bcast(nbytes, 1, MPI_INTEGER8, 0, comm)
-      if (nbytes < 0) then
-         write (error_unit, '(a, a)') "sweep: cannot read ", path
-         call MPI_Abort(comm, 1)
-      end if
-      if (rank /= 0) allocate (bytes(nbytes))
-      ! MPI counts are default integers: the bytes go in chunks of at most 1 GiB (ONNX files stay below 2 GiB).
-      do at = 1, nbytes, chunk
-         n = int(min(nbytes - at + 1, int(chunk, c_int64_t)))
-         call MPI_Bcast(bytes(at:at + n - 1), n, MPI_BYTE, 0, comm)
-      end do
-      call model%load_from_memory(bytes, opts)
-   end subroutine
 
    !> Queries lo .. hi-1 (0-based) of a sweep of nq: parameter k at min_k + (max_k - min_k) * frac((i + 0.5)/nq
    !> + 0.37 k), coordinates at the middle of their ranges, the top fidelity.
@@ -85,48 +47,6 @@ contains
       if (kind == DGMF_FIDELITY_DISCRETE) fidelity = levels - 1
    end subroutine
 
-   !> Writes float32 values as a C-order .npy array (format 1.0) of the given shape, byte for byte as sweep.cpp
-   !> does: '<f4' as the values lie in memory on the little-endian hosts MPI jobs run on.
-   subroutine write_npy(path, dims, values)
-      character(len=*), intent(in) :: path
-      integer, intent(in) :: dims(:)  !! the array's shape, C order
-      real(c_float), intent(in) :: values(:)  !! product(dims) values, C order
-      character(len=:), allocatable :: shape, header
-      integer :: k, unit
-      shape = ""
-      do k = 1, size(dims)
-         shape = shape//str(dims(k))//","
-      end do
-      if (size(dims) > 1) shape = shape(:len(shape) - 1) ! (3,) for one dim, (2,3) for more
-      header = "{'descr': '<f4', 'fortran_order': False, 'shape': ("//shape//"), }"
-      header = header//repeat(" ", 64 - modulo(10 + len(header) + 1, 64))//new_line("a") ! data at a multiple of 64
-      open (newunit=unit, file=path, access="stream", form="unformatted", action="write", status="replace")
-      write (unit) char(147)//"NUMPY"//char(1)//char(0)//char(modulo(len(header), 256))//char(len(header)/256)
-      write (unit) header, values
-      close (unit)
-   end subroutine
-
-   !> x with `digits` decimals, as C's "%.Nf" (F0.d drops the leading zero of 0.5).
-   function fixed(x, digits) result(s)
-      real(c_double), intent(in) :: x
-      integer, intent(in) :: digits
-      character(len=:), allocatable :: s
-      character(len=40) :: buf
-      character(len=16) :: fmt
-      write (fmt, '(a, i0, a)') "(f40.", digits, ")"
-      write (buf, fmt) x
-      s = trim(adjustl(buf))
-   end function
-
-   !> An integer as text, as C's "%d".
-   function str(i) result(s)
-      integer, intent(in) :: i
-      character(len=:), allocatable :: s
-      character(len=12) :: buf
-      write (buf, '(i0)') i
-      s = trim(buf)
-   end function
-
 end module
 
 program sweep
@@ -134,6 +54,7 @@ program sweep
    use, intrinsic :: iso_fortran_env, only: error_unit
    use mpi_f08
    use dgmf
+   use mpi_common
    use sweep_parts
    implicit none
    character(len=4096) :: path, out, arg

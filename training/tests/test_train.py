@@ -90,15 +90,19 @@ def test_export_roundtrip(name, tmp_path, monkeypatch):
     assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in onx.graph.initializer)
 
 
-def test_snapshots(tmp_path):
-    # --snapshot-minutes writes the final checkpoint's format every M minutes to <stem>_<M k>min.pt.
-    rng = np.random.default_rng(0)
-    n = 12
-    np.savez(tmp_path / "burgers_train.npz", u=rng.standard_normal((n, 1, 64)),
+def tiny_burgers_data(path, seed, offset=0.0, n=12):
+    """A 12-row random dataset in the Burgers layout (data/burgers_train.json + .npz) under `path`."""
+    rng = np.random.default_rng(seed)
+    np.savez(path / "burgers_train.npz", u=offset + rng.standard_normal((n, 1, 64)),
              params=rng.uniform(10, 510, (n, 1)), fidelity=np.arange(n) % 3,
              coords=rng.uniform(0, 3, (n, 1)))
     doc = bench.manifest("burgers", arrays="burgers_train.npz").to_json()
-    (tmp_path / "burgers_train.json").write_text(json.dumps(doc))
+    (path / "burgers_train.json").write_text(json.dumps(doc))
+
+
+def test_snapshots(tmp_path):
+    # --snapshot-minutes writes the final checkpoint's format every M minutes to <stem>_<M k>min.pt.
+    tiny_burgers_data(tmp_path, seed=0)
     out = tmp_path / "runs" / "b.pt"
     train.main(["burgers", "--data-dir", str(tmp_path), "--out", str(out), "--threads", "1",
                 "--batch", "4", "--minutes", "0.04", "--snapshot-minutes", "0.01"])
@@ -114,13 +118,7 @@ def test_snapshots(tmp_path):
 
 def test_resume_continues_steps_time_and_log(tmp_path):
     # --resume carries weights, optimizer, step count and time on; --minutes is the total budget.
-    rng = np.random.default_rng(1)
-    n = 12
-    np.savez(tmp_path / "burgers_train.npz", u=rng.standard_normal((n, 1, 64)),
-             params=rng.uniform(10, 510, (n, 1)), fidelity=np.arange(n) % 3,
-             coords=rng.uniform(0, 3, (n, 1)))
-    doc = bench.manifest("burgers", arrays="burgers_train.npz").to_json()
-    (tmp_path / "burgers_train.json").write_text(json.dumps(doc))
+    tiny_burgers_data(tmp_path, seed=1)
     first, second = tmp_path / "a.pt", tmp_path / "b.pt"
     common = ["burgers", "--data-dir", str(tmp_path), "--threads", "1", "--batch", "4",
               "--log-every", "1", "--channels", "8,8,8", "--emb", "16"]
@@ -134,9 +132,7 @@ def test_resume_continues_steps_time_and_log(tmp_path):
     assert b["arch"] == a["arch"]  # the checkpoint's network, not the command line's default
     assert any(not torch.equal(b["model"][k], v) for k, v in a["model"].items())  # it trained on
     # Other data: refused with a message, not silently mixed.
-    np.savez(tmp_path / "burgers_train.npz", u=3 + rng.standard_normal((n, 1, 64)),
-             params=rng.uniform(10, 510, (n, 1)), fidelity=np.arange(n) % 3,
-             coords=rng.uniform(0, 3, (n, 1)))
+    tiny_burgers_data(tmp_path, seed=2, offset=3.0)
     with pytest.raises(SystemExit, match="trained on other data"):
         train.main(common + ["--out", str(second), "--steps", "6", "--resume", str(first)])
 

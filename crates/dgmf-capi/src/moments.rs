@@ -1,7 +1,7 @@
 //! `dgmf_moments*`: ensemble statistics that merge across calls, threads and processes (MPI).
 
 use super::model::get;
-use super::predict::{check_len, fidelity_value, request, with_progress};
+use super::predict::{check_len, copy_out, fidelity_value, request, with_progress};
 use super::{
     c_slice, c_slice_mut, dgmf_config, dgmf_model, dgmf_status, free, guard, invalid, non_null,
     non_null_mut, publish, CResult, Failure,
@@ -172,12 +172,9 @@ pub extern "C" fn dgmf_moments_finish(
             }
         }
         let (mu, sd) = m.finish_moments_at(stats, &fid)?;
-        let copy = |out: &mut [f32], a: &dgmf::ndarray::ArrayD<f32>| {
-            out.iter_mut().zip(a).for_each(|(o, v)| *o = *v);
-        };
-        copy(&mut c_slice_mut(mean, mean_len, "mean")?[..need], &mu);
+        copy_out(&mut c_slice_mut(mean, mean_len, "mean")?[..need], &mu);
         if let Some(sd) = sd.filter(|_| !std.is_null()) {
-            copy(&mut c_slice_mut(std, std_len, "std")?[..need], &sd);
+            copy_out(&mut c_slice_mut(std, std_len, "std")?[..need], &sd);
         }
         Ok(())
     })

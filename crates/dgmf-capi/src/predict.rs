@@ -72,16 +72,17 @@ pub extern "C" fn dgmf_predict_batch(
             Some(c_slice_mut(std, std_len, "std")?)
         };
         let pred = with_progress(cfg, |progress| m.predict(&req, progress))?;
-        // One pass from each result array into the caller's buffer (row-major, as the array iterates).
-        let copy = |out: &mut [f32], a: &dgmf::ndarray::ArrayD<f32>| {
-            out.iter_mut().zip(a).for_each(|(o, v)| *o = *v);
-        };
-        copy(&mut mean[..need], &pred.mean);
+        copy_out(&mut mean[..need], &pred.mean);
         if let (Some(out), Some(s)) = (std, pred.std.as_ref()) {
-            copy(&mut out[..need], s);
+            copy_out(&mut out[..need], s);
         }
         Ok(())
     })
+}
+
+/// One pass from a result array into the caller's buffer (row-major, as the array iterates).
+pub(crate) fn copy_out(out: &mut [f32], a: &dgmf::ndarray::ArrayD<f32>) {
+    out.iter_mut().zip(a).for_each(|(o, v)| *o = *v);
 }
 
 /// The config's request for `n` queries from C arrays (layout as in `dgmf_predict_batch`), bounded by the
