@@ -472,6 +472,36 @@ contains
       if (size(buf) > 0) p = c_loc(buf)
    end function
 
+   !> Checks a batch's arrays against each other and the model (params(P, n), fidelity(n), coords(Q, n)); `c`
+   !> receives the address of coords (NULL when absent or empty). Returns .false. after `fail`.
+   logical function batch_ok(model, params, fidelity, c, stat, errmsg, coords)
+      type(dgmf_model_t), intent(in) :: model
+      real(c_double), intent(in) :: params(:, :), fidelity(:)
+      type(c_ptr), intent(out) :: c
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
+      real(c_double), intent(in), target, contiguous, optional :: coords(:, :)
+      integer :: q
+      batch_ok = .false.
+      c = c_null_ptr
+      q = 0
+      if (present(coords)) then
+         if (size(coords) > 0) c = c_loc(coords)
+         q = size(coords, 1)
+         if (size(coords, 2) /= size(fidelity)) q = -1
+      end if
+      if (size(params, 2) /= size(fidelity)) then
+         call fail("params(P, n) and fidelity(n) disagree on n", stat)
+         if (present(errmsg)) errmsg = "params(P, n) and fidelity(n) disagree on n"
+         return
+      end if
+      if (present(errmsg)) then
+         batch_ok = sizes_ok(model, size(params, 1), q, stat, errmsg)
+      else
+         batch_ok = sizes_ok(model, size(params, 1), q, stat)
+      end if
+   end function
+
    !> Checks the extents of params (P) and coords (Q) against the model; returns .false. after `fail`.
    logical function sizes_ok(model, p, q, stat, errmsg)
       type(dgmf_model_t), intent(in) :: model
@@ -1082,25 +1112,12 @@ contains
       character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       type(c_ptr) :: c, s
       integer(c_size_t) :: s_len
-      integer :: q
-      c = c_null_ptr
       s = c_null_ptr
       s_len = 0
-      q = 0
-      if (present(coords)) then
-         if (size(coords) > 0) c = c_loc(coords)
-         q = size(coords, 1)
-         if (size(coords, 2) /= size(fidelity)) q = -1
-      end if
-      if (size(params, 2) /= size(fidelity)) then
-         call fail("params(P, n) and fidelity(n) disagree on n", stat)
-         if (present(errmsg)) errmsg = "params(P, n) and fidelity(n) disagree on n"
-         return
-      end if
       if (present(errmsg)) then
-         if (.not. sizes_ok(model, size(params, 1), q, stat, errmsg)) return
+         if (.not. batch_ok(model, params, fidelity, c, stat, errmsg, coords)) return
       else
-         if (.not. sizes_ok(model, size(params, 1), q, stat)) return
+         if (.not. batch_ok(model, params, fidelity, c, stat, coords=coords)) return
       end if
       if (present(std)) then
          s = c_loc(std)
@@ -1172,24 +1189,11 @@ contains
       integer, intent(out), optional :: stat
       character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       type(c_ptr) :: c
-      integer :: q
       call dgmf_moments_destroy(moments)
-      c = c_null_ptr
-      q = 0
-      if (present(coords)) then
-         if (size(coords) > 0) c = c_loc(coords)
-         q = size(coords, 1)
-         if (size(coords, 2) /= size(fidelity)) q = -1
-      end if
-      if (size(params, 2) /= size(fidelity)) then
-         call fail("params(P, n) and fidelity(n) disagree on n", stat)
-         if (present(errmsg)) errmsg = "params(P, n) and fidelity(n) disagree on n"
-         return
-      end if
       if (present(errmsg)) then
-         if (.not. sizes_ok(model, size(params, 1), q, stat, errmsg)) return
+         if (.not. batch_ok(model, params, fidelity, c, stat, errmsg, coords)) return
       else
-         if (.not. sizes_ok(model, size(params, 1), q, stat)) return
+         if (.not. batch_ok(model, params, fidelity, c, stat, coords=coords)) return
       end if
       ! A negative first_sample reaches C as a huge offset, which it rejects as out of range.
       call finish(c_predict_moments(model%ptr, config%ptr, size(fidelity, kind=c_size_t), c_loc(params), &
