@@ -151,7 +151,7 @@ def ort_heun(model, params, fidelity_row, steps=18, seed=0, rho=7.0):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("bench", choices=["poisson", "heat", "burgers"])
+    ap.add_argument("bench", choices=list(bench.BENCH))
     ap.add_argument("--data", default="data")
     ap.add_argument("--write-testset", metavar="DIR", help="write the test split (and u_top.npy) here")
     ap.add_argument("--write-calib", metavar="DIR", help="write the calibration split here")

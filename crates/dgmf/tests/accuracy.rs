@@ -115,7 +115,9 @@ fn assert_within(name: &str, what: &str, got: f64, documented: f64) {
     assert!(got <= bound, "{name}: {what} {got} above {bound}");
 }
 
-fn check(name: &str) {
+/// `sanity`: a mean error any real surrogate beats by far (a zero or mean-field guess is ~1 for the PDEs;
+/// for the L-bracket the test set's own mean design is 0.56 from the SIMP optima, the uniform start 0.66).
+fn check(name: &str, sanity: f64) {
     let dir = models().join(name);
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join("accuracy.json")).unwrap())
@@ -142,7 +144,7 @@ fn check(name: &str) {
         doc["worst"].as_f64().unwrap(),
     );
     // And the surrogate is a surrogate: far better than, e.g., a zero or mean-field guess.
-    assert!(mean < 0.1, "{name}: mean relative L2 {mean}");
+    assert!(mean < sanity, "{name}: mean relative L2 {mean}");
 
     // Every declared range: the box set (corners and uniform draws) bounds the worst case.
     let box_set = load_set(&dir.join("box"), &model, None);
@@ -187,15 +189,20 @@ fn check(name: &str) {
 
 #[test]
 fn shipped_poisson_model_meets_its_documented_accuracy() {
-    check("poisson");
+    check("poisson", 0.1);
 }
 
 #[test]
 fn shipped_heat_model_meets_its_documented_accuracy() {
-    check("heat");
+    check("heat", 0.1);
 }
 
 #[test]
 fn shipped_burgers_model_meets_its_documented_accuracy() {
-    check("burgers");
+    check("burgers", 0.1);
+}
+
+#[test]
+fn shipped_topopt_model_meets_its_documented_accuracy() {
+    check("topopt", 0.3);
 }
