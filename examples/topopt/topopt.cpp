@@ -16,6 +16,7 @@
 #include <cmath>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
 #include <fstream>
 #include <iostream>
 #include <map>
@@ -170,6 +171,7 @@ int run(const Args& a) {
                 volume_fraction(surrogate));
 
     if (!a.save.empty()) {
+        std::filesystem::create_directories(a.save);  // throws filesystem_error with the reason
         save(a.save, "cold", cold.density, n, 1.0);
         save(a.save, "warm", warm.density, n, 1.0);
         save(a.save, "surrogate", surrogate, n, 1.0);
