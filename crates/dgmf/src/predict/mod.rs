@@ -8,14 +8,14 @@ mod validate;
 pub use buffers::first_non_finite;
 use buffers::{to_physical, to_score, zeros, Buffers};
 pub use moments::EnsembleMoments;
-use validate::validate;
+use validate::{check_fidelity_kind, validate};
 
 use std::ops::Range;
 use std::time::{Duration, Instant};
 
 use ndarray::{ArrayD, ArrayView2, IxDyn};
 
-use crate::contract::{Contract, Fidelity};
+use crate::contract::Contract;
 use crate::error::{Error, Result};
 use crate::model::Model;
 use crate::rng::NoiseStream;
@@ -289,21 +289,7 @@ impl Model {
         }
         // The std scale is per level: a level this model does not have must not pass silently.
         for (i, f) in fidelity.iter().enumerate() {
-            match (&c.fidelity, f) {
-                (Fidelity::Discrete { levels, .. }, FidelityValue::Level(l)) if l < levels => {}
-                (Fidelity::Discrete { levels, .. }, _) => {
-                    return Err(Error::invalid(format!(
-                        "query {i}: fidelity {f:?} is not a level of this model (levels 0..={})",
-                        levels - 1
-                    )))
-                }
-                (Fidelity::Continuous { .. }, FidelityValue::Value(_)) => {}
-                (Fidelity::Continuous { lo, hi }, _) => {
-                    return Err(Error::invalid(format!(
-                        "query {i}: fidelity {f:?} given, but the model takes a continuous value in [{lo}, {hi}]"
-                    )))
-                }
-            }
+            check_fidelity_kind(c, *f, &format!("query {i}: "))?;
         }
         let (mean, std) = moments.finish(|i| c.std_scale_for(fidelity[i].level()))?;
         let q = fidelity.len();
@@ -336,17 +322,6 @@ impl Model {
         let overflow =
             || Error::invalid("the request's sizes overflow: lower the sample or query count");
         let rows_total = req.queries.len().checked_mul(k).ok_or_else(overflow)?;
-        (req.queries.len() as u64)
-            .checked_add(req.first_query)
-            .and_then(|q| q.checked_mul(req.n_samples as u64))
-            .ok_or_else(|| {
-                Error::invalid(format!(
-                    "first_query {} + {} queries, × {} samples, overflows the 64-bit stream index",
-                    req.first_query,
-                    req.queries.len(),
-                    req.n_samples
-                ))
-            })?;
         let batch = req.max_batch.min(rows_total);
         let n_batches = rows_total.div_ceil(batch);
         let total = req
@@ -376,7 +351,7 @@ impl Model {
                 streams.clear();
                 streams.extend((first..first + rows).map(|r| {
                     let (query, sample) = who(r);
-                    // Cannot wrap: checked above for the largest index of the request.
+                    // Cannot wrap: `validate` checked the request's largest stream index.
                     let global = req.first_query + query as u64;
                     NoiseStream::new(req.seed, global * req.n_samples as u64 + sample as u64)
                 }));

@@ -90,6 +90,27 @@ pub(super) fn validate_settings(req: &Request) -> Result<()> {
     Ok(())
 }
 
+/// A fidelity of the model's kind and, for a discrete model, one of its levels (`at` prefixes the message,
+/// e.g. "query 3: "). The range of a continuous value is `validate`'s, as it depends on extrapolation.
+pub(super) fn check_fidelity_kind(c: &Contract, f: FidelityValue, at: &str) -> Result<()> {
+    match (&c.fidelity, f) {
+        (Fidelity::Discrete { levels, labels }, FidelityValue::Level(l)) if l >= *levels => {
+            let names = labels.as_ref().map(|l| format!(": {}", l.join(", "))).unwrap_or_default();
+            Err(Error::invalid(format!(
+                "{at}fidelity level {l} is out of range: the model has {levels} levels (0..={}{names})",
+                levels - 1
+            )))
+        }
+        (Fidelity::Discrete { levels, .. }, FidelityValue::Value(v)) => Err(Error::invalid(format!(
+            "{at}fidelity {v} is a continuous value, but the model has {levels} discrete levels: give a level index"
+        ))),
+        (Fidelity::Continuous { lo, hi }, FidelityValue::Level(l)) => Err(Error::invalid(format!(
+            "{at}fidelity level {l} given, but the model takes a continuous fidelity value in [{lo}, {hi}]"
+        ))),
+        _ => Ok(()),
+    }
+}
+
 pub(super) fn validate(c: &Contract, req: &Request) -> Result<()> {
     if req.queries.is_empty() {
         return Err(Error::invalid("the request has no queries"));
@@ -163,27 +184,11 @@ pub(super) fn validate(c: &Contract, req: &Request) -> Result<()> {
         for (v, p) in q.params.iter().zip(&c.params) {
             check(format!("{at}parameter `{}`", p.name), *v, p.min, p.max)?;
         }
-        match (&c.fidelity, q.fidelity) {
-            (Fidelity::Discrete { levels, labels }, FidelityValue::Level(l)) => {
-                if l >= *levels {
-                    let names = labels.as_ref().map(|l| format!(": {}", l.join(", "))).unwrap_or_default();
-                    return Err(Error::invalid(format!(
-                        "{at}fidelity level {l} is out of range: the model has {levels} levels (0..={}{names})",
-                        levels - 1
-                    )));
-                }
-            }
-            (Fidelity::Continuous { lo, hi }, FidelityValue::Value(v)) => check(format!("{at}fidelity"), v, *lo, *hi)?,
-            (Fidelity::Discrete { levels, .. }, FidelityValue::Value(v)) => {
-                return Err(Error::invalid(format!(
-                    "{at}fidelity {v} is a continuous value, but the model has {levels} discrete levels: give a level index"
-                )))
-            }
-            (Fidelity::Continuous { lo, hi }, FidelityValue::Level(l)) => {
-                return Err(Error::invalid(format!(
-                    "{at}fidelity level {l} given, but the model takes a continuous fidelity value in [{lo}, {hi}]"
-                )))
-            }
+        check_fidelity_kind(c, q.fidelity, &at)?;
+        if let (Fidelity::Continuous { lo, hi }, FidelityValue::Value(v)) =
+            (&c.fidelity, q.fidelity)
+        {
+            check(format!("{at}fidelity"), v, *lo, *hi)?;
         }
         if q.coords.len() != c.coords.len() {
             return Err(Error::invalid(format!(
@@ -196,5 +201,17 @@ pub(super) fn validate(c: &Contract, req: &Request) -> Result<()> {
             check(format!("{at}coordinate `{}`", k.name), *v, k.min, k.max)?;
         }
     }
+    // Noise streams are numbered (seed, (first_query + i)·n_samples + j) in 64 bits.
+    (req.queries.len() as u64)
+        .checked_add(req.first_query)
+        .and_then(|q| q.checked_mul(req.n_samples as u64))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "first_query {} + {} queries, × {} samples, overflows the 64-bit stream index",
+                req.first_query,
+                req.queries.len(),
+                req.n_samples
+            ))
+        })?;
     Ok(())
 }
