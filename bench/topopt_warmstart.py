@@ -55,23 +55,24 @@ def stats(v):
 
 
 def summarize(runs):
-    cold = lambda k: np.array([r["cold"][k] for r in runs], float)
-    warm = lambda k: np.array([r["warm"][k] for r in runs], float)
-    sur = lambda k: np.array([r["surrogate"][k] for r in runs], float)
+    col = lambda design, key: np.array([r[design][key] for r in runs], float)
+    cold_it, cold_c, cold_s = col("cold", "iterations"), col("cold", "compliance"), col("cold", "seconds")
+    gap_warm = col("warm", "compliance") / cold_c - 1
+    gap_sur = col("surrogate", "compliance") / cold_c - 1
+    sur_s = col("surrogate", "seconds")
+    load_s = np.array([r["surrogate_load_seconds"] for r in runs], float)
     return dict(
-        iterations_cold=stats(cold("iterations")), iterations_warm=stats(warm("iterations")),
-        iterations_ratio=stats(warm("iterations") / cold("iterations")),
-        compliance_warm_vs_cold=stats(warm("compliance") / cold("compliance") - 1),
-        compliance_surrogate_vs_cold=stats(sur("compliance") / cold("compliance") - 1),
-        seconds_cold=stats(cold("seconds")), seconds_warm=stats(warm("seconds")),
-        seconds_surrogate=stats(sur("seconds")),
-        time_ratio_warm=stats(warm("seconds") / cold("seconds")),
-        time_ratio_surrogate=stats(sur("seconds") / cold("seconds")),
+        iterations_cold=stats(cold_it), iterations_warm=stats(col("warm", "iterations")),
+        iterations_ratio=stats(col("warm", "iterations") / cold_it),
+        compliance_warm_vs_cold=stats(gap_warm), compliance_surrogate_vs_cold=stats(gap_sur),
+        seconds_cold=stats(cold_s), seconds_warm=stats(col("warm", "seconds")),
+        seconds_surrogate=stats(sur_s),
+        time_ratio_warm=stats(col("warm", "seconds") / cold_s),
+        time_ratio_surrogate=stats(sur_s / cold_s),
         # In a design loop the model is loaded once: the same ratio without the load.
-        time_ratio_surrogate_loaded=stats((sur("seconds") - np.array([r["surrogate_load_seconds"] for r in runs]))
-                                          / cold("seconds")),
-        warm_within_1pct=float(np.mean(warm("compliance") / cold("compliance") - 1 <= 0.01)),
-        surrogate_within_5pct=float(np.mean(sur("compliance") / cold("compliance") - 1 <= 0.05)))
+        time_ratio_surrogate_loaded=stats((sur_s - load_s) / cold_s),
+        warm_within_1pct=float(np.mean(gap_warm <= 0.01)),
+        surrogate_within_5pct=float(np.mean(gap_sur <= 0.05)))
 
 
 def table(s, n):
