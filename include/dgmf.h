@@ -148,13 +148,24 @@ const char *dgmf_version(void);
 // S_noise 1); final denoising on; 1 sample, seed 0, at most 64 rows per network call, no extrapolation, a
 // 4 GiB memory limit, no progress callback.
 //
-// `sampler` NULL gives the library's default, the one the CLI and the Rust API use when no sampler is
-// named: "ancestral" with 30 levels (DGMF_DEFAULT_STEPS) — 30 network evaluations, within 10 % of (or
-// better than) the 2000-evaluation "pc" on every shipped model (docs/performance.md). "pc" (N = 1000)
-// is the score_sde reference; "heun"/"dpmpp-2m" are deterministic ODE solvers (smooth in the parameters,
-// but they stall at an error floor set by the learned score).
+// Note that a sampler named here gets score_sde's 1000 levels ("ancestral" by name is 1000 network
+// evaluations); set the levels with dgmf_config_set_steps.
+//
+// `sampler` NULL gives the library's default, for models that recommend no sampler: "ancestral" with 30
+// levels (DGMF_DEFAULT_STEPS), 30 network evaluations. Prefer dgmf_config_create_for_model, which takes
+// the model's own recommendation (the shipped models: few-step ancestral sampling, within 10 % of the
+// 2000-evaluation "pc" at a fraction of the cost; docs/nfe_sweep.md). "pc" (N = 1000) is the score_sde
+// reference; "heun"/"dpmpp-2m" are deterministic ODE solvers (smooth in the parameters, but they stall at
+// an error floor set by the learned score).
 enum dgmf_status dgmf_config_create(const char *sampler,
                                     struct dgmf_config **out);
+
+// Creates a configuration with `model`'s recommended sampler: the one its `dgmf.sampler` names (the
+// sampler its std calibration was fitted with; the shipped models recommend few-step ancestral
+// sampling), else the library default as with `dgmf_config_create(NULL, ...)`. Every other setting as in
+// `dgmf_config_create`. The configuration does not keep the model.
+enum dgmf_status dgmf_config_create_for_model(const struct dgmf_model *model,
+                                              struct dgmf_config **out);
 
 // Frees a configuration; NULL is a no-op.
 void dgmf_config_destroy(struct dgmf_config *config);
@@ -287,6 +298,11 @@ enum dgmf_status dgmf_model_name(const struct dgmf_model *model, const char **na
 // The execution provider in use: "cpu", "cuda", "tensorrt", or "cpu (fallback: ...)". Owned by the model.
 enum dgmf_status dgmf_model_provider(const struct dgmf_model *model,
                                      const char **provider);
+
+// The arithmetic the network was exported for: "fp32", "fp16" (float16 inputs and weights) or "int8"
+// (integer-quantized convolutions, float elsewhere). Owned by the model.
+enum dgmf_status dgmf_model_precision(const struct dgmf_model *model,
+                                      const char **precision);
 
 // Predicts samples `first_sample .. first_sample + count − 1` of an ensemble of S samples per query, S
 // being the config's sample count (dgmf_config_set_samples), and returns their statistics in a new

@@ -99,13 +99,16 @@ private:
     Handle handle_;
 };
 
+class Model;
+
 // dgmf_config: sampler, ensemble size, seed, progress callback. Move-only.
 class Config {
 public:
     // Returns true to continue, false to cancel.
     using Progress = std::function<bool(std::size_t done, std::size_t total)>;
 
-    // The library's default sampler (ancestral, DGMF_DEFAULT_STEPS levels).
+    // The library's default sampler (ancestral, DGMF_DEFAULT_STEPS levels), for models that recommend
+    // none; Config::for_model(model) takes the model's recommendation (dgmf_config_create_for_model).
     Config() {
         dgmf_config* raw = nullptr;
         check(dgmf_config_create(nullptr, &raw));
@@ -116,6 +119,8 @@ public:
         check(dgmf_config_create(sampler.c_str(), &raw));
         handle_ = Handle(raw);
     }
+    // The model's recommended sampler (dgmf.sampler), else the library default.
+    static Config for_model(const Model& model);
     Config& set_steps(std::size_t steps) { return call(dgmf_config_set_steps(get(), steps)); }
     Config& set_schedule(const std::string& schedule) { return call(dgmf_config_set_schedule(get(), schedule.c_str())); }
     Config& set_corrector(float snr, std::size_t steps) { return call(dgmf_config_set_corrector(get(), snr, steps)); }
@@ -233,6 +238,7 @@ public:
     }
     std::string name() const { return get_string(dgmf_model_name); }
     std::string provider() const { return get_string(dgmf_model_provider); }
+    std::string precision() const { return get_string(dgmf_model_precision); }
 
     // dgmf_predict_batch into caller buffers (std may be null with std_len 0).
     void predict_batch(const Config& config, std::size_t n, const double* params, const double* fidelity,
@@ -372,6 +378,14 @@ private:
     using Handle = detail::Handle<dgmf_moments, dgmf_moments_destroy>;
     Handle handle_;
 };
+
+inline Config Config::for_model(const Model& model) {
+    dgmf_config* raw = nullptr;
+    check(dgmf_config_create_for_model(model.get(), &raw));
+    Config c;
+    c.handle_ = Handle(raw);
+    return c;
+}
 
 inline Moments Model::predict_moments(const Config& config, std::size_t n, const double* params,
                                       const double* fidelity, const double* coords, std::size_t first_sample,

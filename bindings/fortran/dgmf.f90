@@ -66,6 +66,7 @@ module dgmf
       procedure :: sigma_range => dgmf_model_sigma_range
       procedure :: name => dgmf_model_name
       procedure :: provider => dgmf_model_provider
+      procedure :: precision => dgmf_model_precision
       procedure :: predict_batch => dgmf_predict_batch
       procedure :: predict => dgmf_predict
       procedure :: predict_moments => dgmf_predict_moments
@@ -77,6 +78,7 @@ module dgmf
       type(c_ptr) :: ptr = c_null_ptr
    contains
       procedure :: create => dgmf_config_create
+      procedure :: create_for_model => dgmf_config_create_for_model
       procedure :: destroy => dgmf_config_destroy
       procedure :: set_steps => dgmf_config_set_steps
       procedure :: set_schedule => dgmf_config_set_schedule
@@ -114,8 +116,10 @@ module dgmf
       dgmf_options_set_tensorrt, dgmf_options_set_threads, dgmf_options_set_max_sessions, dgmf_options_set_optimization
    public :: dgmf_model_load, dgmf_model_load_from_memory, dgmf_model_destroy, dgmf_model_rank, dgmf_model_shape, &
       dgmf_model_sample_len, dgmf_model_num_params, dgmf_model_param, dgmf_model_num_coords, dgmf_model_coord, &
-      dgmf_model_fidelity, dgmf_model_fidelity_label, dgmf_model_sigma_range, dgmf_model_name, dgmf_model_provider
-   public :: dgmf_config_create, dgmf_config_destroy, dgmf_config_set_steps, dgmf_config_set_schedule, &
+      dgmf_model_fidelity, dgmf_model_fidelity_label, dgmf_model_sigma_range, dgmf_model_name, dgmf_model_provider, &
+      dgmf_model_precision
+   public :: dgmf_config_create, dgmf_config_create_for_model, dgmf_config_destroy, dgmf_config_set_steps, &
+      dgmf_config_set_schedule, &
       dgmf_config_set_corrector, dgmf_config_set_churn, dgmf_config_set_denoise, dgmf_config_set_samples, &
       dgmf_config_set_seed, dgmf_config_set_first_query, dgmf_config_set_max_batch, dgmf_config_set_extrapolation, &
       dgmf_config_set_memory_limit, dgmf_config_set_time_limit, dgmf_config_set_progress, &
@@ -251,6 +255,12 @@ module dgmf
          type(c_ptr), value :: p
          type(c_ptr) :: s
          integer(c_int) :: c_model_string
+      end function
+      function c_config_create_for_model(model, out) bind(C, name="dgmf_config_create_for_model")
+         import :: c_ptr, c_int
+         type(c_ptr), value :: model
+         type(c_ptr) :: out
+         integer(c_int) :: c_config_create_for_model
       end function
       function c_config_create(sampler, out) bind(C, name="dgmf_config_create")
          import :: c_ptr, c_int
@@ -876,6 +886,20 @@ contains
       provider = f_string(p)
    end subroutine
 
+   subroutine dgmf_model_precision(model, precision, stat, errmsg)
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      character(len=:), allocatable, intent(out) :: precision  !! "fp32", "fp16" or "int8": the network's arithmetic
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      procedure(c_model_string), bind(C, name="dgmf_model_precision") :: get
+      type(c_ptr) :: p
+      p = c_null_ptr
+      call finish(get(model%ptr, p), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      precision = f_string(p)
+   end subroutine
+
    ! ---- config -----------------------------------------------------------------------------------------
 
    !> A sampler configuration with the documented defaults ("heun", "pc", "edm", ... see include/dgmf.h).
@@ -902,6 +926,19 @@ contains
       else
          call finish(c_config_create(c_null_ptr, config%ptr), stat)
       end if
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> A configuration with `model`'s recommended sampler (its dgmf.sampler, the one its std calibration was
+   !> fitted with), else the library default; as dgmf_config_create_for_model in C.
+   subroutine dgmf_config_create_for_model(config, model, stat, errmsg)
+      class(dgmf_config_t), intent(inout) :: config  !! receives a new configuration (one it held is freed first)
+      type(dgmf_model_t), intent(in) :: model  !! the model whose recommendation to take
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      call dgmf_config_destroy(config)
+      call finish(c_config_create_for_model(model%ptr, config%ptr), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 

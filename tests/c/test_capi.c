@@ -167,6 +167,9 @@ int main(int argc, char **argv) {
     CHECK(strcmp(name, "analytic_score") == 0, "name %s", name);
     OK(dgmf_model_provider(model, &name));
     CHECK(strcmp(name, "cpu") == 0, "provider %s", name);
+    OK(dgmf_model_precision(model, &name));
+    CHECK(strcmp(name, "fp32") == 0, "precision %s", name);
+    EXPECT(dgmf_model_precision(model, NULL), DGMF_ERR_NULL_ARGUMENT, "`precision` is NULL");
 
     dgmf_model *coords_model = NULL, *cont = NULL;
     OK(dgmf_model_load(path("analytic_coords.onnx"), NULL, &coords_model));
@@ -189,6 +192,23 @@ int main(int argc, char **argv) {
     CHECK(default_nfe == DGMF_DEFAULT_STEPS, "default config nfe %zu", default_nfe);
     dgmf_config_destroy(cfg);
     cfg = NULL;
+    /* A model's recommended sampler: none recommended -> the library default; analytic_recommends names
+     * heun with 4 levels (7 NFE). */
+    OK(dgmf_config_create_for_model(model, &cfg));
+    OK(dgmf_config_nfe(cfg, &default_nfe));
+    CHECK(default_nfe == DGMF_DEFAULT_STEPS, "no recommendation: default nfe %zu", default_nfe);
+    dgmf_config_destroy(cfg);
+    dgmf_model *recommends = NULL;
+    OK(dgmf_model_load(path("analytic_recommends.onnx"), NULL, &recommends));
+    OK(dgmf_config_create_for_model(recommends, &cfg));
+    OK(dgmf_config_nfe(cfg, &default_nfe));
+    CHECK(default_nfe == 7, "recommended heun 4: nfe %zu", default_nfe);
+    dgmf_config_destroy(cfg);
+    dgmf_model_destroy(recommends);
+    cfg = NULL;
+    EXPECT(dgmf_config_create_for_model(NULL, &cfg), DGMF_ERR_NULL_ARGUMENT, "`model` is NULL");
+    CHECK(cfg == NULL, "out NULL");
+    EXPECT(dgmf_config_create_for_model(model, NULL), DGMF_ERR_NULL_ARGUMENT, "`out` is NULL");
     EXPECT(dgmf_config_create("ddim", &cfg), DGMF_ERR_INVALID_ARGUMENT, "unknown sampler `ddim`");
     CHECK(cfg == NULL, "out NULL");
     OK(dgmf_config_create("pc", &cfg));

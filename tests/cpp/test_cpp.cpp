@@ -60,6 +60,10 @@ int main(int argc, char** argv) {
     cfg.set_steps(10).set_samples(4).set_seed(5).set_max_batch(3).set_schedule("karras").set_memory_limit(1 << 30);
     expect_error([&] { dgmf::Config("nope"); }, DGMF_ERR_INVALID_ARGUMENT, "unknown sampler `nope`");
     CHECK(dgmf::Config().nfe() == DGMF_DEFAULT_STEPS, "the default config is ancestral with 30 levels");
+    CHECK(model.precision() == "fp32", "precision");
+    CHECK(dgmf::Config::for_model(model).nfe() == DGMF_DEFAULT_STEPS, "no recommendation: the default");
+    auto recommends = dgmf::Model::load(dir + "/analytic_recommends.onnx", &opts);
+    CHECK(dgmf::Config::for_model(recommends).nfe() == 7, "the model's recommendation: heun 4 levels");
 
     auto p = model.predict(cfg, {0.3, -0.6}, 2.0, {}, true);
     CHECK(p.mean.size() == 24 && p.std.size() == 24, "sizes of the result");

@@ -259,6 +259,12 @@ def main():
     record("analytic_fp16.onnx", shape, "score", "discrete:3", [1.0, -2.0], [2.0, 0.5],
            main_c, dtype="float16")
 
+    # analytic_score recommending a sampler (dgmf.sampler): what a caller who names none gets.
+    meta = main_meta("analytic_recommends", "score", "analytic_score recommending heun with 4 levels")
+    meta["dgmf.sampler"] = "heun steps=4 schedule=karras denoise=1"
+    save(make_model(main_graph(), meta), os.path.join(HERE, "analytic_recommends.onnx"))
+    record("analytic_recommends.onnx", shape, "score", "discrete:3", [1.0, -2.0], [2.0, 0.5], main_c)
+
     c = cont_c  # continuous fidelity h in [0.5, 4]: h * G is a [1, n] MatMul
     g = build_graph("analytic", [16], c["c0"], [("params", 2, c["B"], F32),
                                                 ("fidelity", 1, c["G"][None, :], F32)])
@@ -311,6 +317,7 @@ def main():
     # Labels dropped so the only mismatch is K=4 vs the [batch,3] input.
     bad("fidelity_k.onnx", {"dgmf.fidelity": "discrete:4", "dgmf.fidelity_labels": None})
     bad("fidelity_kind.onnx", {"dgmf.fidelity": "ordinal:3"})
+    bad("sampler_spec.onnx", {"dgmf.sampler": "heun steps=1"})
     bad("missing_sigma.onnx", graph=main_graph(const_sigma=1.0))
     bad("extra_input.onnx", graph=main_graph(
         linear=main_linear() + [("foo", 1, zero_row, F32)]))

@@ -2,7 +2,9 @@
 
 use std::ffi::{c_char, c_void};
 
-use super::{c_str, dgmf_status, free, guard, invalid, non_null, non_null_mut, publish};
+use super::{
+    c_str, dgmf_model, dgmf_status, free, guard, invalid, non_null, non_null_mut, publish,
+};
 use dgmf::samplers::{SamplerConfig, SamplerKind, Schedule};
 use dgmf::Request;
 
@@ -28,11 +30,15 @@ pub struct dgmf_config {
 /// S_noise 1); final denoising on; 1 sample, seed 0, at most 64 rows per network call, no extrapolation, a
 /// 4 GiB memory limit, no progress callback.
 ///
-/// `sampler` NULL gives the library's default, the one the CLI and the Rust API use when no sampler is
-/// named: "ancestral" with 30 levels (DGMF_DEFAULT_STEPS) — 30 network evaluations, within 10 % of (or
-/// better than) the 2000-evaluation "pc" on every shipped model (docs/performance.md). "pc" (N = 1000)
-/// is the score_sde reference; "heun"/"dpmpp-2m" are deterministic ODE solvers (smooth in the parameters,
-/// but they stall at an error floor set by the learned score).
+/// Note that a sampler named here gets score_sde's 1000 levels ("ancestral" by name is 1000 network
+/// evaluations); set the levels with dgmf_config_set_steps.
+///
+/// `sampler` NULL gives the library's default, for models that recommend no sampler: "ancestral" with 30
+/// levels (DGMF_DEFAULT_STEPS), 30 network evaluations. Prefer dgmf_config_create_for_model, which takes
+/// the model's own recommendation (the shipped models: few-step ancestral sampling, within 10 % of the
+/// 2000-evaluation "pc" at a fraction of the cost; docs/nfe_sweep.md). "pc" (N = 1000) is the score_sde
+/// reference; "heun"/"dpmpp-2m" are deterministic ODE solvers (smooth in the parameters, but they stall at
+/// an error floor set by the learned score).
 #[no_mangle]
 pub extern "C" fn dgmf_config_create(
     sampler: *const c_char,
@@ -46,6 +52,28 @@ pub extern "C" fn dgmf_config_create(
         } else {
             SamplerConfig::new(SamplerKind::parse(c_str(sampler, "sampler")?)?)
         };
+        *out = publish(dgmf_config {
+            request: Request::new(Vec::new(), sampler),
+            progress: None,
+            user_data: std::ptr::null_mut(),
+        });
+        Ok(())
+    })
+}
+
+/// Creates a configuration with `model`'s recommended sampler: the one its `dgmf.sampler` names (the
+/// sampler its std calibration was fitted with; the shipped models recommend few-step ancestral
+/// sampling), else the library default as with `dgmf_config_create(NULL, ...)`. Every other setting as in
+/// `dgmf_config_create`. The configuration does not keep the model.
+#[no_mangle]
+pub extern "C" fn dgmf_config_create_for_model(
+    model: *const dgmf_model,
+    out: *mut *mut dgmf_config,
+) -> dgmf_status {
+    guard(|| {
+        let out = non_null_mut(out, "out")?;
+        *out = std::ptr::null_mut();
+        let sampler = super::model::get(model)?.model.recommended_sampler();
         *out = publish(dgmf_config {
             request: Request::new(Vec::new(), sampler),
             progress: None,

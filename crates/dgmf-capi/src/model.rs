@@ -19,6 +19,7 @@ pub struct dgmf_model {
     labels: Vec<CString>,
     provider: CString,
     name: CString,
+    precision: CString,
 }
 
 /// How the model takes its fidelity.
@@ -52,6 +53,7 @@ fn wrap(model: Model) -> dgmf_model {
         labels,
         provider: cstring(model.provider()),
         name: cstring(c.name.as_deref().unwrap_or("")),
+        precision: cstring(model.precision()),
         model,
     }
 }
@@ -371,6 +373,19 @@ pub extern "C" fn dgmf_model_provider(
 ) -> dgmf_status {
     guard(|| {
         *non_null_mut(provider, "provider")? = get(model)?.provider.as_ptr();
+        Ok(())
+    })
+}
+
+/// The arithmetic the network was exported for: "fp32", "fp16" (float16 inputs and weights) or "int8"
+/// (integer-quantized convolutions, float elsewhere). Owned by the model.
+#[no_mangle]
+pub extern "C" fn dgmf_model_precision(
+    model: *const dgmf_model,
+    precision: *mut *const c_char,
+) -> dgmf_status {
+    guard(|| {
+        *non_null_mut(precision, "precision")? = get(model)?.precision.as_ptr();
         Ok(())
     })
 }

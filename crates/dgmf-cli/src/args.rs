@@ -51,7 +51,8 @@ pub(crate) struct CalibrateArgs {
     /// Ensemble size per case (the std is calibrated for this size and sampler).
     #[arg(long, default_value_t = 16)]
     pub(crate) samples: usize,
-    /// Sampler (default: the library default).
+    /// Sampler (default: the model's recommended one, `dgmf info` shows it). With --out, the model is
+    /// written with this sampler as its recommended one (dgmf.sampler): the fitted scale holds for it.
     #[arg(long)]
     pub(crate) sampler: Option<SamplerKind>,
     /// Noise levels of the schedule (default: the sampler's).
@@ -116,12 +117,12 @@ pub(crate) struct PredictArgs {
     #[arg(long, default_value_t = 1)]
     pub(crate) samples: usize,
     /// Sampler: em, reverse-diffusion, ancestral, pc, pc-em, pc-ancestral, ode-euler, heun, edm, dpmpp-2m.
-    /// Omitted: the library default, ancestral with 30 levels (30 NFE), chosen from the accuracy-per-NFE
-    /// sweep (docs/performance.md).
+    /// Omitted: the model's recommended sampler (dgmf.sampler, shown by `dgmf info`; its std calibration
+    /// holds for it), else the library default, ancestral with 30 levels (docs/samplers.md).
     #[arg(long)]
     pub(crate) sampler: Option<SamplerKind>,
-    /// Noise levels in the schedule (default: 1000 for SDE samplers, 18 for ODE samplers, 20 for edm; 30
-    /// when --sampler is omitted).
+    /// Noise levels in the schedule (default: 1000 for SDE samplers, 18 for ODE samplers, 20 for edm; the
+    /// recommended sampler's when --sampler is omitted).
     #[arg(long)]
     pub(crate) steps: Option<usize>,
     /// Noise schedule: geometric or karras (default depends on the sampler).

@@ -28,7 +28,7 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
     let cases = read_cases(&a.data, c, a.limit)?;
     let mut sampler = a
         .sampler
-        .map_or_else(SamplerConfig::default, SamplerConfig::new);
+        .map_or_else(|| model.recommended_sampler(), SamplerConfig::new);
     if let Some(s) = a.steps {
         sampler.steps = s;
     }
@@ -78,7 +78,7 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
         k,
         after,
     };
-    print_report(a, &cases, &fit)?;
+    print_report(a, &cases, &req, &fit)?;
     if let Some(path) = &a.report_json {
         let json = fit_json(a, &cases, &req, &fit);
         npy::write_atomically(path, |w| w.write_all(json_text(&json).as_bytes()))?;
@@ -88,6 +88,9 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
         let kind = dgmf::ErrorKind::ModelLoad;
         let bytes = read_bounded(&a.model, MAX_MODEL_BYTES, "model file", kind)?;
         let edited = dgmf::onnx_header::set_metadata(&bytes, "dgmf.std_scale", &k.to_string())?;
+        // The scale holds for the sampler it was fitted with: the model recommends that sampler, so
+        // a caller who names none gets the std the scale was fitted for.
+        let edited = dgmf::onnx_header::set_metadata(&edited, "dgmf.sampler", &req.sampler.spec())?;
         npy::write_atomically(out, |w| w.write_all(&edited))?;
     }
     Ok(())
@@ -160,7 +163,12 @@ fn report_json(r: &Report) -> serde_json::Value {
     })
 }
 
-fn print_report(a: &CalibrateArgs, cases: &Cases, fit: &Fit<'_>) -> Result<(), Error> {
+fn print_report(
+    a: &CalibrateArgs,
+    cases: &Cases,
+    req: &Request,
+    fit: &Fit<'_>,
+) -> Result<(), Error> {
     let mut out = Out::new();
     let n_cases = cases.case.iter().max().map_or(0, |c| c + 1);
     let (before, after) = (&fit.before, &fit.after);
@@ -208,9 +216,10 @@ fn print_report(a: &CalibrateArgs, cases: &Cases, fit: &Fit<'_>) -> Result<(), E
     match &a.out {
         Some(p) => say!(
             out,
-            "wrote       {} with dgmf.std_scale = {}",
+            "wrote       {} with dgmf.std_scale = {} and dgmf.sampler = `{}` (the sampler it holds for)",
             p.display(),
-            fit.k
+            fit.k,
+            req.sampler.spec()
         ),
         None => say!(
             out,

@@ -232,12 +232,12 @@ fn query_rows(a: &PredictArgs, c: &Contract) -> Result<(Rows, Rows), Error> {
     Ok((params, coords))
 }
 
-/// The sampler: the library default, or `--sampler` with its defaults, then each given setting (the
-/// engine validates them all when the request runs).
-fn sampler_config(a: &PredictArgs) -> Result<SamplerConfig, Error> {
+/// The sampler: the model's recommended one (`dgmf.sampler`, else the library default), or `--sampler`
+/// with its defaults, then each given setting (the engine validates them all when the request runs).
+fn sampler_config(a: &PredictArgs, c: &Contract) -> Result<SamplerConfig, Error> {
     let mut sampler = a
         .sampler
-        .map_or_else(SamplerConfig::default, SamplerConfig::new);
+        .map_or_else(|| c.sampler.unwrap_or_default(), SamplerConfig::new);
     if let Some(s) = a.steps {
         sampler.steps = s;
     }
@@ -268,7 +268,9 @@ fn sampler_config(a: &PredictArgs) -> Result<SamplerConfig, Error> {
             }
         }
     }
-    sampler.denoise = !a.no_denoise;
+    if a.no_denoise {
+        sampler.denoise = false;
+    }
     Ok(sampler)
 }
 
@@ -295,7 +297,7 @@ fn build_request(a: &PredictArgs, c: &Contract) -> Result<Job, Error> {
             coords,
         })
         .collect();
-    let mut req = Request::new(queries, sampler_config(a)?);
+    let mut req = Request::new(queries, sampler_config(a, c)?);
     req.n_samples = a.samples;
     req.seed = a.seed;
     req.max_batch = a.max_batch;

@@ -69,7 +69,25 @@ pub(crate) fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Erro
         }
     }
     units(&mut out, c)?;
-    say!(out, "types      z {:?}, output {:?}", c.io.z, c.io.output);
+    say!(
+        out,
+        "precision  {} (z {:?}, output {:?})",
+        model.precision(),
+        c.io.z,
+        c.io.output
+    );
+    let rec = model.recommended_sampler();
+    say!(
+        out,
+        "sampler    {} ({} NFE; {})",
+        rec.spec(),
+        rec.nfe(),
+        if c.sampler.is_some() {
+            "the model's dgmf.sampler, used when none is named"
+        } else {
+            "the library default: the model names none"
+        }
+    );
     say!(out, "provider   {}", model.provider());
     say!(
         out,
@@ -142,6 +160,9 @@ pub(crate) fn info_json(model: &Model) -> serde_json::Value {
         "data_shift": c.data_shift,
         "data_scale": c.data_scale,
         "std_scale": c.std_scale,
+        "precision": model.precision(),
+        "sampler": model.recommended_sampler().spec(),
+        "sampler_from_model": c.sampler.is_some(),
         "provider": model.provider(),
         "ort_version": model.runtime().version,
         "ir_version": model.header().ir_version,

@@ -90,18 +90,16 @@ fn calibration_fits_the_known_scale_and_writes_it_into_the_model() {
         json["sampled"], json["before"],
         "no scale yet: reported = sampled"
     );
-    // The written model carries the scale, and calibrating it again starts from it.
+    // The written model carries the scale and, as its recommended sampler, the one the scale holds
+    // for; calibrating it again (no sampler named: the recommended one) starts from the scale.
     let info = dgmf(&["info", out.to_str().unwrap()], &[]);
-    assert!(text(&info).0.contains("std scale  ["), "{}", text(&info).0);
-    let again = calibrate(&[
-        out.to_str().unwrap(),
-        "--data",
-        data,
-        "--sampler",
-        "heun",
-        "--steps",
-        "12",
-    ]);
+    let shown = text(&info).0;
+    assert!(shown.contains("std scale  ["), "{shown}");
+    assert!(
+        shown.contains("sampler    heun steps=12 schedule=karras denoise=1 (23 NFE; the model's"),
+        "{shown}"
+    );
+    let again = calibrate(&[out.to_str().unwrap(), "--data", data]);
     let (stdout, stderr) = text(&again);
     assert!(again.status.success(), "{stderr}");
     let current = stdout

@@ -5,6 +5,7 @@
 use std::collections::BTreeMap;
 
 use crate::error::{Error, Result};
+use crate::samplers::SamplerConfig;
 
 /// The contract version this engine implements.
 pub const CONTRACT_VERSION: u32 = 1;
@@ -113,6 +114,10 @@ pub struct Contract {
     /// `dgmf.std_scale`: the calibration factor of the ensemble std, one value or one per discrete level
     /// (empty: none, the std as sampled). See [`Contract::std_scale_for`].
     pub std_scale: Vec<f32>,
+    /// `dgmf.sampler`: the sampler the model recommends (its spec, [`SamplerConfig::from_spec`]) — the
+    /// one its `dgmf.std_scale` was fitted with, which `dgmf calibrate` writes. `None`: the library
+    /// default. [`crate::Model::recommended_sampler`] resolves it.
+    pub sampler: Option<SamplerConfig>,
     pub name: Option<String>,
     pub description: Option<String>,
     pub io: IoTypes,
@@ -241,6 +246,16 @@ impl Contract {
             )));
         }
         let std_scale = std_scale(meta, &fidelity)?;
+        let sampler = match meta.get("dgmf.sampler") {
+            None => None,
+            Some(spec) => Some(SamplerConfig::from_spec(spec).map_err(|e| {
+                Error::contract(format!(
+                    "dgmf.sampler: {}; expected a sampler spec such as `ancestral steps=8` \
+                     (docs/model-contract.md), or remove the key",
+                    e.message()
+                ))
+            })?),
+        };
         let io = check_signature(
             inputs,
             outputs,
@@ -260,6 +275,7 @@ impl Contract {
             data_shift,
             data_scale,
             std_scale,
+            sampler,
             name: meta.get("dgmf.name").cloned(),
             description: meta.get("dgmf.description").cloned(),
             io,

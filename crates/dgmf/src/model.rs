@@ -7,6 +7,7 @@ use crate::contract::Contract;
 use crate::error::{Error, ErrorKind, Result};
 use crate::onnx_header::{read_header, OnnxHeader};
 use crate::runtime::{self, build_session, describe, Network, Pool, Runtime, SessionOptions};
+use crate::samplers::SamplerConfig;
 
 /// A dgmf score model. Cheap to clone; `Send + Sync`: many threads may predict with one model at once,
 /// each on its own pooled session.
@@ -98,6 +99,25 @@ impl Model {
 
     pub fn contract(&self) -> &Contract {
         &self.inner.contract
+    }
+
+    /// The sampler to use when the caller names none: the model's `dgmf.sampler` (the one its
+    /// `dgmf.std_scale` was calibrated with), else the library default [`SamplerConfig::default`].
+    pub fn recommended_sampler(&self) -> SamplerConfig {
+        self.inner.contract.sampler.unwrap_or_default()
+    }
+
+    /// The arithmetic the network was exported for: `int8` when the graph holds integer-quantization
+    /// operators (a QDQ copy: int8 convolutions, float elsewhere), `fp16` when its inputs are float16,
+    /// else `fp32`.
+    pub fn precision(&self) -> &'static str {
+        if self.inner.header.quantized {
+            "int8"
+        } else if self.inner.contract.io.z == crate::contract::ElemType::F16 {
+            "fp16"
+        } else {
+            "fp32"
+        }
     }
 
     /// ONNX IR version and opsets of the file.

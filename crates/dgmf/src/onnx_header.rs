@@ -39,7 +39,21 @@ pub struct OnnxHeader {
     pub external_data: Option<String>,
     /// The `metadata_props` entries in file order, as raw bytes (the contract decides what is valid).
     pub metadata: Vec<(Vec<u8>, Vec<u8>)>,
+    /// Whether any node (at any depth) is an integer-quantization operator ([`QUANT_OPS`]): an int8
+    /// model, e.g. a QDQ copy from `dgmf_train.quantize`.
+    pub quantized: bool,
 }
+
+/// Operators that only appear in integer-quantized graphs (QDQ pairs and ONNX's integer kernels).
+pub const QUANT_OPS: [&str; 7] = [
+    "QuantizeLinear",
+    "DequantizeLinear",
+    "DynamicQuantizeLinear",
+    "QLinearConv",
+    "QLinearMatMul",
+    "ConvInteger",
+    "MatMulInteger",
+];
 
 impl OnnxHeader {
     /// Default-domain opset, if imported.
@@ -131,6 +145,7 @@ pub fn read_header(bytes: &[u8]) -> Result<OnnxHeader> {
         ir_version,
         opsets,
         external_data: model.found.describe(),
+        quantized: model.quantized,
         metadata: model
             .metadata
             .into_iter()
@@ -216,13 +231,18 @@ fn name_field(kind: Kind) -> Option<u32> {
     }
 }
 
-/// A decode-only visitor over one message of `kind`: it keeps the message's name and the first
-/// external-data finding below it, and skips everything else.
+/// NodeProto's `op_type` field.
+const NODE_OP_TYPE: u32 = 4;
+
+/// A decode-only visitor over one message of `kind`: it keeps the message's name, the first
+/// external-data finding below it and whether a quantization operator is below it, and skips
+/// everything else.
 #[derive(Debug, Default)]
 struct Scan {
     kind: Kind,
     name: Vec<u8>,
     found: Found,
+    quantized: bool,
 }
 
 impl Scan {
@@ -268,6 +288,13 @@ impl Message for Scan {
         if Some(tag) == name_field(self.kind) && wire_type == WireType::LengthDelimited {
             return pb_bytes::merge(wire_type, &mut self.name, buf, ctx);
         }
+        if self.kind == Kind::Node && tag == NODE_OP_TYPE && wire_type == WireType::LengthDelimited
+        {
+            let mut op = Vec::new();
+            pb_bytes::merge(wire_type, &mut op, buf, ctx)?;
+            self.quantized |= QUANT_OPS.iter().any(|q| q.as_bytes() == op.as_slice());
+            return Ok(());
+        }
         if self.kind == Kind::Tensor && tag == TENSOR_EXTERNAL_DATA {
             self.found.reason(|| "external_data entries".into());
             return skip_field(wire_type, tag, buf, ctx);
@@ -292,6 +319,7 @@ impl Message for Scan {
                 let mut child = Scan::new(kind);
                 message::merge(wire_type, &mut child, buf, ctx)?;
                 let place = child.label(what);
+                self.quantized |= child.quantized;
                 self.found.adopt(child.found, || place);
                 Ok(())
             }
@@ -324,6 +352,7 @@ struct ModelScan {
     opsets: Vec<Opset>,
     metadata: Vec<Entry>,
     found: Found,
+    quantized: bool,
 }
 
 impl Message for Opset {
@@ -402,6 +431,7 @@ impl Message for ModelScan {
         } else {
             child.label(what)
         };
+        self.quantized |= child.quantized;
         self.found.adopt(child.found, || place);
         Ok(())
     }

@@ -57,6 +57,11 @@ fn each_contract_violation_names_its_cause() {
             ErrorKind::Contract,
             "dgmf.fidelity is `ordinal:3`",
         ),
+        (
+            "sampler_spec",
+            ErrorKind::Contract,
+            "dgmf.sampler: steps = 1; a schedule needs 2 to 100000 noise levels",
+        ),
         ("missing_sigma", ErrorKind::Contract, "no input `sigma`"),
         (
             "extra_input",

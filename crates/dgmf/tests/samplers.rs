@@ -6,6 +6,7 @@ mod common;
 use common::requests::*;
 use common::{load, models_dir, Analytic};
 use dgmf::rng::NoiseStream;
+use dgmf::samplers::SamplerConfig;
 use dgmf::{FidelityValue, Model, Query, Request, SessionOptions};
 
 #[test]
@@ -280,4 +281,28 @@ fn queries_from_arrays_and_results_as_arrays() {
             .contains("2 coordinate rows for 3 parameter rows"),
         "{e}"
     );
+}
+
+#[test]
+fn a_model_recommends_its_sampler_and_reports_its_precision() {
+    let plain = load("analytic_score.onnx");
+    assert_eq!(plain.recommended_sampler(), SamplerConfig::default());
+    assert_eq!(plain.precision(), "fp32");
+    assert_eq!(load("analytic_fp16.onnx").precision(), "fp16");
+    let rec = load("analytic_recommends.onnx");
+    let s = rec.recommended_sampler();
+    assert_eq!(s.spec(), "heun steps=4 schedule=karras denoise=1");
+    assert_eq!(s.nfe(), 7);
+    // The recommendation is a default, not a constraint: the same request with it named explicitly
+    // gives the same bits, and another sampler can still be asked for.
+    let mut req = request("heun", Some(4), 3);
+    req.sampler = rec.recommended_sampler();
+    let a = rec.predict(&req, None).unwrap();
+    let b = plain.predict(&req, None).unwrap();
+    assert_eq!(flat(&a.mean), flat(&b.mean));
+    assert_eq!(a.nfe, 7);
+    let other = rec
+        .predict(&request("ancestral", Some(5), 3), None)
+        .unwrap();
+    assert_eq!(other.nfe, 5);
 }

@@ -163,3 +163,20 @@ fn continuous_fidelity_and_affine() {
     m.insert("dgmf.fidelity".into(), "discrete:3".into());
     assert!(err(&m, &inputs(), &outputs()).contains("1 labels"));
 }
+
+#[test]
+fn a_recommended_sampler_is_read_and_checked() {
+    let c = Contract::from_parts(&meta(), &inputs(), &outputs()).unwrap();
+    assert_eq!(c.sampler, None);
+    let mut m = meta();
+    m.insert("dgmf.sampler".into(), "ancestral steps=6".into());
+    let c = Contract::from_parts(&m, &inputs(), &outputs()).unwrap();
+    let s = c.sampler.unwrap();
+    assert_eq!((s.kind.name(), s.steps), ("ancestral", 6));
+    m.insert("dgmf.sampler".into(), "ancestral steps=1".into());
+    let e = err(&m, &inputs(), &outputs());
+    assert!(
+        e.starts_with("dgmf.sampler: steps = 1") && e.contains("ancestral steps=8"),
+        "{e}"
+    );
+}

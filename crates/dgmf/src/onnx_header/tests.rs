@@ -290,3 +290,35 @@ fn refuses_the_ort_format() {
     let e = read_header(&bytes).unwrap_err();
     assert!(e.message().contains(".ort format"), "{e}");
 }
+
+#[test]
+fn finds_quantization_operators_at_any_depth() {
+    let node = |op: &[u8]| ld(1, &cat(&[ld(3, b"n"), ld(4, op)]));
+    let plain = model_with_graph(8, 17, &cat(&[node(b"Conv"), node(b"Relu")]));
+    assert!(!read_header(&plain).unwrap().quantized);
+    for op in QUANT_OPS {
+        let g = model_with_graph(8, 17, &cat(&[node(b"Conv"), node(op.as_bytes())]));
+        assert!(read_header(&g).unwrap().quantized, "{op}");
+    }
+    // Inside an If branch (a node's graph attribute): still found.
+    let branch = node(b"DequantizeLinear");
+    let if_node = ld(
+        1,
+        &cat(&[
+            ld(4, b"If"),
+            ld(5, &cat(&[ld(1, b"then_branch"), ld(6, &branch)])),
+        ]),
+    );
+    assert!(
+        read_header(&model_with_graph(8, 17, &if_node))
+            .unwrap()
+            .quantized
+    );
+    // A name that merely contains the word is not an operator.
+    let named = model_with_graph(
+        8,
+        17,
+        &ld(1, &cat(&[ld(3, b"QuantizeLinear"), ld(4, b"Conv")])),
+    );
+    assert!(!read_header(&named).unwrap().quantized);
+}

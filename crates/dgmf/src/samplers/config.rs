@@ -161,3 +161,104 @@ impl SamplerConfig {
         }
     }
 }
+
+/// Most bytes of a sampler spec (`dgmf.sampler`): a spec is a short line, never a document.
+const MAX_SPEC_LEN: usize = 256;
+
+impl SamplerConfig {
+    /// The configuration as a one-line spec, the form a model stores as its recommended sampler
+    /// (`dgmf.sampler`) and [`SamplerConfig::from_spec`] reads: the sampler's name, then `key=value`
+    /// for every setting that sampler uses, e.g. `ancestral steps=8 schedule=geometric denoise=1`.
+    pub fn spec(&self) -> String {
+        let mut s = format!(
+            "{} steps={} schedule={} denoise={}",
+            self.kind.name(),
+            self.steps,
+            self.schedule.name(),
+            u8::from(self.denoise)
+        );
+        if matches!(self.kind, SamplerKind::Pc(_)) {
+            s += &format!(" snr={} corrector_steps={}", self.snr, self.corrector_steps);
+        }
+        if self.kind == SamplerKind::Edm {
+            let c = self.churn;
+            s += &format!(" churn={},{},{},{}", c.s_churn, c.s_min, c.s_max, c.s_noise);
+        }
+        s
+    }
+
+    /// Reads a spec written by [`SamplerConfig::spec`]: a sampler name, then any of `steps=N`,
+    /// `schedule=geometric|karras`, `denoise=0|1`, `snr=X`, `corrector_steps=K`,
+    /// `churn=S_CHURN,S_MIN,S_MAX,S_NOISE`, separated by spaces. Settings not named keep the sampler's
+    /// defaults ([`SamplerConfig::new`]); the result is validated like any configuration.
+    pub fn from_spec(spec: &str) -> Result<Self> {
+        if spec.len() > MAX_SPEC_LEN {
+            return Err(Error::invalid(format!(
+                "sampler spec is {} bytes long; a spec is at most {MAX_SPEC_LEN} bytes",
+                spec.len()
+            )));
+        }
+        let mut words = spec.split_whitespace();
+        let name = words.next().ok_or_else(|| {
+            Error::invalid("sampler spec is empty; expected e.g. `ancestral steps=8`")
+        })?;
+        let mut c = SamplerConfig::new(SamplerKind::parse(name)?);
+        let mut seen = Vec::new();
+        for word in words {
+            let (key, value) = word.split_once('=').ok_or_else(|| {
+                Error::invalid(format!(
+                    "sampler spec `{spec}`: `{word}` is not key=value (e.g. steps=8)"
+                ))
+            })?;
+            if seen.contains(&key) {
+                return Err(Error::invalid(format!(
+                    "sampler spec `{spec}` sets `{key}` twice"
+                )));
+            }
+            seen.push(key);
+            let bad = |what: &str| {
+                Error::invalid(format!(
+                    "sampler spec `{spec}`: {key}=`{value}` is not {what}"
+                ))
+            };
+            match key {
+                "steps" => c.steps = value.parse().map_err(|_| bad("a whole number"))?,
+                "schedule" => c.schedule = Schedule::parse(value)?,
+                "denoise" => {
+                    c.denoise = match value {
+                        "1" => true,
+                        "0" => false,
+                        _ => return Err(bad("0 or 1")),
+                    }
+                }
+                "snr" => c.snr = value.parse().map_err(|_| bad("a number"))?,
+                "corrector_steps" => {
+                    c.corrector_steps = value.parse().map_err(|_| bad("a whole number"))?
+                }
+                "churn" => {
+                    let v: Vec<f32> = value
+                        .split(',')
+                        .map(|x| x.parse().map_err(|_| bad("four numbers")))
+                        .collect::<Result<_>>()?;
+                    let [s_churn, s_min, s_max, s_noise] = v[..] else {
+                        return Err(bad("four numbers S_CHURN,S_MIN,S_MAX,S_NOISE"));
+                    };
+                    c.churn = Churn {
+                        s_churn,
+                        s_min,
+                        s_max,
+                        s_noise,
+                    };
+                }
+                _ => {
+                    return Err(Error::invalid(format!(
+                        "sampler spec `{spec}`: unknown setting `{key}`; the settings are steps, \
+                         schedule, denoise, snr, corrector_steps, churn"
+                    )))
+                }
+            }
+        }
+        c.validate()?;
+        Ok(c)
+    }
+}

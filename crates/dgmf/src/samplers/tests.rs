@@ -256,3 +256,59 @@ fn every_sampler_name_round_trips_through_the_one_table() {
         "{e}"
     );
 }
+
+#[test]
+fn every_configuration_round_trips_through_its_spec() {
+    for name in SamplerKind::NAMES {
+        let mut c = SamplerConfig::new(SamplerKind::parse(name).unwrap());
+        c.steps = 7;
+        c.denoise = false;
+        c.snr = 0.25;
+        c.corrector_steps = 3;
+        c.churn.s_churn = 5.5;
+        let back = SamplerConfig::from_spec(&c.spec()).unwrap();
+        // Settings a sampler does not use are not written, so they come back as its defaults.
+        let mut want = c;
+        if !matches!(c.kind, SamplerKind::Pc(_)) {
+            want.snr = SamplerConfig::new(c.kind).snr;
+            want.corrector_steps = SamplerConfig::new(c.kind).corrector_steps;
+        }
+        if c.kind != SamplerKind::Edm {
+            want.churn = Churn::default();
+        }
+        assert_eq!(back, want, "{}", c.spec());
+    }
+    let d = SamplerConfig::from_spec("ancestral").unwrap();
+    assert_eq!(
+        d,
+        SamplerConfig::new(SamplerKind::Sde(Predictor::Ancestral))
+    );
+    let e = SamplerConfig::from_spec("  heun   steps=4  schedule=geometric ").unwrap();
+    assert_eq!((e.steps, e.schedule), (4, Schedule::Geometric));
+}
+
+#[test]
+fn bad_specs_say_what_is_wrong() {
+    for (spec, needle) in [
+        ("", "empty"),
+        ("ancestral steps=1", "2 to"),
+        ("ancestral steps=eight", "`eight` is not a whole number"),
+        ("ancestral steps=8 steps=9", "twice"),
+        ("ancestral 8", "not key=value"),
+        ("ancestral speed=8", "unknown setting `speed`"),
+        ("ancestral schedule=linear", "unknown schedule"),
+        ("ancestral denoise=yes", "0 or 1"),
+        ("pc snr=-1", "snr"),
+        ("edm churn=1,2,3", "four numbers"),
+        ("edm churn=1,2,3,nan", "churn"),
+        ("warp steps=8", "unknown sampler `warp`"),
+    ] {
+        let e = SamplerConfig::from_spec(spec).unwrap_err();
+        assert!(e.message().contains(needle), "{spec:?}: {e}");
+    }
+    let long = format!("ancestral {}", "steps=8 ".repeat(40));
+    assert!(SamplerConfig::from_spec(&long)
+        .unwrap_err()
+        .message()
+        .contains("at most 256 bytes"));
+}
