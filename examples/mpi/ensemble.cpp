@@ -69,7 +69,7 @@ int run(int argc, char** argv) {
     dgmf::Options options;
     options.set_threads(1).set_provider(device);  // one intra-op thread per rank: ranks are the parallelism
     const dgmf::Model model = example::load_shared(path, MPI_COMM_WORLD, options);
-    dgmf::Config config;  // the library default sampler (ancestral, 30 levels)
+    auto config = dgmf::Config::for_model(model);  // the model's recommended sampler
     config.set_samples(S).set_seed(1);
     const auto q = example::middle_query(model);
 

@@ -131,7 +131,7 @@ contains
       call opts%set_threads(1) ! one intra-op thread per rank: the ranks are the parallelism
       call opts%set_provider(device, .false.)
       call load_shared(trim(path), MPI_COMM_WORLD, opts, model)
-      call config%create()  ! the library default sampler (ancestral, 30 levels)
+      call config%create_for_model(model)  ! the model's recommended sampler
       call config%set_samples(s)
       call config%set_seed(1_c_int64_t)
       call middle_query(model, params, fidelity, coords)

@@ -43,7 +43,7 @@ int run(int argc, char** argv) {
         fidelity.push_back(middle.fidelity);
         coords.insert(coords.end(), middle.coords.begin(), middle.coords.end());
     }
-    dgmf::Config config;  // the library default sampler (ancestral, 30 levels)
+    auto config = dgmf::Config::for_model(model);  // the model's recommended sampler
     config.set_samples(S).set_seed(1).set_first_query(lo);
 
     MPI_Barrier(MPI_COMM_WORLD);

@@ -107,7 +107,7 @@ contains
       lo = block_start(rank)
       hi = block_start(rank + 1)
       call sweep_block(model, nq, lo, hi, params, fidelity, coords)
-      call config%create()  ! the library default sampler (ancestral, 30 levels)
+      call config%create_for_model(model)  ! the model's recommended sampler
       call config%set_samples(s)
       call config%set_seed(1_c_int64_t)
       call config%set_first_query(int(lo, c_int64_t)) ! the block's queries draw their noise of the whole sweep

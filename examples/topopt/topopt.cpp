@@ -27,7 +27,7 @@
 namespace {
 
 struct Args {
-    std::string model, json, save, sampler;  // sampler "": the library default (ancestral, 30 levels)
+    std::string model, json, save, sampler;  // sampler "": the model's recommended one
     double position = -1, angle = -1;
     int mesh = 64, samples = 8, max_iter = 300, steps = 0;  // steps 0: the sampler's default
 };
@@ -126,7 +126,8 @@ int run(const Args& a) {
         throw std::invalid_argument(a.model + " is not an L-bracket model: expected output [1, g, g], parameters "
                                               "(p, a) and a discrete fidelity");
     const double load_seconds = std::chrono::duration<double>(clock::now() - t0).count();
-    dgmf::Config config = a.sampler.empty() ? dgmf::Config() : dgmf::Config(a.sampler);
+    // The model's recommended sampler unless --sampler names one.
+    dgmf::Config config = a.sampler.empty() ? dgmf::Config::for_model(model) : dgmf::Config(a.sampler);
     if (a.steps > 0) config.set_steps(static_cast<std::size_t>(a.steps));
     config.set_samples(static_cast<std::size_t>(a.samples));
     const bool with_std = a.samples >= 2;  // the ensemble's spread needs two samples
