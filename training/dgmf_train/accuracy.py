@@ -5,8 +5,8 @@
 Per benchmark, over the shipped held-out test set (models/<name>/), relative L2 error
 ||u - u_ref|| / ||u_ref|| per test case (for the Burgers coords model a case is the whole
 space-time field: its 16 time slices stacked), mean and worst, of
-  (a) the DGMF model through `dgmf predict` (heun at several step counts, the default ancestral 30,
-      edm 20, pc at N = 500/1000),
+  (a) the DGMF model through `dgmf predict` (heun at several step counts, the library default
+      ancestral 30, the model's recommended sampler (dgmf.sampler), edm 20, pc at N = 500/1000),
       and, where models/baselines/<name>_bare.onnx exists, the same network exported without the
       values it imposes (export --no-known-values),
   (b) the direct-regression baseline (models/baselines/<name>_regression.onnx, onnxruntime),
@@ -43,10 +43,22 @@ from .paths import CLI, REPO
 HEUN_STEPS = (6, 10, 18, 32)
 PC_STEPS = (500, 1000)
 FIG_CASES = (0, 1, 2)
-# The library's default sampler (SamplerConfig::default()), and the first cases the engine's accuracy
-# test (tests/accuracy.rs) runs with it in CI.
+# The library's default sampler (SamplerConfig::default(), for models that recommend none): a row of
+# each table, the "before" of the models' own recommendations. CI_CASES: the first cases the engine's
+# accuracy test (tests/accuracy.rs) runs with the recommended sampler in CI.
 DEFAULT_SAMPLER, DEFAULT_STEPS = "ancestral", 30
 CI_CASES = 16
+
+
+def recommended(name):
+    """(sampler, steps) the shipped model recommends (its dgmf.sampler, `dgmf info --json`): what
+    `dgmf predict` uses without --sampler, and what every DGMF figure of the report but the labelled
+    comparison rows uses."""
+    info = json.loads(subprocess.run([str(CLI), "info", "--json", str(REPO / "models" / f"{name}.onnx")],
+                                     check=True, capture_output=True, text=True).stdout)
+    spec = info["sampler"].split()
+    steps = next(int(w.split("=")[1]) for w in spec if w.startswith("steps="))
+    return spec[0], steps
 
 
 def load_testset(name, sub=""):
@@ -185,14 +197,18 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
         mean, _, rep = engine(name, t, "heun", steps, work)
         add(f"DGMF, libdgmf heun {steps}", rep["nfe"], mean, rep["wall_ms"] / 1e3, t)
     mean, _, rep = engine(name, t, DEFAULT_SAMPLER, DEFAULT_STEPS, work)
+    add(f"DGMF, libdgmf {DEFAULT_SAMPLER} {DEFAULT_STEPS} (library default)", rep["nfe"], mean,
+        rep["wall_ms"] / 1e3, t)
+    sampler, steps = recommended(name)
+    mean, _, rep = engine(name, t, sampler, steps, work)
     default_mean = mean
-    e_default = add(f"DGMF, libdgmf {DEFAULT_SAMPLER} {DEFAULT_STEPS} (library default)", rep["nfe"],
-                    mean, rep["wall_ms"] / 1e3, t)
+    e_default = add(f"DGMF, libdgmf {sampler} {steps} (recommended)", rep["nfe"], mean,
+                    rep["wall_ms"] / 1e3, t)
     rep_default_nfe = rep["nfe"]
     if bare is not None:
         # The same network exported without the graph that imposes the known values (--no-known-values).
-        mean, _, rep = engine(name, t, DEFAULT_SAMPLER, DEFAULT_STEPS, work, model=bare)
-        add(f"DGMF, {DEFAULT_SAMPLER} {DEFAULT_STEPS}, known values not imposed", rep["nfe"], mean,
+        mean, _, rep = engine(name, t, sampler, steps, work, model=bare)
+        add(f"DGMF, {sampler} {steps}, known values not imposed", rep["nfe"], mean,
             rep["wall_ms"] / 1e3, t)
     mean, _, rep = engine(name, t, "edm", 20, work)
     add("DGMF, libdgmf edm 20", rep["nfe"], mean, rep["wall_ms"] / 1e3, t)
@@ -208,10 +224,10 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
     if name == "topopt":
         # What a designer asks of a predicted design: its compliance after projection to the volume
         # constraint, against SIMP's optimum (the reference) on the same load case.
-        ens_mean, _, _ = engine(name, t, DEFAULT_SAMPLER, DEFAULT_STEPS, work, samples=16)
+        ens_mean, _, _ = engine(name, t, sampler, steps, work, samples=16)
         compliance = compliance_rows(t, {
-            f"DGMF, {DEFAULT_SAMPLER} {DEFAULT_STEPS}, 1 sample": default_mean,
-            f"DGMF, {DEFAULT_SAMPLER} {DEFAULT_STEPS}, mean of 16 samples": ens_mean,
+            f"DGMF, {sampler} {steps}, 1 sample": default_mean,
+            f"DGMF, {sampler} {steps}, mean of 16 samples": ens_mean,
             "direct regression (same backbone)": pred,
             f"lowest-fidelity optimum ({bench.BENCH[name]['module'].LEVELS[0]}² mesh), resampled": lf})
     res = bench.BENCH[name]["module"].LEVELS[0]
@@ -220,9 +236,9 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
         finest = bench.BENCH[name]["module"].LEVELS[-1]
         add(f"finest training solver ({finest} nodes)", "-", t["u_top"], 0.0, t)
 
-    # Declared ranges: the box set (corners and uniform draws), default sampler, one sample.
+    # Declared ranges: the box set (corners and uniform draws), recommended sampler, one sample.
     tb = load_testset(name, "box")
-    mean, _, _ = engine(name, tb, DEFAULT_SAMPLER, DEFAULT_STEPS, work)
+    mean, _, _ = engine(name, tb, sampler, steps, work)
     e_box = per_case_error(mean, tb)
     worst_case = int(np.argmax(e_box))
     worst_row = int(np.flatnonzero(tb["case"] == worst_case)[0])
@@ -242,15 +258,15 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
                  sampled=test["sampled"], calibrated=test["before"])
     # The ensemble mean of the calibration run is the prediction a user asking for a std gets.
     ens = test["before"]
-    rows.insert(rows.index(next(r for r in rows if "library default" in r["method"])) + 1, dict(
-        method=f"DGMF, libdgmf {DEFAULT_SAMPLER} {DEFAULT_STEPS}, mean of {test['samples']} samples",
+    rows.insert(rows.index(next(r for r in rows if "(recommended)" in r["method"])) + 1, dict(
+        method=f"DGMF, libdgmf {sampler} {steps}, mean of {test['samples']} samples",
         nfe=rep_default_nfe * test["samples"], cases=test["cases"], mean=ens["mean_rel_l2"],
         worst=ens["worst_rel_l2"], top=float("nan"), ms=float("nan")))
 
     # The CI subset the engine test checks: the default run's first cases. Query i's noise depends only on
     # (seed, i) with one sample, so those rows are bit-identical to a run of the subset alone.
     e = e_default[:CI_CASES]
-    ci = dict(sampler=DEFAULT_SAMPLER, steps=DEFAULT_STEPS, cases=CI_CASES, seed=0, samples=1,
+    ci = dict(sampler=sampler, steps=steps, cases=CI_CASES, seed=0, samples=1,
               mean=float(e.mean()), worst=float(e.max()), box=box,
               calibration=dict(samples=fit["samples"], seed=0, cases=CI_CASES,
                                coverage_2sigma=ci_cal["before"]["coverage_2sigma"],
@@ -308,8 +324,9 @@ def row_named(rows, key):
 def summary_lines(results):
     """One row per model: the figures the accuracy target is about."""
     lines = ["## Summary", "",
-             "Mean relative L2 against the exact solution over the 128 test cases; the library default sampler "
-             "(ancestral 30); \"lower by\" is against the regression baseline (same data, same backbone, trained "
+             "Mean relative L2 against the exact solution over the 128 test cases; each model's recommended "
+             "sampler (its dgmf.sampler, what `dgmf predict` uses by default; the section's table names it); "
+             "\"lower by\" is against the regression baseline (same data, same backbone, trained "
              "as long); the paper reports 45–58 % lower against its baselines. \"finest training solver\" is the "
              "best solver level of the training data against the same exact solutions: no model trained on it "
              "alone can do much better (Heat's training data also hold the exact solution, at h = 0).", "",
@@ -318,7 +335,7 @@ def summary_lines(results):
              "|---|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
         one, ens, reg, solver = (row_named(r["rows"], key) for key in
-                                 ("library default", "mean of", "regression", "finest training solver"))
+                                 ("(recommended)", "mean of", "regression", "finest training solver"))
         g1, g16 = r["gain"]
         # topopt's reference is its own top training level (SIMP on the finest mesh): no solver row.
         finest = f"{solver['mean']:.4f}" if solver else "(is the reference)"
@@ -343,12 +360,12 @@ def floor_note(name, rows):
     if name in generate.EXACT_TOP:
         return ""
     solver, default, reg = (row_named(rows, key) for key in
-                            ("finest training solver", "library default", "regression"))
+                            ("finest training solver", "(recommended)", "regression"))
     if not (solver and default and reg) or solver["mean"] < 0.5 * reg["mean"]:
         return ""
     return (f" Both sit on the floor of their data: the finest training solver is {solver['mean']:.4f} "
-            f"from the exact solution, as far as the models are. Against that solver instead, the library "
-            f"default is {default['top']:.4f} and the regression {reg['top']:.4f}.")
+            f"from the exact solution, as far as the models are. Against that solver instead, the "
+            f"recommended sampler is {default['top']:.4f} and the regression {reg['top']:.4f}.")
 
 
 def curve_lines(name, c):
@@ -358,7 +375,7 @@ def curve_lines(name, c):
     lines = [f"Error vs training time (`python3 -m dgmf_train.curve runs/{name}.pt runs/{name}_reg.pt` on "
              "the snapshots of the shipped training; score model and baseline trained side by side, one "
              f"thread each; mean relative L2 on the first {c['n_cases']} test cases, DGMF "
-             "one sample of the library default):", "",
+             "one sample of ancestral 30):", "",
              "| minutes | DGMF steps | DGMF error | baseline steps | baseline error | DGMF lower by |",
              "|---:|---:|---:|---:|---:|---:|"]
     for r in c["rows"]:
@@ -373,7 +390,7 @@ def calibration_lines(name, c):
     exact = (f" {s['exact_points']} points whose std is exactly 0 (imposed by the model) are left out; "
              f"their largest error is {s['exact_max_error']:.1e}." if s["exact_points"] else "")
     return [
-        f"Uncertainty ({c['samples']} samples, library default sampler), on the test split. "
+        f"Uncertainty ({c['samples']} samples, the recommended sampler), on the test split. "
         f"`dgmf.std_scale` = {c['scale']:.4g}, fitted by `dgmf calibrate` on the {c['calib_cases']}-case "
         f"calibration split (split-conformal: ±2σ covers 95.45 % of its points).{exact}", "",
         "| std | ±1σ coverage | ±2σ coverage | RMS(std)/RMS(error) | Spearman(case std, case error) |",
@@ -451,13 +468,13 @@ def markdown(results):
         ci, box = r["ci"], r["box"]
         g1, g16 = r["gain"]
         word = lambda g: f"{100 * abs(g):.0f} % {'lower' if g >= 0 else 'higher'}"
-        lines += ["", f"Against the regression baseline, the library default's mean error is {word(g1)} "
+        lines += ["", f"Against the regression baseline, the recommended sampler's mean error is {word(g1)} "
                       f"with one sample, {word(g16)} with the mean of {r['ensemble_samples']} samples "
                       "(the paper reports 45–58 % lower against its baselines)." + floor_note(name, r["rows"]), "",
                   f"Declared ranges: on the {box['cases']} cases of `models/{name}/box/` (every corner of "
                   "the parameter box plus uniform draws" + (", times from 0 to 3" if name == "burgers"
                                                               else "") +
-                  f"), the library default gives mean {box['mean']:.4f}, worst {box['worst']:.4f}" +
+                  f"), the recommended sampler gives mean {box['mean']:.4f}, worst {box['worst']:.4f}" +
                   (f" (at parameters {', '.join(f'{v:.4g}' for v in box['worst_params'])})"
                    if "worst_params" in box else "") + ".", ""]
         lines += compliance_lines(r.get("compliance"))

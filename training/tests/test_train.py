@@ -303,3 +303,31 @@ def test_export_contract_continuous_fidelity_and_coords(tmp_path, monkeypatch):
     expect = (f["z"] * f["sigma"][:, None, None] + unit(f["params"], 0, 1)[:, :, None]
               + 10 * unit(f["fidelity"], 0, 0.5)[:, :, None] + 100 * unit(f["coords"], 0, 3)[:, :, None])
     np.testing.assert_allclose(got, expect, rtol=1e-5, atol=1e-4)
+
+
+def test_quantize_writes_a_checked_int8_copy(tmp_path, monkeypatch):
+    # A Burgers network (untrained weights) and a tiny dataset of its layout as calibration rows.
+    from dgmf_train import quantize
+    ck = tmp_path / "m.pt"
+    fake_checkpoint("burgers", ck)
+    if contract.find_cli() is None:
+        monkeypatch.setattr(contract, "check_with_cli", lambda path, required=False: None)
+    src = tmp_path / "m.onnx"
+    export.main([str(ck), str(src), "--check-rows", "8"])
+    tiny_burgers_data(tmp_path, seed=3, n=24)
+    manifest = tmp_path / "burgers_train.json"
+    for keep, float_convs in (((), 0), (("first", "last"), 2)):
+        out = tmp_path / f"q{len(keep)}.onnx"
+        rel = quantize.quantize(src, manifest, out, rows=32, keep_float=keep)
+        q, f = onnx.load(str(out)), onnx.load(str(src))
+        assert {p.key: p.value for p in q.metadata_props} == {p.key: p.value for p in f.metadata_props}
+        produced_by = {o: n.op_type for n in q.graph.node for o in n.output}
+        convs = [n for n in q.graph.node if n.op_type == "Conv"]
+        dequantized = [produced_by.get(n.input[1]) == "DequantizeLinear" for n in convs]
+        assert len(convs) == len([n for n in f.graph.node if n.op_type == "Conv"])
+        assert dequantized.count(False) == float_convs
+        if keep:
+            assert not dequantized[0] and not dequantized[-1]
+        assert np.isfinite(rel).all() and np.median(rel) < 0.5
+    with pytest.raises(SystemExit):
+        quantize.main([str(src), str(manifest), str(tmp_path / "x.onnx"), "--keep-float", "middle"])
