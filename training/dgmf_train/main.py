@@ -4,11 +4,12 @@
     dgmf-train split    DATA.json --out DIR            train / calibration / test split by a seed
     dgmf-train fit      DIR/train.json --out run.pt    train the score model (or --baseline)
     dgmf-train export   run.pt model.onnx              contract-v1 ONNX, checked with ORT + dgmf info
-    dgmf-train calibrate model.onnx --data DIR/calib   fit dgmf.std_scale into the model
+    dgmf-train calibrate model.onnx --data DIR/calib   fit dgmf.std_scale (and its sampler) into the model
+    dgmf-train quantize model.onnx DIR/train.json q.onnx   an int8 (QDQ) copy, checked against float
     dgmf-train evaluate model.onnx --data DIR/test     error and ±1σ/±2σ coverage on held-out cases
     dgmf-train generate --out data                     the built-in benchmarks, in the same format
 
-fit and export need torch (pip install 'dgmf-train[train]'); calibrate and evaluate run the engine's
+fit and export need torch (pip install 'dgmf-train[train]'), quantize onnx and onnxruntime; calibrate and evaluate run the engine's
 own sampler through the `dgmf` CLI (found as $DGMF_CLI, on PATH, or in this checkout's target/release).
 Each command's --help has the details.
 """
@@ -112,6 +113,16 @@ def _needs_torch(module, what):
     return run
 
 
+def _quantize(argv):
+    import importlib.util
+    missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise dataset.DatasetError(f"`dgmf-train quantize` needs {' and '.join(missing)}: "
+                                   "pip install onnx onnxruntime")
+    from . import quantize
+    return quantize.main(argv, prog="dgmf-train quantize")
+
+
 def _generate(argv):
     from dgmf_data import generate
     return generate.main(argv, prog="dgmf-train generate")
@@ -124,6 +135,7 @@ COMMANDS = {
     "export": _needs_torch("export", "export"),
     "calibrate": lambda argv: _engine(argv, "dgmf-train calibrate", write=True),
     "evaluate": lambda argv: _engine(argv, "dgmf-train evaluate", write=False),
+    "quantize": _quantize,
     "generate": _generate,
 }
 

@@ -37,19 +37,33 @@ fn predict_uses_the_models_recommended_sampler_unless_told_otherwise() {
     let report = dir.path().join("r.json");
     let run = |extra: &[&str]| {
         let m = model("analytic_recommends.onnx");
-        let mut args = vec!["predict", &m, "--params", "0.3,-0.6", "--fidelity", "2", "-q"];
+        let mut args = vec![
+            "predict",
+            &m,
+            "--params",
+            "0.3,-0.6",
+            "--fidelity",
+            "2",
+            "-q",
+        ];
         args.extend(["--report-json", report.to_str().unwrap()]);
         args.extend(extra);
         let o = dgmf(&args, &[]);
         assert!(o.status.success(), "{}", text(&o).1);
         let v: serde_json::Value =
             serde_json::from_str(&std::fs::read_to_string(&report).unwrap()).unwrap();
-        (v["sampler"].as_str().unwrap().to_string(), v["nfe"].as_u64().unwrap())
+        (
+            v["sampler"].as_str().unwrap().to_string(),
+            v["nfe"].as_u64().unwrap(),
+        )
     };
     assert_eq!(run(&[]), ("heun".into(), 7));
     // --steps alone adjusts the recommended sampler; --sampler replaces it with that sampler's defaults.
     assert_eq!(run(&["--steps", "6"]), ("heun".into(), 11));
-    assert_eq!(run(&["--sampler", "ancestral", "--steps", "5"]), ("ancestral".into(), 5));
+    assert_eq!(
+        run(&["--sampler", "ancestral", "--steps", "5"]),
+        ("ancestral".into(), 5)
+    );
 }
 
 #[test]
