@@ -865,11 +865,7 @@ contains
       integer, intent(out), optional :: stat
       character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_string), bind(C, name="dgmf_model_name") :: get
-      type(c_ptr) :: p
-      p = c_null_ptr
-      call finish(get(model%ptr, p), stat)
-      if (present(errmsg)) call message(errmsg, stat)
-      name = f_string(p)
+      call model_string(model, get, name, stat, errmsg)
    end subroutine
 
    subroutine dgmf_model_provider(model, provider, stat, errmsg)
@@ -879,11 +875,7 @@ contains
       integer, intent(out), optional :: stat
       character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_string), bind(C, name="dgmf_model_provider") :: get
-      type(c_ptr) :: p
-      p = c_null_ptr
-      call finish(get(model%ptr, p), stat)
-      if (present(errmsg)) call message(errmsg, stat)
-      provider = f_string(p)
+      call model_string(model, get, provider, stat, errmsg)
    end subroutine
 
    subroutine dgmf_model_precision(model, precision, stat, errmsg)
@@ -893,11 +885,21 @@ contains
       integer, intent(out), optional :: stat
       character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       procedure(c_model_string), bind(C, name="dgmf_model_precision") :: get
+      call model_string(model, get, precision, stat, errmsg)
+   end subroutine
+
+   !> One of the model's strings through its C getter (owned by the model, copied out).
+   subroutine model_string(model, get, value, stat, errmsg)
+      class(dgmf_model_t), intent(in) :: model
+      procedure(c_model_string) :: get
+      character(len=:), allocatable, intent(out) :: value
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg
       type(c_ptr) :: p
       p = c_null_ptr
       call finish(get(model%ptr, p), stat)
       if (present(errmsg)) call message(errmsg, stat)
-      precision = f_string(p)
+      value = f_string(p)
    end subroutine
 
    ! ---- config -----------------------------------------------------------------------------------------

@@ -10,7 +10,8 @@ Per benchmark three files (the equations, grids and references: docs/benchmarks.
                       level, burgers at burgers.TIMES), from their own parameter draws: the
                       calibration split (fitting the ensemble std's scale), disjoint from training
                       and test
-Arrays (float32 unless noted):
+Arrays (u float32; params, fidelity and coords float64, as drawn, so that no value rounds outside its
+declared range; other arrays as noted):
     params     [N, P]    physical parameters (see PARAM_NAMES of the module)
     fidelity   [N]       poisson/burgers: level index 0..L-1; heat: mesh spacing h = 1/(m-1)
     level      [N] int   index into level_resolutions (test: the top level)
@@ -167,9 +168,13 @@ def build_split(name, split, counts, seeds, levels, log=print):
     data = {k: np.concatenate(v) for k, v in parts.items() if k != "coords"}
     if name == "burgers":
         data["coords"] = np.concatenate(parts["coords"])
-    for k in ("params", "fidelity", "coords", "u"):
+    # The solutions in float32; the inputs in float64, exactly as drawn: a float32 copy of a value at the
+    # edge of its declared range can round outside it (h = 1/7 becomes 0.142857149 > 1/7), and the
+    # dataset check and the engine's range check then refuse that row.
+    data["u"] = data["u"].astype(np.float32)
+    for k in ("params", "fidelity", "coords"):
         if k in data:
-            data[k] = data[k].astype(np.float32)
+            data[k] = data[k].astype(np.float64)
     data.update(
         param_names=np.array(module.PARAM_NAMES),
         param_low=module.PARAM_LOW.astype(np.float32),

@@ -193,9 +193,9 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
               flush=True)
         return e
 
-    for steps in HEUN_STEPS:
-        mean, _, rep = engine(name, t, "heun", steps, work)
-        add(f"DGMF, libdgmf heun {steps}", rep["nfe"], mean, rep["wall_ms"] / 1e3, t)
+    for n in HEUN_STEPS:
+        mean, _, rep = engine(name, t, "heun", n, work)
+        add(f"DGMF, libdgmf heun {n}", rep["nfe"], mean, rep["wall_ms"] / 1e3, t)
     mean, _, rep = engine(name, t, DEFAULT_SAMPLER, DEFAULT_STEPS, work)
     add(f"DGMF, libdgmf {DEFAULT_SAMPLER} {DEFAULT_STEPS} (library default)", rep["nfe"], mean,
         rep["wall_ms"] / 1e3, t)
@@ -213,9 +213,9 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
     mean, _, rep = engine(name, t, "edm", 20, work)
     add("DGMF, libdgmf edm 20", rep["nfe"], mean, rep["wall_ms"] / 1e3, t)
     ts = subset(t, pc_cases)
-    for steps in PC_STEPS:
-        mean, _, rep = engine(name, ts, "pc", steps, work)
-        add(f"DGMF, libdgmf pc {steps}", rep["nfe"], mean, rep["wall_ms"] / 1e3, ts)
+    for n in PC_STEPS:
+        mean, _, rep = engine(name, ts, "pc", n, work)
+        add(f"DGMF, libdgmf pc {n}", rep["nfe"], mean, rep["wall_ms"] / 1e3, ts)
     pred, sec = baseline(name, t)
     e_base = add("direct regression (same backbone)", 1, pred, sec, t)
     t0 = time.perf_counter()

@@ -17,3 +17,20 @@ def require(module):
     if os.environ.get("DGMF_REQUIRE_ALL") == "1":
         return importlib.import_module(module)
     return pytest.importorskip(module)
+
+
+def orders(errors):
+    """Observed orders p = log2(e(h) / e(h/2)) over successive halvings."""
+    import numpy as np
+    e = np.asarray(errors)
+    return np.log2(e[:-1] / e[1:])
+
+
+def report(name, sizes, errors):
+    """Prints the errors and observed orders of a convergence study (shown with pytest -s); returns
+    the orders."""
+    import numpy as np
+    p = orders(errors)
+    errs = " ".join(f"{e:.3e}" for e in errors)
+    print(f"\n{name}: sizes {list(sizes)}\n  errors {errs}\n  orders {np.round(p, 3)}")
+    return p

@@ -10,19 +10,9 @@ import pytest
 
 from dgmf_data import burgers, convergence, generate, heat, poisson
 
+from conftest import orders, report  # noqa: E402,F401
+
 REFERENCE_TOL = 1e-3  # relative L2 of a test-set reference vs a fine solve
-
-
-def orders(errors):
-    e = np.asarray(errors)
-    return np.log2(e[:-1] / e[1:])
-
-
-def report(name, sizes, errors):
-    p = orders(errors)
-    errs = " ".join(f"{e:.3e}" for e in errors)
-    print(f"\n{name}: sizes {list(sizes)}\n  errors {errs}\n  orders {np.round(p, 3)}")
-    return p
 
 
 # ---------------------------------------------------------------- Poisson

@@ -7,17 +7,7 @@ import numpy as np
 
 from dgmf_data import flow
 
-
-def orders(errors):
-    e = np.asarray(errors)
-    return np.log2(e[:-1] / e[1:])
-
-
-def report(name, sizes, errors):
-    p = orders(errors)
-    errs = " ".join(f"{e:.3e}" for e in errors)
-    print(f"\n{name}: sizes {list(sizes)}\n  errors {errs}\n  orders {np.round(p, 3)}")
-    return p
+from conftest import orders, report  # noqa: E402,F401
 
 
 # ---------------------------------------------------------------- Taylor-Green decay

@@ -44,16 +44,26 @@ pub extern "C" fn dgmf_config_create(
     sampler: *const c_char,
     out: *mut *mut dgmf_config,
 ) -> dgmf_status {
-    guard(|| {
-        let out = non_null_mut(out, "out")?;
-        *out = std::ptr::null_mut();
-        let sampler = if sampler.is_null() {
+    create(out, || {
+        Ok(if sampler.is_null() {
             SamplerConfig::default()
         } else {
             SamplerConfig::new(SamplerKind::parse(c_str(sampler, "sampler")?)?)
-        };
+        })
+    })
+}
+
+/// A new configuration with `sampler()`'s sampler in `*out` (NULL on failure); the other settings are the
+/// request defaults.
+fn create(
+    out: *mut *mut dgmf_config,
+    sampler: impl FnOnce() -> Result<SamplerConfig, super::Failure>,
+) -> dgmf_status {
+    guard(|| {
+        let out = non_null_mut(out, "out")?;
+        *out = std::ptr::null_mut();
         *out = publish(dgmf_config {
-            request: Request::new(Vec::new(), sampler),
+            request: Request::new(Vec::new(), sampler()?),
             progress: None,
             user_data: std::ptr::null_mut(),
         });
@@ -70,16 +80,8 @@ pub extern "C" fn dgmf_config_create_for_model(
     model: *const dgmf_model,
     out: *mut *mut dgmf_config,
 ) -> dgmf_status {
-    guard(|| {
-        let out = non_null_mut(out, "out")?;
-        *out = std::ptr::null_mut();
-        let sampler = super::model::get(model)?.model.recommended_sampler();
-        *out = publish(dgmf_config {
-            request: Request::new(Vec::new(), sampler),
-            progress: None,
-            user_data: std::ptr::null_mut(),
-        });
-        Ok(())
+    create(out, || {
+        Ok(super::model::get(model)?.model.recommended_sampler())
     })
 }
 
