@@ -19,6 +19,7 @@ error per row, reported), and through `dgmf info`.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import math
 import os
 import sys
@@ -71,6 +72,17 @@ class Reader:
         return next(self.batches, None)
 
 
+@contextlib.contextmanager
+def _inside(directory):
+    """Runs the block with `directory` as the working directory (contextlib.chdir is Python >= 3.11)."""
+    before = os.getcwd()
+    os.chdir(directory)
+    try:
+        yield
+    finally:
+        os.chdir(before)
+
+
 def conv_nodes(model):
     return [n.name for n in model.graph.node if n.op_type == "Conv"]
 
@@ -88,7 +100,10 @@ def quantize(src, manifest, out, *, rows=256, keep_float=(), method="minmax", se
     if not convs:
         raise contract.ContractError(f"{src} has no Conv nodes: nothing for int8 to speed up")
     exclude = ([convs[0]] if "first" in keep_float else []) + ([convs[-1]] if "last" in keep_float else [])
-    with tempfile.TemporaryDirectory() as tmp:
+    src, manifest, out = (Path(p).resolve() for p in (src, manifest, out))
+    with tempfile.TemporaryDirectory() as tmp, _inside(tmp):
+        # In the temporary directory: ONNX Runtime's pre-processing and calibration write scratch files
+        # (sym_shape_infer_temp.onnx, external-data blobs) into the working directory.
         pre = Path(tmp) / "pre.onnx"
         # Shape inference and constant folding first, as ONNX Runtime's quantization guide asks (the
         # symbolic pass gives up on the exports' Reshape chains; ONNX's own inference is enough).
