@@ -55,7 +55,8 @@ def per_eval_ms(model, name, t, batch):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    ap.add_argument("--models", nargs="+", default=["poisson", "heat", "burgers", "topopt"])
+    ap.add_argument("--models", nargs="*", default=["poisson", "heat", "burgers", "topopt"],
+                    help="shipped models to measure (none: only the --extra ones)")
     ap.add_argument("--extra", nargs="*", default=[], metavar="NAME=FILE")
     ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--json", default=str(REPO / "docs" / "figures" / "roofline.json"))
