@@ -129,11 +129,13 @@ def main(argv=None):
     ap.add_argument("--testset", default=str(REPO / "models" / "topopt"))
     ap.add_argument("--cases", type=int, default=16)
     ap.add_argument("--samples", type=int, default=8)
-    ap.add_argument("--sampler", help="the surrogate's sampler (default: the library's, ancestral 30)")
+    ap.add_argument("--sampler",
+                    help="the surrogate's sampler (default: the model's recommended one, dgmf info shows it)")
     ap.add_argument("--steps", type=int, help="its noise levels (default: the sampler's)")
     ap.add_argument("--figure-cases", type=int, default=3)
     ap.add_argument("--out", default=str(REPO / "docs" / "figures" / "topopt_warmstart.json"))
     args = ap.parse_args(argv)
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     params = np.load(Path(args.testset) / "params.npy")[:args.cases]
     t0 = time.perf_counter()
     runs, saves = [], []
