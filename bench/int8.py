@@ -27,7 +27,7 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
 from dgmf_train import cli, quantize  # noqa: E402
-from dgmf_train.accuracy import fidelity_arg, load_testset, machine, per_case_error  # noqa: E402
+from dgmf_train.accuracy import batch_rows, fidelity_arg, load_testset, machine, per_case_error  # noqa: E402
 
 VARIANTS = {"all": (), "mixed": ("first", "last")}
 BATCHES = (1, 8, 64)
@@ -39,9 +39,8 @@ def error(model, name, t):
 
 
 def timing(model, name, t, batch):
-    rows = np.arange(batch) % len(t["params"])
-    coords = t["coords"][rows] if "coords" in t else None
-    _, _, r = cli.predict(model, t["params"][rows], fidelity_arg(name, t), coords=coords, repeat=2)
+    params, coords = batch_rows(t, batch)
+    _, _, r = cli.predict(model, params, fidelity_arg(name, t), coords=coords, repeat=2)
     return r["ort_ms"], r  # the second (warm) run's time in ONNX Runtime
 
 

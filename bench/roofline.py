@@ -30,7 +30,7 @@ sys.path.insert(0, str(REPO / "training"))
 sys.path.insert(0, str(REPO / "bench"))
 import flops  # noqa: E402
 from dgmf_train import cli  # noqa: E402
-from dgmf_train.accuracy import fidelity_arg, load_testset, machine  # noqa: E402
+from dgmf_train.accuracy import batch_rows, fidelity_arg, load_testset, machine  # noqa: E402
 
 BATCHES = (1, 8, 64)
 STEPS = 8
@@ -46,9 +46,8 @@ def peak(threads):
 
 
 def per_eval_ms(model, name, t, batch):
-    rows = np.arange(batch) % len(t["params"])
-    coords = t["coords"][rows] if "coords" in t else None
-    _, _, r = cli.predict(model, t["params"][rows], fidelity_arg(name, t), coords=coords,
+    params, coords = batch_rows(t, batch)
+    _, _, r = cli.predict(model, params, fidelity_arg(name, t), coords=coords,
                           sampler="ancestral", steps=STEPS, repeat=2)
     return r["ort_ms"] / r["nfe"]
 

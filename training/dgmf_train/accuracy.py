@@ -81,6 +81,13 @@ def subset(t, n_cases):
     return {k: v[keep] for k, v in t.items()}
 
 
+def batch_rows(t, batch):
+    """The first `batch` rows of a test set, cycled if it has fewer: (params, coords or None), the
+    queries the timing benches send."""
+    rows = np.arange(batch) % len(t["params"])
+    return t["params"][rows], (t["coords"][rows] if "coords" in t else None)
+
+
 def per_case_error(pred, t, ref="u"):
     """Relative L2 per case against t[ref], rows of one case flattened together."""
     cases = np.unique(t["case"])

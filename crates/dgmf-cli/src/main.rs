@@ -237,7 +237,7 @@ fn query_rows(a: &PredictArgs, c: &Contract) -> Result<(Rows, Rows), Error> {
 fn sampler_config(a: &PredictArgs, c: &Contract) -> Result<SamplerConfig, Error> {
     let mut sampler = a
         .sampler
-        .map_or_else(|| c.sampler.unwrap_or_default(), SamplerConfig::new);
+        .map_or_else(|| c.recommended_sampler(), SamplerConfig::new);
     if let Some(s) = a.steps {
         sampler.steps = s;
     }

@@ -116,7 +116,7 @@ pub struct Contract {
     pub std_scale: Vec<f32>,
     /// `dgmf.sampler`: the sampler the model recommends (its spec, [`SamplerConfig::from_spec`]) — the
     /// one its `dgmf.std_scale` was fitted with, which `dgmf calibrate` writes. `None`: the library
-    /// default. [`crate::Model::recommended_sampler`] resolves it.
+    /// default ([`Contract::recommended_sampler`]).
     pub sampler: Option<SamplerConfig>,
     pub name: Option<String>,
     pub description: Option<String>,
@@ -150,6 +150,12 @@ pub fn metadata_map(entries: &[(Vec<u8>, Vec<u8>)]) -> Result<BTreeMap<String, S
 }
 
 impl Contract {
+    /// The sampler to use when the caller names none: `dgmf.sampler`, else the library default
+    /// [`SamplerConfig::default`].
+    pub fn recommended_sampler(&self) -> SamplerConfig {
+        self.sampler.unwrap_or_default()
+    }
+
     /// The factor applied to the ensemble std of a query at discrete `level` (`None` for a continuous
     /// fidelity value): 1 without `dgmf.std_scale`, its one value, or the level's entry.
     pub fn std_scale_for(&self, level: Option<usize>) -> f32 {

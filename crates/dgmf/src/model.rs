@@ -104,7 +104,7 @@ impl Model {
     /// The sampler to use when the caller names none: the model's `dgmf.sampler` (the one its
     /// `dgmf.std_scale` was calibrated with), else the library default [`SamplerConfig::default`].
     pub fn recommended_sampler(&self) -> SamplerConfig {
-        self.inner.contract.sampler.unwrap_or_default()
+        self.inner.contract.recommended_sampler()
     }
 
     /// The arithmetic the network was exported for: `int8` when the graph holds integer-quantization

@@ -85,11 +85,11 @@ fn register(
     };
     let dispatch: ort::ep::ExecutionProviderDispatch = match provider {
         Provider::Cpu => return Ok(builder),
-        #[cfg(feature = "cuda")]
         // TF32 off: ONNX Runtime's CUDA provider turns it on by default, which rounds convolution inputs
         // to 10 mantissa bits. Measured on an H200 (docs/performance.md, "GPU"): with it, single
         // topopt pixels differed from the CPU result by up to 13 %; without it, by 1e-5, at no
         // measurable cost for these small networks.
+        #[cfg(feature = "cuda")]
         Provider::Cuda { device_id } => ort::ep::CUDA::default()
             .with_device_id(*device_id)
             .with_tf32(false)
