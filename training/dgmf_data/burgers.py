@@ -25,6 +25,8 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from .times import stratified
+
 PARAM_NAMES = ("Re",)
 PARAM_LOW = np.array([10.0])
 PARAM_HIGH = np.array([510.0])
@@ -50,11 +52,8 @@ def initial_integral(x):
 def train_times(rng, n_cases, n_times=N_TIMES):
     """Output times of each training case [n_cases, n_times], sorted: both ends of [0, T_END]
     plus one uniform draw in each of n_times - 2 equal sub-intervals, so every case spans the
-    declared range and the draws together cover it densely."""
-    k = n_times - 2
-    inner = T_END * (np.arange(k) + rng.random((n_cases, k))) / k
-    ends = np.broadcast_to([0.0, T_END], (n_cases, 2))
-    return np.sort(np.concatenate([ends, inner], axis=1), axis=1)
+    declared range and the draws together cover it densely (times.stratified)."""
+    return stratified(rng, n_cases, T_END, n_times)
 
 
 def _godunov_flux(ul, ur):

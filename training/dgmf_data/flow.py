@@ -1,5 +1,6 @@
 """Flow benchmark (issue #15): 2-D incompressible Navier-Stokes in a box whose four walls slide.
-This module is the solver (groundwork); data generation, model and the C++ example come later.
+The solver, its output grid and the training times; dgmf_data.generate writes the data sets
+(docs/flow.md).
 
 Problem (non-dimensional: lengths by the box side, velocities by the largest wall speed allowed):
     u_t + (u . grad) u = -grad p + (1/Re) lap u,   div u = 0   in (0, 1)^2,   0 < t <= T_END = 10,
@@ -72,17 +73,19 @@ Snapshot arrays put the wall velocity on their outer rows/columns; at a corner p
 the two walls' values (0 with the ramp).
 
 Output (to_output): (u, v) bilinearly interpolated from the snapshot arrays (MAC values plus the
-wall rows/columns) to the cell centres of the OUT_N x OUT_N = 64 x 64 output grid: [..., 2, 64,
-64], channel 0 = u, 1 = v, field[row = y index from the bottom, column = x index] (as topopt).
-64 rather than 32: on the finest level the output is the exact mean of the two faces of each cell
-(no interpolation loss), and the wall boundary layers (~1/sqrt(300) = 0.06 thick at the top Re)
-get 4 output cells rather than 2, which the vorticity needs.  TIMES: 16 equispaced t in [0, 10],
-0 included (the rest state, exactly 0 on every mesh); one solve returns every requested time.
+wall rows/columns) to the cell centres of the OUT_N x OUT_N = 32 x 32 output grid: [..., 2, 32,
+32], channel 0 = u, 1 = v, field[row = y index from the bottom, column = x index] (as topopt).
+32 rather than 64: the surrogate's cost per evaluation scales with the output cells, and the
+series of 16 snapshots must come out well over 20x faster than a 64^2 solve (docs/flow.md); the
+wall boundary layers (~1/sqrt(300) = 0.06 thick at the top Re) still get 2 output cells.
+TIMES: 16 equispaced t in [0, 10], 0 included (the rest state, exactly 0 on every mesh); one
+solve returns every requested time.  Training cases draw their own times (train_times).
 vorticity(u, v) = dv/dx - du/dy on the output grid (second-order differences), for error reports.
 
 Fidelity levels LEVELS = (16, 32, 64) cells a side; reference() = a REF_N = 128 solve.
 Measured errors, case (Re, speeds) = (300, 1, 1, 1, 1), relative L2 over all 16 snapshots, velocity
-/ vorticity (python3 -m dgmf_data.flow --ref-error 256):
+/ vorticity (python3 -m dgmf_data.flow --ref-error 256; measured on a 64 x 64 output grid, before
+OUT_N became 32):
     against 256^2:   64^2: 1.35 % / 4.7 %    reference 128^2: 0.28 % / 0.50 %  (per snapshot
                      0.21-0.44 % / 0.48-0.53 %); the 64 -> 128 ratio 4.8 is second order, so the
                      reference is ~0.4 % from the converged solution
@@ -100,12 +103,14 @@ import numpy as np
 import scipy.sparse as sp
 from scipy.sparse.linalg import splu
 
+from .times import stratified
+
 PARAM_NAMES = ("Re", "u_north", "u_south", "v_west", "v_east")
 PARAM_LOW = np.array([10.0, -1.0, -1.0, -1.0, -1.0])
 PARAM_HIGH = np.array([300.0, 1.0, 1.0, 1.0, 1.0])
 LEVELS = (16, 32, 64)  # cells per side; fidelity level index = position in this tuple
 REF_N = 128  # reference() mesh
-OUT_N = 64
+OUT_N = 32
 T_END = 10.0
 N_TIMES = 16
 TIMES = np.linspace(0.0, T_END, N_TIMES)
@@ -368,6 +373,12 @@ def solve(params, n, times=TIMES, monitor=None, ramp=None):
                     monitor=monitor)
 
 
+def train_times(rng, n_cases, n_times=N_TIMES):
+    """Output times of each training case [n_cases, n_times]: 0 and T_END plus one uniform draw
+    in each of n_times - 2 equal sub-intervals (times.stratified)."""
+    return stratified(rng, n_cases, T_END, n_times)
+
+
 def _interp_matrix(nodes, x):
     """Linear interpolation weights [len(x), len(nodes)] (nodes increasing, x inside)."""
     k = np.clip(np.searchsorted(nodes, x, side="right") - 1, 0, nodes.size - 2)
@@ -416,6 +427,22 @@ def _rel_l2(a, b, axes):
     return np.sqrt(((a - b) ** 2).sum(axis=axes) / np.maximum((b**2).sum(axis=axes), 1e-300))
 
 
+def write_case(out_dir, params, meshes):
+    """One case solved on each mesh, on the output grid at TIMES, for a program outside Python:
+    raw little-endian float32 plus the wall time of the solve alone (no interpreter start-up)."""
+    from pathlib import Path
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    for n in meshes:
+        t0 = time.perf_counter()
+        field = to_output(*solve(params, n))
+        seconds = time.perf_counter() - t0
+        field.astype("<f4").tofile(out / f"mesh{n}.bin")
+        (out / f"mesh{n}.txt").write_text(f"seconds {seconds:.6f}\nparams "
+                                           + " ".join(repr(float(x)) for x in params) + "\n")
+        print(f"mesh {n:4d}: {seconds:7.2f} s -> {out / f'mesh{n}.bin'}", flush=True)
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(prog="python3 -m dgmf_data.flow",
                                  description="Timings and reference error of the flow solver.")
@@ -427,8 +454,14 @@ def main(argv=None):
                          "a solve on an N x N mesh (velocity and vorticity, all TIMES)")
     ap.add_argument("--params", type=float, nargs=5, default=[300.0, 1.0, 1.0, 1.0, 1.0],
                     metavar=PARAM_NAMES)
+    ap.add_argument("--write-case", metavar="DIR",
+                    help="solve --params on each mesh of --meshes and write DIR/mesh<N>.bin (float32, "
+                         "[16 TIMES, 2, OUT_N, OUT_N], little-endian) and DIR/mesh<N>.txt (the solve's "
+                         "wall seconds and the params): what examples/flow compares its prediction with")
     args = ap.parse_args(argv)
     params = np.array(args.params)
+    if args.write_case:
+        write_case(args.write_case, params, args.meshes)
     if args.time:
         for n in args.meshes:
             w0, c0 = time.perf_counter(), time.process_time()

@@ -48,7 +48,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import qmc
 
-from . import burgers, heat, poisson, topopt
+from . import burgers, flow, heat, poisson, topopt
 from dgmf_train import bench
 
 N_TEST = 128
@@ -60,7 +60,13 @@ CONFIG = {
     "heat": (heat, (256, 128, 64, 32, 16, 16), 2000),
     "burgers": (burgers, (256, 64, 16), 3000),
     "topopt": (topopt, (256, 128, 64), 4000),
+    "flow": (flow, (512, 256, 64), 5000),
 }
+# Held-out cases (test, calibration) where the default N_TEST / N_CALIB is too dear: a flow
+# reference is a 128^2 Navier-Stokes run of ~1 min, 16 snapshots (rows) each.
+HELD_OUT = {"flow": (24, 16)}
+# Benchmarks with time as a coordinate: one solve per case gives one row per output time.
+TIME_SERIES = ("burgers", "flow")
 
 
 # Benchmarks whose top training level is the exact PDE solution (resolution 0 in the arrays) on
@@ -101,26 +107,32 @@ def solver_field(name, params, res, times=None):
         return heat.to_output(*heat.solve(params, res))
     if name == "topopt":
         return topopt.to_output(topopt.solve(float(params[0]), float(params[1]), res)[0])
+    if name == "flow":
+        return flow.to_output(*flow.solve(params, res, times))
     return burgers.to_output(burgers.solve(params[0], res, times))
 
 
 def reference_field(name, params, times=None):
-    """One case's converged (exact) solution on the output grid, laid out as solver_field."""
+    """One case's converged (exact) solution on the output grid, laid out as solver_field
+    (flow: [len(times), 2, 32, 32], the 128^2 reference)."""
     if name == "burgers":
         return burgers.reference(params[0], times)
+    if name == "flow":
+        return flow.reference(params, times)
     return CONFIG[name][0].reference(params)
 
 
 def case_times(name, split, count, seed):
-    """Burgers output times per case [count, 16] (None for the others): per-case stratified
-    random times with both ends for training, the fixed burgers.TIMES for the test and
-    calibration sets.  The
-    time draws use their own stream (seed, 1), independent of the Sobol scrambling."""
-    if name != "burgers":
+    """Output times per case [count, 16] of a TIME_SERIES benchmark (None for the others):
+    per-case stratified random times with both ends for training (module.train_times), the
+    fixed module.TIMES for the test and calibration sets.  The time draws use their own stream
+    (seed, 1), independent of the Sobol scrambling."""
+    if name not in TIME_SERIES:
         return None
+    module = CONFIG[name][0]
     if split in EXACT_SPLITS:
-        return np.tile(burgers.TIMES, (count, 1))
-    return burgers.train_times(np.random.default_rng([seed, 1]), count)
+        return np.tile(module.TIMES, (count, 1))
+    return module.train_times(np.random.default_rng([seed, 1]), count)
 
 
 def run_cases(name, split, params, level, times=None):
@@ -135,8 +147,10 @@ def run_cases(name, split, params, level, times=None):
     u = np.stack([field(p, ts) for p, ts in zip(params, per_case)])
     if times is None:
         return u[:, None], None, np.arange(len(params))
-    # burgers: one case -> one row per output time (time is a coordinate input)
-    return (u.reshape(-1, 1, burgers.OUT_N), times.reshape(-1, 1),
+    # one case -> one row per output time (time is a coordinate input); burgers' rows get their
+    # channel axis
+    u = u.reshape(-1, *u.shape[2:])
+    return (u[:, None] if u.ndim == 2 else u, times.reshape(-1, 1),
             np.repeat(np.arange(len(params)), times.shape[1]))
 
 
@@ -166,7 +180,7 @@ def build_split(name, split, counts, seeds, levels, log=print):
         next_case += count
 
     data = {k: np.concatenate(v) for k, v in parts.items() if k != "coords"}
-    if name == "burgers":
+    if name in TIME_SERIES:
         data["coords"] = np.concatenate(parts["coords"])
     # The solutions in float32; the inputs in float64, exactly as drawn: a float32 copy of a value at the
     # edge of its declared range can round outside it (h = 1/7 becomes 0.142857149 > 1/7), and the
@@ -186,10 +200,14 @@ def build_split(name, split, counts, seeds, levels, log=print):
     return data
 
 
-def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=N_TEST, n_calib=N_CALIB,
-             log=print):
-    """Write <name>_train.npz, <name>_test.npz and <name>_calib.npz for each benchmark; returns
-    the paths."""
+SPLITS = ("train", "test", "calib")
+
+
+def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=None, n_calib=None,
+             log=print, splits=SPLITS):
+    """Write <name>_<split>.npz for each benchmark and split (train, test, calib); returns the
+    paths.  n_test / n_calib: held-out cases (default: HELD_OUT's, else N_TEST / N_CALIB).
+    The splits are independent (own seeds), so they may run as separate processes."""
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written = []
@@ -202,14 +220,18 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=N_TEST, n_c
                              f"(resolutions {level_resolutions(name)}, 0 = exact)")
         top = n_levels - 1
         t0 = time.perf_counter()
-        splits = {
-            "train": build_split(name, "train", counts, [base + l for l in range(n_levels)],
-                                 range(n_levels), log),
-            "test": build_split(name, "test", [n_test], [base + 99], [top], log),
-            "calib": build_split(name, "calib", [n_calib], [base + 98], [top], log),
+        held = HELD_OUT.get(name, (N_TEST, N_CALIB))
+        build = {
+            "train": lambda: build_split(name, "train", counts, [base + l for l in range(n_levels)],
+                                         range(n_levels), log),
+            "test": lambda: build_split(name, "test", [held[0] if n_test is None else n_test],
+                                        [base + 99], [top], log),
+            "calib": lambda: build_split(name, "calib", [held[1] if n_calib is None else n_calib],
+                                         [base + 98], [top], log),
         }
         known = bench.known_values(name)
-        for split, data in splits.items():
+        for split in splits:
+            data = build[split]()
             path = out_dir / f"{name}_{split}.npz"
             if known is not None:
                 data["known_mask"], data["known_maps"] = known
@@ -227,9 +249,10 @@ def main(argv=None, prog=None):
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("--out", default="data", help="output directory")
     ap.add_argument("--only", nargs="+", choices=list(CONFIG), default=list(CONFIG))
+    ap.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS))
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    generate(args.out, names=args.only)
+    generate(args.out, names=args.only, splits=args.splits)
     print(f"total: {time.perf_counter() - t0:.1f} s")
 
 

@@ -48,6 +48,10 @@ FIG_CASES = (0, 1, 2)
 # accuracy test (tests/accuracy.rs) runs with the recommended sampler in CI.
 DEFAULT_SAMPLER, DEFAULT_STEPS = "ancestral", 30
 CI_CASES = 16
+# Fewer where a case is large (flow: 16 snapshots of 2 x 32 x 32, calibrated with 16 samples each).
+CI_CASES_OF = {"flow": 8}
+# The flow figure's snapshot times (indices into dgmf_data.flow.TIMES: t = 2/3, 2, 10).
+FLOW_FIG_TIMES = (1, 3, 15)
 
 
 def recommended(name):
@@ -259,7 +263,8 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
         # The fp16 copy samples differently: it gets its own fit on the same split.
         calibrate(name, REPO / "models" / name / "calib", work, out=True, variant="_fp16")
     test = calibrate(name, REPO / "models" / name, work)
-    ci_rows = int((t["case"] < CI_CASES).sum())
+    ci_cases = CI_CASES_OF.get(name, CI_CASES)
+    ci_rows = int((t["case"] < ci_cases).sum())
     ci_cal = calibrate(name, REPO / "models" / name, work, limit=ci_rows)
     calib = dict(scale=fit["fitted_scale"], calib_cases=fit["cases"], samples=fit["samples"],
                  sampled=test["sampled"], calibrated=test["before"])
@@ -272,24 +277,96 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
 
     # The CI subset the engine test checks: the default run's first cases. Query i's noise depends only on
     # (seed, i) with one sample, so those rows are bit-identical to a run of the subset alone.
-    e = e_default[:CI_CASES]
-    ci = dict(sampler=sampler, steps=steps, cases=CI_CASES, seed=0, samples=1,
+    e = e_default[:ci_cases]
+    ci = dict(sampler=sampler, steps=steps, cases=ci_cases, seed=0, samples=1,
               mean=float(e.mean()), worst=float(e.max()), box=box,
-              calibration=dict(samples=fit["samples"], seed=0, cases=CI_CASES,
+              calibration=dict(samples=fit["samples"], seed=0, cases=ci_cases,
                                coverage_2sigma=ci_cal["before"]["coverage_2sigma"],
                                scale=fit["fitted_scale"]))
     (REPO / "models" / name / "accuracy.json").write_text(json.dumps(ci, indent=1) + "\n")
 
-    tf = subset(t, max(FIG_CASES) + 1)
-    mean, std, _ = engine(name, tf, "heun", 18, work, samples=16, std=True)
     fig = fig_dir / f"{name}_cases.png"
-    figure(name, tf, mean, std, fig)
+    vort = None
+    if name == "flow":
+        # Flow users look at vorticity: its error for the same predictions, and the figure shows it.
+        ens_mean, ens_std, _ = engine(name, t, sampler, steps, work, samples=test["samples"], std=True)
+        vort = vorticity_rows(t, {
+            f"DGMF, {sampler} {steps}, 1 sample": default_mean,
+            f"DGMF, {sampler} {steps}, mean of {test['samples']} samples": ens_mean,
+            "direct regression (same backbone)": pred,
+            f"lowest-fidelity solver ({res}² mesh)": lf,
+            **({f"finest training solver ({bench.BENCH[name]['module'].LEVELS[-1]}² mesh)": t["u_top"]}
+               if "u_top" in t else {})})
+        flow_figure(t, ens_mean, ens_std, test["samples"], f"{sampler} {steps}", fig)
+    else:
+        tf = subset(t, max(FIG_CASES) + 1)
+        mean, std, _ = engine(name, tf, "heun", 18, work, samples=16, std=True)
+        figure(name, tf, mean, std, fig)
     gain = (1 - e_default.mean() / e_base.mean(), 1 - ens["mean_rel_l2"] / e_base.mean())
     out = dict(rows=rows, ci=ci, fig=fig.name, box=box, calib=calib, gain=gain,
-               ensemble_samples=test["samples"], pc_cases=pc_cases, machine=machine())
+               ensemble_samples=test["samples"], pc_cases=pc_cases, machine=machine(),
+               n_cases=len(e_default))
+    if vort is not None:
+        out["vorticity"] = vort
     if compliance is not None:
         out["compliance"] = compliance
     return out
+
+
+def vorticity_rows(t, fields):
+    """Per method: relative L2 of the vorticity (dgmf_data.flow.vorticity of the output fields) per
+    case (all its snapshots together), mean and worst over the cases."""
+    from dgmf_data import flow
+    w = lambda a: flow.vorticity(np.asarray(a, np.float64)[:, 0], np.asarray(a, np.float64)[:, 1])
+    ref = dict(t, u=w(t["u"]))
+    rows = []
+    for method, pred in fields.items():
+        e = per_case_error(w(pred), ref)
+        rows.append(dict(method=method, cases=len(e), mean=float(e.mean()), worst=float(e.max())))
+        print(f"  flow vorticity, {method:44s} mean {e.mean():.4f}  worst {e.max():.4f}", flush=True)
+    return rows
+
+
+def vorticity_lines(v):
+    if not v:
+        return []
+    lines = ["Vorticity ω = ∂v/∂x − ∂u/∂y of the same predictions (`dgmf_data.flow.vorticity`: second-order "
+             "differences on the output grid, applied alike to prediction and reference), relative L2 per "
+             "case over its 16 snapshots:", "", "| method | cases | vorticity rel. L2 mean | worst |",
+             "|---|---:|---:|---:|"]
+    lines += [f"| {r['method']} | {r['cases']} | {r['mean']:.4f} | {r['worst']:.4f} |" for r in v]
+    return lines + [""]
+
+
+def flow_figure(t, mean, std, samples, sampler, out, case=0):
+    """Vorticity of one test case at FLOW_FIG_TIMES: reference, DGMF ensemble mean, |error|, and the
+    calibrated ensemble std of the speed (sqrt(std_u^2 + std_v^2))."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from dgmf_data import flow
+    sel = np.flatnonzero(t["case"] == case)
+    w = lambda a: flow.vorticity(a[:, 0], a[:, 1])
+    ref, pred = w(t["u"][sel].astype(float)), w(mean[sel].astype(float))
+    sd = np.sqrt(std[sel, 0] ** 2 + std[sel, 1] ** 2)
+    p = ", ".join(f"{k}={v:.3g}" for k, v in zip(flow.PARAM_NAMES, t["params"][sel[0]]))
+    fig, axes = plt.subplots(len(FLOW_FIG_TIMES), 4, figsize=(12, 2.9 * len(FLOW_FIG_TIMES)), squeeze=False)
+    for r, k in enumerate(FLOW_FIG_TIMES):
+        lim = np.abs(ref[k]).max()
+        for ax, a, title, kw in (
+                (axes[r, 0], ref[k], "reference ω (128² solve)", dict(cmap="RdBu_r", vmin=-lim, vmax=lim)),
+                (axes[r, 1], pred[k], f"DGMF ω, mean of {samples}", dict(cmap="RdBu_r", vmin=-lim, vmax=lim)),
+                (axes[r, 2], np.abs(pred[k] - ref[k]), "|ω error|", dict(cmap="magma")),
+                (axes[r, 3], sd[k], "ensemble std of the speed\n(calibrated)", dict(cmap="magma"))):
+            im = ax.imshow(a, origin="lower", extent=(0, 1, 0, 1), **kw)
+            ax.set_title(f"t = {t['coords'][sel[k], 0]:.3g}: {title}", fontsize=8)
+            ax.set_xticks([])
+            ax.set_yticks([])
+            fig.colorbar(im, ax=ax, fraction=0.046)
+    fig.suptitle(f"flow, test case {case} ({p}); {sampler}, {samples} samples", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(out, dpi=90)
+    plt.close(fig)
 
 
 def compliance_rows(t, designs):
@@ -331,7 +408,8 @@ def row_named(rows, key):
 def summary_lines(results):
     """One row per model: the figures the accuracy target is about."""
     lines = ["## Summary", "",
-             "Mean relative L2 against the exact solution over the 128 test cases; each model's recommended "
+             "Mean relative L2 against the exact solution over the held-out test cases (128; flow: 24, each "
+             "16 snapshots); each model's recommended "
              "sampler (its dgmf.sampler, what `dgmf predict` uses by default; the section's table names it); "
              "\"lower by\" is against the regression baseline (same data, same backbone, trained "
              "as long); the paper reports 45–58 % lower against its baselines. \"finest training solver\" is the "
@@ -424,7 +502,8 @@ def markdown(results):
         "mean error against the finest solver of the training data on the same cases instead (Heat's top",
         "training level is the exact solution itself, h = 0; docs/benchmarks.md, \"Training levels\"). For",
         "Burgers a case is the whole space–time field of one Reynolds number (16 time slices, t = 0 to 3,",
-        "each a network query with `t` as `coords`). DGMF rows use one sample per case (seed 0) and the",
+        "each a network query with `t` as `coords`); for flow, the 16 snapshots t = 0, 2/3, …, 10 of",
+        "one case's velocity field (docs/flow.md). DGMF rows use one sample per case (seed 0) and the",
         "final denoising step; `pc` (reverse-diffusion predictor + 1 Langevin step, snr 0.16) runs on the",
         "first cases only (the row says how many), since it costs 2 network evaluations per level. ms/case is wall time",
         "divided by the number of cases, with up to 64 rows batched per network call; it is indicative",
@@ -460,7 +539,9 @@ def markdown(results):
     reference_note = {"topopt": " The reference is not an exact solution: it is SIMP's optimum on the 64 "
                                 "mesh for the same load (a local optimum of a non-convex problem; "
                                 "[topopt.md](topopt.md)), so the density error measures agreement with that "
-                                "design, and the compliance table below what a designer gets."}
+                                "design, and the compliance table below what a designer gets.",
+                      "flow": " No exact solution is known: the reference is the same solver on a 128² mesh, "
+                              "twice the finest training mesh, converged to about 0.3 % (docs/flow.md)."}
     for name, r in results.items():
         lines += [f"## {name}", "", bench.BENCH[name]["description"] + "." + reference_note.get(name, ""), "",
                   f"Measured in {r['seconds'] / 60:.1f} min (`scripts/accuracy.sh --bench {name} "
@@ -479,12 +560,14 @@ def markdown(results):
                       f"with one sample, {word(g16)} with the mean of {r['ensemble_samples']} samples "
                       "(the paper reports 45–58 % lower against its baselines)." + floor_note(name, r["rows"]), "",
                   f"Declared ranges: on the {box['cases']} cases of `models/{name}/box/` (every corner of "
-                  "the parameter box plus uniform draws" + (", times from 0 to 3" if name == "burgers"
-                                                              else "") +
+                  "the parameter box plus uniform draws" +
+                  (f", times from 0 to {bench.BENCH[name]['coords'][2]:g}" if bench.BENCH[name]["coords"]
+                   else "") +
                   f"), the recommended sampler gives mean {box['mean']:.4f}, worst {box['worst']:.4f}" +
                   (f" (at parameters {', '.join(f'{v:.4g}' for v in box['worst_params'])})"
                    if "worst_params" in box else "") + ".", ""]
         lines += compliance_lines(r.get("compliance"))
+        lines += vorticity_lines(r.get("vorticity"))
         lines += curve_lines(name, r.get("curve"))
         lines += calibration_lines(name, r["calib"])
         lines += [f"Engine test (`tests/accuracy.rs`, in CI): {ci['sampler']} {ci['steps']} on the "

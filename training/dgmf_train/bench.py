@@ -1,11 +1,11 @@
-"""The three built-in benchmarks as datasets (dgmf_train.dataset): their manifests and known values,
+"""The built-in benchmarks as datasets (dgmf_train.dataset): their manifests and known values,
 and the per-benchmark facts the evaluation tools use (solver module, grids)."""
 from __future__ import annotations
 
 
 import numpy as np
 
-from dgmf_data import burgers, heat, poisson, topopt
+from dgmf_data import burgers, flow, heat, poisson, topopt
 from .dataset import Fidelity, Manifest, Range
 
 def poisson_known_values():
@@ -63,6 +63,11 @@ BENCH = {
                    description="L-bracket minimum compliance (SIMP, volume 0.4), point load at y = 0.5 - "
                                "0.5 p on x = 1, direction a pi/2; density[y, x] on 64x64 elements; "
                                "fidelity = SIMP mesh 16/32/64"),
+    "flow": dict(module=flow, dims=2, fidelity=("discrete", 3), labels="n16,n32,n64",
+                 coords=("t", 0.0, flow.T_END), known_values=None,
+                 description="Navier-Stokes 2-D in a box with four sliding walls, Re in [10, 300], wall "
+                             "speeds in [-1, 1]; (u, v)[y, x] on a 32x32 grid at time t (coords); "
+                             "fidelity = solver mesh 16/32/64 cells a side"),
 }
 
 

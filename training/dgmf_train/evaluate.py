@@ -1,7 +1,7 @@
 """Held-out test sets and a quick accuracy check of an exported model.
 
 Write the sets that ship beside the model (params.npy float64 [N, P], fidelity.npy [N], u.npy float32
-exact solution [N, *shape]; coords.npy and case.npy for Burgers): the generator's test split, its
+exact solution [N, *shape]; coords.npy and case.npy for Burgers and flow): the generator's test split, its
 calibration split, and the declared-range set (box corners plus uniform draws):
 
     cd training && python3 -m dgmf_train.evaluate poisson --write-testset ../models/poisson \
@@ -65,8 +65,8 @@ def write_testset(name, data_dir, out_dir, split="test"):
 
 def write_boxset(name, out_dir, interior, seed=7):
     """The declared-range set: every corner of the parameter box plus `interior` uniform draws, at the
-    highest fidelity, with the exact solution. Burgers (time as a coordinate): both Re edges among the
-    cases and, per case, 16 times with t = 0 and t = 3 included (dgmf_data.burgers.train_times)."""
+    highest fidelity, with the exact solution. Time-coordinate benchmarks (Burgers, flow): per case 16
+    times with both ends of the time range included (the module's train_times)."""
     module = generate.CONFIG[name][0]
     lo, hi = np.asarray(module.PARAM_LOW, float), np.asarray(module.PARAM_HIGH, float)
     corners = np.array(np.meshgrid(*zip(lo, hi), indexing="ij")).reshape(len(lo), -1).T
@@ -74,12 +74,12 @@ def write_boxset(name, out_dir, interior, seed=7):
     params = np.concatenate([corners, lo + (hi - lo) * rng.random((interior, len(lo)))])
     top = len(generate.level_resolutions(name)) - 1
     times = None
-    if name == "burgers":
+    if name in generate.TIME_SERIES:
         per_case = module.train_times(rng, len(params))
         u = np.concatenate([generate.reference_field(name, p, ts) for p, ts in zip(params, per_case)])
         case = np.repeat(np.arange(len(params)), per_case.shape[1])
         params, times = params[case], per_case.reshape(-1, 1)
-        u = u.reshape(len(params), 1, -1)
+        u = u[:, None] if u.ndim == 2 else u  # burgers' rows get their channel axis
     else:
         case = None
         u = np.stack([generate.reference_field(name, p) for p in params])[:, None]
@@ -104,16 +104,18 @@ def low_fidelity(name, params, coords=None):
     """Coarsest-level solver output on the common output grid (one row per params row)."""
     m = bench.BENCH[name]["module"]
     res = m.LEVELS[0]
-    if name == "burgers":
-        out = np.empty((len(params), 1, m.OUT_N))
-        # One solve per distinct Re, at all the times asked for with it.
-        keys = [float(p[0]) for p in params]
-        for re in dict.fromkeys(keys):
-            rows = [i for i, k in enumerate(keys) if k == re]
-            times = coords[rows, 0]
-            order = np.argsort(times, kind="stable")
-            prof = m.to_output(m.solve(re, res, times[order]))
-            out[np.asarray(rows)[order], 0] = prof
+    if name in generate.TIME_SERIES:
+        out = None
+        # One solve per distinct parameter row, at all the times asked for with it.
+        keys = [tuple(float(x) for x in p) for p in params]
+        for key in dict.fromkeys(keys):
+            rows = np.array([i for i, k in enumerate(keys) if k == key])
+            order = np.argsort(coords[rows, 0], kind="stable")
+            field = generate.solver_field(name, np.array(key), res, coords[rows[order], 0])
+            field = field[:, None] if field.ndim == 2 else field  # burgers: add the channel axis
+            if out is None:
+                out = np.empty((len(params),) + field.shape[1:])
+            out[rows[order]] = field
         return out
     return np.stack([generate.solver_field(name, p, res) for p in params])[:, None]
 

@@ -221,3 +221,40 @@ def test_to_output_and_vorticity_exact_for_low_degree_fields():
     w = 0.7
     u, v = -w * (Yo - 0.5) + 0.3 * Yo**2, w * (Xo - 0.5) + 0.2 * Xo**2
     np.testing.assert_allclose(flow.vorticity(u, v), 2 * w + 0.4 * Xo - 0.6 * Yo, atol=1e-11)
+
+
+# ---------------------------------------------------------------- data sets and the example's case files
+def test_train_times_span_the_declared_range():
+    times = flow.train_times(np.random.default_rng(0), 50)
+    assert times.shape == (50, flow.N_TIMES) and np.all(np.diff(times, axis=1) >= 0)
+    np.testing.assert_array_equal(times[:, [0, -1]], np.broadcast_to([0.0, flow.T_END], (50, 2)))
+    k = flow.N_TIMES - 2  # one draw in each equal sub-interval of (0, T_END)
+    cells = np.floor(times[:, 1:-1] / flow.T_END * k)
+    np.testing.assert_array_equal(cells, np.broadcast_to(np.arange(k), cells.shape))
+
+
+def test_training_split_layout():
+    """A flow training split: one row per (case, time), 2 channels, the case's own times as coords,
+    inputs in float64 (what generate.build_split writes; the coarsest level keeps it fast)."""
+    from dgmf_data import generate
+    data = generate.build_split("flow", "train", [2], [5000], [0], log=lambda *_: None)
+    n = 2 * flow.N_TIMES
+    assert data["u"].shape == (n, 2, flow.OUT_N, flow.OUT_N) and data["u"].dtype == np.float32
+    assert data["coords"].shape == (n, 1) and data["coords"].dtype == np.float64
+    assert data["params"].dtype == np.float64 and np.all(data["level"] == 0)
+    np.testing.assert_array_equal(data["case"], np.repeat([0, 1], flow.N_TIMES))
+    times = data["coords"][:flow.N_TIMES, 0]
+    assert times[0] == 0.0 and times[-1] == flow.T_END and not data["u"][0].any()
+    # each row is the solver at that row's time
+    U, V = flow.solve(data["params"][0], flow.LEVELS[0], times)
+    np.testing.assert_allclose(data["u"][:flow.N_TIMES], flow.to_output(U, V), atol=1e-6)
+
+
+def test_write_case_round_trip(tmp_path):
+    params = np.array([50.0, 1.0, -0.5, 0.25, 0.0])
+    flow.write_case(tmp_path, params, [16])
+    field = np.fromfile(tmp_path / "mesh16.bin", dtype="<f4").reshape(flow.N_TIMES, 2, flow.OUT_N, flow.OUT_N)
+    np.testing.assert_allclose(field, flow.to_output(*flow.solve(params, 16)), atol=1e-6)
+    meta = dict(line.split(" ", 1) for line in (tmp_path / "mesh16.txt").read_text().splitlines())
+    assert float(meta["seconds"]) > 0
+    np.testing.assert_array_equal(np.array(meta["params"].split(), float), params)

@@ -16,7 +16,7 @@ require("onnxruntime")
 from dgmf_train import bench, contract, export, train  # noqa: E402
 from dgmf_train.model import n_params  # noqa: E402
 
-SHAPES = {"poisson": (1, 32, 32), "heat": (1, 32, 32), "burgers": (1, 64)}
+SHAPES = {"poisson": (1, 32, 32), "heat": (1, 32, 32), "burgers": (1, 64), "flow": (2, 32, 32)}
 
 
 def fake_checkpoint(name, path):
@@ -25,7 +25,8 @@ def fake_checkpoint(name, path):
     model = train.build_model(bench.manifest(name), SHAPES[name])
     # the layout of checkpoints from before the dataset format (they name a built-in benchmark)
     torch.save(dict(bench=name, baseline=False, shape=SHAPES[name], model=model.state_dict(),
-                    ema=model.state_dict(), shift=[0.5], scale=[0.2], sigma_min=0.01,
+                    ema=model.state_dict(), shift=[0.5] * SHAPES[name][0],
+                    scale=[0.2] * SHAPES[name][0], sigma_min=0.01,
                     sigma_max=50.0, steps=0, seconds=0.0, log=[], args={}), path)
 
 
@@ -72,7 +73,7 @@ def test_metadata_keys():
     assert m["dgmf.fidelity_labels"] == "8x8,16x16,32x32" and "dgmf.coord_names" not in m
 
 
-@pytest.mark.parametrize("name", ["poisson", "burgers"])
+@pytest.mark.parametrize("name", ["poisson", "burgers", "flow"])
 def test_export_roundtrip(name, tmp_path, monkeypatch):
     ck = tmp_path / "m.pt"
     fake_checkpoint(name, ck)
@@ -85,7 +86,7 @@ def test_export_roundtrip(name, tmp_path, monkeypatch):
     assert meta["dgmf.contract"] == "1" and meta["dgmf.output"] == "score"
     assert onx.ir_version <= 13 and onx.opset_import[0].version == 17
     names = [i.name for i in onx.graph.input]
-    assert names == ["z", "sigma", "params", "fidelity"] + (["coords"] if name == "burgers" else [])
+    assert names == ["z", "sigma", "params", "fidelity"] + (["coords"] if name != "poisson" else [])
     assert onx.graph.input[0].type.tensor_type.shape.dim[0].dim_param  # dynamic batch
     assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in onx.graph.initializer)
 
