@@ -258,3 +258,16 @@ def test_write_case_round_trip(tmp_path):
     meta = dict(line.split(" ", 1) for line in (tmp_path / "mesh16.txt").read_text().splitlines())
     assert float(meta["seconds"]) > 0
     np.testing.assert_array_equal(np.array(meta["params"].split(), float), params)
+
+
+def test_box_half_fraction_corners():
+    """The flow box set's half fraction: 16 distinct corners, every combination of the first four
+    parameters' extremes once, each extreme of the last one half of the time."""
+    from dgmf_train.evaluate import box_corners
+    full = box_corners(flow.PARAM_LOW, flow.PARAM_HIGH)
+    half = box_corners(flow.PARAM_LOW, flow.PARAM_HIGH, half=True)
+    assert full.shape == (32, 5) and half.shape == (16, 5)
+    assert len({tuple(r) for r in half[:, :4]}) == 16 and {tuple(r) for r in half} <= {tuple(r) for r in full}
+    assert (half[:, 4] == flow.PARAM_HIGH[4]).sum() == 8
+    for k in range(4):  # each pair (k, last) takes all four sign combinations
+        assert len({(a, b) for a, b in half[:, [k, 4]]}) == 4
