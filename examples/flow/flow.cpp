@@ -10,6 +10,7 @@
 // parameters (meshN.txt). The finest mesh is the reference; every other mesh is a solver to race.
 #include <dgmf.hpp>
 
+#include "args.hpp"
 #include "vtk.hpp"
 
 #include <algorithm>
@@ -41,21 +42,8 @@ const char* kUsage =
     "            [--out DIR] [--case DIR] [--json OUT.json]\n"
     "  RE in [10, 300]; UN, US, VW, VE in [-1, 1]: the north, south, west and east wall speeds\n";
 
-double number(const std::string& flag, const char* text) {
-    char* end = nullptr;
-    const double v = std::strtod(text, &end);
-    if (end == text || *end != '\0' || !std::isfinite(v))
-        throw std::invalid_argument(flag + " takes a number, got '" + text + "'");
-    return v;
-}
-
-int count(const std::string& flag, const char* text, int lo, int hi) {
-    const double v = number(flag, text);
-    if (v != std::floor(v) || v < lo || v > hi)
-        throw std::invalid_argument(flag + " takes an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                                    "], got '" + text + "'");
-    return static_cast<int>(v);
-}
+using args::count;
+using args::number;
 
 Args parse(int argc, char** argv) {
     Args a;

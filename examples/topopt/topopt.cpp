@@ -9,6 +9,7 @@
 //          [--sampler NAME] [--steps N] --json OUT.json [--save DIR]
 #include <dgmf.hpp>
 
+#include "args.hpp"
 #include "pictures.hpp"
 #include "simp.hpp"
 
@@ -37,21 +38,8 @@ const char* kUsage =
     "              [--sampler NAME] [--steps N] --json OUT.json [--save DIR]\n"
     "  P, A in [0, 1]: the load at x = 1, y = 0.5 - 0.5 P, direction A * 90 degrees from straight down\n";
 
-double number(const std::string& flag, const char* text) {
-    char* end = nullptr;
-    const double v = std::strtod(text, &end);
-    if (end == text || *end != '\0' || !std::isfinite(v))
-        throw std::invalid_argument(flag + " takes a number, got '" + text + "'");
-    return v;
-}
-
-int count(const std::string& flag, const char* text, int lo, int hi) {
-    const double v = number(flag, text);
-    if (v != std::floor(v) || v < lo || v > hi)
-        throw std::invalid_argument(flag + " takes an integer in [" + std::to_string(lo) + ", " + std::to_string(hi) +
-                                    "], got '" + text + "'");
-    return static_cast<int>(v);
-}
+using args::count;
+using args::number;
 
 Args parse(int argc, char** argv) {
     Args a;
