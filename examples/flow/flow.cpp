@@ -42,9 +42,6 @@ const char* kUsage =
     "            [--out DIR] [--case DIR] [--json OUT.json]\n"
     "  RE in [10, 300]; UN, US, VW, VE in [-1, 1]: the north, south, west and east wall speeds\n";
 
-using args::count;
-using args::number;
-
 Args parse(int argc, char** argv) {
     Args a;
     for (int i = 1; i < argc; ++i) {
@@ -61,12 +58,12 @@ Args parse(int argc, char** argv) {
         else if (flag == "--out") a.out = value();
         else if (flag == "--case") a.case_dir = value();
         else if (flag == "--json") a.json = value();
-        else if (flag == "--samples") a.samples = count(flag, value(), 1, 4096);
-        else if (flag == "--times") a.times = count(flag, value(), 1, 4096);
-        else if (flag == "--repeat") a.repeat = count(flag, value(), 1, 1000);
+        else if (flag == "--samples") a.samples = args::count(flag, value(), 1, 4096);
+        else if (flag == "--times") a.times = args::count(flag, value(), 1, 4096);
+        else if (flag == "--repeat") a.repeat = args::count(flag, value(), 1, 1000);
         else if (flag == "--params") {
             if (i + 5 >= argc) throw std::invalid_argument("--params needs 5 values: RE UN US VW VE");
-            for (int k = 0; k < 5; ++k) a.params.push_back(number(flag, argv[++i]));
+            for (int k = 0; k < 5; ++k) a.params.push_back(args::number(flag, argv[++i]));
         } else throw std::invalid_argument("unknown argument '" + flag + "'");
     }
     if (a.model.empty()) throw std::invalid_argument("--model is required");

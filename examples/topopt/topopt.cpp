@@ -38,9 +38,6 @@ const char* kUsage =
     "              [--sampler NAME] [--steps N] --json OUT.json [--save DIR]\n"
     "  P, A in [0, 1]: the load at x = 1, y = 0.5 - 0.5 P, direction A * 90 degrees from straight down\n";
 
-using args::count;
-using args::number;
-
 Args parse(int argc, char** argv) {
     Args a;
     for (int i = 1; i < argc; ++i) {
@@ -54,13 +51,13 @@ Args parse(int argc, char** argv) {
         if (flag == "--model") a.model = v;
         else if (flag == "--json") a.json = v;
         else if (flag == "--save") a.save = v;
-        else if (flag == "--position") a.position = number(flag, v);
-        else if (flag == "--angle") a.angle = number(flag, v);
-        else if (flag == "--mesh") a.mesh = count(flag, v, 2, 512);
-        else if (flag == "--samples") a.samples = count(flag, v, 1, 1024);
-        else if (flag == "--max-iter") a.max_iter = count(flag, v, 1, 100000);
+        else if (flag == "--position") a.position = args::number(flag, v);
+        else if (flag == "--angle") a.angle = args::number(flag, v);
+        else if (flag == "--mesh") a.mesh = args::count(flag, v, 2, 512);
+        else if (flag == "--samples") a.samples = args::count(flag, v, 1, 1024);
+        else if (flag == "--max-iter") a.max_iter = args::count(flag, v, 1, 100000);
         else if (flag == "--sampler") a.sampler = v;
-        else if (flag == "--steps") a.steps = count(flag, v, 2, 100000);
+        else if (flag == "--steps") a.steps = args::count(flag, v, 2, 100000);
         else throw std::invalid_argument("unknown option " + flag);
     }
     if (a.model.empty() || a.json.empty()) throw std::invalid_argument("--model and --json are required");
