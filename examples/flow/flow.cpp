@@ -34,7 +34,7 @@ namespace {
 struct Args {
     std::string model, out, case_dir, json;
     std::vector<double> params;  // empty: the case's, else the classic lid-driven cavity at Re 100
-    int samples = 8, times = 16, repeat = 3;
+    int samples = 8, times = 0, repeat = 3;  // times 0: 16, or the --case's
 };
 
 const char* kUsage =
@@ -178,9 +178,10 @@ int run(const Args& args) {
     const std::size_t snap = model.sample_len();
 
     std::vector<Solve> solves;
-    int times = args.times;
+    int times = args.times ? args.times : 16;
     if (!args.case_dir.empty()) {
-        times = 16;  // dgmf_data.flow.TIMES: the case's snapshots
+        if (args.times && args.times != 16)
+            throw std::invalid_argument("--times with --case: a case holds the 16 snapshots of dgmf_data.flow.TIMES");
         solves = read_case(args.case_dir, times * snap);
     }
     std::vector<double> params = args.params;
