@@ -50,7 +50,7 @@ def main(argv=None):
             params = t["params"][np.flatnonzero(t["case"] == c)[0]]
             case = Path(tmp) / f"case{c}"
             subprocess.run([sys.executable, "-m", "dgmf_data.flow", "--write-case", str(case), "--meshes", "64",
-                            "128", "--params", *map(repr, params)], cwd=REPO / "training", check=True,
+                            "128", "--params", *(repr(float(p)) for p in params)], cwd=REPO / "training", check=True,
                            stdout=subprocess.DEVNULL)
             for s in a.samples:
                 out = Path(tmp) / f"r{c}_{s}.json"

@@ -86,5 +86,41 @@ print(f"topopt JSON ok: iterations cold {r['cold']['iterations']}, warm {r['warm
       f"surrogate {r['surrogate']['compliance']:.4f}")
 PY
 
+echo "== examples/flow: a time series from the shipped flow model against the flow solver, one case"
+cmake -S examples/flow -B "$work/ex-flow" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
+cmake --build "$work/ex-flow" -j 2 >/dev/null
+# The case on the finest training mesh (the solver the surrogate races) and on the 128^2 reference mesh.
+(cd training && "${PYTHON:-python3}" -m dgmf_data.flow --write-case "$work/flowcase" --meshes 64 128 \
+  --params 180 0.8 -0.6 0.4 -0.9)
+"$work/ex-flow/flow" --model "$root/models/flow.onnx" --case "$work/flowcase" --out "$work/flow-series" \
+  --json "$work/flow.json"
+# The JSON's solver row recomputed in Python (the example's vorticity is dgmf_data.flow.vorticity), the
+# series files parsed back. Speed is reported, not asserted: docs/flow.md measures it.
+(cd training && "${PYTHON:-python3}" - "$work/flow.json" "$work/flowcase" "$work/flow-series" <<'PY'
+import json, sys
+import xml.etree.ElementTree as ET
+from pathlib import Path
+import numpy as np
+from dgmf_data import flow
+r, case, series = json.load(open(sys.argv[1])), Path(sys.argv[2]), Path(sys.argv[3])
+shape = (flow.N_TIMES, 2, flow.OUT_N, flow.OUT_N)
+ref, top = (np.fromfile(case / f"mesh{n}.bin", "<f4").reshape(shape).astype(float) for n in (128, 64))
+rel = lambda a, b: np.linalg.norm(a - b) / np.linalg.norm(b)
+w = lambda a: flow.vorticity(a[:, 0], a[:, 1])
+s = r["solvers"][0]
+assert r["reference_mesh"] == 128 and s["mesh"] == 64, r
+assert abs(s["rel_l2"] - rel(top, ref)) < 1e-4 and abs(s["vorticity_rel_l2"] - rel(w(top), w(ref))) < 1e-4, s
+assert r["dgmf"]["rel_l2"] < 0.3 and 0.5 < r["dgmf"]["coverage_2sigma"] <= 1, r
+steps = ET.parse(series / "flow.pvd").getroot().findall("./Collection/DataSet")
+np.testing.assert_allclose([float(d.get("timestep")) for d in steps], flow.TIMES, atol=1e-5)
+last = ET.parse(series / steps[-1].get("file")).getroot()
+arrays = {a.get("Name"): np.array(a.text.split(), float) for a in last.iter("DataArray")}
+np.testing.assert_allclose(arrays["reference_vorticity"], w(ref)[-1].ravel(), rtol=1e-4, atol=1e-3)
+assert arrays["velocity"].size == 3 * flow.OUT_N ** 2 and np.isfinite(arrays["velocity"]).all()
+print(f"flow example ok: DGMF rel. L2 {r['dgmf']['rel_l2']:.4f} (64^2 solver {s['rel_l2']:.4f}), "
+      f"series {r['predict_s']:.3f} s vs 64^2 solver {s['seconds']:.2f} s ({s['speedup']:.1f}x)")
+PY
+)
+
 echo "== MPI examples under mpirun (C++ and Fortran)"
 scripts/test-mpi.sh "$prefix"
