@@ -84,12 +84,12 @@ vorticity(u, v) = dv/dx - du/dy on the output grid (second-order differences), f
 
 Fidelity levels LEVELS = (16, 32, 64) cells a side; reference() = a REF_N = 128 solve.
 Measured errors, case (Re, speeds) = (300, 1, 1, 1, 1), relative L2 over all 16 snapshots, velocity
-/ vorticity (python3 -m dgmf_data.flow --ref-error 256; measured on a 64 x 64 output grid, before
-OUT_N became 32):
-    against 256^2:   64^2: 1.35 % / 4.7 %    reference 128^2: 0.28 % / 0.50 %  (per snapshot
-                     0.21-0.44 % / 0.48-0.53 %); the 64 -> 128 ratio 4.8 is second order, so the
+/ vorticity on the 32 x 32 output grid (python3 -m dgmf_data.flow --ref-error 256, ~10 min):
+    against 256^2:   64^2: 1.34 % / 2.08 %    reference 128^2: 0.29 % / 0.44 %  (per snapshot
+                     0.22-0.45 % / 0.42-0.48 %); the 64 -> 128 ratio 4.6 is second order, so the
                      reference is ~0.4 % from the converged solution
-    against 128^2:   16^2: 14.3 % / 23 %   32^2: 4.6 % / 8.4 %   64^2: 1.15 % / 4.3 %
+    (on the former 64 x 64 output grid: 64^2 1.35 % / 4.7 %, 128^2 0.28 % / 0.50 %; against 128^2
+    there, 16^2: 14.3 % / 23 %, 32^2: 4.6 % / 8.4 %.)
 Wall time of one solve to T_END, case (300, 1, 1, 1, 1) (python3 -m dgmf_data.flow --time; one
 core, numpy/scipy; measured at nice 19 on a 2-core machine loaded ~7 by other jobs, wall = CPU
 time within 3 %):  16^2: 0.34 s,  32^2: 1.2 s,  64^2: 7.4 s,  reference 128^2: 56 s,  256^2: 527 s.

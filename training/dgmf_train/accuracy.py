@@ -545,7 +545,7 @@ def markdown(results):
                                 "[topopt.md](topopt.md)), so the density error measures agreement with that "
                                 "design, and the compliance table below what a designer gets.",
                       "flow": " No exact solution is known: the reference is the same solver on a 128² mesh, "
-                              "twice the finest training mesh, converged to about 0.3 % (docs/flow.md)."}
+                              "twice the finest training mesh, about 0.4 % from the converged solution (docs/benchmarks.md)."}
     for name, r in results.items():
         lines += [f"## {name}", "", bench.BENCH[name]["description"] + "." + reference_note.get(name, ""), "",
                   f"Measured in {r['seconds'] / 60:.1f} min (`scripts/accuracy.sh --bench {name} "
