@@ -418,6 +418,12 @@ def vorticity(u, v):
     return (np.gradient(v, h, axis=-1, edge_order=2) - np.gradient(u, h, axis=-2, edge_order=2))
 
 
+def field_vorticity(field):
+    """vorticity of output fields [..., 2, N, N] (channel 0 = u, 1 = v) -> [..., N, N]."""
+    field = np.asarray(field, dtype=float)
+    return vorticity(field[..., 0, :, :], field[..., 1, :, :])
+
+
 def reference(params, times=TIMES, out_n=OUT_N):
     """Converged reference on the output grid: the REF_N mesh -> [len(times), 2, out_n, out_n]."""
     return to_output(*solve(params, REF_N, times), out_n=out_n)

@@ -67,6 +67,8 @@ CONFIG = {
 HELD_OUT = {"flow": (24, 16)}
 # Benchmarks with time as a coordinate: one solve per case gives one row per output time.
 TIME_SERIES = ("burgers", "flow")
+# Benchmarks whose solver fields carry their channel axis (the others' fields are one channel's grid).
+MULTI_CHANNEL = ("flow",)
 
 
 # Benchmarks whose top training level is the exact PDE solution (resolution 0 in the arrays) on
@@ -122,6 +124,12 @@ def reference_field(name, params, times=None):
     return CONFIG[name][0].reference(params)
 
 
+def as_rows(name, fields):
+    """Fields stacked along axis 0 as dataset rows [N, C, *grid]: a single-channel benchmark's fields
+    get their channel axis."""
+    return fields if name in MULTI_CHANNEL else fields[:, None]
+
+
 def case_times(name, split, count, seed):
     """Output times per case [count, 16] of a TIME_SERIES benchmark (None for the others):
     per-case stratified random times with both ends for training (module.train_times), the
@@ -146,11 +154,9 @@ def run_cases(name, split, params, level, times=None):
     per_case = [None] * len(params) if times is None else times
     u = np.stack([field(p, ts) for p, ts in zip(params, per_case)])
     if times is None:
-        return u[:, None], None, np.arange(len(params))
-    # one case -> one row per output time (time is a coordinate input); burgers' rows get their
-    # channel axis
-    u = u.reshape(-1, *u.shape[2:])
-    return (u[:, None] if u.ndim == 2 else u, times.reshape(-1, 1),
+        return as_rows(name, u), None, np.arange(len(params))
+    # one case -> one row per output time (time is a coordinate input)
+    return (as_rows(name, u.reshape(-1, *u.shape[2:])), times.reshape(-1, 1),
             np.repeat(np.arange(len(params)), times.shape[1]))
 
 

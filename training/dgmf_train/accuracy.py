@@ -321,11 +321,10 @@ def vorticity_rows(t, fields):
     """Per method: relative L2 of the vorticity (dgmf_data.flow.vorticity of the output fields) per
     case (all its snapshots together), mean and worst over the cases."""
     from dgmf_data import flow
-    w = lambda a: flow.vorticity(np.asarray(a, np.float64)[:, 0], np.asarray(a, np.float64)[:, 1])
-    ref = dict(t, u=w(t["u"]))
+    ref = dict(t, u=flow.field_vorticity(t["u"]))
     rows = []
     for method, pred in fields.items():
-        e = per_case_error(w(pred), ref)
+        e = per_case_error(flow.field_vorticity(pred), ref)
         rows.append(dict(method=method, cases=len(e), mean=float(e.mean()), worst=float(e.max())))
         print(f"  flow vorticity, {method:44s} mean {e.mean():.4f}  worst {e.max():.4f}", flush=True)
     return rows
@@ -350,8 +349,7 @@ def flow_figure(t, mean, std, samples, sampler, out, case=0):
     import matplotlib.pyplot as plt
     from dgmf_data import flow
     sel = np.flatnonzero(t["case"] == case)
-    w = lambda a: flow.vorticity(a[:, 0], a[:, 1])
-    ref, pred = w(t["u"][sel].astype(float)), w(mean[sel].astype(float))
+    ref, pred = flow.field_vorticity(t["u"][sel]), flow.field_vorticity(mean[sel])
     sd = np.sqrt(std[sel, 0] ** 2 + std[sel, 1] ** 2)
     p = ", ".join(f"{k}={v:.3g}" for k, v in zip(flow.PARAM_NAMES, t["params"][sel[0]]))
     fig, axes = plt.subplots(len(FLOW_FIG_TIMES), 4, figsize=(12, 2.9 * len(FLOW_FIG_TIMES)), squeeze=False)

@@ -67,8 +67,9 @@ def write_boxset(name, out_dir, interior, seed=7, half=False):
     """The declared-range set: every corner of the parameter box plus `interior` uniform draws, at the
     highest fidelity, with the exact solution.  half: only the half fraction of the corners whose last
     parameter's side is the parity of the others' (2^(P-1) corners: every combination of the other
-    parameters' extremes, each extreme of the last one half of the time), where a reference is dear. Time-coordinate benchmarks (Burgers, flow): per case 16
-    times with both ends of the time range included (the module's train_times)."""
+    parameters' extremes, each extreme of the last one half of the time), where a reference is dear.
+    Time-coordinate benchmarks (Burgers, flow): per case 16 times with both ends of the time range
+    included (the module's train_times)."""
     module = generate.CONFIG[name][0]
     lo, hi = np.asarray(module.PARAM_LOW, float), np.asarray(module.PARAM_HIGH, float)
     corners = box_corners(lo, hi, half)
@@ -81,10 +82,10 @@ def write_boxset(name, out_dir, interior, seed=7, half=False):
         u = np.concatenate([generate.reference_field(name, p, ts) for p, ts in zip(params, per_case)])
         case = np.repeat(np.arange(len(params)), per_case.shape[1])
         params, times = params[case], per_case.reshape(-1, 1)
-        u = u[:, None] if u.ndim == 2 else u  # burgers' rows get their channel axis
+        u = generate.as_rows(name, u)
     else:
         case = None
-        u = np.stack([generate.reference_field(name, p) for p in params])[:, None]
+        u = generate.as_rows(name, np.stack([generate.reference_field(name, p) for p in params]))
     fidelity = np.full(len(params), float(top) if bench.BENCH[name]["fidelity"][0] == "discrete"
                        else float(generate._fidelity(name, top)))
     _save(Path(out_dir), params, fidelity, u, times, case)
@@ -122,13 +123,13 @@ def low_fidelity(name, params, coords=None):
         for key in dict.fromkeys(keys):
             rows = np.array([i for i, k in enumerate(keys) if k == key])
             order = np.argsort(coords[rows, 0], kind="stable")
-            field = generate.solver_field(name, np.array(key), res, coords[rows[order], 0])
-            field = field[:, None] if field.ndim == 2 else field  # burgers: add the channel axis
+            field = generate.as_rows(name, generate.solver_field(name, np.array(key), res,
+                                                                coords[rows[order], 0]))
             if out is None:
                 out = np.empty((len(params),) + field.shape[1:])
             out[rows[order]] = field
         return out
-    return np.stack([generate.solver_field(name, p, res) for p in params])[:, None]
+    return generate.as_rows(name, np.stack([generate.solver_field(name, p, res) for p in params]))
 
 
 def rel_l2(pred, ref):
