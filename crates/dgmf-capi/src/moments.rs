@@ -172,9 +172,9 @@ pub extern "C" fn dgmf_moments_finish(
             }
         }
         let (mu, sd) = m.finish_moments_at(stats, &fid)?;
-        copy_out(&mut c_slice_mut(mean, mean_len, "mean")?[..need], &mu);
+        copy_out(&mut c_slice_mut(mean, mean_len, "mean")?[..need], &mu)?;
         if let Some(sd) = sd.filter(|_| !std.is_null()) {
-            copy_out(&mut c_slice_mut(std, std_len, "std")?[..need], &sd);
+            copy_out(&mut c_slice_mut(std, std_len, "std")?[..need], &sd)?;
         }
         Ok(())
     })

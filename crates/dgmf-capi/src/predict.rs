@@ -72,17 +72,36 @@ pub extern "C" fn dgmf_predict_batch(
             Some(c_slice_mut(std, std_len, "std")?)
         };
         let pred = with_progress(cfg, |progress| m.predict(&req, progress))?;
-        copy_out(&mut mean[..need], &pred.mean);
+        copy_out(&mut mean[..need], &pred.mean)?;
         if let (Some(out), Some(s)) = (std, pred.std.as_ref()) {
-            copy_out(&mut out[..need], s);
+            copy_out(&mut out[..need], s)?;
         }
         Ok(())
     })
 }
 
-/// One pass from a result array into the caller's buffer (row-major, as the array iterates).
-pub(crate) fn copy_out(out: &mut [f32], a: &dgmf::ndarray::ArrayD<f32>) {
-    out.iter_mut().zip(a).for_each(|(o, v)| *o = *v);
+/// Copies a result array (standard layout, as the engine builds every result) into the caller's buffer.
+/// A plain slice copy: ndarray's element iterator compiled to code that tests fields of its unused
+/// strided-iteration state, which valgrind reported as a jump on uninitialised values in every call.
+pub(crate) fn copy_out(out: &mut [f32], a: &dgmf::ndarray::ArrayD<f32>) -> CResult {
+    let values = a.as_slice().ok_or_else(|| {
+        Failure(
+            dgmf_status::DGMF_ERR_INTERNAL,
+            "internal error in libdgmf (please report): a result array is not in standard layout".into(),
+        )
+    })?;
+    if values.len() != out.len() {
+        return Err(Failure(
+            dgmf_status::DGMF_ERR_INTERNAL,
+            format!(
+                "internal error in libdgmf (please report): a result of {} values for a buffer of {}",
+                values.len(),
+                out.len()
+            ),
+        ));
+    }
+    out.copy_from_slice(values);
+    Ok(())
 }
 
 /// The config's request for `n` queries from C arrays (layout as in `dgmf_predict_batch`), bounded by the
