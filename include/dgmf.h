@@ -35,8 +35,12 @@
  *
  * Reproducibility
  *   With S samples per query (dgmf_config_set_samples) and seed s, sample j of query i draws its noise from
- *   stream (s, i*S + j); results are bit-identical whatever the batch size, the number of threads, or how
- *   the samples are split between dgmf_predict_moments calls. A sweep split across calls or ranks numbers
+ *   stream (s, i*S + j); results are bit-identical whatever the number of threads or how the samples are
+ *   split between dgmf_predict_moments calls, as long as every network call rounds a row the same way:
+ *   ONNX Runtime's matrix kernels round a row differently with the number of rows sharing the call, so
+ *   set max_batch to 1 (dgmf_config_set_max_batch; no slower on a CPU with one intra-op thread) for
+ *   bit-identical samples across splits and batch sizes; with batches they agree to ~1e-5 relative
+ *   (docs/distributed.md). A sweep split across calls or ranks numbers
  *   each part's queries from its global offset (dgmf_config_set_first_query) to get the same bits.
  */
 
@@ -194,13 +198,16 @@ enum dgmf_status dgmf_config_set_denoise(struct dgmf_config *config, int32_t den
 enum dgmf_status dgmf_config_set_samples(struct dgmf_config *config, size_t samples);
 
 // Seed of the noise streams: with S samples per query, sample j of query i draws from stream
-// (seed, i·S + j), so results are reproducible and independent of batching, threads and splits.
-enum dgmf_status dgmf_config_set_seed(struct dgmf_config *config, uint64_t seed);
+// (seed, i·S + j), so results are reproducible and independent of threads and splits; of the batch size
+// only with max_batch 1, since ONNX Runtime rounds a row with the number of rows sharing the call.
+enum dgmf_status dgmf_config_set_seed(struct dgmf_config *config,
+                                      uint64_t seed);
 
 // Numbers the queries of the next predictions from `first_query` (default 0): query i of a call then
 // draws the noise of query first_query + i, streams (seed, (first_query + i)·S + j). When a sweep is
 // split across calls or MPI ranks, set it to each part's offset in the whole sweep: every query then
-// gets bit for bit the samples it gets in one call over the whole sweep.
+// gets bit for bit the samples it gets in one call over the whole sweep (with max_batch 1: ONNX Runtime
+// rounds a row with the number of rows sharing its call, and the parts' calls hold other rows).
 enum dgmf_status dgmf_config_set_first_query(struct dgmf_config *config,
                                              uint64_t first_query);
 
@@ -307,9 +314,10 @@ enum dgmf_status dgmf_model_precision(const struct dgmf_model *model,
 // Predicts samples `first_sample .. first_sample + count − 1` of an ensemble of S samples per query, S
 // being the config's sample count (dgmf_config_set_samples), and returns their statistics in a new
 // `*out` (free with dgmf_moments_destroy; NULL on failure). Queries as in `dgmf_predict_batch`. Sample
-// j of query i draws its noise from stream (seed, i·S + j) whatever the split, so every sample equals
-// the serial run's bit for bit, and the merged parts of 0..S equal one dgmf_predict_batch to within the
-// merge's rounding (docs/distributed.md). Needs 1 ≤ count and first_sample + count ≤ S.
+// j of query i draws its noise from stream (seed, i·S + j) whatever the split. With max_batch 1 every
+// sample equals the serial run's bit for bit (ONNX Runtime rounds a row with the number of rows in its
+// call) and the merged parts of 0..S equal one dgmf_predict_batch within the merge's rounding, one float
+// ulp; with batches within ~1e-5 relative (docs/distributed.md). Needs 1 ≤ count and first_sample + count ≤ S.
 enum dgmf_status dgmf_predict_moments(const struct dgmf_model *model,
                                       const struct dgmf_config *config,
                                       size_t n,

@@ -1,9 +1,9 @@
 #!/usr/bin/env bash
 # The MPI examples (examples/mpi, C++ and Fortran) under mpirun, against an installed libdgmf:
-#   - ensemble: S samples split over 1 and 2 ranks, merged by an MPI_Op; each run checks itself against one
-#     serial call (exit 1 beyond the 1e-6 relative bound of docs/distributed.md), and the C++ and Fortran
-#     programs must agree bit for bit;
-#   - sweep: the same .npy, bit for bit, on 1 and 2 ranks and from both languages;
+#   - ensemble: an odd sample count (13) split unevenly over 1, 2 and 3 ranks, merged by an MPI_Op; each run
+#     checks itself against one serial call (exit 1 beyond the 1e-6 relative bound of docs/distributed.md),
+#     and the C++ and Fortran programs must agree bit for bit;
+#   - sweep: 7 queries x 3 samples, the same .npy, bit for bit, on 1, 2 and 3 ranks and from both languages;
 #   - the rank -> GPU mapping (what each rank would use on a node with 2 GPUs), on the CPU.
 # Usage: scripts/test-mpi.sh PREFIX   (scripts/test-bindings.sh passes the prefix it installed into)
 set -euo pipefail
@@ -23,21 +23,23 @@ model="$root/models/poisson.onnx"
 cmake -S examples/mpi -B "$work/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/build" -j 2 >/dev/null
 
-for np in 1 2; do
+for np in 1 2 3; do
   for exe in ensemble ensemble_f; do
     mkdir -p "$work/$exe-$np"
-    (cd "$work/$exe-$np" && "${run[@]}" -np "$np" "$work/build/$exe" "$model" 8)
+    (cd "$work/$exe-$np" && "${run[@]}" -np "$np" "$work/build/$exe" "$model" 13)
   done
   cmp "$work/ensemble-$np/ensemble_mean.npy" "$work/ensemble_f-$np/ensemble_mean.npy"
   cmp "$work/ensemble-$np/ensemble_std.npy" "$work/ensemble_f-$np/ensemble_std.npy"
   for exe in sweep sweep_f; do
-    "${run[@]}" -np "$np" "$work/build/$exe" "$model" 6 4 "$work/$exe-$np.npy"
+    "${run[@]}" -np "$np" "$work/build/$exe" "$model" 7 3 "$work/$exe-$np.npy"
   done
 done
-cmp "$work/sweep-1.npy" "$work/sweep-2.npy"
+for np in 2 3; do
+  cmp "$work/sweep-1.npy" "$work/sweep-$np.npy"
+  cmp "$work/sweep_f-1.npy" "$work/sweep_f-$np.npy"
+done
 cmp "$work/sweep-1.npy" "$work/sweep_f-1.npy"
-cmp "$work/sweep_f-1.npy" "$work/sweep_f-2.npy"
-echo "sweeps identical on 1 and 2 ranks, C++ and Fortran"
+echo "sweeps identical on 1, 2 and 3 ranks, C++ and Fortran"
 
 "${run[@]}" -np 3 "$work/build/ensemble" "$model" 1 --gpus-per-node 2 --print-devices >"$work/devices.txt"
 printf 'rank 0 (local 0): cuda:0\nrank 1 (local 1): cuda:1\nrank 2 (local 2): cuda:0\n' | diff - "$work/devices.txt"

@@ -1032,7 +1032,8 @@ contains
 
    !> Numbers the queries of the next predictions from `first_query` (0-based; default 0): query i of a call
    !> draws the noise of query first_query + i. A sweep split across calls or MPI ranks sets each part's offset
-   !> in the whole sweep and gets, bit for bit, the samples of one call over the whole sweep.
+   !> in the whole sweep and gets, bit for bit, the samples of one call over the whole sweep (with max_batch 1:
+   !> ONNX Runtime rounds a row with the number of rows sharing its call).
    subroutine dgmf_config_set_first_query(config, first_query, stat, errmsg)
       class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
       integer(c_int64_t), intent(in) :: first_query  !! 0-based offset of the first query in the whole sweep (>= 0)
@@ -1212,8 +1213,9 @@ contains
 
    !> Predicts samples first_sample .. first_sample + count - 1 of the config's S-sample ensemble (S from
    !> dgmf_config_set_samples) for n queries laid out as in dgmf_predict_batch, and returns their statistics.
-   !> Every sample equals the serial run's bit for bit, so parts of 0 .. S-1 merged give dgmf_predict_batch's
-   !> result to within the merge's rounding. Needs count >= 1 and first_sample + count <= S.
+   !> With max_batch 1 every sample equals the serial run's bit for bit, so parts of 0 .. S-1 merged give
+   !> dgmf_predict_batch's result to within the merge's rounding (with batches: ~1e-5 relative, since ONNX
+   !> Runtime rounds a row with the number of rows in its call). Needs count >= 1 and first_sample + count <= S.
    subroutine dgmf_predict_moments(model, config, params, fidelity, first_sample, count, moments, coords, stat, errmsg)
       class(dgmf_model_t), intent(in) :: model  !! the model handle
       type(dgmf_config_t), intent(in) :: config  !! the sampler configuration (its sample count is S)

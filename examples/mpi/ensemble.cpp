@@ -6,7 +6,9 @@
 // stream whatever rank computes it), packs its statistics, and an MPI_Reduce with a user op that calls
 // dgmf_moments_merge_packed combines them on rank 0. Rank 0 then checks the result against one serial
 // dgmf_predict_batch of all S samples and writes ensemble_mean.npy / ensemble_std.npy. Exit status 1 when
-// the gap exceeds the bound docs/distributed.md derives (1e-6 relative).
+// the gap exceeds the bound docs/distributed.md derives: 1e-6 relative on the CPU, where every network call
+// holds one row so that each sample is the serial run's bit for bit; 1e-4 with GPUs, where calls hold
+// batches and ONNX Runtime's kernels round a row differently with the rows beside it.
 #include "common.hpp"
 
 #include <cmath>
@@ -71,6 +73,12 @@ int run(int argc, char** argv) {
     const dgmf::Model model = example::load_shared(path, MPI_COMM_WORLD, options);
     auto config = dgmf::Config::for_model(model);  // the model's recommended sampler
     config.set_samples(S).set_seed(1);
+    // ONNX Runtime's GEMM kernels round a row differently depending on how many rows share the call, so a
+    // sample is the serial run's bit for bit, whatever the split, only when every call has one row. A CPU
+    // rank with one intra-op thread loses nothing by it (docs/distributed.md); a GPU needs its batches.
+    const bool one_row = gpus == 0;
+    if (one_row) config.set_max_batch(1);
+    const double bound = one_row ? 1e-6 : 1e-4;
     const auto q = example::middle_query(model);
 
     MPI_Barrier(MPI_COMM_WORLD);
@@ -97,11 +105,11 @@ int run(int argc, char** argv) {
                 S / slowest);
     const auto serial = model.predict_batch(config, q.params, {q.fidelity}, q.coords, S >= 2);
     const double gm = largest_gap(result.mean, serial.mean), gs = largest_gap(result.std, serial.std);
-    std::printf("largest relative gap to the serial run: mean %.3e, std %.3e (bound 1e-06)\n", gm, gs);
+    std::printf("largest relative gap to the serial run: mean %.3e, std %.3e (bound %.0e)\n", gm, gs, bound);
     const auto shape = model.shape();
     example::write_npy("ensemble_mean.npy", shape, result.mean.data());
     if (S >= 2) example::write_npy("ensemble_std.npy", shape, result.std.data());
-    return gm <= 1e-6 && gs <= 1e-6 ? 0 : 1;
+    return gm <= bound && gs <= bound ? 0 : 1;
 }
 
 }  // namespace

@@ -134,6 +134,10 @@ contains
       call config%create_for_model(model)  ! the model's recommended sampler
       call config%set_samples(s)
       call config%set_seed(1_c_int64_t)
+      ! ONNX Runtime's GEMM kernels round a row differently depending on how many rows share the call, so a
+      ! sample is the serial run's bit for bit, whatever the split, only when every call has one row. A CPU
+      ! rank with one intra-op thread loses nothing by it (docs/distributed.md); a GPU needs its batches.
+      if (gpus == 0) call config%set_max_batch(1)
       call middle_query(model, params, fidelity, coords)
 
       call MPI_Barrier(MPI_COMM_WORLD)
@@ -168,7 +172,7 @@ contains
       integer, intent(out) :: status
       type(dgmf_moments_t) :: total
       real(c_float), allocatable :: mean(:), std(:), serial_mean(:), serial_std(:)
-      real(c_double) :: gm, gs
+      real(c_double) :: gm, gs, bound
       integer, allocatable :: dims(:)
       integer :: n
       logical :: with_std
@@ -191,11 +195,13 @@ contains
       end if
       gm = largest_gap(mean, serial_mean)
       gs = largest_gap(std, serial_std)
-      print '(a)', "largest relative gap to the serial run: mean "//sci(gm)//", std "//sci(gs)//" (bound 1e-06)"
+      bound = merge(1d-6, 1d-4, gpus == 0) ! 1e-4 with GPUs: batched calls round rows differently
+      print '(a)', "largest relative gap to the serial run: mean "//sci(gm)//", std "//sci(gs)//" (bound "// &
+         sci(bound)//")"
       call model%shape(dims)
       call write_npy("ensemble_mean.npy", dims, mean)
       if (with_std) call write_npy("ensemble_std.npy", dims, std)
-      status = merge(0, 1, gm <= 1d-6 .and. gs <= 1d-6)
+      status = merge(0, 1, gm <= bound .and. gs <= bound)
    end subroutine
 
 end program

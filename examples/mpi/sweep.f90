@@ -111,6 +111,9 @@ contains
       call config%set_samples(s)
       call config%set_seed(1_c_int64_t)
       call config%set_first_query(int(lo, c_int64_t)) ! the block's queries draw their noise of the whole sweep
+      ! One row per network call: ONNX Runtime rounds a row differently with the number of rows beside it, and
+      ! the ranks' blocks hold different numbers of rows (docs/distributed.md).
+      call config%set_max_batch(1)
 
       ! Every rank knows every block: the gather's counts and offsets (in floats) need no message.
       allocate (mine((hi - lo)*n), counts(ranks), offsets(ranks), gathered(merge(nq*n, 0, rank == 0)))

@@ -182,7 +182,8 @@ pub extern "C" fn dgmf_config_set_samples(config: *mut dgmf_config, samples: usi
 }
 
 /// Seed of the noise streams: with S samples per query, sample j of query i draws from stream
-/// (seed, i·S + j), so results are reproducible and independent of batching, threads and splits.
+/// (seed, i·S + j), so results are reproducible and independent of threads and splits; of the batch size
+/// only with max_batch 1, since ONNX Runtime rounds a row with the number of rows sharing the call.
 #[no_mangle]
 pub extern "C" fn dgmf_config_set_seed(config: *mut dgmf_config, seed: u64) -> dgmf_status {
     set(config, |r| {
@@ -194,7 +195,8 @@ pub extern "C" fn dgmf_config_set_seed(config: *mut dgmf_config, seed: u64) -> d
 /// Numbers the queries of the next predictions from `first_query` (default 0): query i of a call then
 /// draws the noise of query first_query + i, streams (seed, (first_query + i)·S + j). When a sweep is
 /// split across calls or MPI ranks, set it to each part's offset in the whole sweep: every query then
-/// gets bit for bit the samples it gets in one call over the whole sweep.
+/// gets bit for bit the samples it gets in one call over the whole sweep (with max_batch 1: ONNX Runtime
+/// rounds a row with the number of rows sharing its call, and the parts' calls hold other rows).
 #[no_mangle]
 pub extern "C" fn dgmf_config_set_first_query(
     config: *mut dgmf_config,

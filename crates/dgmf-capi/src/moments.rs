@@ -37,9 +37,10 @@ fn stats_of<'a>(m: *const dgmf_moments, name: &str) -> CResult<&'a EnsembleMomen
 /// Predicts samples `first_sample .. first_sample + count − 1` of an ensemble of S samples per query, S
 /// being the config's sample count (dgmf_config_set_samples), and returns their statistics in a new
 /// `*out` (free with dgmf_moments_destroy; NULL on failure). Queries as in `dgmf_predict_batch`. Sample
-/// j of query i draws its noise from stream (seed, i·S + j) whatever the split, so every sample equals
-/// the serial run's bit for bit, and the merged parts of 0..S equal one dgmf_predict_batch to within the
-/// merge's rounding (docs/distributed.md). Needs 1 ≤ count and first_sample + count ≤ S.
+/// j of query i draws its noise from stream (seed, i·S + j) whatever the split. With max_batch 1 every
+/// sample equals the serial run's bit for bit (ONNX Runtime rounds a row with the number of rows in its
+/// call) and the merged parts of 0..S equal one dgmf_predict_batch within the merge's rounding, one float
+/// ulp; with batches within ~1e-5 relative (docs/distributed.md). Needs 1 ≤ count and first_sample + count ≤ S.
 #[no_mangle]
 #[allow(clippy::too_many_arguments)]
 pub extern "C" fn dgmf_predict_moments(

@@ -87,7 +87,8 @@ pub(crate) fn copy_out(out: &mut [f32], a: &dgmf::ndarray::ArrayD<f32>) -> CResu
     let values = a.as_slice().ok_or_else(|| {
         Failure(
             dgmf_status::DGMF_ERR_INTERNAL,
-            "internal error in libdgmf (please report): a result array is not in standard layout".into(),
+            "internal error in libdgmf (please report): a result array is not in standard layout"
+                .into(),
         )
     })?;
     if values.len() != out.len() {
