@@ -396,6 +396,10 @@ int main(int argc, char **argv) {
     EXPECT(dgmf_config_set_time_limit(cfg, NAN), DGMF_ERR_INVALID_ARGUMENT, "time limit");
     EXPECT(dgmf_config_set_time_limit(cfg, -1.0), DGMF_ERR_INVALID_ARGUMENT, "time limit");
     EXPECT(dgmf_config_set_time_limit(cfg, INFINITY), DGMF_ERR_INVALID_ARGUMENT, "time limit");
+    /* Positive and finite but out of range: the message names the range, in a few characters. */
+    EXPECT(dgmf_config_set_time_limit(cfg, 1e300), DGMF_ERR_INVALID_ARGUMENT, "outside 1e-9 ..= 3.15e10 s");
+    CHECK(strlen(dgmf_last_error()) < 200, "time-limit message is %zu characters", strlen(dgmf_last_error()));
+    EXPECT(dgmf_config_set_time_limit(cfg, 4.9e-324), DGMF_ERR_INVALID_ARGUMENT, "a nanosecond to a thousand years");
     OK(dgmf_model_load(path("bad/endless_loop.onnx"), NULL, &h));
     OK(dgmf_config_set_time_limit(cfg, 0.5));
     EXPECT(dgmf_predict(h, cfg, params, 2.0, NULL, mean, 24, NULL, 0), DGMF_ERR_CANCELLED, "time limit of 0.500 s");

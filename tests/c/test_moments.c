@@ -173,7 +173,25 @@ int main(int argc, char **argv) {
     EXPECT(dgmf_moments_merge_packed(acc, buf, N, len), DGMF_ERR_INVALID_ARGUMENT, "count of query 0");
     acc[0] = S;
     acc[1] = NAN;
-    EXPECT(dgmf_moments_unpack(m, N, acc, plen, &bad), DGMF_ERR_INVALID_ARGUMENT, "must be finite");
+    EXPECT(dgmf_moments_unpack(m, N, acc, plen, &bad), DGMF_ERR_INVALID_ARGUMENT, "mean of query 0");
+    /* A NaN mean, a negative or huge M2 in either buffer: refused before anything of `inout` is merged. */
+    double *keep = malloc(plen * sizeof(double));
+    memcpy(keep, buf, plen * sizeof(double));
+    EXPECT(dgmf_moments_merge_packed(acc, buf, N, len), DGMF_ERR_INVALID_ARGUMENT, "`in`: moments: the mean");
+    CHECK(memcmp(keep, buf, plen * sizeof(double)) == 0, "a refused merge left `inout` changed");
+    acc[1] = 1e300; /* finite, but no mean of float32 samples */
+    EXPECT(dgmf_moments_unpack(m, N, acc, plen, &bad), DGMF_ERR_INVALID_ARGUMENT, "mean of query 0");
+    acc[1] = 0.0;
+    acc[1 + len] = -1.0;
+    EXPECT(dgmf_moments_merge_packed(buf, acc, N, len), DGMF_ERR_INVALID_ARGUMENT, "`inout`: moments: M2");
+    acc[1 + len] = 1e300;
+    EXPECT(dgmf_moments_unpack(m, N, acc, plen, &bad), DGMF_ERR_INVALID_ARGUMENT, "M2 of query 0");
+    memcpy(acc, keep, plen * sizeof(double));
+    free(keep);
+    /* A length no buffer can have is refused, not turned into a slice (it segfaulted). */
+    EXPECT(dgmf_moments_merge_packed(acc, buf, 1, (size_t)1 << 62), DGMF_ERR_INVALID_ARGUMENT,
+           "larger than any buffer");
+    EXPECT(dgmf_moments_pack(x, buf, SIZE_MAX / 4), DGMF_ERR_INVALID_ARGUMENT, "larger than any buffer");
     EXPECT(dgmf_moments_merge_packed(acc, acc + 1, N, len), DGMF_ERR_INVALID_ARGUMENT, "overlap");
     EXPECT(dgmf_moments_merge_packed(NULL, buf, N, len), DGMF_ERR_NULL_ARGUMENT, "`in`");
     EXPECT(dgmf_moments_merge_packed(acc, buf, SIZE_MAX, len), DGMF_ERR_INVALID_ARGUMENT, "overflow");

@@ -177,12 +177,33 @@ pub(crate) fn c_path(ptr: *const c_char, name: &str) -> CResult<std::path::PathB
     Ok(std::ffi::OsStr::from_bytes(bytes).into())
 }
 
+/// Refuses a length no buffer can have (more than isize::MAX bytes: building a slice of it is undefined
+/// behaviour, whatever the caller passed) and a pointer not aligned for its element type.
+fn check_extent<T>(ptr: *const T, len: usize, name: &str) -> CResult {
+    let size = std::mem::size_of::<T>().max(1);
+    if len > isize::MAX as usize / size {
+        return Err(invalid(format!(
+            "`{name}`: a length of {len} elements ({}-byte) is larger than any buffer can be; pass the \
+             number of elements the buffer holds",
+            size
+        )));
+    }
+    if !ptr.is_aligned() {
+        return Err(invalid(format!(
+            "`{name}` is not aligned to {} bytes: pass a pointer to an array of its element type",
+            std::mem::align_of::<T>()
+        )));
+    }
+    Ok(())
+}
+
 /// A C array argument; `len` may be 0 with a NULL pointer.
 pub(crate) fn c_slice<'a, T>(ptr: *const T, len: usize, name: &str) -> CResult<&'a [T]> {
     if len == 0 {
         return Ok(&[]);
     }
     non_null(ptr, name)?;
+    check_extent(ptr, len, name)?;
     // SAFETY: the header documents that `ptr` holds `len` elements.
     Ok(unsafe { std::slice::from_raw_parts(ptr, len) })
 }
@@ -192,6 +213,7 @@ pub(crate) fn c_slice_mut<'a, T>(ptr: *mut T, len: usize, name: &str) -> CResult
         return Ok(&mut []);
     }
     non_null(ptr, name)?;
+    check_extent(ptr.cast_const(), len, name)?;
     // SAFETY: the header documents that `ptr` holds `len` writable elements.
     Ok(unsafe { std::slice::from_raw_parts_mut(ptr, len) })
 }

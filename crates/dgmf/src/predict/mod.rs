@@ -76,16 +76,21 @@ pub struct Request {
     pub time_limit: Option<Duration>,
 }
 
-/// A time limit given in seconds (the C API and the CLI take it so): a positive, finite number.
+/// Shortest and longest time limit, in seconds: a nanosecond (the clock's resolution) and a thousand
+/// years (anything longer is "no limit", which is spelled as none).
+pub const TIME_LIMIT_RANGE: (f64, f64) = (1e-9, 3.15e10);
+
+/// A time limit given in seconds (the C API and the CLI take it so), within [`TIME_LIMIT_RANGE`].
 pub fn time_limit(seconds: f64) -> Result<Duration> {
-    Duration::try_from_secs_f64(seconds)
-        .ok()
-        .filter(|d| !d.is_zero())
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "time limit {seconds} s: give a positive finite number of seconds"
-            ))
-        })
+    let (lo, hi) = TIME_LIMIT_RANGE;
+    if !(lo..=hi).contains(&seconds) {
+        // `{:e}`: a 1e300 or a denormal prints in a few characters, not hundreds of digits.
+        return Err(Error::invalid(format!(
+            "time limit {seconds:e} s is outside {lo:e} ..= {hi:e} s (a nanosecond to a thousand years): \
+             give a number of seconds in that range"
+        )));
+    }
+    Ok(Duration::from_secs_f64(seconds))
 }
 
 /// Default rows per network call.

@@ -60,24 +60,7 @@ impl EnsembleMoments {
         }
         for (q, &c) in counts.iter().enumerate() {
             let range = q * m.sample_len..(q + 1) * m.sample_len;
-            let (mq, m2q) = (&mean[range.clone()], &m2[range]);
-            if let Some(i) = mq.iter().position(|v| !v.is_finite()) {
-                return Err(Error::invalid(format!(
-                    "moments: the mean of query {q}, element {i} is {}; it must be finite",
-                    mq[i]
-                )));
-            }
-            if let Some(i) = m2q.iter().position(|v| !(v.is_finite() && *v >= 0.0)) {
-                return Err(Error::invalid(format!(
-                    "moments: M2 of query {q}, element {i} is {}; it must be finite and ≥ 0",
-                    m2q[i]
-                )));
-            }
-            if c == 0 && (mq.iter().any(|&v| v != 0.0) || m2q.iter().any(|&v| v != 0.0)) {
-                return Err(Error::invalid(format!(
-                    "moments: query {q} has count 0 but a nonzero mean or M2"
-                )));
-            }
+            check_record(q, c, &mean[range.clone()], &m2[range])?;
         }
         m.count = counts;
         m.mean = mean;
@@ -206,8 +189,9 @@ impl EnsembleMoments {
 
     /// [`EnsembleMoments::merge`] on packed records: folds `input` into `inout` (both `queries` records of
     /// `sample_len` values), with the same arithmetic, so a reduction over packed buffers gives the same
-    /// bits as merging the objects in the same order. Only the counts are checked (whole, 0 ≤ n ≤ 2⁵³):
-    /// this runs inside a reduction, on records `pack` wrote.
+    /// bits as merging the objects in the same order. Every record of both buffers is checked as
+    /// [`EnsembleMoments::from_parts`] checks its parts before anything is merged: on an error `inout` is
+    /// unchanged.
     pub fn merge_packed(
         input: &[f64],
         inout: &mut [f64],
@@ -217,6 +201,13 @@ impl EnsembleMoments {
         check_packed(input.len(), queries, sample_len)?;
         check_packed(inout.len(), queries, sample_len)?;
         let n = sample_len;
+        for (which, buf) in [("in", input), ("inout", &*inout)] {
+            for (q, rec) in buf.chunks_exact(2 * n + 1).enumerate() {
+                let count = packed_count(rec[0], q)?;
+                check_record(q, count, &rec[1..=n], &rec[n + 1..])
+                    .map_err(|e| Error::invalid(format!("`{which}`: {}", e.message())))?;
+            }
+        }
         for (q, (a, b)) in inout
             .chunks_exact_mut(2 * n + 1)
             .zip(input.chunks_exact(2 * n + 1))
@@ -264,8 +255,59 @@ impl EnsembleMoments {
         } else {
             None
         };
+        // A calibration scale (dgmf.std_scale) or merged values can overflow float32: a non-finite result
+        // is an error, never a success.
+        let n = self.sample_len.max(1);
+        for (what, v) in [("mean", Some(&mean)), ("std", std.as_ref())] {
+            if let Some(i) = v.and_then(|v| super::first_non_finite(v)) {
+                let cause = match what {
+                    "std" => format!(
+                        "the samples' spread times the model's dgmf.std_scale ({}) overflows: the calibration \
+                         scale or the model's outputs are too large",
+                        std_scale(i / n)
+                    ),
+                    _ => "the merged mean overflows: the moments hold values no float32 sample can have".into(),
+                };
+                return Err(Error::inference(format!(
+                    "the ensemble {what} of query {}, value {} is {} in float32: {cause}",
+                    i / n,
+                    i % n,
+                    v.unwrap()[i],
+                )));
+            }
+        }
         Ok((mean, std))
     }
+}
+
+/// Largest magnitude of a mean of float32 samples.
+const MAX_MEAN: f64 = f32::MAX as f64;
+
+/// Checks one query's record: means of float32 samples (finite, |mean| ≤ f32::MAX), M2 finite, ≥ 0 and at
+/// most what `count` float32 samples can give (count·(2·f32::MAX)²), all zero at count 0. Within these
+/// bounds every merge stays finite in f64, so a record that passes cannot overflow later.
+fn check_record(q: usize, count: u64, mean: &[f64], m2: &[f64]) -> Result<()> {
+    if let Some(i) = mean.iter().position(|v| v.is_nan() || v.abs() > MAX_MEAN) {
+        return Err(Error::invalid(format!(
+            "moments: the mean of query {q}, element {i} is {:e}; a mean of float32 samples is finite and \
+             at most {MAX_MEAN:e} in magnitude (is the buffer a packed record of this model?)",
+            mean[i]
+        )));
+    }
+    let most = count as f64 * (2.0 * MAX_MEAN) * (2.0 * MAX_MEAN);
+    if let Some(i) = m2.iter().position(|v| v.is_nan() || *v < 0.0 || *v > most) {
+        return Err(Error::invalid(format!(
+            "moments: M2 of query {q}, element {i} is {:e}; it must be ≥ 0 and at most {most:e}, what {count} \
+             float32 samples can give",
+            m2[i]
+        )));
+    }
+    if count == 0 && (mean.iter().any(|&v| v != 0.0) || m2.iter().any(|&v| v != 0.0)) {
+        return Err(Error::invalid(format!(
+            "moments: query {q} has count 0 but a nonzero mean or M2"
+        )));
+    }
+    Ok(())
 }
 
 /// Chan, Golub and LeVeque's pairwise update of part a (count `ca`) by part b (count `cb` > 0), in place:
@@ -444,5 +486,56 @@ mod tests {
         assert!(e.message().contains("M2 of query 1"), "{e}");
         let e = EnsembleMoments::merge_packed(&rec, &mut [0.0; 18], 2, 5).unwrap_err();
         assert!(e.message().contains("got 18"), "{e}");
+    }
+
+    #[test]
+    fn merge_packed_checks_every_record_of_both_buffers_before_merging() {
+        // Two queries of 2 values: records [count, mean0, mean1, m2_0, m2_1].
+        let good = [3.0, 1.0, 2.0, 0.5, 0.5];
+        for (at, bad, text) in [
+            (1, f64::NAN, "mean of query 1"),
+            (2, 1e300, "mean of query 1"),
+            (3, -1.0, "M2 of query 1"),
+            (4, f64::INFINITY, "M2 of query 1"),
+            (4, 1e300, "M2 of query 1"),
+        ] {
+            let mut input = [good, good].concat();
+            input[5 + at] = bad;
+            for into_inout in [false, true] {
+                let (mut a, mut b) = ([good, good].concat(), input.clone());
+                let (inp, io) = if into_inout {
+                    (&a.clone(), &mut b)
+                } else {
+                    (&b.clone(), &mut a)
+                };
+                let before = io.clone();
+                let e = EnsembleMoments::merge_packed(inp, io, 2, 2).unwrap_err();
+                assert!(e.message().contains(text), "{bad}: {e}");
+                assert!(
+                    e.message()
+                        .contains(if into_inout { "`inout`" } else { "`in`" }),
+                    "{e}"
+                );
+                // Query 0 is valid and comes first: nothing of it was merged either.
+                let bits = |v: &[f64]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(io), bits(&before), "{bad}: inout changed on an error");
+            }
+            assert!(EnsembleMoments::unpack(&[2], 2, &input).is_err());
+        }
+    }
+
+    #[test]
+    fn a_std_scale_that_overflows_float32_is_an_error() {
+        let mut m = EnsembleMoments::new(1, &[2]).unwrap();
+        m.add(0, &[1.0, 10.0]);
+        m.add(0, &[3.0, 30.0]);
+        assert!(m.finish(|_| 1e30).is_ok());
+        let e = m.finish(|_| 1e38).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Inference);
+        assert!(
+            e.message().contains("ensemble std of query 0, value 1"),
+            "{e}"
+        );
+        assert!(e.message().contains("dgmf.std_scale"), "{e}");
     }
 }
