@@ -68,8 +68,17 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
             a.data.display()
         ))
     })?;
-    // The value written, rounded to float32 as the engine reads it.
+    // The value written, rounded to float32 as the engine reads it; it must also keep every std finite.
     let k = k as f32;
+    let largest = raw.iter().fold(0f64, |m, &s| m.max(s));
+    if !(k.is_finite() && k > 0.0 && (k as f64 * largest) < f32::MAX as f64) {
+        return Err(invalid(format!(
+            "--data {}: the fitted std scale is {k:e}, which no model can hold (it must be a positive float32 \
+             that keeps the largest std, {largest:e}, finite): the reference solutions' errors are too \
+             large for float32 — check u.npy's units against the model's (dgmf info)",
+            a.data.display()
+        )));
+    }
     let after = report(&points(&raw), k as f64);
     let fit = Fit {
         current: &c.std_scale,
@@ -78,22 +87,51 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
         k,
         after,
     };
-    print_report(a, &cases, &req, &fit)?;
+    // Everything is built and checked before anything is written, and success is printed only after.
+    let model_bytes = match &a.out {
+        Some(_) => Some(recalibrated(a, &model, k, &req)?),
+        None => None,
+    };
     if let Some(path) = &a.report_json {
         let json = fit_json(a, &cases, &req, &fit);
         npy::write_atomically(path, |w| w.write_all(json_text(&json).as_bytes()))?;
     }
-    if let Some(out) = &a.out {
-        use dgmf::input_file::{read_bounded, MAX_MODEL_BYTES};
-        let kind = dgmf::ErrorKind::ModelLoad;
-        let bytes = read_bounded(&a.model, MAX_MODEL_BYTES, "model file", kind)?;
-        let edited = dgmf::onnx_header::set_metadata(&bytes, "dgmf.std_scale", &k.to_string())?;
-        // The scale holds for the sampler it was fitted with: the model recommends that sampler, so
-        // a caller who names none gets the std the scale was fitted for.
-        let edited = dgmf::onnx_header::set_metadata(&edited, "dgmf.sampler", &req.sampler.spec())?;
-        npy::write_atomically(out, |w| w.write_all(&edited))?;
+    if let (Some(out), Some(bytes)) = (&a.out, &model_bytes) {
+        npy::write_atomically(out, |w| w.write_all(bytes))?;
     }
+    print_report(a, &cases, &req, &fit)?;
     Ok(())
+}
+
+/// The model file with `dgmf.std_scale = k` and the sampler it was fitted with, checked to load with the
+/// same contract apart from those two entries (a file that no longer loads is never written).
+fn recalibrated(a: &CalibrateArgs, model: &Model, k: f32, req: &Request) -> Result<Vec<u8>, Error> {
+    use dgmf::input_file::{read_bounded, MAX_MODEL_BYTES};
+    let kind = dgmf::ErrorKind::ModelLoad;
+    let bytes = read_bounded(&a.model, MAX_MODEL_BYTES, "model file", kind)?;
+    let edited = dgmf::onnx_header::set_metadata(&bytes, "dgmf.std_scale", &k.to_string())?;
+    // The scale holds for the sampler it was fitted with: the model recommends that sampler, so
+    // a caller who names none gets the std the scale was fitted for.
+    let edited = dgmf::onnx_header::set_metadata(&edited, "dgmf.sampler", &req.sampler.spec())?;
+    let check = Model::from_bytes(&edited, model.options()).map_err(|e| {
+        Error::new(
+            dgmf::ErrorKind::Internal,
+            format!(
+                "the recalibrated model does not load ({e}); nothing was written — please report"
+            ),
+        )
+    })?;
+    let (mut want, mut got) = (model.contract().clone(), check.contract().clone());
+    (want.std_scale, want.sampler) = (vec![k], Some(req.sampler.clone()));
+    (got.std_scale, got.sampler) = (vec![k], Some(req.sampler.clone()));
+    if want != got || check.contract().std_scale != [k] {
+        return Err(Error::new(
+            dgmf::ErrorKind::Internal,
+            "the recalibrated model's contract differs from the original's beyond dgmf.std_scale and \
+             dgmf.sampler; nothing was written — please report",
+        ));
+    }
+    Ok(edited)
 }
 
 /// What `calibrate` measured and fitted.
@@ -115,20 +153,24 @@ fn check_args(a: &CalibrateArgs) -> Result<(), Error> {
             a.samples
         )));
     }
+    // predict's output rules: writable directory (tried now, not after the prediction), a regular file or
+    // nothing yet (never a device or FIFO), no two outputs one file, no output over an input — except
+    // --out over the model, which is rewritten atomically.
+    let mut outs: Vec<(&str, &Path)> = Vec::new();
     if let Some(out) = &a.out {
-        let dir = out
-            .parent()
-            .filter(|d| !d.as_os_str().is_empty())
-            .unwrap_or(Path::new("."));
-        if !dir.is_dir() {
-            return Err(invalid(format!(
-                "--out {}: {} is not a directory",
-                out.display(),
-                dir.display()
-            )));
-        }
+        outs.push(("--out", out.as_path()));
     }
-    Ok(())
+    if let Some(json) = &a.report_json {
+        outs.push(("--report-json", json.as_path()));
+    }
+    crate::outputs::check_output_paths(
+        &outs,
+        &[
+            ("the model", a.model.as_path()),
+            ("--data", a.data.as_path()),
+        ],
+        &["--out"],
+    )
 }
 
 fn fit_json(a: &CalibrateArgs, cases: &Cases, req: &Request, fit: &Fit<'_>) -> serde_json::Value {
@@ -304,9 +346,12 @@ fn read_cases(dir: &Path, c: &Contract, limit: Option<usize>) -> Result<Cases, E
         });
     }
     let reference: Vec<f64> = u.iter().take(n * c.sample_len()).copied().collect();
-    if let Some(i) = reference.iter().position(|v| !v.is_finite()) {
+    if let Some(i) = reference
+        .iter()
+        .position(|v| !v.is_finite() || v.abs() > f32::MAX as f64)
+    {
         return Err(bad(format!(
-            "u.npy row {} holds {}: the reference solutions must be finite",
+            "u.npy row {} holds {:e}: the reference solutions must be finite float32 values",
             i / c.sample_len(),
             reference[i]
         )));

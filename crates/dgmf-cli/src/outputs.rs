@@ -43,9 +43,26 @@ fn png_path(prefix: &Path, what: &str) -> PathBuf {
 /// the same file (compared as canonical directory + file name, so `./a.npy` and `a.npy` are one file).
 pub(crate) fn check_outputs(a: &PredictArgs) -> Result<(), Error> {
     let list = outputs(a);
+    let outs: Vec<(&str, &Path)> = list.iter().map(|(f, p)| (*f, p.as_path())).collect();
+    let mut inputs = vec![("the model", a.model.as_path())];
+    if let Some(p) = a.params_file.as_deref() {
+        inputs.push(("--params-file", p));
+    }
+    check_output_paths(&outs, &inputs, &[])
+}
+
+/// The output rules every command shares (`predict`, `calibrate`): each output in `outputs` (flag, path)
+/// can be written, names a regular file or nothing yet, no two name the same file, and none names one of
+/// `inputs` (what the command reads: writing over it first would destroy it), except the flags in
+/// `may_replace`: outputs written atomically from bytes read before, so the original stays whole on any
+/// failure (`dgmf calibrate --out MODEL` recalibrates in place).
+pub(crate) fn check_output_paths(
+    outputs: &[(&str, &Path)],
+    inputs: &[(&str, &Path)],
+    may_replace: &[&str],
+) -> Result<(), Error> {
     let mut seen: Vec<(&str, &Path, PathBuf)> = Vec::new();
-    for (flag, path) in &list {
-        let (flag, path) = (*flag, path.as_path());
+    for &(flag, path) in outputs {
         let bad = |why: String| {
             Error::new(
                 dgmf::ErrorKind::Io,
@@ -102,6 +119,17 @@ pub(crate) fn check_outputs(a: &PredictArgs) -> Result<(), Error> {
                 other_path.display(),
                 path.display()
             )));
+        }
+        for &(what, input) in inputs {
+            let same = std::fs::canonicalize(input)
+                .is_ok_and(|i| i == target || std::fs::canonicalize(&target).is_ok_and(|t| t == i));
+            if same && !may_replace.contains(&flag) {
+                return Err(invalid(format!(
+                    "{flag} {} is {what} ({}): writing there would destroy it; give another path",
+                    path.display(),
+                    input.display()
+                )));
+            }
         }
         seen.push((flag, path, target));
     }

@@ -123,7 +123,7 @@ fn calibration_refuses_what_it_cannot_use() {
     let o = calibrate(&[&m, "--data", data, "--samples", "1"]);
     assert_one_line_error(&o, "--samples 1: an ensemble std needs 2 or more samples");
     let o = calibrate(&[&m, "--data", data, "--out", "/nonexistent/dir/m.onnx"]);
-    assert_one_line_error(&o, "/nonexistent/dir is not a directory");
+    assert_one_line_error(&o, "cannot write into the directory /nonexistent/dir");
     // Arrays that do not fit the model: named with their shapes.
     let bad = ArrayD::from_shape_vec(IxDyn(&[8, 3]), vec![0.5f32; 24]).unwrap();
     dgmf_cli::npy::write_array(&dir.path().join("params.npy"), &bad).unwrap();
@@ -158,4 +158,103 @@ fn calibration_refuses_what_it_cannot_use() {
     // A directory that is not there.
     let o = calibrate(&[&m, "--data", "/nonexistent"]);
     assert_one_line_error(&o, "/nonexistent");
+}
+
+/// `calibrate` shares `predict`'s output rules and never harms the model: it refuses before running when an
+/// output names the model (other than `--out` itself), a device or FIFO, or an unwritable directory; a fit
+/// no model can hold (errors beyond float32) writes nothing; `--out MODEL` rewrites it in place, loadable.
+#[test]
+fn calibration_never_destroys_the_model_it_calibrates() {
+    let dir = tempfile::tempdir().unwrap();
+    analytic_cases(dir.path(), 24);
+    let data = dir.path().to_str().unwrap();
+    let m = dir.path().join("model.onnx");
+    std::fs::copy(model("analytic_score.onnx"), &m).unwrap();
+    let original = std::fs::read(&m).unwrap();
+    let ms = m.to_str().unwrap();
+    let fifo = dir.path().join("fifo");
+    assert!(std::process::Command::new("mkfifo")
+        .arg(&fifo)
+        .status()
+        .unwrap()
+        .success());
+    let fifo = fifo.to_str().unwrap();
+    for (args, want) in [
+        (vec!["--report-json", ms], "is the model"),
+        (vec!["--out", ms, "--report-json", ms], "name the same file"),
+        (vec!["--out", fifo], "not a regular file"),
+        (
+            vec!["--report-json", "/proc/dgmf-report.json"],
+            "cannot write into the directory /proc",
+        ),
+    ] {
+        let mut v = vec![ms, "--data", data, "--samples", "4"];
+        v.extend(args.iter().copied());
+        let o = calibrate(&v);
+        let (out, err) = text(&o);
+        assert!(!o.status.success(), "{args:?}: {out}");
+        assert!(err.contains(want), "{args:?}: {err}");
+        assert!(!out.contains("wrote"), "{args:?}: success printed: {out}");
+        assert_eq!(
+            std::fs::read(&m).unwrap(),
+            original,
+            "{args:?}: the model changed"
+        );
+    }
+    assert!(std::fs::metadata(fifo).unwrap().file_type().is_fifo_like());
+
+    // References beyond float32 (u = 1e300, finite in f64): refused, the model untouched.
+    let huge = dir.path().join("huge");
+    std::fs::create_dir(&huge).unwrap();
+    for f in ["params.npy", "fidelity.npy"] {
+        std::fs::copy(dir.path().join(f), huge.join(f)).unwrap();
+    }
+    // A float64 .npy by hand: version 1.0 header padded to 64 bytes, then the values.
+    let mut header =
+        "{'descr': '<f8', 'fortran_order': False, 'shape': (24, 2, 3, 4), }".to_string();
+    while (10 + header.len() + 1) % 64 != 0 {
+        header.push(' ');
+    }
+    header.push('\n');
+    let mut bytes = b"\x93NUMPY\x01\x00".to_vec();
+    bytes.extend((header.len() as u16).to_le_bytes());
+    bytes.extend(header.as_bytes());
+    (0..24 * 24).for_each(|_| bytes.extend(1e300f64.to_le_bytes()));
+    std::fs::write(huge.join("u.npy"), bytes).unwrap();
+    let o = calibrate(&[
+        ms,
+        "--data",
+        huge.to_str().unwrap(),
+        "--samples",
+        "4",
+        "--out",
+        ms,
+    ]);
+    let (out, err) = text(&o);
+    assert!(
+        !o.status.success() && err.contains("finite float32"),
+        "{out}{err}"
+    );
+    assert_eq!(std::fs::read(&m).unwrap(), original);
+
+    // In place: the rewritten model loads and predicts, with the new scale.
+    let o = calibrate(&[ms, "--data", data, "--samples", "4", "--out", ms]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    assert!(text(&o).0.contains("wrote"));
+    let info = dgmf(&["info", ms], &[]);
+    assert!(
+        info.status.success() && text(&info).0.contains("calibrated"),
+        "{}",
+        text(&info).0
+    );
+}
+
+trait FifoLike {
+    fn is_fifo_like(&self) -> bool;
+}
+impl FifoLike for std::fs::FileType {
+    fn is_fifo_like(&self) -> bool {
+        use std::os::unix::fs::FileTypeExt;
+        self.is_fifo()
+    }
 }
