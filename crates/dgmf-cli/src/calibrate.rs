@@ -122,8 +122,8 @@ fn recalibrated(a: &CalibrateArgs, model: &Model, k: f32, req: &Request) -> Resu
         )
     })?;
     let (mut want, mut got) = (model.contract().clone(), check.contract().clone());
-    (want.std_scale, want.sampler) = (vec![k], Some(req.sampler.clone()));
-    (got.std_scale, got.sampler) = (vec![k], Some(req.sampler.clone()));
+    (want.std_scale, want.sampler) = (vec![k], Some(req.sampler));
+    (got.std_scale, got.sampler) = (vec![k], Some(req.sampler));
     if want != got || check.contract().std_scale != [k] {
         return Err(Error::new(
             dgmf::ErrorKind::Internal,
