@@ -135,6 +135,7 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     check_outputs(a)?;
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
     let job = build_request(a, model.contract())?;
+    warn_costly_sampler(a, model.contract(), &job.request);
     let (pred, walls) = run(a, &model, &job)?;
     // The files first (each written whole or not at all), then the summary on standard output.
     let written = write_outputs(a, &job.request, &pred, &walls)?;
@@ -153,6 +154,25 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         out.line(line)?;
     }
     Ok(())
+}
+
+/// A model may declare a sampler (`dgmf.sampler`) far dearer than the library default, up to ~10⁷
+/// network evaluations per sample within the limits: say so before it runs, with its cost, so a user who
+/// did not choose it is not left waiting without a word.
+fn warn_costly_sampler(a: &PredictArgs, c: &Contract, req: &Request) {
+    const FACTOR: usize = 10;
+    let default = SamplerConfig::default().nfe();
+    let nfe = req.sampler.nfe();
+    if a.sampler.is_none() && c.sampler.is_some() && nfe > FACTOR * default {
+        let calls = nfe.saturating_mul(req.queries.len().saturating_mul(req.n_samples));
+        eprintln!(
+            "dgmf: warning: the model's dgmf.sampler `{}` costs {nfe} network evaluations per sample \
+             ({calls} in all), {}x the library default's {default}; name --sampler (and --steps) to choose \
+             another",
+            escape_controls(&req.sampler.spec()),
+            nfe / default
+        );
+    }
 }
 
 /// What `predict` runs: the request, or for `--coord-values` one parameter vector swept over the values.

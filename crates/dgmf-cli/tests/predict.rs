@@ -382,3 +382,57 @@ fn png_pictures_show_the_fields_with_their_scale() {
     }
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// A model's own dgmf.sampler far dearer than the library default (within the limits) runs, with a warning
+/// first that gives its cost; naming --sampler, or a cheap declared sampler, gives none.
+#[test]
+fn a_costly_declared_sampler_is_announced_before_it_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let bytes = std::fs::read(model("analytic_recommends.onnx")).unwrap(); // it has a dgmf.sampler
+    let costly = dir.path().join("costly.onnx");
+    std::fs::write(
+        &costly,
+        with_metadata(
+            &bytes,
+            &[("dgmf.sampler", "pc steps=200 corrector_steps=1")],
+        ),
+    )
+    .unwrap();
+    let cheap = dir.path().join("cheap.onnx");
+    std::fs::write(
+        &cheap,
+        with_metadata(&bytes, &[("dgmf.sampler", "heun steps=4")]),
+    )
+    .unwrap();
+    let out = dir.path().join("m.npy");
+    let run = |m: &std::path::Path, extra: &[&str]| {
+        let mut v = vec![
+            "predict",
+            m.to_str().unwrap(),
+            "--params",
+            "0.3,-0.6",
+            "--fidelity",
+            "2",
+        ];
+        v.extend(["-q", "--out", out.to_str().unwrap()]);
+        v.extend(extra);
+        dgmf(&v, &[])
+    };
+    let o = run(&costly, &[]);
+    let (_, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("warning: the model's dgmf.sampler `pc steps=200")
+            && err.contains("costs 400 network evaluations per sample")
+            && err.contains("13x the library default's 30"),
+        "{err}"
+    );
+    for (m, extra) in [(&costly, &["--sampler", "heun"][..]), (&cheap, &[][..])] {
+        let o = run(m, extra);
+        assert!(
+            o.status.success() && !text(&o).1.contains("warning"),
+            "{}",
+            text(&o).1
+        );
+    }
+}
