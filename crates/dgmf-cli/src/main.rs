@@ -211,6 +211,7 @@ fn query_rows(a: &PredictArgs, c: &Contract) -> Result<(Rows, Rows), Error> {
     let mut budget = Budget {
         limit: (a.memory_limit as u64).saturating_mul(1 << 20),
         used: 0,
+        per_query: dgmf::predict::query_bytes(c) as u64,
     };
     let params: Vec<Vec<f64>> = match (&a.params, &a.params_file) {
         (Some(p), None) => vec![numbers("params", p)?],
@@ -220,6 +221,7 @@ fn query_rows(a: &PredictArgs, c: &Contract) -> Result<(Rows, Rows), Error> {
             c.params.len(),
             "parameters",
             &mut budget,
+            true,
         )?,
         _ => {
             return Err(invalid(
@@ -236,6 +238,7 @@ fn query_rows(a: &PredictArgs, c: &Contract) -> Result<(Rows, Rows), Error> {
                 c.coords.len(),
                 "coordinates",
                 &mut budget,
+                false,
             )?;
             if rows.len() != params.len() {
                 return Err(invalid(format!(

@@ -63,6 +63,9 @@ pub(crate) fn is_name(field: &str) -> bool {
 pub(crate) struct Budget {
     pub(crate) limit: u64,
     pub(crate) used: u64,
+    /// Bytes each query's results will take in the prediction (dgmf::predict::query_bytes): a file of
+    /// query rows is bounded by what its rows and their results need together, as it is read.
+    pub(crate) per_query: u64,
 }
 
 impl Budget {
@@ -83,22 +86,33 @@ impl Budget {
 /// Reads a query file (`flag` names it in messages: "--params-file"): a `.npy` array [n, width] (or [width]
 /// for one row), or CSV text with `width` comma-separated numbers per line. Only regular files are read,
 /// and the rows must fit in what is left of `budget` (checked from the file's size before reading).
+/// `queries` says whether each row is a query of its own (the parameter file: its results count against
+/// the budget too) or belongs to one already counted (the coordinate file).
 pub(crate) fn read_queries(
     path: &Path,
     flag: &str,
     width: usize,
     noun: &str,
     budget: &mut Budget,
+    queries: bool,
 ) -> Result<Vec<Vec<f64>>, Error> {
     let bad = |why: String| invalid(format!("{flag} {}: {why}", path.display()));
     if width == 0 {
         return Err(bad(format!("the model takes no {noun}; leave {flag} out")));
     }
+    let per_row = row_bytes(width).saturating_add(if queries { budget.per_query } else { 0 });
     let rows: Vec<Vec<f64>> = if path.extension().is_some_and(|e| e == "npy") {
-        // Refused from its size before it is read, then from its shape before the rows are built.
+        // Refused from its size before it is read: the file holds at least this many rows (8-byte values
+        // after a header of at most 64 KiB), each with its results; then from its shape, exactly.
         let file_bytes = std::fs::metadata(path).map_or(0, |m| m.len());
-        if file_bytes > budget.left() {
-            return Err(budget.exceeded(flag, path, &format!("it holds {file_bytes} bytes")));
+        let at_least = file_bytes.saturating_sub(65_546) / (8 * width as u64).max(1);
+        if file_bytes > budget.left() || at_least.saturating_mul(per_row) > budget.left() {
+            let what = format!(
+                "it holds {file_bytes} bytes, at least {at_least} rows that with their results need \
+                 {} bytes",
+                at_least.saturating_mul(per_row)
+            );
+            return Err(budget.exceeded(flag, path, &what));
         }
         let a = npy::read(path, flag, budget.left())?;
         let shape = a.shape().to_vec();
@@ -114,7 +128,7 @@ pub(crate) fn read_queries(
         // The flat values, then the same values as rows.
         let need = (a.len() as u64)
             .saturating_mul(8)
-            .saturating_add((n as u64).saturating_mul(row_bytes(width)));
+            .saturating_add((n as u64).saturating_mul(per_row));
         if need > budget.left() {
             let what = format!("its {n} rows of {width} values need {need} bytes in memory");
             return Err(budget.exceeded(flag, path, &what));
@@ -131,14 +145,14 @@ pub(crate) fn read_queries(
         }
         rows
     } else {
-        read_csv(path, flag, width, noun, budget)?
+        read_csv(path, flag, width, noun, budget, per_row)?
     };
     if rows.is_empty() {
         return Err(bad("no queries in the file".into()));
     }
     budget.used = budget
         .used
-        .saturating_add((rows.len() as u64).saturating_mul(row_bytes(width)));
+        .saturating_add((rows.len() as u64).saturating_mul(per_row));
     Ok(rows)
 }
 
@@ -151,6 +165,7 @@ pub(crate) fn read_csv(
     width: usize,
     noun: &str,
     budget: &Budget,
+    per_row: u64,
 ) -> Result<Vec<Vec<f64>>, Error> {
     use std::io::{BufRead, Read};
     let bad = |why: String| invalid(format!("{flag} {}: {why}", path.display()));
@@ -201,9 +216,12 @@ pub(crate) fn read_csv(
         else {
             continue; // the header line
         };
-        used = used.saturating_add(row_bytes(width));
+        used = used.saturating_add(per_row);
         if used > left {
-            let what = format!("its first {} rows need {used} bytes", rows.len() + 1);
+            let what = format!(
+                "its first {} rows need {used} bytes with their results",
+                rows.len() + 1
+            );
             return Err(budget.exceeded(flag, path, &what));
         }
         rows.push(row);

@@ -436,3 +436,49 @@ fn a_costly_declared_sampler_is_announced_before_it_runs() {
         );
     }
 }
+
+/// A query file is bounded by what its rows and their results need, before the rows are read: a 10⁷-row
+/// .npy (sparse: the header says so, the size agrees) is refused from its size and header alone, and a CSV
+/// stops as soon as its rows with their results pass --memory-limit.
+#[test]
+fn a_huge_query_file_is_refused_before_its_rows_are_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let npy = dir.path().join("q.npy");
+    let mut bytes = npy_header("(10000000, 2)");
+    let header = bytes.len() as u64;
+    std::fs::write(&npy, &bytes).unwrap();
+    let f = std::fs::OpenOptions::new().write(true).open(&npy).unwrap();
+    f.set_len(header + 10_000_000 * 16).unwrap(); // a hole: no disk, no memory
+    let m = model("analytic_score.onnx");
+    let out = dir.path().join("m.npy");
+    let out = out.to_str().unwrap();
+    let o = dgmf(
+        &predict_args(&m, &["--params-file", npy.to_str().unwrap(), "--out", out]),
+        &[],
+    );
+    assert_one_line_error(&o, "at least 9995911 rows that with their results need");
+    // 5000 CSV rows of this model need ~3.3 MB with their results: refused under a 1 MiB limit.
+    let csv = dir.path().join("q.csv");
+    bytes.clear();
+    (0..5000).for_each(|_| bytes.extend(b"0.3,-0.6\n"));
+    std::fs::write(&csv, &bytes).unwrap();
+    let o = dgmf(
+        &predict_args(
+            &m,
+            &[
+                "--params-file",
+                csv.to_str().unwrap(),
+                "--memory-limit",
+                "1",
+                "--out",
+                out,
+            ],
+        ),
+        &[],
+    );
+    assert_one_line_error(&o, "rows need");
+    assert_one_line_error(
+        &o,
+        "with their results, more than the memory limit (--memory-limit 1 MiB)",
+    );
+}

@@ -8,6 +8,7 @@ mod validate;
 pub use buffers::first_non_finite;
 use buffers::{to_physical, to_score, zeros, Buffers};
 pub use moments::EnsembleMoments;
+pub use validate::query_bytes;
 use validate::{check_fidelity_kind, validate};
 
 use std::ops::Range;

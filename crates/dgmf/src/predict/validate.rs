@@ -26,12 +26,7 @@ pub(super) fn buffer_bytes(c: &Contract, req: &Request) -> Option<usize> {
         .checked_mul(4)?
         .checked_add(std::mem::size_of::<NoiseStream>())?;
     let batch_bytes = batch.checked_mul(per_row)?;
-    // Per query: f64 mean and M2, then f32 mean and std.
-    let stats = req
-        .queries
-        .len()
-        .checked_mul(n)?
-        .checked_mul(8 + 8 + 4 + 4)?;
+    let stats = req.queries.len().checked_mul(query_bytes(c))?;
     let samples = if req.keep_samples {
         rows.checked_mul(n)?.checked_mul(4)?
     } else {
@@ -48,6 +43,15 @@ pub(super) fn buffer_bytes(c: &Contract, req: &Request) -> Option<usize> {
         .checked_add(samples)?
         .checked_add(schedule)?
         .checked_add(counts)
+}
+
+/// Bytes each query of a request takes in its results, whatever the sampler: per output value the f64
+/// mean and M2 of the statistics and the f32 mean and std returned, plus the query itself (saturating: a
+/// contract bounds sample_len to 2^31 − 1). What a caller reading queries from a file bounds them by.
+pub fn query_bytes(c: &Contract) -> usize {
+    c.sample_len()
+        .saturating_mul(8 + 8 + 4 + 4)
+        .saturating_add(std::mem::size_of::<super::Query>())
 }
 
 /// Bytes of physical memory, if the system says.
