@@ -22,6 +22,7 @@ row and the fix.  No torch here: data preparation needs numpy (and h5py for HDF5
 from __future__ import annotations
 
 import json
+import os
 import math
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -203,6 +204,9 @@ def parse_manifest(doc, path=None):
     for key in ("name", "arrays"):
         if not isinstance(doc.get(key), str) or not doc[key].strip():
             raise DatasetError(f"{where}: \"{key}\" must be a non-empty string")
+    if "/" in doc["arrays"] or "\\" in doc["arrays"] or doc["arrays"] in (".", ".."):
+        raise DatasetError(f"{where}: \"arrays\" is {doc['arrays']!r}; give a file name in the manifest's "
+                           "directory (no path: nothing outside the dataset's folder is read)")
     description = doc.get("description", "")
     if not isinstance(description, str):
         raise DatasetError(f"{where}: \"description\" must be a string")
@@ -226,25 +230,99 @@ def read_manifest(path):
 
 
 # ------------------------------------------------------------------------------------ arrays
+def memory_limit():
+    """Most bytes the arrays of one dataset may take in memory: half the machine's physical memory (an
+    array header may claim any size; it is refused from the header, before anything is allocated)."""
+    try:
+        return os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE") // 2
+    except (ValueError, OSError, AttributeError):
+        return 8 << 30
+
+
+def _check_size(path, key, shape, dtype, budget):
+    if dtype.kind == "O":  # never unpickled (allow_pickle=False); refused by name instead
+        raise DatasetError(f"{path}: `{key}` holds Python objects (dtype object); the arrays hold numbers")
+    nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
+    if nbytes > budget[0]:
+        raise DatasetError(f"{path}: `{key}` of shape {tuple(shape)} ({dtype}) would take {nbytes / 2**30:.1f} "
+                           f"GiB, more than the {budget[0] / 2**30:.1f} GiB left for this dataset's arrays "
+                           "(half the machine's memory); split the dataset or use a smaller grid")
+    budget[0] -= nbytes
+
+
+def _read_h5(path, budget):
+    import h5py
+    out = {}
+    with h5py.File(path, "r") as f:
+        for k in ARRAYS:
+            link = f.get(k, getlink=True)
+            if link is None:
+                continue
+            # Nothing outside the dataset is opened because of its content: no links to other files, no
+            # external raw storage, no virtual datasets (which map other files).
+            if isinstance(link, h5py.ExternalLink):
+                raise DatasetError(f"{path}: `{k}` is an HDF5 external link to {link.filename}; store the "
+                                   "array in the file itself (h5py: f[k] = array)")
+            ds = f[k]
+            if not isinstance(ds, h5py.Dataset):
+                raise DatasetError(f"{path}: `{k}` is an HDF5 group, not an array")
+            if ds.external or ds.is_virtual:
+                raise DatasetError(f"{path}: `{k}` keeps its data outside the file (HDF5 "
+                                   f"{'external storage' if ds.external else 'virtual dataset'}); store the "
+                                   "array in the file itself")
+            _check_size(path, k, ds.shape or (), ds.dtype, budget)
+            out[k] = np.asarray(ds)
+    return out
+
+
+def _read_npz(path, budget):
+    out = {}
+    with np.load(path, allow_pickle=False) as z:
+        for k in ARRAYS:
+            if k not in z.files:
+                continue
+            # The header first: its shape and dtype bound the array before numpy allocates it.
+            with z.zip.open(k + ".npy") as fp:
+                version = np.lib.format.read_magic(fp)
+                read = {(1, 0): np.lib.format.read_array_header_1_0,
+                        (2, 0): np.lib.format.read_array_header_2_0}.get(version)
+                if read is None:
+                    raise DatasetError(f"{path}: `{k}` has .npy format version {version}; save with numpy")
+                shape, _, dtype = read(fp)
+            _check_size(path, k, shape, dtype, budget)
+            out[k] = z[k]
+    return out
+
+
 def _read_arrays(path):
     path = Path(path)
     if not path.is_file():
-        raise DatasetError(f"array file {path} does not exist (the manifest's \"arrays\" is relative "
-                           "to the manifest's directory)")
+        raise DatasetError(f"array file {path} does not exist or is not a regular file (the manifest's "
+                           "\"arrays\" names a file in the manifest's directory)")
+    budget = [memory_limit()]
     if path.suffix in (".h5", ".hdf5"):
         try:
-            import h5py
+            import h5py  # noqa: F401
         except ImportError:
             raise DatasetError(f"{path} is HDF5: install h5py (pip install h5py) or save it as .npz") from None
-        with h5py.File(path, "r") as f:
-            return {k: np.asarray(f[k]) for k in ARRAYS if k in f}
+        try:
+            return _read_h5(path, budget)
+        except DatasetError:
+            raise
+        except (OSError, KeyError, ValueError, TypeError) as e:
+            raise DatasetError(f"cannot read {path} as HDF5: {e}") from None
+        except MemoryError:
+            raise DatasetError(f"{path}: the arrays do not fit in memory") from None
     if path.suffix != ".npz":
         raise DatasetError(f"{path}: the array file must be .npz, .h5 or .hdf5")
     try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in ARRAYS if k in z.files}
-    except (OSError, ValueError) as e:
+        return _read_npz(path, budget)
+    except DatasetError:
+        raise
+    except (OSError, ValueError, KeyError, EOFError) as e:
         raise DatasetError(f"cannot read {path} as .npz: {e}") from None
+    except MemoryError:
+        raise DatasetError(f"{path}: the arrays do not fit in memory") from None
 
 
 def _first_bad(mask):
@@ -410,6 +488,11 @@ def load(manifest_path):
     manifest_path = Path(manifest_path)
     m = read_manifest(manifest_path)
     arrays_path = manifest_path.parent / m.arrays
+    # Only a file in the manifest's own directory, also after symlinks are resolved.
+    inside = manifest_path.parent.resolve()
+    if arrays_path.resolve().parent != inside:
+        raise DatasetError(f"{manifest_path}: \"arrays\" resolves to {arrays_path.resolve()}, outside the "
+                           f"manifest's directory {inside}; put the array file beside the manifest")
     return validate(m, _read_arrays(arrays_path), src=str(arrays_path))
 
 

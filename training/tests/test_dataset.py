@@ -222,3 +222,67 @@ def test_cli_check_split_and_errors(tmp_path, capsys, monkeypatch):
     monkeypatch.setattr(importlib.util, "find_spec", lambda n, *a: None if n == "torch" else real(n, *a))
     assert main.main(["fit", str(path), "--out", "x.pt"]) == 1
     assert "needs PyTorch: pip install 'dgmf-train[train]'" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- hostile dataset files (hardening II)
+def _write_manifest(d, arrays):
+    (d / "dataset.json").write_text(json.dumps(manifest(arrays=arrays)))
+    return d / "dataset.json"
+
+
+@pytest.mark.parametrize("arrays", ["../runs.npz", "/etc/passwd", "sub/runs.npz", ".."])
+def test_manifest_arrays_outside_the_folder_are_refused(tmp_path, arrays):
+    with pytest.raises(D.DatasetError, match="no path: nothing outside"):
+        D.load(_write_manifest(tmp_path, arrays))
+
+
+def test_a_symlink_out_of_the_folder_or_to_a_device_is_refused(tmp_path):
+    (tmp_path / "runs.npz").symlink_to("/dev/zero")
+    with pytest.raises(D.DatasetError, match="not a regular file|outside the manifest's directory"):
+        D.load(_write_manifest(tmp_path, "runs.npz"))
+    other = tmp_path / "other"
+    other.mkdir()
+    np.savez(other / "real.npz", u=np.zeros((2, 1, 4)))
+    d = tmp_path / "d"
+    d.mkdir()
+    (d / "runs.npz").symlink_to(other / "real.npz")
+    with pytest.raises(D.DatasetError, match="outside the manifest's directory"):
+        D.load(_write_manifest(d, "runs.npz"))
+
+
+def test_an_npz_header_claiming_32_gib_is_one_line_error(tmp_path):
+    import zipfile
+    header = np.lib.format.header_data_from_array_1_0(np.zeros((1,), np.float64))
+    header["shape"] = (1 << 32,)
+    with zipfile.ZipFile(tmp_path / "runs.npz", "w") as z:
+        with z.open("u.npy", "w") as fp:
+            np.lib.format.write_array_header_1_0(fp, header)
+    with pytest.raises(D.DatasetError, match=r"`u` of shape \(4294967296,\).*GiB, more than"):
+        D.load(_write_manifest(tmp_path, "runs.npz"))
+
+
+def test_hdf5_external_storage_links_and_huge_claims_are_refused(tmp_path):
+    h5py = require("h5py")
+    secret = tmp_path / "secret.bin"
+    secret.write_bytes(np.arange(8, dtype=np.float64).tobytes())
+    d = tmp_path / "d"
+    d.mkdir()
+    with h5py.File(d / "runs.h5", "w") as f:
+        f.create_dataset("u", shape=(8,), dtype="f8", external=[(str(secret), 0, 64)])
+    with pytest.raises(D.DatasetError, match="external storage"):
+        D.load(_write_manifest(d, "runs.h5"))
+    with h5py.File(d / "runs.h5", "w") as f:
+        f["u"] = h5py.ExternalLink(str(tmp_path / "elsewhere.h5"), "/u")
+    with pytest.raises(D.DatasetError, match="external link"):
+        D.load(_write_manifest(d, "runs.h5"))
+    with h5py.File(d / "runs.h5", "w") as f:  # a few KB on disk: chunked, fill value, never written
+        f.create_dataset("u", shape=(1 << 20, 1, 64, 64), dtype="f8", chunks=(1, 1, 64, 64), fillvalue=1.0)
+    assert (d / "runs.h5").stat().st_size < 100_000
+    with pytest.raises(D.DatasetError, match="GiB, more than"):
+        D.load(_write_manifest(d, "runs.h5"))
+    with h5py.File(d / "runs.h5", "w") as f:
+        f["u"] = np.array([[[b"abc"]], [[b"def"]]])
+        f["params"] = np.zeros((2, 2))
+        f["fidelity"] = np.zeros(2)
+    with pytest.raises(D.DatasetError, match="`u` must hold numbers, got dtype"):
+        D.load(_write_manifest(d, "runs.h5"))
