@@ -224,7 +224,8 @@ enum dgmf_status dgmf_config_set_memory_limit(struct dgmf_config *config,
 
 // Time limit of a prediction in seconds (0: none, the default). A prediction still running when it passes
 // stops with DGMF_ERR_CANCELLED — also in the middle of a network evaluation, so a model that never
-// finishes cannot hold the caller. NaN, negative or infinite values are DGMF_ERR_INVALID_ARGUMENT.
+// finishes cannot hold the caller. Other values outside 1e-9 ..= 3.15e10 s (a nanosecond to a thousand
+// years; NaN, negative, infinite, denormal) are DGMF_ERR_INVALID_ARGUMENT.
 enum dgmf_status dgmf_config_set_time_limit(struct dgmf_config *config,
                                             double seconds);
 
