@@ -211,6 +211,29 @@ fn misuse_is_an_error_naming_the_problem() {
     assert_eq!(rebuilt, part);
 }
 
+/// The shipped Poisson U-Net (models/poisson.onnx), a GEMM-based network.
+fn shipped_poisson() -> Model {
+    Model::load(
+        common::models_dir().join("../../models/poisson.onnx"),
+        &dgmf::SessionOptions::default(),
+    )
+    .unwrap()
+}
+
+/// One query of the shipped Poisson model at fraction `t` of each parameter's range, finest level, with
+/// the model's recommended sampler.
+fn poisson_request(model: &Model, t: f64) -> dgmf::Request {
+    let params = model.contract().params.iter();
+    dgmf::Request::new(
+        vec![Query {
+            params: params.map(|p| (1.0 - t) * p.min + t * p.max).collect(),
+            fidelity: FidelityValue::Level(2),
+            coords: vec![],
+        }],
+        model.recommended_sampler(),
+    )
+}
+
 /// Splits `0..s` at random cut points into 1–6 contiguous parts (uneven, not powers of two).
 fn random_split(rng: &mut Rng, s: usize) -> Vec<std::ops::Range<usize>> {
     let mut cuts: Vec<usize> = (0..rng.below(6)).map(|_| 1 + rng.below(s - 1)).collect();
@@ -250,11 +273,7 @@ fn merged_split(
 /// (one float32 ulp of the merge, far below 1e-6 relative).
 #[test]
 fn every_sample_count_and_random_split_equals_the_serial_run() {
-    let poisson = Model::load(
-        common::models_dir().join("../../models/poisson.onnx"),
-        &dgmf::SessionOptions::default(),
-    )
-    .unwrap();
+    let poisson = shipped_poisson();
     let analytic = load("analytic_score.onnx");
     let mut rng = Rng(0x2545_f491_4f6c_dd1d);
     for (name, model) in [("analytic", &analytic), ("poisson", &poisson)] {
@@ -263,15 +282,7 @@ fn every_sample_count_and_random_split_equals_the_serial_run() {
             let mut req = if name == "analytic" {
                 request(s)
             } else {
-                let c = model.contract();
-                let mut r = dgmf::Request::new(
-                    vec![Query {
-                        params: c.params.iter().map(|p| 0.3 * p.min + 0.7 * p.max).collect(),
-                        fidelity: FidelityValue::Level(2),
-                        coords: vec![],
-                    }],
-                    model.recommended_sampler(),
-                );
+                let mut r = poisson_request(model, 0.7);
                 r.n_samples = s;
                 r
             };
@@ -301,20 +312,8 @@ fn every_sample_count_and_random_split_equals_the_serial_run() {
 /// merge's rounding — within the 1e-4 that docs/distributed.md states for batched calls.
 #[test]
 fn batched_calls_stay_within_the_batching_bound() {
-    let model = Model::load(
-        common::models_dir().join("../../models/poisson.onnx"),
-        &dgmf::SessionOptions::default(),
-    )
-    .unwrap();
-    let c = model.contract();
-    let mut req = dgmf::Request::new(
-        vec![Query {
-            params: c.params.iter().map(|p| 0.5 * (p.min + p.max)).collect(),
-            fidelity: FidelityValue::Level(2),
-            coords: vec![],
-        }],
-        model.recommended_sampler(),
-    );
+    let model = shipped_poisson();
+    let mut req = poisson_request(&model, 0.5);
     let mut rng = Rng(0x9e37_79b9_7f4a_7c15);
     let mut worst = 0f64;
     for s in [5, 12, 13, 24, 40] {
