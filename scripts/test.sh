@@ -55,6 +55,8 @@ DGMF_REQUIRE_ALL=1 "$py" -m pytest training/tests -q -rs
 
 echo "== valgrind memcheck over the C API (leak cycles, the C tests, every value a prediction writes): 0 errors, 0 bytes lost"
 scripts/valgrind.sh 20
+echo "== AddressSanitizer + UBSan over the C API (the same C tests on an instrumented library)"
+scripts/sanitizers.sh 50
 
 echo "== runtime faults (missing, corrupt, old or fake ONNX Runtime; missing providers)"
 scripts/test-runtime-faults.sh

@@ -171,6 +171,24 @@ int main(int argc, char **argv) {
     acc[0] = 2.5; /* a count that is not a whole number: not a packed record */
     EXPECT(dgmf_moments_unpack(m, N, acc, plen, &bad), DGMF_ERR_INVALID_ARGUMENT, "count of query 0");
     EXPECT(dgmf_moments_merge_packed(acc, buf, N, len), DGMF_ERR_INVALID_ARGUMENT, "count of query 0");
+    /* Counts no merge produces: negative, NaN, infinite, beyond 2^53 (where doubles stop counting). */
+    const double bad_counts[] = {-1.0, NAN, INFINITY, 18014398509481984.0};
+    for (size_t i = 0; i < sizeof bad_counts / sizeof bad_counts[0]; i++) {
+        acc[0] = bad_counts[i];
+        EXPECT(dgmf_moments_unpack(m, N, acc, plen, &bad), DGMF_ERR_INVALID_ARGUMENT, "count of query 0");
+        CHECK(bad == NULL, "a failed unpack leaves *out NULL (count %g)", bad_counts[i]);
+        EXPECT(dgmf_moments_merge_packed(acc, buf, N, len), DGMF_ERR_INVALID_ARGUMENT, "count of query 0");
+    }
+    /* A buffer packed for another query count or sample length: its length says so. */
+    EXPECT(dgmf_moments_unpack(m, N - 1, acc, plen, &bad), DGMF_ERR_INVALID_ARGUMENT, "`len` is");
+    EXPECT(dgmf_moments_unpack(m, N, acc, plen + 1, &bad), DGMF_ERR_INVALID_ARGUMENT, "`len` is");
+    /* Zero queries is an empty set of moments (an MPI rank that got no query of a sweep), not an error. */
+    dgmf_moments *none = NULL;
+    OK(dgmf_moments_unpack(m, 0, acc, 0, &none));
+    EXPECT(dgmf_moments_merge(none, x), DGMF_ERR_INVALID_ARGUMENT, "cannot merge moments of");
+    dgmf_moments_destroy(none);
+    EXPECT(dgmf_moments_unpack(m, SIZE_MAX, acc, plen, &bad), DGMF_ERR_INVALID_ARGUMENT, "");
+    EXPECT(dgmf_moments_unpack(m, N, NULL, plen, &bad), DGMF_ERR_NULL_ARGUMENT, "");
     acc[0] = S;
     acc[1] = NAN;
     EXPECT(dgmf_moments_unpack(m, N, acc, plen, &bad), DGMF_ERR_INVALID_ARGUMENT, "mean of query 0");

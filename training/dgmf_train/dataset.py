@@ -241,7 +241,8 @@ def memory_limit():
 
 def _check_size(path, key, shape, dtype, budget):
     if dtype.kind == "O":  # never unpickled (allow_pickle=False); refused by name instead
-        raise DatasetError(f"{path}: `{key}` holds Python objects (dtype object); the arrays hold numbers")
+        raise DatasetError(f"{path}: `{key}` holds Python objects (dtype object), which are never "
+                           f"unpickled; store real numbers, e.g. np.asarray({key}, dtype=np.float32)")
     nbytes = int(np.prod(shape, dtype=object)) * dtype.itemsize
     if nbytes > budget[0]:
         raise DatasetError(f"{path}: `{key}` of shape {tuple(shape)} ({dtype}) would take {nbytes / 2**30:.1f} "
@@ -329,9 +330,15 @@ def _first_bad(mask):
     return int(np.flatnonzero(mask)[0])
 
 
+def _check_dtype(a, key, src):
+    """Real numbers only: bool, complex, strings, dates, records and objects are refused by name."""
+    if a.dtype.kind not in "fiu":
+        raise DatasetError(f"{src}: `{key}` holds {a.dtype} values; the arrays hold real numbers "
+                           f"(floats or integers): store it as e.g. np.asarray({key}, dtype=np.float32)")
+
+
 def _as_float(a, key, src):
-    if a.dtype.kind not in "fiu" or a.dtype.kind == "b":
-        raise DatasetError(f"{src}: `{key}` must hold numbers, got dtype {a.dtype}")
+    _check_dtype(a, key, src)
     a = a.astype(np.float64)
     bad = ~np.isfinite(a.reshape(len(a), -1)).all(axis=1) if a.ndim > 1 else ~np.isfinite(a)
     if bad.any():
@@ -369,6 +376,9 @@ def validate(m: Manifest, arrays: dict, src="dataset"):
     if not m.coords and "coords" in arrays:
         raise DatasetError(f"{src}: has a `coords` array but the manifest declares no coords; add "
                            "\"coords\": [{\"name\": ..., \"min\": ..., \"max\": ...}] or drop the array")
+    for key in ("u", "params", "fidelity", "coords", "case"):
+        if key in arrays:
+            _check_dtype(arrays[key], key, src)
     u = arrays["u"]
     if u.ndim not in (3, 4):
         hint = (" (one channel: add the axis, u[:, None])" if u.ndim in (2, 3) else "")

@@ -119,7 +119,13 @@ A = arrays()
     (dict(fidelity=np.array([0, 2] * 6)), r"fidelity 2 at row 1 is not a level index 0..1"),
     (dict(fidelity=np.array([0.5] * 12)), r"not a level index"),
     (dict(fidelity=np.zeros(12, int)), r"level\(s\) 1 \(`fine`\) have no rows"),
-    (dict(fidelity=np.array(["a"] * 12)), r"`fidelity` must hold numbers"),
+    (dict(fidelity=np.array(["a"] * 12)), r"`fidelity` holds <U1 values; the arrays hold real numbers"),
+    (dict(u=np.array(["x"] * 12)), r"`u` holds <U1 values"),  # the dtype is named before the shape
+    (dict(fidelity=np.array([True, False] * 6)), r"`fidelity` holds bool values"),
+    (dict(params=np.zeros((12, 2), "c8")), r"`params` holds complex64 values.*np.asarray\(params, "
+                                           r"dtype=np.float32\)"),
+    (dict(params=np.zeros(12, [("a", "f4"), ("b", "f4")])), r"`params` holds \[\('a', '<f4'\)"),
+    (dict(case=np.array(["2020-01-01"] * 12, "datetime64[D]")), r"`case` holds datetime64\[D\] values"),
     (dict(coords=np.zeros(12)), r"has a `coords` array but the manifest declares no coords"),
     (dict(case=np.array([0, 0] + list(range(1, 11)))), r"case 0 has rows at different fidelities"),
     (dict(case=np.zeros(12) + 0.5), r"`case` must be integers"),
@@ -284,5 +290,5 @@ def test_hdf5_external_storage_links_and_huge_claims_are_refused(tmp_path):
         f["u"] = np.array([[[b"abc"]], [[b"def"]]])
         f["params"] = np.zeros((2, 2))
         f["fidelity"] = np.zeros(2)
-    with pytest.raises(D.DatasetError, match="`u` must hold numbers, got dtype"):
+    with pytest.raises(D.DatasetError, match=r"`u` holds \|S3 values; the arrays hold real numbers"):
         D.load(_write_manifest(d, "runs.h5"))

@@ -274,6 +274,22 @@ fn print_report(
 
 /// Reads the cases of `dir` (see `--data`), each array checked against the model's contract.
 fn read_cases(dir: &Path, c: &Contract, limit: Option<usize>) -> Result<Cases, Error> {
+    match std::fs::metadata(dir) {
+        Ok(m) if m.is_dir() => {}
+        Ok(_) => {
+            return Err(invalid(format!(
+            "--data {}: not a directory; give the directory that holds params.npy, fidelity.npy \
+                 and u.npy",
+            dir.display()
+        )))
+        }
+        Err(e) => {
+            return Err(Error::new(
+                dgmf::ErrorKind::Io,
+                format!("--data {}: {e}", dir.display()),
+            ))
+        }
+    }
     let max = dgmf::predict::DEFAULT_MEMORY_LIMIT as u64;
     let read = |name: &str| npy::read(&dir.join(name), &format!("--data {}", dir.display()), max);
     let bad = |why: String| invalid(format!("--data {}: {why}", dir.display()));
@@ -291,10 +307,10 @@ fn read_cases(dir: &Path, c: &Contract, limit: Option<usize>) -> Result<Cases, E
         if a.shape().first() == Some(&rows) && a.shape()[1..] == *tail {
             Ok(())
         } else {
+            let want: Vec<usize> = std::iter::once(rows).chain(tail.iter().copied()).collect();
             Err(bad(format!(
-                "{name} has shape {:?}; expected [{rows}, {}]",
-                a.shape(),
-                crate::show::join(tail)
+                "{name} has shape {:?}; expected {want:?} (as many rows as fidelity.npy)",
+                a.shape()
             )))
         }
     };
@@ -368,9 +384,10 @@ fn dense_ids(ids: impl Iterator<Item = f64>) -> Result<Vec<usize>, String> {
     let mut seen = std::collections::HashMap::new();
     ids.enumerate()
         .map(|(i, v)| {
-            if v.fract() != 0.0 || !v.is_finite() {
+            // Beyond 2^53 neighbouring float64 values are whole yet would be cast to one id.
+            if v.fract() != 0.0 || !v.is_finite() || v.abs() > 9_007_199_254_740_992.0 {
                 return Err(format!(
-                    "case.npy row {i} is {v}; case ids are whole numbers"
+                    "case.npy row {i} is {v:e}; case ids are whole numbers of magnitude at most 2^53"
                 ));
             }
             let next = seen.len();

@@ -38,27 +38,31 @@ pub fn write_array(path: &Path, a: &ArrayD<f32>) -> Result<()> {
     })
 }
 
-/// Writes a file atomically: `write` fills a temporary file created in `path`'s directory, which is flushed
-/// to disk (fsync) and then renamed over `path`. A reader sees the old file or the complete new one, never
-/// a part of one; a failure (disk full, a signal) leaves `path` as it was; several processes writing one
-/// path leave one writer's complete file. The new file gets the usual mode (0666 less the umask).
+/// Writes a file atomically: `write` fills a temporary file created in the target's directory, which is
+/// flushed to disk (fsync) and then renamed over the target. A reader sees the old file or the complete
+/// new one, never a part of one; a failure (disk full, a signal, a kill) leaves the target as it was;
+/// several processes writing one path leave one writer's complete file. The target is `path`, or the file
+/// it links to when `path` is a symbolic link ([`output_target`]: the link stays a link, as with `cp`). A
+/// file that is replaced keeps its permission bits; a new one gets the usual mode (0666 less the umask).
 pub fn write_atomically(
     path: &Path,
     write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<()> {
     use std::os::unix::fs::PermissionsExt;
     let err = |e: std::io::Error| io_err(path, format!("cannot write the file: {e}"));
-    if path.file_name().is_none() {
-        return Err(io_err(path, "not a file name"));
-    }
-    let dir = match path.parent() {
+    let target = output_target(path)?;
+    let dir = match target.parent() {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => Path::new("."),
+    };
+    let mode = match std::fs::metadata(&target) {
+        Ok(m) if m.is_file() => m.permissions(),
+        _ => std::fs::Permissions::from_mode(0o666),
     };
     let tmp = tempfile::Builder::new()
         .prefix(".dgmf-")
         .suffix(".tmp")
-        .permissions(std::fs::Permissions::from_mode(0o666))
+        .permissions(mode)
         .tempfile_in(dir)
         .map_err(err)?;
     {
@@ -68,12 +72,32 @@ pub fn write_atomically(
     }
     tmp.as_file().sync_all().map_err(err)?;
     // On failure the temporary file is removed when `PersistError` (which owns it) is dropped.
-    tmp.persist(path).map_err(|e| err(e.error))?;
+    tmp.persist(&target).map_err(|e| err(e.error))?;
     // Make the rename itself durable; a directory that cannot be synced (some file systems) is not an error.
     if let Ok(d) = File::open(dir) {
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The file an output path writes: `path` itself, or, when `path` is a symbolic link, the file the link
+/// resolves to (so `--out current.onnx`, a link to `v3.onnx`, rewrites v3.onnx and keeps the link). A link
+/// that leads nowhere is an error: which file it should create is a guess.
+pub fn output_target(path: &Path) -> Result<std::path::PathBuf> {
+    if path.file_name().is_none() {
+        return Err(io_err(path, "not a file name"));
+    }
+    match std::fs::symlink_metadata(path) {
+        Ok(m) if m.file_type().is_symlink() => std::fs::canonicalize(path).map_err(|e| {
+            io_err(
+                path,
+                format!(
+                    "a symbolic link that leads to no file ({e}); remove the link or name the file itself"
+                ),
+            )
+        }),
+        _ => Ok(path.to_path_buf()),
+    }
 }
 
 /// A `.npy` file read into memory, whose header has been checked; [`NpyBytes::view`] gives the array.

@@ -69,15 +69,16 @@ pub(crate) fn check_output_paths(
                 format!("{flag} {}: {why}", path.display()),
             )
         };
-        let name = match path.file_name() {
-            Some(n) if !path.as_os_str().as_encoded_bytes().ends_with(b"/") => n,
-            _ => {
-                return Err(bad(
-                    "not a file name: give a path that ends in a file name, such as out.npy".into(),
-                ))
-            }
-        };
-        let dir = match path.parent() {
+        if path.file_name().is_none() || path.as_os_str().as_encoded_bytes().ends_with(b"/") {
+            return Err(bad(
+                "not a file name: give a path that ends in a file name, such as out.npy".into(),
+            ));
+        }
+        // What the write replaces: the path, or the file a symbolic link there leads to.
+        let resolved = npy::output_target(path)
+            .map_err(|e| Error::new(dgmf::ErrorKind::Io, format!("{flag} {}", e.message())))?;
+        let name = resolved.file_name().unwrap_or(path.as_os_str());
+        let dir = match resolved.parent() {
             Some(d) if !d.as_os_str().is_empty() => d,
             _ => Path::new("."),
         };
@@ -99,7 +100,7 @@ pub(crate) fn check_output_paths(
                     "it is a directory: give a file path, such as DIR/out.npy".into(),
                 ));
             }
-            if !m.is_file() && !m.file_type().is_symlink() {
+            if !m.is_file() {
                 return Err(bad(
                     "it is not a regular file (a device, FIFO or socket): outputs are written to a \
                      temporary file that then replaces the target, so name a regular file"

@@ -8,6 +8,19 @@ use dgmf::{Error, Model, Prediction, Request};
 use crate::terminal::{json_text, Out};
 use crate::{session_options, RuntimeArgs};
 
+/// The longest model string `info` prints whole (`--json` prints every string whole).
+const MAX_SHOWN: usize = 200;
+
+/// A model string cut for one line of `info`: the model's author chose its length, not the reader.
+fn brief(text: &str) -> std::borrow::Cow<'_, str> {
+    let n = text.chars().count();
+    if n <= MAX_SHOWN {
+        return text.into();
+    }
+    let head: String = text.chars().take(MAX_SHOWN - 40).collect();
+    format!("{head}… ({n} characters; --json shows all)").into()
+}
+
 pub(crate) fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Error> {
     let model = Model::load(path, &session_options(rt)?)?;
     let c = model.contract();
@@ -19,10 +32,10 @@ pub(crate) fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Erro
     let rtm = model.runtime();
     say!(out, "model      {}", model.source());
     if let Some(name) = &c.name {
-        say!(out, "name       {name}");
+        say!(out, "name       {}", brief(name));
     }
     if let Some(d) = &c.description {
-        say!(out, "about      {d}");
+        say!(out, "about      {}", brief(d));
     }
     let h = model.header();
     say!(
@@ -46,13 +59,13 @@ pub(crate) fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Erro
     );
     say!(out, "params     {}", c.params.len());
     for p in &c.params {
-        say!(out, "  {:<12} [{}, {}]", p.name, p.min, p.max);
+        say!(out, "  {:<12} [{}, {}]", brief(&p.name), p.min, p.max);
     }
     match &c.fidelity {
         Fidelity::Discrete { levels, labels } => {
             let l = labels
                 .as_ref()
-                .map(|l| format!(" ({})", l.join(", ")))
+                .map(|l| format!(" ({})", brief(&l.join(", "))))
                 .unwrap_or_default();
             say!(
                 out,
@@ -65,7 +78,7 @@ pub(crate) fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Erro
     if !c.coords.is_empty() {
         say!(out, "coords     {}", c.coords.len());
         for k in &c.coords {
-            say!(out, "  {:<12} [{}, {}]", k.name, k.min, k.max);
+            say!(out, "  {:<12} [{}, {}]", brief(&k.name), k.min, k.max);
         }
     }
     units(&mut out, c)?;

@@ -258,3 +258,238 @@ impl FifoLike for std::fs::FileType {
         self.is_fifo()
     }
 }
+
+/// Hostile calibration directories: each refused with one line that names the file and the fix, before
+/// anything runs (a device, FIFO or directory in place of an array, a header claiming 77 TB, zero cases,
+/// arrays of other shapes or dtypes, case ids beyond 2^53, `--data` naming a file).
+#[test]
+fn hostile_calibration_directories_are_refused_with_one_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let good = dir.path().join("good");
+    std::fs::create_dir(&good).unwrap();
+    analytic_cases(&good, 8);
+    let m = model("analytic_score.onnx");
+    let npy = |d: &Path, name: &str, shape: &[usize], v: Vec<f32>| {
+        let a = ArrayD::from_shape_vec(IxDyn(shape), v).unwrap();
+        dgmf_cli::npy::write_array(&d.join(name), &a).unwrap();
+    };
+    type Spoil = Box<dyn Fn(&Path)>;
+    let cases: Vec<(&str, Spoil, &str)> = vec![
+        (
+            "/dev/zero",
+            Box::new(|d| {
+                std::fs::remove_file(d.join("u.npy")).unwrap();
+                std::os::unix::fs::symlink("/dev/zero", d.join("u.npy")).unwrap();
+            }),
+            "u.npy: it is a character device; only regular files are read",
+        ),
+        (
+            "fifo",
+            Box::new(|d| {
+                std::fs::remove_file(d.join("u.npy")).unwrap();
+                mkfifo(&d.join("u.npy"));
+            }),
+            "u.npy: it is a FIFO (named pipe); only regular files are read",
+        ),
+        (
+            "directory",
+            Box::new(|d| {
+                std::fs::remove_file(d.join("params.npy")).unwrap();
+                std::fs::create_dir(d.join("params.npy")).unwrap();
+            }),
+            "params.npy: it is a directory",
+        ),
+        (
+            "huge claim",
+            Box::new(|d| std::fs::write(d.join("u.npy"), npy_header("(8, 2, 3, 400000000000)")).unwrap()),
+            "u.npy: not a readable .npy file: the header's shape needs",
+        ),
+        (
+            "object array",
+            Box::new(|d| {
+                let mut b = dgmf_cli::npy::encode_header("|O", "(8,)");
+                b.extend([0x80, 0x04, 0x4e, 0x2e]); // a pickle: never unpickled
+                std::fs::write(d.join("fidelity.npy"), b).unwrap();
+            }),
+            "dtype '|O'",
+        ),
+        (
+            "zero cases",
+            Box::new(move |d| {
+                npy(d, "params.npy", &[0, 2], vec![]);
+                npy(d, "fidelity.npy", &[0], vec![]);
+                npy(d, "u.npy", &[0, 2, 3, 4], vec![]);
+            }),
+            "no rows to calibrate on",
+        ),
+        (
+            "u rows",
+            Box::new(move |d| npy(d, "u.npy", &[7, 2, 3, 4], vec![0.0; 7 * 24])),
+            "u.npy has shape [7, 2, 3, 4]; expected [8, 2, 3, 4] (as many rows as fidelity.npy)",
+        ),
+        (
+            "u shape",
+            Box::new(move |d| npy(d, "u.npy", &[8, 24], vec![0.0; 8 * 24])),
+            "u.npy has shape [8, 24]; expected [8, 2, 3, 4]",
+        ),
+        (
+            "case rows",
+            Box::new(move |d| npy(d, "case.npy", &[3], vec![1.0; 3])),
+            "case.npy has shape [3]; expected [8] (as many rows as fidelity.npy)",
+        ),
+        (
+            "case ids",
+            Box::new(move |d| npy(d, "case.npy", &[8], vec![1e20; 8])),
+            "case.npy row 0 is 1.0000000200408773e20; case ids are whole numbers of magnitude at most 2^53",
+        ),
+        (
+            "missing",
+            Box::new(|d| std::fs::remove_file(d.join("fidelity.npy")).unwrap()),
+            "fidelity.npy: No such file",
+        ),
+    ];
+    for (i, (what, spoil, want)) in cases.iter().enumerate() {
+        let d = dir.path().join(format!("case{i}"));
+        std::fs::create_dir(&d).unwrap();
+        for f in ["params.npy", "fidelity.npy", "u.npy"] {
+            std::fs::copy(good.join(f), d.join(f)).unwrap();
+        }
+        spoil(&d);
+        let o = dgmf_within(60, None, &["calibrate", &m, "--data", d.to_str().unwrap()]);
+        assert!(
+            text(&o).1.contains(want),
+            "{what}: `{}` lacks `{want}`",
+            text(&o).1
+        );
+        assert_one_line_error(&o, want);
+    }
+    // Extra arrays are ignored (a data directory may hold more than the fit reads).
+    std::fs::copy(good.join("u.npy"), good.join("notes.npy")).unwrap();
+    let o = calibrate(&[
+        &m,
+        "--data",
+        good.to_str().unwrap(),
+        "--samples",
+        "2",
+        "--steps",
+        "4",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let file = good.join("u.npy");
+    assert_one_line_error(
+        &calibrate(&[&m, "--data", file.to_str().unwrap()]),
+        "not a directory; give the directory that holds params.npy, fidelity.npy and u.npy",
+    );
+}
+
+/// `--out` through a symbolic link rewrites the file it leads to (the link stays, the file keeps its mode);
+/// a link to a device or to nothing is refused; a kill at any moment of an in-place rewrite leaves the
+/// original or the complete new model, and the new model predicts the same mean, bit for bit, with the std
+/// multiplied by the fitted scale.
+#[test]
+fn recalibrating_in_place_is_atomic_through_links_and_changes_only_the_std() {
+    use std::os::unix::fs::{symlink, PermissionsExt};
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    analytic_cases(d, 24);
+    let data = d.to_str().unwrap();
+    let v3 = d.join("v3.onnx");
+    std::fs::copy(model("analytic_score.onnx"), &v3).unwrap();
+    std::fs::set_permissions(&v3, std::fs::Permissions::from_mode(0o640)).unwrap();
+    let original = std::fs::read(&v3).unwrap();
+    symlink("v3.onnx", d.join("current.onnx")).unwrap();
+    symlink("/dev/null", d.join("null.onnx")).unwrap();
+    symlink("nothing.onnx", d.join("dangling.onnx")).unwrap();
+    let cur = d.join("current.onnx");
+    let cur = cur.to_str().unwrap();
+    let sampler = ["--samples", "4", "--sampler", "heun", "--steps", "6"];
+    for (out, want) in [
+        ("null.onnx", "not a regular file"),
+        ("dangling.onnx", "a symbolic link that leads to no file"),
+    ] {
+        let out = d.join(out);
+        let mut args = vec![cur, "--data", data, "--out", out.to_str().unwrap()];
+        args.extend(sampler);
+        assert_one_line_error(&calibrate(&args), want);
+    }
+    assert!(!d.join("nothing.onnx").exists());
+
+    // Kills spread over the whole run (load, ensemble, write): the model is always whole.
+    let mut args = vec!["calibrate", cur, "--data", data, "--out", cur];
+    args.extend(sampler);
+    let start = std::time::Instant::now();
+    let o = dgmf(&args, &[]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let run = start.elapsed();
+    let calibrated = std::fs::read(&v3).unwrap();
+    assert_ne!(calibrated, original);
+    for k in 0..12u32 {
+        std::fs::write(&v3, &original).unwrap();
+        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dgmf"))
+            .args(&args)
+            .stdout(std::process::Stdio::null())
+            .stderr(std::process::Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(run * k / 10);
+        let _ = child.kill();
+        child.wait().unwrap();
+        let now = std::fs::read(&v3).unwrap();
+        assert!(
+            now == original || now == calibrated,
+            "kill {k}/10 of the run: the model is neither the original nor the calibrated one"
+        );
+    }
+    std::fs::write(&v3, &calibrated).unwrap();
+    let meta = std::fs::symlink_metadata(d.join("current.onnx")).unwrap();
+    assert!(meta.file_type().is_symlink(), "the link is still a link");
+    let mode = std::fs::metadata(&v3).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o640, "the rewritten file keeps its mode");
+
+    // Same seed, same sampler: the mean is bit-identical, the std is k times the original's.
+    let predict = |m: &Path, tag: &str| {
+        let (mean, std) = (
+            d.join(format!("{tag}_mean.npy")),
+            d.join(format!("{tag}_std.npy")),
+        );
+        let o = dgmf(
+            &[
+                "predict",
+                m.to_str().unwrap(),
+                "--params",
+                "0.3,-0.4",
+                "--fidelity",
+                "1",
+                "--samples",
+                "5",
+                "--sampler",
+                "heun",
+                "--steps",
+                "6",
+                "-q",
+                "--out",
+                mean.to_str().unwrap(),
+                "--std",
+                std.to_str().unwrap(),
+            ],
+            &[],
+        );
+        assert!(o.status.success(), "{}", text(&o).1);
+        (read_npy(&mean).unwrap().1, read_npy(&std).unwrap().1)
+    };
+    let plain = d.join("plain.onnx");
+    std::fs::write(&plain, &original).unwrap();
+    let (mean0, std0) = predict(&plain, "plain");
+    let (mean1, std1) = predict(&v3, "calibrated");
+    assert_eq!(mean0, mean1, "the mean is untouched, bit for bit");
+    let info = text(&dgmf(&["info", "--json", v3.to_str().unwrap()], &[])).0;
+    let json: serde_json::Value = serde_json::from_str(&info).unwrap();
+    let k = json["std_scale"][0].as_f64().unwrap() as f32;
+    for (a, b) in std0.iter().zip(&std1) {
+        let want = k * *a as f32;
+        assert!(
+            (*b as f32 - want).abs() <= 1e-6 * want.abs(),
+            "{b} vs {k}·{a}"
+        );
+    }
+}

@@ -268,3 +268,150 @@ fn hostile_models_fail_with_one_line_and_write_nothing() {
     assert_one_line_error(&o, "GiB of memory");
     std::fs::remove_dir_all(&dir).ok();
 }
+
+/// `dgmf.sampler` and `dgmf.std_scale` as a hostile exporter writes them, and strings of any length: each
+/// model is refused with one short line naming the key (or, for free text, shown cut to one line), and a
+/// `dgmf.*` key the contract does not define (a typo such as `dgmf.std_scal`) is refused, not ignored.
+#[test]
+fn hostile_sampler_scale_and_long_metadata() {
+    let dir = tempfile::tempdir().unwrap();
+    let base = std::fs::read(models_dir().join("analytic_score.onnx")).unwrap();
+    let recommends = std::fs::read(models_dir().join("analytic_recommends.onnx")).unwrap();
+    let long = "x".repeat(100_000);
+    let write = |name: &str, bytes: Vec<u8>| {
+        let p = dir.path().join(name);
+        std::fs::write(&p, bytes).unwrap();
+        p.display().to_string()
+    };
+    let refused: Vec<(Vec<u8>, &str)> = vec![
+        (
+            with_metadata(&recommends, &[("dgmf.sampler", "heun steps=0")]),
+            "dgmf.sampler: steps = 0; a schedule needs 2 to 100000",
+        ),
+        (
+            with_metadata(&recommends, &[("dgmf.sampler", "heun steps=1000000000000")]),
+            "steps = 1000000000000; a schedule needs 2 to 100000",
+        ),
+        (
+            with_metadata(&recommends, &[("dgmf.sampler", "heun steps=-3")]),
+            "steps=`-3` is not a whole number",
+        ),
+        (
+            append_entry(&base, "dgmf.std_scale", "1,,2"),
+            "dgmf.std_scale: `` is not a finite decimal number",
+        ),
+        (
+            with_metadata(&recommends, &[("dgmf.sampler", "heun steps=4 steps=5")]),
+            "sets `steps` twice",
+        ),
+        (
+            with_metadata(&recommends, &[("dgmf.sampler", "heun foo=3")]),
+            "unknown setting `foo`",
+        ),
+        (
+            with_metadata(&recommends, &[("dgmf.sampler", "")]),
+            "dgmf.sampler: sampler spec is empty (no sampler name); expected a sampler spec",
+        ),
+        (
+            with_metadata(&recommends, &[("dgmf.sampler", "heun\x1b[31m")]),
+            "unknown sampler `heun\\u{1b}[31m`",
+        ),
+        (
+            with_metadata(&recommends, &[("dgmf.sampler", &long)]),
+            "sampler spec is 100000 bytes long; a spec is at most 256 bytes",
+        ),
+        (
+            with_metadata(&base, &[("dgmf.shape", &long)]),
+            "more bytes]…",
+        ),
+        (
+            with_metadata(&base, &[("dgmf.param_min", &long)]),
+            "is not a finite decimal number",
+        ),
+        (
+            append_entry(&base, "dgmf.std_scale", "nan"),
+            "`nan` is not a finite decimal number",
+        ),
+        (
+            append_entry(&base, "dgmf.std_scale", "1e39"),
+            "outside the float32 range",
+        ),
+        (
+            append_entry(&base, "dgmf.std_scale", "-2"),
+            "entry -2 is not a positive number",
+        ),
+        (
+            append_entry(&base, "dgmf.std_scale", "1,2,3,4"),
+            "has 4 entries; expected 1 or one per fidelity level (3)",
+        ),
+        (
+            append_entry(
+                &append_entry(&base, "dgmf.std_scale", "2"),
+                "dgmf.std_scale",
+                "3",
+            ),
+            "`dgmf.std_scale` appears more than once",
+        ),
+        (
+            append_entry(&base, "dgmf.std_scal", "2"),
+            "metadata key `dgmf.std_scal` is not a key of contract 1 (a typo?)",
+        ),
+        (
+            append_entry(&base, &format!("dgmf.{long}"), "2"),
+            "is not a key of contract 1",
+        ),
+    ];
+    for (i, (bytes, want)) in refused.into_iter().enumerate() {
+        let p = write(&format!("bad{i}.onnx"), bytes);
+        for cmd in ["info", "predict"] {
+            let o = dgmf_within(
+                60,
+                None,
+                &[cmd, &p, "--params", "0.5,0", "--fidelity", "1"]
+                    [..if cmd == "info" { 2 } else { 6 }],
+            );
+            assert_one_line_error(&o, want);
+            assert!(
+                o.stderr.len() < 1200,
+                "{cmd} {i}: a {} byte message",
+                o.stderr.len()
+            );
+            assert_eq!(terminal_controls(&o.stderr), Vec::<String>::new());
+        }
+    }
+    // Free text of any length is shown cut to one line by `info`, whole by `info --json`.
+    let p = write(
+        "long.onnx",
+        with_metadata(&base, &[("dgmf.description", &long), ("dgmf.name", &long)]),
+    );
+    let o = dgmf_within(60, None, &["info", &p]);
+    let out = text(&o).0;
+    assert!(
+        o.status.success() && out.len() < 3000,
+        "{} bytes",
+        out.len()
+    );
+    assert!(
+        out.contains("… (100000 characters; --json shows all)"),
+        "{out}"
+    );
+    let o = dgmf_within(60, None, &["info", "--json", &p]);
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(v["description"].as_str().unwrap().len(), 100_000);
+    // Keys of other tools are none of the contract's business, whatever they hold.
+    let p = write(
+        "foreign.onnx",
+        append_entry(&base, "onnx.other_tool", &long),
+    );
+    assert!(dgmf_within(60, None, &["info", &p]).status.success());
+}
+
+/// `model` with one more metadata entry appended (ModelProto field 14 may repeat anywhere).
+fn append_entry(model: &[u8], key: &str, value: &str) -> Vec<u8> {
+    let mut entry = Vec::new();
+    put_bytes(&mut entry, 1, key.as_bytes());
+    put_bytes(&mut entry, 2, value.as_bytes());
+    let mut out = model.to_vec();
+    put_bytes(&mut out, 14, &entry);
+    out
+}

@@ -149,6 +149,44 @@ pub fn metadata_map(entries: &[(Vec<u8>, Vec<u8>)]) -> Result<BTreeMap<String, S
     Ok(map)
 }
 
+/// Every `dgmf.*` key contract v1 defines (docs/model-contract.md).
+pub const KEYS: &[&str] = &[
+    "dgmf.contract",
+    "dgmf.sde",
+    "dgmf.sigma_min",
+    "dgmf.sigma_max",
+    "dgmf.output",
+    "dgmf.shape",
+    "dgmf.param_names",
+    "dgmf.param_min",
+    "dgmf.param_max",
+    "dgmf.fidelity",
+    "dgmf.fidelity_labels",
+    "dgmf.coord_names",
+    "dgmf.coord_min",
+    "dgmf.coord_max",
+    "dgmf.data_shift",
+    "dgmf.data_scale",
+    "dgmf.std_scale",
+    "dgmf.sampler",
+    "dgmf.name",
+    "dgmf.description",
+];
+
+/// `dgmf.*` is this library's namespace: a key it does not define is a typo (`dgmf.std_scal` would
+/// otherwise run the model uncalibrated without a word) or from a contract this version does not implement.
+fn check_known_keys(meta: &BTreeMap<String, String>) -> Result<()> {
+    match meta.keys().find(|k| !KEYS.contains(&k.as_str())) {
+        None => Ok(()),
+        Some(key) => Err(Error::contract(format!(
+            "metadata key `{}` is not a key of contract {CONTRACT_VERSION} (a typo?); the dgmf.* keys are {}; \
+             rename or remove it (docs/model-contract.md)",
+            crate::error::printable(key),
+            KEYS.iter().map(|k| &k[5..]).collect::<Vec<_>>().join(", ")
+        ))),
+    }
+}
+
 impl Contract {
     /// The sampler to use when the caller names none: `dgmf.sampler`, else the library default
     /// [`SamplerConfig::default`].
@@ -191,6 +229,7 @@ impl Contract {
                  re-export the model for contract {CONTRACT_VERSION} or upgrade libdgmf"
             )));
         }
+        check_known_keys(meta)?;
         let sde = required(meta, "dgmf.sde")?;
         if sde.trim() != "ve" {
             return Err(Error::contract(format!(

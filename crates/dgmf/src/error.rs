@@ -43,7 +43,10 @@ impl Error {
         if message.chars().any(is_unsafe_char) {
             message = printable(&message).into_owned();
         }
-        Error { kind, message }
+        Error {
+            kind,
+            message: bounded(message),
+        }
     }
     pub fn kind(&self) -> ErrorKind {
         self.kind
@@ -93,6 +96,36 @@ pub fn printable(text: &str) -> std::borrow::Cow<'_, str> {
     out.into()
 }
 
+/// The longest run of non-space characters a message shows whole, and how much of a longer one it keeps.
+const MAX_RUN: usize = 256;
+const RUN_HEAD: usize = 96;
+const RUN_TAIL: usize = 32;
+
+/// `message` with every run of non-space characters longer than [`MAX_RUN`] cut in its middle, so a
+/// 100 KB metadata value quoted in a message neither floods a terminal or log nor hides the fix that
+/// follows it; paths and numbers (far shorter) are shown whole.
+fn bounded(message: String) -> String {
+    if !message.split(' ').any(|w| w.chars().count() > MAX_RUN) {
+        return message;
+    }
+    let words: Vec<String> = message
+        .split(' ')
+        .map(|w| {
+            let n = w.chars().count();
+            if n <= MAX_RUN {
+                return w.to_string();
+            }
+            let head: String = w.chars().take(RUN_HEAD).collect();
+            let tail: String = w.chars().skip(n - RUN_TAIL).collect();
+            format!(
+                "{head}…[{} more bytes]…{tail}",
+                w.len() - head.len() - tail.len()
+            )
+        })
+        .collect();
+    words.join(" ")
+}
+
 /// Whether `ch` is a control, a line separator or a bidi control (see [`printable`]).
 pub fn is_unsafe_char(ch: char) -> bool {
     ch.is_control()
@@ -109,5 +142,20 @@ mod tests {
         assert_eq!(printable("a\u{1b}[31mred"), "a\\u{1b}[31mred");
         assert_eq!(printable("\u{7f}\u{9b}\n\t"), "\\u{7f}\\u{9b}\\u{a}\\u{9}");
         assert_eq!(printable("x\u{202e}y\u{2066}"), "x\\u{202e}y\\u{2066}");
+    }
+
+    #[test]
+    fn long_quoted_text_is_cut_in_its_middle_and_the_fix_survives() {
+        let value = format!("a{}z", "é".repeat(100_000));
+        let e = Error::contract(format!(
+            "dgmf.shape is `{value}`; expected a list such as 1,32,32"
+        ));
+        let m = e.message();
+        assert!(m.len() < 400, "{} bytes", m.len());
+        assert!(m.starts_with("dgmf.shape is `aé"), "{m}");
+        assert!(m.ends_with("éz`; expected a list such as 1,32,32"), "{m}");
+        assert!(m.contains("…[199754 more bytes]…"), "{m}");
+        let short = "a path /very/long/but/normal/path.npy is fine";
+        assert_eq!(Error::contract(short).message(), short);
     }
 }

@@ -259,8 +259,15 @@ fn progress_reports_and_cancels() {
 fn metadata_is_never_silently_dropped() {
     let bytes = std::fs::read(models_dir().join("analytic_score.onnx")).unwrap();
     let opts = SessionOptions::default();
-    // Appending a valid new entry keeps the model loadable (the helper is right)...
-    Model::from_bytes(&with_metadata(&bytes, b"dgmf.note", b"x"), &opts).unwrap();
+    // Appending another tool's entry keeps the model loadable (the helper is right)...
+    Model::from_bytes(&with_metadata(&bytes, b"other.note", b"x\xff"), &opts).unwrap();
+    // ...a dgmf.* key the contract does not define is a typo or a newer contract, not something to skip.
+    let e = Model::from_bytes(&with_metadata(&bytes, b"dgmf.note", b"x"), &opts).unwrap_err();
+    assert!(
+        e.message()
+            .contains("metadata key `dgmf.note` is not a key of contract 1"),
+        "{e}"
+    );
     // ...a non-UTF-8 value used to be dropped by ONNX Runtime (defaults used); a key set twice is ambiguous.
     for (key, value, want) in [
         (
@@ -347,6 +354,77 @@ fn a_time_limit_stops_a_network_that_never_finishes() {
         .unwrap_err()
         .message()
         .contains("time_limit = 0"));
+}
+
+/// `set_metadata` (what `dgmf calibrate` writes with) on a file whose metadata a hostile or careless
+/// exporter wrote: duplicate entries of the key, another tool's non-UTF-8 and 1 MB entries, entries before
+/// the graph. Every entry of the key is replaced by one, everything else is kept byte for byte, and the
+/// result loads and predicts bit-identically apart from the std.
+#[test]
+fn set_metadata_rewrites_hostile_metadata_into_a_model_that_predicts_the_same() {
+    let bytes = std::fs::read(models_dir().join("analytic_score.onnx")).unwrap();
+    let opts = SessionOptions::default();
+    let entry = |key: &[u8], value: &[u8]| {
+        let mut e = Vec::new();
+        for (field, text) in [(0x0au8, key), (0x12, value)] {
+            e.push(field);
+            varint(&mut e, text.len() as u64);
+            e.extend_from_slice(text);
+        }
+        let mut f = vec![0x72];
+        varint(&mut f, e.len() as u64);
+        f.extend(e);
+        f
+    };
+    let big = vec![b'y'; 1 << 20];
+    let mut hostile = entry(b"other.blob", b"\xff\xfe not UTF-8");
+    hostile.extend(entry(b"dgmf.std_scale", b"7"));
+    hostile.extend(&bytes);
+    hostile.extend(entry(b"other.big", &big));
+    hostile.extend(entry(b"dgmf.std_scale", b"nan"));
+    let e = Model::from_bytes(&hostile, &opts).unwrap_err();
+    assert!(e.message().contains("appears more than once"), "{e}");
+    let fixed = dgmf::onnx_header::set_metadata(&hostile, "dgmf.std_scale", "2").unwrap();
+    let meta = dgmf::onnx_header::read_header(&fixed).unwrap().metadata;
+    let values = |key: &[u8]| -> Vec<Vec<u8>> {
+        meta.iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, v)| v.clone())
+            .collect()
+    };
+    assert_eq!(values(b"dgmf.std_scale"), [b"2".to_vec()]);
+    assert_eq!(values(b"other.big"), [big]);
+    assert_eq!(values(b"other.blob"), [b"\xff\xfe not UTF-8".to_vec()]);
+    let size = |v: &[u8]| entry(b"dgmf.std_scale", v).len();
+    assert_eq!(
+        fixed.len(),
+        hostile.len() - size(b"7") - size(b"nan") + size(b"2"),
+        "nothing but the key's entries changed"
+    );
+    let mut req = request("heun", Some(6), 4);
+    req.queries = vec![query()];
+    let plain = Model::from_bytes(&bytes, &opts)
+        .unwrap()
+        .predict(&req, None)
+        .unwrap();
+    let scaled = Model::from_bytes(&fixed, &opts)
+        .unwrap()
+        .predict(&req, None)
+        .unwrap();
+    assert_eq!(scaled.mean, plain.mean, "the mean, bit for bit");
+    let (a, b) = (plain.std.unwrap(), scaled.std.unwrap());
+    assert!(
+        a.iter().zip(b.iter()).all(|(x, y)| *y == 2.0 * *x),
+        "the std, times 2 exactly"
+    );
+}
+
+fn varint(out: &mut Vec<u8>, mut v: u64) {
+    while v >= 0x80 {
+        out.push((v as u8) | 0x80);
+        v >>= 7;
+    }
+    out.push(v as u8);
 }
 
 #[test]

@@ -55,10 +55,26 @@ pub fn dgmf_within(secs: u64, cwd: Option<&std::path::Path>, args: &[&str]) -> O
         cmd.current_dir(d);
     }
     let mut child = cmd.spawn().expect("run dgmf");
+    // Drained as the child writes: an output larger than a pipe's buffer would otherwise block it.
+    let drain = |r: Option<Box<dyn std::io::Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut v = Vec::new();
+            if let Some(mut r) = r {
+                r.read_to_end(&mut v).ok();
+            }
+            v
+        })
+    };
+    let out = drain(child.stdout.take().map(|s| Box::new(s) as _));
+    let err = drain(child.stderr.take().map(|s| Box::new(s) as _));
     let start = std::time::Instant::now();
     loop {
-        if child.try_wait().expect("wait").is_some() {
-            return child.wait_with_output().expect("output");
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Output {
+                status,
+                stdout: out.join().unwrap(),
+                stderr: err.join().unwrap(),
+            };
         }
         if start.elapsed() > std::time::Duration::from_secs(secs) {
             child.kill().ok();

@@ -199,9 +199,9 @@ impl SamplerConfig {
             )));
         }
         let mut words = spec.split_whitespace();
-        let name = words.next().ok_or_else(|| {
-            Error::invalid("sampler spec is empty; expected e.g. `ancestral steps=8`")
-        })?;
+        let name = words
+            .next()
+            .ok_or_else(|| Error::invalid("sampler spec is empty (no sampler name)"))?;
         let mut c = SamplerConfig::new(SamplerKind::parse(name)?);
         let mut seen = Vec::new();
         for word in words {
