@@ -145,22 +145,32 @@ const char *dgmf_status_string(int32_t status);
 // The library version as "MAJOR.MINOR.PATCH" (static string).
 const char *dgmf_version(void);
 
-// Creates a configuration for sampler `sampler` ("em", "reverse-diffusion", "ancestral", "pc", "pc-em",
-// "pc-ancestral", "ode-euler", "heun", "edm", "dpmpp-2m") with its documented defaults: SDE samplers
-// 1000 levels on the geometric schedule (pc: snr 0.16, 1 corrector step); ODE samplers 18 levels and edm
-// 20 levels on the Karras schedule (rho 7; edm churns at every level: S_churn 40, S_min 0, S_max FLT_MAX,
-// S_noise 1); final denoising on; 1 sample, seed 0, at most 64 rows per network call, no extrapolation, a
-// 4 GiB memory limit, no progress callback.
+// Creates a configuration for sampler `sampler` with that sampler's defaults (levels and schedule as
+// listed below; pc: snr 0.16, 1 corrector step; edm churns at every level: S_churn 40, S_min 0, S_max
+// FLT_MAX, S_noise 1); final denoising on; 1 sample, seed 0, at most DGMF_DEFAULT_MAX_BATCH rows per
+// network call, no extrapolation, DGMF_DEFAULT_MEMORY_LIMIT bytes of results, no progress callback. The
+// samplers (`dgmf samplers` prints the same list):
 //
-// Note that a sampler named here gets score_sde's 1000 levels ("ancestral" by name is 1000 network
-// evaluations); set the levels with dgmf_config_set_steps.
+//   em                1000 levels, geometric, 1000 NFE: Euler–Maruyama on the reverse SDE in log-σ time
+//   reverse-diffusion 1000 levels, geometric, 1000 NFE: score_sde's reverse-diffusion predictor
+//   ancestral         1000 levels, geometric, 1000 NFE: score_sde's ancestral sampling for VE
+//   pc                1000 levels, geometric, 2000 NFE: predictor–corrector: reverse diffusion + Langevin (score_sde's reference)
+//   pc-em             1000 levels, geometric, 2000 NFE: predictor–corrector: Euler–Maruyama + Langevin
+//   pc-ancestral      1000 levels, geometric, 2000 NFE: predictor–corrector: ancestral + Langevin
+//   ode-euler         18 levels, karras, 18 NFE, deterministic: Euler on the probability-flow ODE (first order)
+//   heun              18 levels, karras, 35 NFE, deterministic: Heun on the probability-flow ODE (EDM Algorithm 1, second order)
+//   edm               20 levels, karras, 39 NFE: EDM's stochastic sampler (Algorithm 2): churn, then a Heun step
+//   dpmpp-2m          18 levels, karras, 18 NFE, deterministic: DPM-Solver++(2M), second-order multistep on the probability-flow ODE
+//   default: ancestral steps=30 schedule=geometric denoise=1 (30 NFE), when the caller names no sampler and the model recommends none
 //
-// `sampler` NULL gives the library's default, for models that recommend no sampler: "ancestral" with 30
-// levels (DGMF_DEFAULT_STEPS), 30 network evaluations. Prefer dgmf_config_create_for_model, which takes
-// the model's own recommendation (the shipped models: few-step ancestral sampling, within 10 % of the
-// 2000-evaluation "pc" at a fraction of the cost; docs/nfe_sweep.md). "pc" (N = 1000) is the score_sde
-// reference; "heun"/"dpmpp-2m" are deterministic ODE solvers (smooth in the parameters, but they stall at
-// an error floor set by the learned score).
+// Note that a sampler named here gets its own defaults ("ancestral" by name is score_sde's 1000 levels,
+// 1000 network evaluations); set the levels with dgmf_config_set_steps.
+//
+// `sampler` NULL gives the library's default (the list's last line), for models that recommend no
+// sampler. Prefer dgmf_config_create_for_model, which takes the model's own recommendation (the shipped
+// models: few-step ancestral sampling, within 10 % of the 2000-evaluation "pc" at a fraction of the
+// cost; docs/nfe_sweep.md). "pc" is the score_sde reference; "heun"/"dpmpp-2m" are deterministic ODE
+// solvers (smooth in the parameters, but they stall at an error floor set by the learned score).
 enum dgmf_status dgmf_config_create(const char *sampler,
                                     struct dgmf_config **out);
 

@@ -8,10 +8,27 @@ cd "$root"
 if ! cbindgen --version 2>/dev/null | grep -q "$CBINDGEN_VERSION"; then
   cargo install --quiet --locked cbindgen --version "=$CBINDGEN_VERSION"
 fi
+# cbindgen's header, with the sampler list of dgmf_config_create's comment written from the engine's
+# sampler table (`dgmf samplers`), so that no list of names or defaults is typed by hand.
+generate() {
+  local out="$1" raw list
+  raw="$(mktemp)"
+  list="$(cargo run --release --quiet -p dgmf-cli -- samplers)"
+  cbindgen --quiet --config cbindgen.toml --crate dgmf-capi --output "$raw" crates/dgmf-capi
+  grep -q '<sampler list: written here' "$raw" || { echo "gen-header: the sampler-list marker is gone" >&2; exit 1; }
+  while IFS= read -r line; do
+    if [[ "$line" == *'<sampler list: written here'* ]]; then
+      while IFS= read -r s; do printf '//   %s\n' "$s"; done <<<"$list"
+    else
+      printf '%s\n' "$line"
+    fi
+  done <"$raw" >"$out"
+  rm -f "$raw"
+}
 if [[ "${1:-}" == "--check" ]]; then
   tmp="$(mktemp)"
   trap 'rm -f "$tmp"' EXIT
-  cbindgen --quiet --config cbindgen.toml --crate dgmf-capi --output "$tmp" crates/dgmf-capi
+  generate "$tmp"
   if ! diff -u include/dgmf.h "$tmp"; then
     echo "include/dgmf.h is out of date: run scripts/gen-header.sh and commit it" >&2
     exit 1
@@ -35,5 +52,5 @@ C
   "$src.out"
   echo "include/dgmf.h: up to date, clean as C99 and C++17 (-Wall -Wextra -pedantic -Werror)"
 else
-  cbindgen --quiet --config cbindgen.toml --crate dgmf-capi --output include/dgmf.h crates/dgmf-capi
+  generate include/dgmf.h
 fi

@@ -23,22 +23,22 @@ pub struct dgmf_config {
     pub(crate) user_data: *mut c_void,
 }
 
-/// Creates a configuration for sampler `sampler` ("em", "reverse-diffusion", "ancestral", "pc", "pc-em",
-/// "pc-ancestral", "ode-euler", "heun", "edm", "dpmpp-2m") with its documented defaults: SDE samplers
-/// 1000 levels on the geometric schedule (pc: snr 0.16, 1 corrector step); ODE samplers 18 levels and edm
-/// 20 levels on the Karras schedule (rho 7; edm churns at every level: S_churn 40, S_min 0, S_max FLT_MAX,
-/// S_noise 1); final denoising on; 1 sample, seed 0, at most 64 rows per network call, no extrapolation, a
-/// 4 GiB memory limit, no progress callback.
+/// Creates a configuration for sampler `sampler` with that sampler's defaults (levels and schedule as
+/// listed below; pc: snr 0.16, 1 corrector step; edm churns at every level: S_churn 40, S_min 0, S_max
+/// FLT_MAX, S_noise 1); final denoising on; 1 sample, seed 0, at most DGMF_DEFAULT_MAX_BATCH rows per
+/// network call, no extrapolation, DGMF_DEFAULT_MEMORY_LIMIT bytes of results, no progress callback. The
+/// samplers (`dgmf samplers` prints the same list):
 ///
-/// Note that a sampler named here gets score_sde's 1000 levels ("ancestral" by name is 1000 network
-/// evaluations); set the levels with dgmf_config_set_steps.
+/// <sampler list: written here from dgmf::samplers::SAMPLERS by scripts/gen-header.sh>
 ///
-/// `sampler` NULL gives the library's default, for models that recommend no sampler: "ancestral" with 30
-/// levels (DGMF_DEFAULT_STEPS), 30 network evaluations. Prefer dgmf_config_create_for_model, which takes
-/// the model's own recommendation (the shipped models: few-step ancestral sampling, within 10 % of the
-/// 2000-evaluation "pc" at a fraction of the cost; docs/nfe_sweep.md). "pc" (N = 1000) is the score_sde
-/// reference; "heun"/"dpmpp-2m" are deterministic ODE solvers (smooth in the parameters, but they stall at
-/// an error floor set by the learned score).
+/// Note that a sampler named here gets its own defaults ("ancestral" by name is score_sde's 1000 levels,
+/// 1000 network evaluations); set the levels with dgmf_config_set_steps.
+///
+/// `sampler` NULL gives the library's default (the list's last line), for models that recommend no
+/// sampler. Prefer dgmf_config_create_for_model, which takes the model's own recommendation (the shipped
+/// models: few-step ancestral sampling, within 10 % of the 2000-evaluation "pc" at a fraction of the
+/// cost; docs/nfe_sweep.md). "pc" is the score_sde reference; "heun"/"dpmpp-2m" are deterministic ODE
+/// solvers (smooth in the parameters, but they stall at an error floor set by the learned score).
 #[no_mangle]
 pub extern "C" fn dgmf_config_create(
     sampler: *const c_char,

@@ -30,6 +30,8 @@ pub(crate) enum Command {
     },
     /// Predict the solution for one or many parameter vectors (mean, and std over the ensemble).
     Predict(Box<PredictArgs>),
+    /// List the samplers: name, default levels and schedule, network evaluations at the defaults, method.
+    Samplers,
     /// Measure how well the ensemble std matches the actual error on held-out solutions, fit the std
     /// scale that makes ±2σ cover 95.45 % of the points (split-conformal), and write it into a copy of
     /// the model (`dgmf.std_scale`).
@@ -53,7 +55,7 @@ pub(crate) struct CalibrateArgs {
     pub(crate) samples: usize,
     /// Sampler (default: the model's recommended one, `dgmf info` shows it). With --out, the model is
     /// written with this sampler as its recommended one (dgmf.sampler): the fitted scale holds for it.
-    #[arg(long)]
+    #[arg(long, value_parser = sampler_names())]
     pub(crate) sampler: Option<SamplerKind>,
     /// Noise levels of the schedule (default: the sampler's).
     #[arg(long)]
@@ -116,13 +118,13 @@ pub(crate) struct PredictArgs {
     /// Samples per query (ensemble size; > 1 gives a std field).
     #[arg(long, default_value_t = 1)]
     pub(crate) samples: usize,
-    /// Sampler: em, reverse-diffusion, ancestral, pc, pc-em, pc-ancestral, ode-euler, heun, edm, dpmpp-2m.
-    /// Omitted: the model's recommended sampler (dgmf.sampler, shown by `dgmf info`; its std calibration
-    /// holds for it), else the library default, ancestral with 30 levels (docs/samplers.md).
-    #[arg(long)]
+    /// Sampler (`dgmf samplers` lists them). Omitted: the model's recommended sampler (dgmf.sampler,
+    /// shown by `dgmf info`; its std calibration holds for it), else the library default, ancestral with
+    /// 30 levels (docs/samplers.md).
+    #[arg(long, value_parser = sampler_names())]
     pub(crate) sampler: Option<SamplerKind>,
-    /// Noise levels in the schedule (default: 1000 for SDE samplers, 18 for ODE samplers, 20 for edm; the
-    /// recommended sampler's when --sampler is omitted).
+    /// Noise levels in the schedule (default: the sampler's, `dgmf samplers` lists them; the recommended
+    /// sampler's when --sampler is omitted).
     #[arg(long)]
     pub(crate) steps: Option<usize>,
     /// Noise schedule: geometric or karras (default depends on the sampler).
@@ -182,4 +184,11 @@ pub(crate) struct PredictArgs {
     pub(crate) quiet: bool,
     #[command(flatten)]
     pub(crate) rt: RuntimeArgs,
+}
+
+/// `--sampler`'s choices, from the engine's sampler table (clap lists them in the help and in errors).
+fn sampler_names() -> impl clap::builder::TypedValueParser<Value = SamplerKind> {
+    use clap::builder::TypedValueParser;
+    clap::builder::PossibleValuesParser::new(SamplerKind::names())
+        .try_map(|name: String| SamplerKind::parse(&name).map_err(|e| e.message().to_string()))
 }

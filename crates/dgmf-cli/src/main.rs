@@ -49,6 +49,12 @@ fn main() -> ExitCode {
         Command::Info { model, json, rt } => info(&model, json, &rt),
         Command::Predict(args) => predict(&args),
         Command::Calibrate(args) => calibrate(&args),
+        Command::Samplers => {
+            let mut out = terminal::Out::new();
+            dgmf::samplers::listing()
+                .iter()
+                .try_for_each(|line| out.line(line))
+        }
     }));
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,

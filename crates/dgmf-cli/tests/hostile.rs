@@ -306,7 +306,7 @@ fn hostile_sampler_scale_and_long_metadata() {
         ),
         (
             with_metadata(&recommends, &[("dgmf.sampler", "heun foo=3")]),
-            "unknown setting `foo`",
+            "`foo` is not a setting of heun",
         ),
         (
             with_metadata(&recommends, &[("dgmf.sampler", "")]),

@@ -224,7 +224,7 @@ fn bad_requests_fail_with_a_message() {
                 "--sampler",
                 "ddim",
             ],
-            "unknown sampler `ddim`",
+            "invalid value 'ddim' for '--sampler <SAMPLER>'; [possible values: em, reverse-diffusion,",
         ),
         (
             &[

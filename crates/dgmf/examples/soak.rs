@@ -36,7 +36,7 @@ fn main() -> dgmf::Result<()> {
     row("start");
     let model = Model::load(&path, &SessionOptions::default())?;
     row("load");
-    let mut cfg = SamplerConfig::new(SamplerKind::Heun);
+    let mut cfg = SamplerConfig::new(SamplerKind::HEUN);
     cfg.steps = 2;
     let mut req = Request::new(
         vec![Query {

@@ -14,7 +14,7 @@ use dgmf::{Model, Request, SessionOptions};
 
 fn request(n: usize, max_batch: usize) -> Request {
     let queries = common::poisson_queries(n);
-    let mut cfg = SamplerConfig::new(SamplerKind::Heun);
+    let mut cfg = SamplerConfig::new(SamplerKind::HEUN);
     cfg.steps = 6;
     let mut req = Request::new(queries, cfg);
     req.max_batch = max_batch;

@@ -46,7 +46,7 @@ static GLOBAL: Counting = Counting;
 fn sampler_steps_do_not_allocate() {
     COUNTED.with(|c| c.set(true));
     let (rows, n) = (4, 256);
-    for name in SamplerKind::NAMES {
+    for name in SamplerKind::names() {
         let mut cfg = SamplerConfig::new(SamplerKind::parse(name).unwrap());
         cfg.steps = 50;
         let sigmas = cfg.schedule.sigmas(cfg.steps, 0.01, 10.0);

@@ -172,7 +172,7 @@ fn each_invalid_request_names_its_cause() {
         (Box::new(|r| r.sampler.steps = usize::MAX), "a schedule needs 2 to 100000 noise levels"),
         (
             Box::new(|r| {
-                r.sampler = dgmf::SamplerConfig::new(dgmf::SamplerKind::Pc(dgmf::samplers::Predictor::ReverseDiffusion));
+                r.sampler = dgmf::SamplerConfig::new(dgmf::SamplerKind::PC);
                 r.sampler.corrector_steps = usize::MAX;
             }),
             "at most 100 Langevin steps",

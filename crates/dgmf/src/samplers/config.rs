@@ -1,6 +1,6 @@
 //! A sampler configuration: which sampler, its schedule and settings, their defaults and their bounds
 //! (`validate`, the one place every door — Rust, C, CLI — checks them), and the NFE they cost.
-use super::{Predictor, SamplerKind, Schedule};
+use super::{SamplerKind, Schedule, Setting};
 use crate::error::{Error, Result};
 
 /// EDM's stochastic-churn settings (Karras et al. 2022, Algorithm 2).
@@ -32,7 +32,7 @@ pub const MAX_STEPS: usize = 100_000;
 /// Most Langevin steps per noise level.
 pub const MAX_CORRECTOR_STEPS: usize = 100;
 
-/// Noise levels of `edm`'s defaults (`SamplerConfig::new(SamplerKind::Edm)`): 20 levels = 39 network
+/// Noise levels of `edm`'s defaults (`SamplerConfig::new(SamplerKind::EDM)`): 20 levels = 39 network
 /// evaluations. The library default is [`SamplerConfig::default`].
 pub const DEFAULT_EDM_STEPS: usize = 20;
 
@@ -64,7 +64,7 @@ impl Default for SamplerConfig {
     fn default() -> Self {
         SamplerConfig {
             steps: DEFAULT_STEPS,
-            ..SamplerConfig::new(SamplerKind::Sde(Predictor::Ancestral))
+            ..SamplerConfig::new(SamplerKind::ANCESTRAL)
         }
     }
 }
@@ -74,22 +74,11 @@ impl SamplerConfig {
     /// corrector step); the ODE samplers follow EDM (Karras schedule, ρ = 7, N = 18); `edm` uses N = 20
     /// (39 NFE). The library-wide default configuration is [`SamplerConfig::default`].
     pub fn new(kind: SamplerKind) -> Self {
-        let ode_like = matches!(
-            kind,
-            SamplerKind::OdeEuler | SamplerKind::Heun | SamplerKind::Edm | SamplerKind::DpmPp2m
-        );
+        let s = kind.sampler();
         SamplerConfig {
             kind,
-            steps: match kind {
-                SamplerKind::Edm => DEFAULT_EDM_STEPS,
-                _ if ode_like => 18,
-                _ => 1000,
-            },
-            schedule: if ode_like {
-                Schedule::Karras { rho: 7.0 }
-            } else {
-                Schedule::Geometric
-            },
+            steps: s.default_steps,
+            schedule: s.default_schedule,
             snr: 0.16,
             corrector_steps: 1,
             denoise: true,
@@ -146,21 +135,12 @@ impl SamplerConfig {
 
     /// The NFE, or `None` if it does not fit a `usize` (only for settings `validate` refuses).
     pub fn checked_nfe(&self) -> Option<usize> {
-        let levels = self.steps.checked_sub(1)?;
-        let last = usize::from(self.denoise);
-        let k = self.corrector_steps;
-        match self.kind {
-            SamplerKind::Sde(_) | SamplerKind::OdeEuler | SamplerKind::DpmPp2m => {
-                levels.checked_add(last)
-            }
-            SamplerKind::Pc(_) => levels
-                .checked_mul(k.checked_add(1)?)?
-                .checked_add(k)?
-                .checked_add(last),
-            SamplerKind::Heun | SamplerKind::Edm => levels.checked_mul(2)?.checked_add(last),
-        }
+        (self.kind.sampler().nfe)(self)?.checked_add(usize::from(self.denoise))
     }
 }
+
+/// The spec keys of every sampler; the others are the sampler's [`Setting`]s.
+const COMMON: [&str; 3] = ["steps", "schedule", "denoise"];
 
 /// Most bytes of a sampler spec (`dgmf.sampler`): a spec is a short line, never a document.
 const MAX_SPEC_LEN: usize = 256;
@@ -177,12 +157,15 @@ impl SamplerConfig {
             self.schedule.name(),
             u8::from(self.denoise)
         );
-        if matches!(self.kind, SamplerKind::Pc(_)) {
-            s += &format!(" snr={} corrector_steps={}", self.snr, self.corrector_steps);
-        }
-        if self.kind == SamplerKind::Edm {
+        for setting in self.kind.sampler().settings {
             let c = self.churn;
-            s += &format!(" churn={},{},{},{}", c.s_churn, c.s_min, c.s_max, c.s_noise);
+            s += &match setting {
+                Setting::Snr => format!(" snr={}", self.snr),
+                Setting::CorrectorSteps => format!(" corrector_steps={}", self.corrector_steps),
+                Setting::Churn => {
+                    format!(" churn={},{},{},{}", c.s_churn, c.s_min, c.s_max, c.s_noise)
+                }
+            };
         }
         s
     }
@@ -198,11 +181,17 @@ impl SamplerConfig {
                 spec.len()
             )));
         }
+        Self::from_spec_among(super::SAMPLERS, spec)
+    }
+
+    /// [`SamplerConfig::from_spec`] with the sampler looked up in `table` (a sampler under test).
+    #[doc(hidden)]
+    pub fn from_spec_among(table: &[&'static super::Sampler], spec: &str) -> Result<Self> {
         let mut words = spec.split_whitespace();
         let name = words
             .next()
             .ok_or_else(|| Error::invalid("sampler spec is empty (no sampler name)"))?;
-        let mut c = SamplerConfig::new(SamplerKind::parse(name)?);
+        let mut c = SamplerConfig::new(SamplerKind::parse_in(table, name)?);
         let mut seen = Vec::new();
         for word in words {
             let (key, value) = word.split_once('=').ok_or_else(|| {
@@ -221,21 +210,24 @@ impl SamplerConfig {
                     "sampler spec `{spec}`: {key}=`{value}` is not {what}"
                 ))
             };
-            match key {
-                "steps" => c.steps = value.parse().map_err(|_| bad("a whole number"))?,
-                "schedule" => c.schedule = Schedule::parse(value)?,
-                "denoise" => {
+            let setting = Setting::ALL
+                .into_iter()
+                .find(|s| s.key() == key && c.kind.uses(*s));
+            match (key, setting) {
+                ("steps", _) => c.steps = value.parse().map_err(|_| bad("a whole number"))?,
+                ("schedule", _) => c.schedule = Schedule::parse(value)?,
+                ("denoise", _) => {
                     c.denoise = match value {
                         "1" => true,
                         "0" => false,
                         _ => return Err(bad("0 or 1")),
                     }
                 }
-                "snr" => c.snr = value.parse().map_err(|_| bad("a number"))?,
-                "corrector_steps" => {
+                (_, Some(Setting::Snr)) => c.snr = value.parse().map_err(|_| bad("a number"))?,
+                (_, Some(Setting::CorrectorSteps)) => {
                     c.corrector_steps = value.parse().map_err(|_| bad("a whole number"))?
                 }
-                "churn" => {
+                (_, Some(Setting::Churn)) => {
                     let v: Vec<f32> = value
                         .split(',')
                         .map(|x| x.parse().map_err(|_| bad("four numbers")))
@@ -250,11 +242,17 @@ impl SamplerConfig {
                         s_noise,
                     };
                 }
-                _ => {
+                (_, None) => {
+                    let keys: Vec<&str> = COMMON
+                        .iter()
+                        .copied()
+                        .chain(c.kind.sampler().settings.iter().map(|s| s.key()))
+                        .collect();
                     return Err(Error::invalid(format!(
-                        "sampler spec `{spec}`: unknown setting `{key}`; the settings are steps, \
-                         schedule, denoise, snr, corrector_steps, churn"
-                    )))
+                        "sampler spec `{spec}`: `{key}` is not a setting of {}; its settings are {}",
+                        c.kind,
+                        keys.join(", ")
+                    )));
                 }
             }
         }

@@ -4,8 +4,20 @@
 //!   later steps: x ← r·x + (1 − r)·((1 + 1/(2ρ))·D_i − 1/(2ρ)·D_{i−1}),  ρ = h_{i−1}/h_i.
 //! The step to σ = 0 (x ← D) is the shared denoise step.
 
-use super::{Ctx, Workspace};
+use super::ode::KARRAS;
+use super::{one_per_interval, Ctx, Sampler, Workspace};
 use crate::error::Result;
+
+pub(super) const DPMPP_2M: Sampler = Sampler {
+    name: "dpmpp-2m",
+    summary: "DPM-Solver++(2M), second-order multistep on the probability-flow ODE",
+    stochastic: false,
+    default_steps: 18,
+    default_schedule: KARRAS,
+    settings: &[],
+    nfe: one_per_interval,
+    run: |_, sigmas, ctx, x, ws| sample_2m(sigmas, ctx, x, ws),
+};
 
 pub(super) fn sample_2m(
     sigmas: &[f32],

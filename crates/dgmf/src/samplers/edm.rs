@@ -3,9 +3,20 @@
 //! γ = min(S_churn/N, √2 − 1) for σ_i ∈ [S_min, S_max], else 0; σ̂ is capped at the model's σ_max so the
 //! network is never queried outside its trained range.
 
-use super::ode::heun_step;
-use super::{Churn, Ctx, Workspace};
+use super::ode::{heun_step, KARRAS};
+use super::{two_per_interval, Churn, Ctx, Sampler, Setting, Workspace, DEFAULT_EDM_STEPS};
 use crate::error::Result;
+
+pub(super) const EDM: Sampler = Sampler {
+    name: "edm",
+    summary: "EDM's stochastic sampler (Algorithm 2): churn, then a Heun step",
+    stochastic: true,
+    default_steps: DEFAULT_EDM_STEPS,
+    default_schedule: KARRAS,
+    settings: &[Setting::Churn],
+    nfe: two_per_interval,
+    run: |c, sigmas, ctx, x, ws| sample(c.churn, sigmas, ctx, x, ws),
+};
 
 pub(super) fn sample(
     churn: Churn,

@@ -16,6 +16,7 @@ pub mod schedule;
 pub use config::{
     Churn, SamplerConfig, DEFAULT_EDM_STEPS, DEFAULT_STEPS, MAX_CORRECTOR_STEPS, MAX_STEPS,
 };
+pub use predictor::Predictor;
 pub use schedule::Schedule;
 
 use crate::error::{Error, ErrorKind, Result};
@@ -32,85 +33,161 @@ impl<F: FnMut(&[f32], f32, &mut [f32]) -> Result<()>> ScoreFn for F {
     }
 }
 
-/// A reverse-SDE predictor (used alone or inside predictor–corrector).
+/// A sampler setting beyond the three every sampler has (`steps`, `schedule`, `denoise`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Predictor {
-    /// Euler–Maruyama in log-σ time.
-    EulerMaruyama,
-    /// score_sde's reverse-diffusion predictor.
-    ReverseDiffusion,
-    /// score_sde's ancestral-sampling predictor for VE.
-    Ancestral,
+pub enum Setting {
+    /// Langevin signal-to-noise ratio (`snr`).
+    Snr,
+    /// Langevin steps per noise level (`corrector_steps`).
+    CorrectorSteps,
+    /// EDM's stochastic churn (`churn`: four numbers).
+    Churn,
 }
 
-/// Which sampler to run.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SamplerKind {
-    /// A reverse-SDE predictor alone.
-    Sde(Predictor),
-    /// A predictor plus `corrector_steps` Langevin corrector steps at every noise level.
-    Pc(Predictor),
-    OdeEuler,
-    Heun,
-    Edm,
-    DpmPp2m,
+impl Setting {
+    pub const ALL: [Setting; 3] = [Setting::Snr, Setting::CorrectorSteps, Setting::Churn];
+
+    /// The setting's key in a sampler spec (`dgmf.sampler`).
+    pub fn key(self) -> &'static str {
+        match self {
+            Setting::Snr => "snr",
+            Setting::CorrectorSteps => "corrector_steps",
+            Setting::Churn => "churn",
+        }
+    }
 }
 
-/// Every sampler by name: the one table `parse`, `name`, `NAMES`, the C API and the CLI go through.
-const TABLE: [(&str, SamplerKind); 10] = [
-    ("em", SamplerKind::Sde(Predictor::EulerMaruyama)),
-    (
-        "reverse-diffusion",
-        SamplerKind::Sde(Predictor::ReverseDiffusion),
-    ),
-    ("ancestral", SamplerKind::Sde(Predictor::Ancestral)),
-    ("pc", SamplerKind::Pc(Predictor::ReverseDiffusion)),
-    ("pc-em", SamplerKind::Pc(Predictor::EulerMaruyama)),
-    ("pc-ancestral", SamplerKind::Pc(Predictor::Ancestral)),
-    ("ode-euler", SamplerKind::OdeEuler),
-    ("heun", SamplerKind::Heun),
-    ("edm", SamplerKind::Edm),
-    ("dpmpp-2m", SamplerKind::DpmPp2m),
+/// Everything the library knows about one sampler. Each sampler's file defines its descriptor and
+/// [`SAMPLERS`] lists them: parsing, spec strings, defaults, NFE, the CLI's choices, `dgmf samplers` and
+/// the sampler list in the C header all follow from it. Adding a sampler is a file and a row.
+#[derive(Debug)]
+pub struct Sampler {
+    /// The name the CLI, the C API and `dgmf.sampler` use.
+    pub name: &'static str,
+    /// One line for listings: the method and its source.
+    pub summary: &'static str,
+    /// Whether it injects noise after the initial draw (an ODE solver does not).
+    pub stochastic: bool,
+    /// Default number of noise levels ([`SamplerConfig::new`]).
+    pub default_steps: usize,
+    /// Default schedule.
+    pub default_schedule: Schedule,
+    /// The settings it reads beyond steps, schedule and denoise (a spec may set only these).
+    pub settings: &'static [Setting],
+    /// Network evaluations over the schedule (`steps` levels), without the final denoising step; `None`
+    /// when the count does not fit a `usize`.
+    pub nfe: fn(&SamplerConfig) -> Option<usize>,
+    /// Integrates the rows of `x` along `sigmas` (σ_max … σ_min); the final denoising step is shared.
+    pub run: RunFn,
+}
+
+/// A sampler's integration loop: (configuration, schedule, context, state, scratch).
+pub type RunFn = fn(&SamplerConfig, &[f32], &mut Ctx<'_>, &mut [f32], &mut Workspace) -> Result<()>;
+
+/// Every sampler the library offers, in the order listings show them.
+pub const SAMPLERS: &[&Sampler] = &[
+    &predictor::EM,
+    &predictor::REVERSE_DIFFUSION,
+    &predictor::ANCESTRAL,
+    &predictor::PC,
+    &predictor::PC_EM,
+    &predictor::PC_ANCESTRAL,
+    &ode::EULER,
+    &ode::HEUN,
+    &edm::EDM,
+    &dpmpp::DPMPP_2M,
 ];
 
+/// NFE of the samplers that evaluate the network once per interval of the schedule.
+fn one_per_interval(c: &SamplerConfig) -> Option<usize> {
+    c.steps.checked_sub(1)
+}
+
+/// NFE of the samplers that evaluate it twice per interval (Heun steps).
+fn two_per_interval(c: &SamplerConfig) -> Option<usize> {
+    c.steps.checked_sub(1)?.checked_mul(2)
+}
+
+/// Which sampler to run: a handle to its [`Sampler`] descriptor (compared by name).
+#[derive(Clone, Copy)]
+pub struct SamplerKind(&'static Sampler);
+
 impl SamplerKind {
-    /// All sampler names the CLI and C API accept.
-    pub const NAMES: [&'static str; 10] = {
-        let mut names = [""; 10];
-        let mut i = 0;
-        while i < TABLE.len() {
-            names[i] = TABLE[i].0;
-            i += 1;
-        }
-        names
-    };
+    pub const EM: SamplerKind = SamplerKind(&predictor::EM);
+    pub const REVERSE_DIFFUSION: SamplerKind = SamplerKind(&predictor::REVERSE_DIFFUSION);
+    pub const ANCESTRAL: SamplerKind = SamplerKind(&predictor::ANCESTRAL);
+    pub const PC: SamplerKind = SamplerKind(&predictor::PC);
+    pub const PC_EM: SamplerKind = SamplerKind(&predictor::PC_EM);
+    pub const PC_ANCESTRAL: SamplerKind = SamplerKind(&predictor::PC_ANCESTRAL);
+    pub const ODE_EULER: SamplerKind = SamplerKind(&ode::EULER);
+    pub const HEUN: SamplerKind = SamplerKind(&ode::HEUN);
+    pub const EDM: SamplerKind = SamplerKind(&edm::EDM);
+    pub const DPMPP_2M: SamplerKind = SamplerKind(&dpmpp::DPMPP_2M);
+
+    /// A kind for any descriptor, listed in [`SAMPLERS`] or not (a sampler under test).
+    pub const fn of(sampler: &'static Sampler) -> Self {
+        SamplerKind(sampler)
+    }
+
+    /// The sampler's descriptor.
+    pub fn sampler(self) -> &'static Sampler {
+        self.0
+    }
+
+    /// Every sampler of [`SAMPLERS`].
+    pub fn all() -> impl Iterator<Item = SamplerKind> {
+        SAMPLERS.iter().map(|s| SamplerKind(s))
+    }
+
+    /// The names of [`SAMPLERS`], in order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        SAMPLERS.iter().map(|s| s.name)
+    }
 
     pub fn parse(name: &str) -> Result<Self> {
-        TABLE
+        Self::parse_in(SAMPLERS, name)
+    }
+
+    /// The sampler called `name` among `table`.
+    pub fn parse_in(table: &[&'static Sampler], name: &str) -> Result<Self> {
+        table
             .iter()
-            .find(|(n, _)| *n == name)
-            .map(|&(_, kind)| kind)
+            .find(|s| s.name == name)
+            .map(|s| SamplerKind(s))
             .ok_or_else(|| {
+                let names: Vec<&str> = table.iter().map(|s| s.name).collect();
                 Error::invalid(format!(
                     "unknown sampler `{name}`; choose one of {}",
-                    Self::NAMES.join(", ")
+                    names.join(", ")
                 ))
             })
     }
 
     pub fn name(self) -> &'static str {
-        TABLE
-            .iter()
-            .find(|&&(_, kind)| kind == self)
-            .map_or("unknown", |&(n, _)| n)
+        self.0.name
     }
 
     /// Whether the sampler injects noise after the initial draw.
     pub fn is_stochastic(self) -> bool {
-        !matches!(
-            self,
-            SamplerKind::OdeEuler | SamplerKind::Heun | SamplerKind::DpmPp2m
-        )
+        self.0.stochastic
+    }
+
+    /// Whether the sampler reads `setting`.
+    pub fn uses(self, setting: Setting) -> bool {
+        self.0.settings.contains(&setting)
+    }
+}
+
+impl PartialEq for SamplerKind {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.name == other.0.name
+    }
+}
+impl Eq for SamplerKind {}
+
+impl std::fmt::Debug for SamplerKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SamplerKind({})", self.0.name)
     }
 }
 
@@ -125,6 +202,33 @@ impl std::fmt::Display for SamplerKind {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(self.name())
     }
+}
+
+/// One line per sampler of [`SAMPLERS`]: name, defaults, NFE at the defaults, summary (`dgmf samplers`
+/// prints it; scripts/gen-header.sh writes it into the C header's sampler list).
+pub fn listing() -> Vec<String> {
+    let d = SamplerConfig::default();
+    let default = format!(
+        "default: {} ({} NFE), when the caller names no sampler and the model recommends none",
+        d.spec(),
+        d.nfe()
+    );
+    SamplerKind::all()
+        .map(|k| {
+            let s = k.sampler();
+            let c = SamplerConfig::new(k);
+            format!(
+                "{:<17} {} levels, {}, {} NFE{}: {}",
+                s.name,
+                s.default_steps,
+                s.default_schedule.name(),
+                c.nfe(),
+                if s.stochastic { "" } else { ", deterministic" },
+                s.summary
+            )
+        })
+        .chain(std::iter::once(default))
+        .collect()
 }
 
 /// Scratch buffers sized for the largest row batch of a request, allocated once and reused every step.
@@ -225,20 +329,7 @@ pub fn run(
     cfg.validate()?;
     ws.ensure(x.len());
     let start = ctx.nfe;
-    match cfg.kind {
-        SamplerKind::Sde(p) => predictor::sample(p, None, sigmas, ctx, x, ws)?,
-        SamplerKind::Pc(p) => {
-            let corrector = langevin::Langevin {
-                snr: cfg.snr,
-                steps: cfg.corrector_steps,
-            };
-            predictor::sample(p, Some(corrector), sigmas, ctx, x, ws)?
-        }
-        SamplerKind::OdeEuler => ode::euler(sigmas, ctx, x, ws)?,
-        SamplerKind::Heun => ode::heun(sigmas, ctx, x, ws)?,
-        SamplerKind::Edm => edm::sample(cfg.churn, sigmas, ctx, x, ws)?,
-        SamplerKind::DpmPp2m => dpmpp::sample_2m(sigmas, ctx, x, ws)?,
-    }
+    (cfg.kind.sampler().run)(cfg, sigmas, ctx, x, ws)?;
     if cfg.denoise {
         denoise(sigmas[sigmas.len() - 1], ctx, x, ws)?;
     }

@@ -2,8 +2,30 @@
 //! `euler` is first order; `heun` is EDM's Algorithm 1 (second order; the step to σ = 0 is the
 //! final Euler step, taken by the shared denoise step).
 
-use super::{Ctx, Workspace};
+use super::{one_per_interval, two_per_interval, Ctx, Sampler, Schedule, Workspace};
 use crate::error::Result;
+
+/// EDM's defaults for the ODE solvers: 18 levels on the Karras schedule (ρ = 7).
+pub(super) const KARRAS: Schedule = Schedule::Karras { rho: 7.0 };
+
+pub(super) const EULER: Sampler = Sampler {
+    name: "ode-euler",
+    summary: "Euler on the probability-flow ODE (first order)",
+    stochastic: false,
+    default_steps: 18,
+    default_schedule: KARRAS,
+    settings: &[],
+    nfe: one_per_interval,
+    run: |_, sigmas, ctx, x, ws| euler(sigmas, ctx, x, ws),
+};
+
+pub(super) const HEUN: Sampler = Sampler {
+    name: "heun",
+    summary: "Heun on the probability-flow ODE (EDM Algorithm 1, second order)",
+    nfe: two_per_interval,
+    run: |_, sigmas, ctx, x, ws| heun(sigmas, ctx, x, ws),
+    ..EULER
+};
 
 pub(super) fn euler(
     sigmas: &[f32],

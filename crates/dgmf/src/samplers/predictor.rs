@@ -3,8 +3,104 @@
 //! x ← x + a·s(x, σ_i) + b·ξ and differ only in (a, b).
 
 use super::langevin::Langevin;
-use super::{step, Ctx, Predictor, Workspace};
+use super::{one_per_interval, step, Ctx, Sampler, SamplerConfig, Schedule, Setting, Workspace};
 use crate::error::Result;
+
+/// A reverse-SDE predictor (used alone or inside predictor–corrector).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Predictor {
+    /// Euler–Maruyama in log-σ time.
+    EulerMaruyama,
+    /// score_sde's reverse-diffusion predictor.
+    ReverseDiffusion,
+    /// score_sde's ancestral-sampling predictor for VE.
+    Ancestral,
+}
+
+/// score_sde's defaults: 1000 levels on the geometric schedule.
+const fn sde(name: &'static str, summary: &'static str, run: super::RunFn) -> Sampler {
+    Sampler {
+        name,
+        summary,
+        stochastic: true,
+        default_steps: 1000,
+        default_schedule: Schedule::Geometric,
+        settings: &[],
+        nfe: one_per_interval,
+        run,
+    }
+}
+
+/// A predictor with `corrector_steps` Langevin steps at every level: (steps − 1)·(k + 1) + k evaluations.
+const fn pc(name: &'static str, summary: &'static str, run: super::RunFn) -> Sampler {
+    Sampler {
+        settings: &[Setting::Snr, Setting::CorrectorSteps],
+        nfe: |c| {
+            let k = c.corrector_steps;
+            c.steps
+                .checked_sub(1)?
+                .checked_mul(k.checked_add(1)?)?
+                .checked_add(k)
+        },
+        ..sde(name, summary, run)
+    }
+}
+
+pub(super) const EM: Sampler = sde(
+    "em",
+    "Euler–Maruyama on the reverse SDE in log-σ time",
+    |_, sigmas, ctx, x, ws| sample(Predictor::EulerMaruyama, None, sigmas, ctx, x, ws),
+);
+pub(super) const REVERSE_DIFFUSION: Sampler = sde(
+    "reverse-diffusion",
+    "score_sde's reverse-diffusion predictor",
+    |_, sigmas, ctx, x, ws| sample(Predictor::ReverseDiffusion, None, sigmas, ctx, x, ws),
+);
+pub(super) const ANCESTRAL: Sampler = sde(
+    "ancestral",
+    "score_sde's ancestral sampling for VE",
+    |_, sigmas, ctx, x, ws| sample(Predictor::Ancestral, None, sigmas, ctx, x, ws),
+);
+pub(super) const PC: Sampler = pc(
+    "pc",
+    "predictor–corrector: reverse diffusion + Langevin (score_sde's reference)",
+    |c, sigmas, ctx, x, ws| {
+        sample(
+            Predictor::ReverseDiffusion,
+            Some(corrector(c)),
+            sigmas,
+            ctx,
+            x,
+            ws,
+        )
+    },
+);
+pub(super) const PC_EM: Sampler = pc(
+    "pc-em",
+    "predictor–corrector: Euler–Maruyama + Langevin",
+    |c, sigmas, ctx, x, ws| {
+        sample(
+            Predictor::EulerMaruyama,
+            Some(corrector(c)),
+            sigmas,
+            ctx,
+            x,
+            ws,
+        )
+    },
+);
+pub(super) const PC_ANCESTRAL: Sampler = pc(
+    "pc-ancestral",
+    "predictor–corrector: ancestral + Langevin",
+    |c, sigmas, ctx, x, ws| sample(Predictor::Ancestral, Some(corrector(c)), sigmas, ctx, x, ws),
+);
+
+fn corrector(c: &SamplerConfig) -> Langevin {
+    Langevin {
+        snr: c.snr,
+        steps: c.corrector_steps,
+    }
+}
 
 /// The (a, b) coefficients of one predictor step from `s0` down to `s1`.
 pub(super) fn coefficients(p: Predictor, s0: f32, s1: f32) -> (f32, f32) {
