@@ -292,7 +292,7 @@ int main(int argc, char **argv) {
     EXPECT(dgmf_predict_batch(model, cfg, 3, bp, bf, NULL, big, 72, NULL, 0), DGMF_ERR_INVALID_ARGUMENT, "query 1");
     OK(dgmf_config_set_samples(cfg, 1));
     EXPECT(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24), DGMF_ERR_INVALID_ARGUMENT,
-           "at least 2 samples");
+           "2 or more samples");
     OK(dgmf_config_set_samples(cfg, 8));
 
     /* Resource limits: absurd batches are refused before anything is allocated. */

@@ -157,7 +157,7 @@ pub extern "C" fn dgmf_moments_finish(
         let fid = c_slice(fidelity, n, "fidelity")?
             .iter()
             .enumerate()
-            .map(|(i, &v)| fidelity_value(&m.contract().fidelity, v, i))
+            .map(|(i, &v)| fidelity_value(m, v, i))
             .collect::<CResult<Vec<FidelityValue>>>()?;
         // `new` bounded n × sample_len when the statistics were made.
         let need = n * m.contract().sample_len();

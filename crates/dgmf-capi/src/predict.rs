@@ -5,21 +5,14 @@ use super::{
     c_slice, c_slice_mut, dgmf_config, dgmf_model, dgmf_status, guard, invalid, non_null, CResult,
     Failure,
 };
-use dgmf::contract::Fidelity;
 use dgmf::predict::{FidelityValue, Progress, Query, Request};
 use dgmf::Model;
 
-pub(crate) fn fidelity_value(fidelity: &Fidelity, v: f64, at: usize) -> CResult<FidelityValue> {
-    match fidelity {
-        Fidelity::Continuous { .. } => Ok(FidelityValue::Value(v)),
-        Fidelity::Discrete { .. } if v.is_finite() && v >= 0.0 && v.fract() == 0.0 => {
-            Ok(FidelityValue::Level(v as usize))
-        }
-        Fidelity::Discrete { levels, .. } => Err(invalid(format!(
-            "query {at}: fidelity {v} is not a level index; this model has {levels} discrete levels 0..={}",
-            levels - 1
-        ))),
-    }
+/// Query `at`'s fidelity as the model takes it (the engine's rule).
+pub(crate) fn fidelity_value(m: &Model, v: f64, at: usize) -> CResult<FidelityValue> {
+    Ok(m.contract()
+        .fidelity_value(v)
+        .map_err(|e| e.context(format_args!("query {at}")))?)
 }
 
 pub(crate) fn check_len(name: &str, got: usize, need: usize) -> CResult {
@@ -63,11 +56,7 @@ pub extern "C" fn dgmf_predict_batch(
         let std = if std.is_null() {
             None
         } else {
-            if cfg.request.n_samples < 2 {
-                return Err(invalid(
-                    "a std field needs at least 2 samples (dgmf_config_set_samples)",
-                ));
-            }
+            Request::check_std_samples(cfg.request.n_samples)?;
             check_len("std", std_len, need)?;
             Some(c_slice_mut(std, std_len, "std")?)
         };
@@ -116,25 +105,9 @@ pub(crate) fn request(
     coords: *const f64,
 ) -> CResult<Request> {
     let c = m.contract();
-    if n == 0 {
-        return Err(invalid("n = 0: nothing to predict"));
-    }
-    let (p, q, len) = (c.params.len(), c.coords.len(), c.sample_len());
-    let too_many = || {
-        invalid(format!(
-            "n = {n} queries would take more than the memory limit of {} bytes \
-             (dgmf_config_set_memory_limit): predict them in smaller batches",
-            cfg.request.memory_limit
-        ))
-    };
-    // The queries are copied into the request: bound them by the memory limit before allocating.
-    let per_query = std::mem::size_of::<Query>() + 8 * (p + q);
-    if n.checked_mul(per_query)
-        .map_or(true, |b| b > cfg.request.memory_limit)
-        || n.checked_mul(len).is_none()
-    {
-        return Err(too_many());
-    }
+    dgmf::predict::check_query_count(c, n, cfg.request.memory_limit)?;
+    let (p, q) = (c.params.len(), c.coords.len());
+    let too_many = || invalid(format!("n = {n} queries: too many for this model"));
     let params = c_slice(params, n.checked_mul(p).ok_or_else(too_many)?, "params")?;
     let fidelity = c_slice(fidelity, n, "fidelity")?;
     let coords = c_slice(coords, n.checked_mul(q).ok_or_else(too_many)?, "coords")?;
@@ -142,7 +115,7 @@ pub(crate) fn request(
         .map(|i| {
             Ok(Query {
                 params: params[i * p..(i + 1) * p].to_vec(),
-                fidelity: fidelity_value(&c.fidelity, fidelity[i], i)?,
+                fidelity: fidelity_value(m, fidelity[i], i)?,
                 coords: coords[i * q..(i + 1) * q].to_vec(),
             })
         })

@@ -3,10 +3,10 @@
 
 use std::path::Path;
 
-use dgmf::contract::{Contract, Fidelity};
+use dgmf::contract::Contract;
 use dgmf::ndarray::ArrayD;
 use dgmf::samplers::SamplerConfig;
-use dgmf::{Error, FidelityValue, Model, Query, Request};
+use dgmf::{Error, Model, Query, Request};
 use dgmf_cli::calibration::{conformal_scale, report, Points, Report, TWO_SIGMA};
 use dgmf_cli::npy;
 
@@ -147,12 +147,7 @@ struct Fit<'a> {
 
 /// Everything checkable before the model loads.
 fn check_args(a: &CalibrateArgs) -> Result<(), Error> {
-    if a.samples < 2 {
-        return Err(invalid(format!(
-            "--samples {}: an ensemble std needs 2 or more samples",
-            a.samples
-        )));
-    }
+    Request::check_std_samples(a.samples).map_err(|e| e.context("--samples"))?;
     // predict's output rules: writable directory (tried now, not after the prediction), a regular file or
     // nothing yet (never a device or FIFO), no two outputs one file, no output over an input — except
     // --out over the model, which is rewritten atomically.
@@ -340,21 +335,12 @@ fn read_cases(dir: &Path, c: &Contract, limit: Option<usize>) -> Result<Cases, E
     };
     let mut queries = Vec::with_capacity(n);
     for i in 0..n {
-        let f = fidelity[[i]];
-        let fidelity = match c.fidelity {
-            Fidelity::Discrete { levels, .. }
-                if f.fract() == 0.0 && f >= 0.0 && (f as usize) < levels =>
-            {
-                FidelityValue::Level(f as usize)
-            }
-            Fidelity::Discrete { levels, .. } => {
-                return Err(bad(format!(
-                    "fidelity.npy row {i} is {f}; expected a whole level number from 0 to {}",
-                    levels - 1
-                )))
-            }
-            Fidelity::Continuous { .. } => FidelityValue::Value(f),
-        };
+        let fidelity = c.fidelity_value(fidelity[[i]]).map_err(|e| {
+            e.context(format_args!(
+                "--data {}: fidelity.npy row {i}",
+                dir.display()
+            ))
+        })?;
         queries.push(Query {
             params: row(&params, i),
             fidelity,

@@ -3,7 +3,7 @@
 use std::process::ExitCode;
 
 use clap::Parser;
-use dgmf::contract::{Contract, Fidelity};
+use dgmf::contract::Contract;
 use dgmf::runtime::{OptLevel, Provider, SessionOptions};
 use dgmf::samplers::SamplerConfig;
 use dgmf::{Error, FidelityValue, Model, Prediction, Progress, Query, Request};
@@ -132,11 +132,8 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     if a.repeat == 0 {
         return Err(invalid("--repeat 0: give at least 1 run".into()));
     }
-    if a.std.is_some() && a.samples < 2 {
-        return Err(invalid(format!(
-            "--std needs --samples 2 or more (got --samples {}): one sample has no spread",
-            a.samples
-        )));
+    if a.std.is_some() {
+        Request::check_std_samples(a.samples).map_err(|e| e.context("--std"))?;
     }
     check_outputs(a)?;
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
@@ -187,24 +184,15 @@ struct Job {
     sweep: Option<(Vec<f64>, Vec<f64>)>,
 }
 
-/// The `--fidelity` text as the model takes it: exactly one level index or one value.
+/// The `--fidelity` text as the model takes it: exactly one number, converted by the engine's rule.
 fn fidelity_value(c: &Contract, text: &str) -> Result<FidelityValue, Error> {
-    match c.fidelity {
-        Fidelity::Discrete { levels, .. } => {
-            Ok(FidelityValue::Level(text.trim().parse::<usize>().map_err(|_| {
-                invalid(format!(
-                    "--fidelity `{text}`: this model takes one 0-based level index, an integer in 0..={}",
-                    levels.saturating_sub(1)
-                ))
-            })?))
-        }
-        Fidelity::Continuous { lo, hi } => match numbers("fidelity", text)?.as_slice() {
-            &[v] => Ok(FidelityValue::Value(v)),
-            v => Err(invalid(format!(
-                "--fidelity `{text}`: this model takes one fidelity value in [{lo}, {hi}], got {}",
-                v.len()
-            ))),
-        },
+    let place = format!("--fidelity `{text}`");
+    match numbers("fidelity", text)?.as_slice() {
+        &[v] => c.fidelity_value(v).map_err(|e| e.context(place)),
+        v => Err(invalid(format!(
+            "{place}: give one fidelity (a level index or value), got {} numbers",
+            v.len()
+        ))),
     }
 }
 

@@ -121,7 +121,10 @@ fn calibration_refuses_what_it_cannot_use() {
     let m = model("analytic_score.onnx");
     let data = dir.path().to_str().unwrap();
     let o = calibrate(&[&m, "--data", data, "--samples", "1"]);
-    assert_one_line_error(&o, "--samples 1: an ensemble std needs 2 or more samples");
+    assert_one_line_error(
+        &o,
+        "--samples: a std needs 2 or more samples per query, got 1",
+    );
     let o = calibrate(&[&m, "--data", data, "--out", "/nonexistent/dir/m.onnx"]);
     assert_one_line_error(&o, "cannot write into the directory /nonexistent/dir");
     // Arrays that do not fit the model: named with their shapes.
@@ -153,7 +156,7 @@ fn calibration_refuses_what_it_cannot_use() {
     let o = calibrate(&[&m, "--data", data]);
     assert_one_line_error(
         &o,
-        "fidelity.npy row 0 is 2.5; expected a whole level number from 0 to 2",
+        "fidelity.npy row 0: fidelity 2.5 is not a level index; this model has 3 discrete levels 0..=2",
     );
     // A directory that is not there.
     let o = calibrate(&[&m, "--data", "/nonexistent"]);

@@ -67,7 +67,7 @@ fn outputs_are_checked_before_predicting() {
     let mut args = predict_args(&m, &["--params", "0.5,0"]);
     args.extend(["--std", "s.npy"]);
     let o = dgmf_within(60, Some(d), &args);
-    assert_one_line_error(&o, "--std needs --samples 2 or more");
+    assert_one_line_error(&o, "--std: a std needs 2 or more samples per query, got 1");
     assert_eq!(text(&o).0, "");
     assert_eq!(files_in(d), ["pipe", "somefile.txt", "sub"]);
 }

@@ -204,7 +204,7 @@ fn numbers_on_the_command_line_are_exact() {
                 "--fidelity",
                 "0.5,999",
             ],
-            "--fidelity `0.5,999`: this model takes one fidelity value in [0.5, 4], got 2",
+            "--fidelity `0.5,999`: give one fidelity (a level index or value), got 2 numbers",
         ),
         (
             &["predict", &mcont, "--params", "0.5,0", "--fidelity", "nan"],
@@ -216,15 +216,15 @@ fn numbers_on_the_command_line_are_exact() {
         ),
         (
             &["predict", &m, "--params", "0.5,0", "--fidelity", "1,2"],
-            "--fidelity `1,2`: this model takes one 0-based level index, an integer in 0..=2",
+            "--fidelity `1,2`: give one fidelity (a level index or value), got 2 numbers",
         ),
         (
-            &["predict", &m, "--params", "0.5,0", "--fidelity", "1.0"],
-            "--fidelity `1.0`: this model takes one 0-based level index",
+            &["predict", &m, "--params", "0.5,0", "--fidelity", "1.5"],
+            "--fidelity `1.5`: fidelity 1.5 is not a level index; this model has 3 discrete levels 0..=2",
         ),
         (
             &["predict", &m, "--params", "0.5,0", "--fidelity", "-1"],
-            "--fidelity `-1`: this model takes one 0-based level index",
+            "--fidelity `-1`: fidelity -1 is not a level index",
         ),
         (
             &["predict", &m, "--params", "nan,0", "--fidelity", "0"],

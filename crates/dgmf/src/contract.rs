@@ -194,6 +194,23 @@ impl Contract {
         self.sampler.unwrap_or_default()
     }
 
+    /// A fidelity as callers pass it, one number (a level index for a discrete fidelity, the value for a
+    /// continuous one), as a query takes it. Ranges are checked with the request (`Model::predict`).
+    pub fn fidelity_value(&self, v: f64) -> Result<crate::predict::FidelityValue> {
+        use crate::predict::FidelityValue;
+        match &self.fidelity {
+            Fidelity::Continuous { .. } => Ok(FidelityValue::Value(v)),
+            Fidelity::Discrete { .. } if v.is_finite() && v >= 0.0 && v.fract() == 0.0 => {
+                // Whole numbers beyond usize saturate, and the level check refuses them.
+                Ok(FidelityValue::Level(v as usize))
+            }
+            Fidelity::Discrete { levels, .. } => Err(Error::invalid(format!(
+                "fidelity {v} is not a level index; this model has {levels} discrete levels 0..={}",
+                levels - 1
+            ))),
+        }
+    }
+
     /// The factor applied to the ensemble std of a query at discrete `level` (`None` for a continuous
     /// fidelity value): 1 without `dgmf.std_scale`, its one value, or the level's entry.
     pub fn std_scale_for(&self, level: Option<usize>) -> f32 {

@@ -48,6 +48,11 @@ impl Error {
             message: bounded(message),
         }
     }
+    /// The same error with `place` in front ("query 3: …", "--fidelity `x`: …"): the engine decides and
+    /// words the rule, each door says where the value came from.
+    pub fn context(self, place: impl fmt::Display) -> Self {
+        Error::new(self.kind, format!("{place}: {}", self.message))
+    }
     pub fn kind(&self) -> ErrorKind {
         self.kind
     }

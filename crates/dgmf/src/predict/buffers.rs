@@ -3,7 +3,7 @@
 
 use crate::contract::{Contract, OutputKind};
 use crate::error::{Error, Result};
-use crate::runtime::Half;
+use crate::runtime::{Deadline, Feeds, Half, Network};
 
 use super::{FidelityValue, Request};
 
@@ -45,42 +45,67 @@ pub(super) fn to_physical(c: &Contract, x: &mut [f32]) {
     }
 }
 
-/// Network inputs for one batch, sized once for the largest batch.
+/// Network inputs and output for one batch, sized once for the largest batch, and the call itself.
 pub(super) struct Buffers {
-    pub(super) x: Vec<f32>,
-    pub(super) sigma: Vec<f32>,
-    pub(super) params: Vec<f32>,
-    pub(super) fidelity: Vec<f32>,
-    pub(super) coords: Vec<f32>,
-    pub(super) raw: Vec<f32>,
-    pub(super) half: Half,
+    sigma: Vec<f32>,
+    params: Vec<f32>,
+    fidelity: Vec<f32>,
+    coords: Vec<f32>,
+    raw: Vec<f32>,
+    half: Half,
+    /// Widths of a row: parameters, fidelity, coordinates, sample.
+    widths: (usize, usize, usize, usize),
 }
 
 impl Buffers {
     pub(super) fn new(c: &Contract, rows: usize) -> Result<Self> {
         let len = |width: usize| rows.checked_mul(width).ok_or_else(|| too_big(usize::MAX));
         Ok(Buffers {
-            x: zeros(len(c.sample_len())?)?,
             sigma: zeros(rows)?,
             params: zeros(len(c.params.len())?)?,
             fidelity: zeros(len(c.fidelity.width())?)?,
             coords: zeros(len(c.coords.len())?)?,
             raw: zeros(len(c.sample_len())?)?,
             half: Half::default(),
+            widths: (
+                c.params.len(),
+                c.fidelity.width(),
+                c.coords.len(),
+                c.sample_len(),
+            ),
         })
+    }
+
+    /// Runs `net` on the first `rows` rows (conditioned by [`Buffers::condition`]) at state `z` and noise
+    /// level `sigma`; returns the raw output, `rows × sample_len` values.
+    pub(super) fn evaluate(
+        &mut self,
+        net: &mut Network<'_>,
+        rows: usize,
+        z: &[f32],
+        sigma: f32,
+        deadline: Option<&Deadline>,
+    ) -> Result<&[f32]> {
+        let (p, w, q, n) = self.widths;
+        let sig = &mut self.sigma[..rows];
+        sig.fill(sigma);
+        let feeds = Feeds {
+            rows,
+            z,
+            sigma: sig,
+            params: &self.params[..rows * p],
+            fidelity: &self.fidelity[..rows * w],
+            coords: &self.coords[..rows * q],
+        };
+        let raw = &mut self.raw[..rows * n];
+        net.run(&feeds, &mut self.half, deadline, raw)?;
+        Ok(raw)
     }
 
     /// Fills the conditioning inputs of rows `first..first + rows` of a run of `per_query` samples per
     /// query (row j belongs to query j / per_query).
-    pub(super) fn condition(
-        &mut self,
-        c: &Contract,
-        req: &Request,
-        first: usize,
-        rows: usize,
-        per_query: usize,
-    ) {
-        let (p, w, q) = (c.params.len(), c.fidelity.width(), c.coords.len());
+    pub(super) fn condition(&mut self, req: &Request, first: usize, rows: usize, per_query: usize) {
+        let (p, w, q, _) = self.widths;
         for r in 0..rows {
             let query = &req.queries[(first + r) / per_query];
             for (d, &v) in self.params[r * p..(r + 1) * p]

@@ -45,13 +45,46 @@ pub(super) fn buffer_bytes(c: &Contract, req: &Request) -> Option<usize> {
         .checked_add(counts)
 }
 
-/// Bytes each query of a request takes in its results, whatever the sampler: per output value the f64
-/// mean and M2 of the statistics and the f32 mean and std returned, plus the query itself (saturating: a
-/// contract bounds sample_len to 2^31 − 1). What a caller reading queries from a file bounds them by.
+/// Bytes each query of a request takes with its results, whatever the sampler: per output value the f64
+/// mean and M2 of the statistics and the f32 mean and std returned, plus the query itself with its
+/// parameters and coordinates (saturating: a contract bounds sample_len to 2^31 − 1). The one per-query
+/// bound: the engine's buffer check, the C API before it copies queries, the CLI as it reads query files.
 pub fn query_bytes(c: &Contract) -> usize {
     c.sample_len()
         .saturating_mul(8 + 8 + 4 + 4)
         .saturating_add(std::mem::size_of::<super::Query>())
+        .saturating_add(8 * (c.params.len() + c.coords.len()))
+}
+
+/// Refuses `n` queries before they are built: none at all, or more than `memory_limit` bytes hold with
+/// their results ([`query_bytes`]). On success `n × sample_len` does not overflow.
+pub fn check_query_count(c: &Contract, n: usize, memory_limit: usize) -> Result<()> {
+    if n == 0 {
+        return Err(Error::invalid("n = 0: nothing to predict"));
+    }
+    if n.checked_mul(query_bytes(c))
+        .map_or(true, |b| b > memory_limit)
+    {
+        return Err(Error::invalid(format!(
+            "n = {n} queries would take more than the memory limit of {memory_limit} bytes with their \
+             results: predict them in smaller batches, or raise the limit (dgmf_config_set_memory_limit, \
+             --memory-limit, Request::memory_limit)"
+        )));
+    }
+    Ok(())
+}
+
+impl Request {
+    /// A std over the ensemble needs 2 or more samples; what every door asking for one checks first.
+    pub fn check_std_samples(n_samples: usize) -> Result<()> {
+        if n_samples < 2 {
+            return Err(Error::invalid(format!(
+                "a std needs 2 or more samples per query, got {n_samples}: one sample has no spread \
+                 (dgmf_config_set_samples, --samples, Request::n_samples)"
+            )));
+        }
+        Ok(())
+    }
 }
 
 /// Bytes of physical memory, if the system says.

@@ -9,7 +9,7 @@ mod session;
 pub(crate) use deadline::Deadline;
 pub use locate::{loaded, runtime, Runtime, FETCH_HINT, MIN_ORT_MINOR, TESTED_ORT_VERSION};
 pub(crate) use pool::Pool;
-pub(crate) use session::{build_session, describe, Half, Network};
+pub(crate) use session::{build_session, describe, Feeds, Half, Network};
 
 use std::path::PathBuf;
 

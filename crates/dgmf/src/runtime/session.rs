@@ -180,34 +180,52 @@ pub(crate) struct Network<'a> {
     pub shape: &'a [usize],
 }
 
+/// One call's inputs, in contract roles: `rows` stacked rows of each (`params` rows × P, `fidelity` rows ×
+/// its width, `coords` rows × Q, empty for a model without coordinates).
+pub(crate) struct Feeds<'a> {
+    pub rows: usize,
+    pub z: &'a [f32],
+    pub sigma: &'a [f32],
+    pub params: &'a [f32],
+    pub fidelity: &'a [f32],
+    pub coords: &'a [f32],
+}
+
 impl Network<'_> {
-    /// Runs the network on `rows` rows; `out` receives the raw output (f32) in row-major order.
-    #[allow(clippy::too_many_arguments)]
+    /// Runs the network on `feeds`; `out` receives the raw output (f32) in row-major order.
     pub fn run(
         &mut self,
-        rows: usize,
-        z: &[f32],
-        sigma: &[f32],
-        params: (&[f32], usize),
-        fidelity: (&[f32], usize),
-        coords: Option<(&[f32], usize)>,
+        feeds: &Feeds<'_>,
         half: &mut Half,
         deadline: Option<&super::Deadline>,
         out: &mut [f32],
     ) -> Result<()> {
+        let rows = feeds.rows;
         let mut z_shape = Vec::with_capacity(self.shape.len() + 1);
         z_shape.push(rows);
         z_shape.extend_from_slice(self.shape);
         let t = self.types;
-        let mut feeds: Vec<(&str, ElemType, Vec<usize>, &[f32])> = vec![
-            ("z", t.z, z_shape, z),
-            ("sigma", t.sigma, vec![rows], sigma),
-            ("params", t.params, vec![rows, params.1], params.0),
-            ("fidelity", t.fidelity, vec![rows, fidelity.1], fidelity.0),
+        let width = |v: &[f32]| v.len() / rows.max(1);
+        let mut feeds_list: Vec<(&str, ElemType, Vec<usize>, &[f32])> = vec![
+            ("z", t.z, z_shape, feeds.z),
+            ("sigma", t.sigma, vec![rows], feeds.sigma),
+            (
+                "params",
+                t.params,
+                vec![rows, width(feeds.params)],
+                feeds.params,
+            ),
+            (
+                "fidelity",
+                t.fidelity,
+                vec![rows, width(feeds.fidelity)],
+                feeds.fidelity,
+            ),
         ];
-        if let (Some((c, q)), Some(ct)) = (coords, t.coords) {
-            feeds.push(("coords", ct, vec![rows, q], c));
+        if let Some(ct) = t.coords {
+            feeds_list.push(("coords", ct, vec![rows, width(feeds.coords)], feeds.coords));
         }
+        let feeds = feeds_list;
         // float16 models get converted copies; float32 inputs are passed as views without copying.
         for (slot, f) in feeds.iter().enumerate() {
             if f.1 == ElemType::F16 {
