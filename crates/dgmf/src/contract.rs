@@ -239,46 +239,10 @@ impl Contract {
         inputs: &[TensorSpec],
         outputs: &[TensorSpec],
     ) -> Result<Self> {
-        let version = required(meta, "dgmf.contract")?;
-        if version.trim() != CONTRACT_VERSION.to_string() {
-            return Err(Error::contract(format!(
-                "dgmf.contract is `{version}`, but this libdgmf implements contract version {CONTRACT_VERSION}: \
-                 re-export the model for contract {CONTRACT_VERSION} or upgrade libdgmf"
-            )));
-        }
+        check_version(meta)?;
         check_known_keys(meta)?;
-        let sde = required(meta, "dgmf.sde")?;
-        if sde.trim() != "ve" {
-            return Err(Error::contract(format!(
-                "dgmf.sde is `{sde}`, but only the variance-exploding SDE (`ve`) is supported"
-            )));
-        }
-        let sigma_min = number(meta, "dgmf.sigma_min")?;
-        let sigma_max = number(meta, "dgmf.sigma_max")?;
-        if !(sigma_min > 0.0 && sigma_min < sigma_max) {
-            return Err(Error::contract(format!(
-                "invalid noise range: dgmf.sigma_min = {sigma_min}, dgmf.sigma_max = {sigma_max}; need 0 < sigma_min < sigma_max"
-            )));
-        }
-        // The samplers work in float32 with σ²: both squares must be finite, normal float32 numbers.
-        if sigma_min * sigma_min < f32::MIN_POSITIVE as f64
-            || sigma_max * sigma_max > f32::MAX as f64
-        {
-            return Err(Error::contract(format!(
-                "noise range dgmf.sigma_min = {sigma_min}, dgmf.sigma_max = {sigma_max} is outside what float32 \
-                 arithmetic can hold: need 1.1e-19 ≤ sigma_min and sigma_max ≤ 1.8e19 (σ² finite and normal)"
-            )));
-        }
-        let output = match required(meta, "dgmf.output")?.trim() {
-            "score" => OutputKind::Score,
-            "eps" => OutputKind::Eps,
-            "x0" => OutputKind::X0,
-            other => {
-                return Err(Error::contract(format!(
-                    "dgmf.output is `{other}`; expected one of `score`, `eps`, `x0`"
-                )))
-            }
-        };
+        let (sigma_min, sigma_max) = noise_range(meta)?;
+        let output = output_kind(meta)?;
         let shape = parse_shape(required(meta, "dgmf.shape")?)?;
         let params = variables(meta, "dgmf.param_names", "dgmf.param_min", "dgmf.param_max")?;
         if params.is_empty() {
@@ -287,18 +251,7 @@ impl Contract {
             ));
         }
         let fidelity = parse_fidelity(meta)?;
-        let coords = if meta.contains_key("dgmf.coord_names") {
-            variables(meta, "dgmf.coord_names", "dgmf.coord_min", "dgmf.coord_max")?
-        } else {
-            for key in ["dgmf.coord_min", "dgmf.coord_max"] {
-                if meta.contains_key(key) {
-                    return Err(Error::contract(format!(
-                        "{key} is set but dgmf.coord_names is missing"
-                    )));
-                }
-            }
-            Vec::new()
-        };
+        let coords = coordinates(meta)?;
         let channels = shape[0];
         let data_shift = affine(meta, "dgmf.data_shift", channels, 0.0)?;
         let data_scale = affine(meta, "dgmf.data_scale", channels, 1.0)?;
@@ -308,16 +261,7 @@ impl Contract {
             )));
         }
         let std_scale = std_scale(meta, &fidelity)?;
-        let sampler = match meta.get("dgmf.sampler") {
-            None => None,
-            Some(spec) => Some(SamplerConfig::from_spec(spec).map_err(|e| {
-                Error::contract(format!(
-                    "dgmf.sampler: {}; expected a sampler spec such as `ancestral steps=8` \
-                     (docs/model-contract.md), or remove the key",
-                    e.message()
-                ))
-            })?),
-        };
+        let sampler = recommended_sampler(meta)?;
         let io = check_signature(
             inputs,
             outputs,
@@ -343,6 +287,84 @@ impl Contract {
             io,
         })
     }
+}
+
+/// `dgmf.contract` is this library's version and `dgmf.sde` the VE SDE.
+fn check_version(meta: &BTreeMap<String, String>) -> Result<()> {
+    let version = required(meta, "dgmf.contract")?;
+    if version.trim() != CONTRACT_VERSION.to_string() {
+        return Err(Error::contract(format!(
+            "dgmf.contract is `{version}`, but this libdgmf implements contract version {CONTRACT_VERSION}: \
+             re-export the model for contract {CONTRACT_VERSION} or upgrade libdgmf"
+        )));
+    }
+    let sde = required(meta, "dgmf.sde")?;
+    if sde.trim() != "ve" {
+        return Err(Error::contract(format!(
+            "dgmf.sde is `{sde}`, but only the variance-exploding SDE (`ve`) is supported"
+        )));
+    }
+    Ok(())
+}
+
+/// `dgmf.sigma_min` < `dgmf.sigma_max`, both with σ² a normal float32 number.
+fn noise_range(meta: &BTreeMap<String, String>) -> Result<(f64, f64)> {
+    let sigma_min = number(meta, "dgmf.sigma_min")?;
+    let sigma_max = number(meta, "dgmf.sigma_max")?;
+    if !(sigma_min > 0.0 && sigma_min < sigma_max) {
+        return Err(Error::contract(format!(
+            "invalid noise range: dgmf.sigma_min = {sigma_min}, dgmf.sigma_max = {sigma_max}; need 0 < sigma_min < sigma_max"
+        )));
+    }
+    // The samplers work in float32 with σ²: both squares must be finite, normal float32 numbers.
+    if sigma_min * sigma_min < f32::MIN_POSITIVE as f64 || sigma_max * sigma_max > f32::MAX as f64 {
+        return Err(Error::contract(format!(
+            "noise range dgmf.sigma_min = {sigma_min}, dgmf.sigma_max = {sigma_max} is outside what float32 \
+             arithmetic can hold: need 1.1e-19 ≤ sigma_min and sigma_max ≤ 1.8e19 (σ² finite and normal)"
+        )));
+    }
+    Ok((sigma_min, sigma_max))
+}
+
+fn output_kind(meta: &BTreeMap<String, String>) -> Result<OutputKind> {
+    match required(meta, "dgmf.output")?.trim() {
+        "score" => Ok(OutputKind::Score),
+        "eps" => Ok(OutputKind::Eps),
+        "x0" => Ok(OutputKind::X0),
+        other => Err(Error::contract(format!(
+            "dgmf.output is `{other}`; expected one of `score`, `eps`, `x0`"
+        ))),
+    }
+}
+
+/// The coordinates, all three keys or none.
+fn coordinates(meta: &BTreeMap<String, String>) -> Result<Vec<Variable>> {
+    if meta.contains_key("dgmf.coord_names") {
+        return variables(meta, "dgmf.coord_names", "dgmf.coord_min", "dgmf.coord_max");
+    }
+    for key in ["dgmf.coord_min", "dgmf.coord_max"] {
+        if meta.contains_key(key) {
+            return Err(Error::contract(format!(
+                "{key} is set but dgmf.coord_names is missing"
+            )));
+        }
+    }
+    Ok(Vec::new())
+}
+
+/// `dgmf.sampler`, validated like any configuration.
+fn recommended_sampler(meta: &BTreeMap<String, String>) -> Result<Option<SamplerConfig>> {
+    meta.get("dgmf.sampler")
+        .map(|spec| {
+            SamplerConfig::from_spec(spec).map_err(|e| {
+                Error::contract(format!(
+                    "dgmf.sampler: {}; expected a sampler spec such as `ancestral steps=8` \
+                     (docs/model-contract.md), or remove the key",
+                    e.message()
+                ))
+            })
+        })
+        .transpose()
 }
 
 mod keys;

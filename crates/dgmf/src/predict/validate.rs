@@ -153,7 +153,36 @@ pub(super) fn validate(c: &Contract, req: &Request) -> Result<()> {
         return Err(Error::invalid("the request has no queries"));
     }
     validate_settings(req)?;
-    let gib = |b: usize| b as f64 / (1u64 << 30) as f64;
+    check_sizes(c, req)?;
+    for (i, q) in req.queries.iter().enumerate() {
+        let at = if req.queries.len() > 1 {
+            format!("query {i}: ")
+        } else {
+            String::new()
+        };
+        check_query(c, req, q, &at)?;
+    }
+    // Noise streams are numbered (seed, (first_query + i)·n_samples + j) in 64 bits.
+    (req.queries.len() as u64)
+        .checked_add(req.first_query)
+        .and_then(|q| q.checked_mul(req.n_samples as u64))
+        .ok_or_else(|| {
+            Error::invalid(format!(
+                "first_query {} + {} queries, × {} samples, overflows the 64-bit stream index",
+                req.first_query,
+                req.queries.len(),
+                req.n_samples
+            ))
+        })?;
+    Ok(())
+}
+
+fn gib(b: usize) -> f64 {
+    b as f64 / (1u64 << 30) as f64
+}
+
+/// The request's buffers fit the memory limit and the machine.
+fn check_sizes(c: &Contract, req: &Request) -> Result<()> {
     match buffer_bytes(c, req) {
         Some(b) if b <= req.memory_limit => {}
         need => {
@@ -183,72 +212,64 @@ pub(super) fn validate(c: &Contract, req: &Request) -> Result<()> {
             )));
         }
     }
-    let hint = "; allow extrapolation (CLI --extrapolate, C dgmf_config_set_extrapolation) to predict outside the training range anyway";
-    let check = |what: String, v: f64, min: f64, max: f64| -> Result<()> {
-        if !v.is_finite() {
-            return Err(Error::invalid(format!(
-                "{what} = {v} is not a finite number"
-            )));
-        }
-        // The network takes float32: even when extrapolating, a value must survive the conversion.
-        if v.abs() > f32::MAX as f64 {
-            return Err(Error::invalid(format!(
-                "{what} = {v} is beyond the float32 range (±3.4e38) the network takes"
-            )));
-        }
-        if !req.allow_extrapolation && !(min..=max).contains(&v) {
-            return Err(Error::invalid(format!(
-                "{what} = {v} is outside the model's range [{min}, {max}]{hint}"
-            )));
-        }
-        Ok(())
-    };
-    for (i, q) in req.queries.iter().enumerate() {
-        let at = if req.queries.len() > 1 {
-            format!("query {i}: ")
-        } else {
-            String::new()
-        };
-        if q.params.len() != c.params.len() {
-            let names: Vec<&str> = c.params.iter().map(|p| p.name.as_str()).collect();
-            return Err(Error::invalid(format!(
-                "{at}{} parameters given, but the model takes {} ({})",
-                q.params.len(),
-                c.params.len(),
-                names.join(", ")
-            )));
-        }
-        for (v, p) in q.params.iter().zip(&c.params) {
-            check(format!("{at}parameter `{}`", p.name), *v, p.min, p.max)?;
-        }
-        check_fidelity_kind(c, q.fidelity, &at)?;
-        if let (Fidelity::Continuous { lo, hi }, FidelityValue::Value(v)) =
-            (&c.fidelity, q.fidelity)
-        {
-            check(format!("{at}fidelity"), v, *lo, *hi)?;
-        }
-        if q.coords.len() != c.coords.len() {
-            return Err(Error::invalid(format!(
-                "{at}{} coordinates given, but the model takes {}",
-                q.coords.len(),
-                c.coords.len()
-            )));
-        }
-        for (v, k) in q.coords.iter().zip(&c.coords) {
-            check(format!("{at}coordinate `{}`", k.name), *v, k.min, k.max)?;
-        }
+    Ok(())
+}
+
+/// One input value: finite, within float32, and (unless extrapolating) within the model's range.
+fn check_value(req: &Request, what: String, v: f64, min: f64, max: f64) -> Result<()> {
+    if !v.is_finite() {
+        return Err(Error::invalid(format!(
+            "{what} = {v} is not a finite number"
+        )));
     }
-    // Noise streams are numbered (seed, (first_query + i)·n_samples + j) in 64 bits.
-    (req.queries.len() as u64)
-        .checked_add(req.first_query)
-        .and_then(|q| q.checked_mul(req.n_samples as u64))
-        .ok_or_else(|| {
-            Error::invalid(format!(
-                "first_query {} + {} queries, × {} samples, overflows the 64-bit stream index",
-                req.first_query,
-                req.queries.len(),
-                req.n_samples
-            ))
-        })?;
+    // The network takes float32: even when extrapolating, a value must survive the conversion.
+    if v.abs() > f32::MAX as f64 {
+        return Err(Error::invalid(format!(
+            "{what} = {v} is beyond the float32 range (±3.4e38) the network takes"
+        )));
+    }
+    if !req.allow_extrapolation && !(min..=max).contains(&v) {
+        return Err(Error::invalid(format!(
+            "{what} = {v} is outside the model's range [{min}, {max}]; allow extrapolation (CLI \
+             --extrapolate, C dgmf_config_set_extrapolation) to predict outside the training range anyway"
+        )));
+    }
+    Ok(())
+}
+
+/// One query against the contract; `at` names it in messages ("query 3: ", or nothing for one query).
+fn check_query(c: &Contract, req: &Request, q: &super::Query, at: &str) -> Result<()> {
+    if q.params.len() != c.params.len() {
+        let names: Vec<&str> = c.params.iter().map(|p| p.name.as_str()).collect();
+        return Err(Error::invalid(format!(
+            "{at}{} parameters given, but the model takes {} ({})",
+            q.params.len(),
+            c.params.len(),
+            names.join(", ")
+        )));
+    }
+    for (v, p) in q.params.iter().zip(&c.params) {
+        check_value(req, format!("{at}parameter `{}`", p.name), *v, p.min, p.max)?;
+    }
+    check_fidelity_kind(c, q.fidelity, at)?;
+    if let (Fidelity::Continuous { lo, hi }, FidelityValue::Value(v)) = (&c.fidelity, q.fidelity) {
+        check_value(req, format!("{at}fidelity"), v, *lo, *hi)?;
+    }
+    if q.coords.len() != c.coords.len() {
+        return Err(Error::invalid(format!(
+            "{at}{} coordinates given, but the model takes {}",
+            q.coords.len(),
+            c.coords.len()
+        )));
+    }
+    for (v, k) in q.coords.iter().zip(&c.coords) {
+        check_value(
+            req,
+            format!("{at}coordinate `{}`", k.name),
+            *v,
+            k.min,
+            k.max,
+        )?;
+    }
     Ok(())
 }

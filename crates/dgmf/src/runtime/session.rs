@@ -251,25 +251,35 @@ impl Network<'_> {
                 .map_err(|e| if d.expired() { d.error() } else { run_err(e) })?,
             None => self.session.run(inputs).map_err(run_err)?,
         };
-        let value = &outputs[0];
-        let expected = rows * self.shape.iter().product::<usize>();
-        match self.types.output {
-            ElemType::F32 => {
-                let (shape, data) = value.try_extract_tensor::<f32>().map_err(run_err)?;
-                check_dims(shape, rows, self.shape)?;
-                out[..expected].copy_from_slice(&data[..expected]);
-            }
-            ElemType::F16 => {
-                let (shape, data) = value.try_extract_tensor::<f16>().map_err(run_err)?;
-                check_dims(shape, rows, self.shape)?;
-                out[..expected]
-                    .iter_mut()
-                    .zip(data)
-                    .for_each(|(o, d)| *o = d.to_f32());
-            }
-        }
-        Ok(())
+        read_output(self.types.output, self.shape, &outputs[0], rows, out)
     }
+}
+
+/// Copies the output value (`[rows, *shape]`, f32 or f16) into `out` as f32.
+fn read_output(
+    elem: ElemType,
+    sample: &[usize],
+    value: &ort::value::DynValue,
+    rows: usize,
+    out: &mut [f32],
+) -> Result<()> {
+    let expected = rows * sample.iter().product::<usize>();
+    match elem {
+        ElemType::F32 => {
+            let (shape, data) = value.try_extract_tensor::<f32>().map_err(run_err)?;
+            check_dims(shape, rows, sample)?;
+            out[..expected].copy_from_slice(&data[..expected]);
+        }
+        ElemType::F16 => {
+            let (shape, data) = value.try_extract_tensor::<f16>().map_err(run_err)?;
+            check_dims(shape, rows, sample)?;
+            out[..expected]
+                .iter_mut()
+                .zip(data)
+                .for_each(|(o, d)| *o = d.to_f32());
+        }
+    }
+    Ok(())
 }
 
 /// The output must be `[rows, *shape]` exactly: a permutation of the dims has the right length but puts

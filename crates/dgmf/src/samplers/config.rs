@@ -205,58 +205,65 @@ impl SamplerConfig {
                 )));
             }
             seen.push(key);
-            let bad = |what: &str| {
-                Error::invalid(format!(
-                    "sampler spec `{spec}`: {key}=`{value}` is not {what}"
-                ))
-            };
-            let setting = Setting::ALL
-                .into_iter()
-                .find(|s| s.key() == key && c.kind.uses(*s));
-            match (key, setting) {
-                ("steps", _) => c.steps = value.parse().map_err(|_| bad("a whole number"))?,
-                ("schedule", _) => c.schedule = Schedule::parse(value)?,
-                ("denoise", _) => {
-                    c.denoise = match value {
-                        "1" => true,
-                        "0" => false,
-                        _ => return Err(bad("0 or 1")),
-                    }
-                }
-                (_, Some(Setting::Snr)) => c.snr = value.parse().map_err(|_| bad("a number"))?,
-                (_, Some(Setting::CorrectorSteps)) => {
-                    c.corrector_steps = value.parse().map_err(|_| bad("a whole number"))?
-                }
-                (_, Some(Setting::Churn)) => {
-                    let v: Vec<f32> = value
-                        .split(',')
-                        .map(|x| x.parse().map_err(|_| bad("four numbers")))
-                        .collect::<Result<_>>()?;
-                    let [s_churn, s_min, s_max, s_noise] = v[..] else {
-                        return Err(bad("four numbers S_CHURN,S_MIN,S_MAX,S_NOISE"));
-                    };
-                    c.churn = Churn {
-                        s_churn,
-                        s_min,
-                        s_max,
-                        s_noise,
-                    };
-                }
-                (_, None) => {
-                    let keys: Vec<&str> = COMMON
-                        .iter()
-                        .copied()
-                        .chain(c.kind.sampler().settings.iter().map(|s| s.key()))
-                        .collect();
-                    return Err(Error::invalid(format!(
-                        "sampler spec `{spec}`: `{key}` is not a setting of {}; its settings are {}",
-                        c.kind,
-                        keys.join(", ")
-                    )));
-                }
-            }
+            c.set(spec, key, value)?;
         }
         c.validate()?;
         Ok(c)
+    }
+
+    /// Sets one `key=value` of `spec` (which names it in messages); the key must be one the sampler reads.
+    fn set(&mut self, spec: &str, key: &str, value: &str) -> Result<()> {
+        let c = self;
+        let bad = |what: &str| {
+            Error::invalid(format!(
+                "sampler spec `{spec}`: {key}=`{value}` is not {what}"
+            ))
+        };
+        let setting = Setting::ALL
+            .into_iter()
+            .find(|s| s.key() == key && c.kind.uses(*s));
+        match (key, setting) {
+            ("steps", _) => c.steps = value.parse().map_err(|_| bad("a whole number"))?,
+            ("schedule", _) => c.schedule = Schedule::parse(value)?,
+            ("denoise", _) => {
+                c.denoise = match value {
+                    "1" => true,
+                    "0" => false,
+                    _ => return Err(bad("0 or 1")),
+                }
+            }
+            (_, Some(Setting::Snr)) => c.snr = value.parse().map_err(|_| bad("a number"))?,
+            (_, Some(Setting::CorrectorSteps)) => {
+                c.corrector_steps = value.parse().map_err(|_| bad("a whole number"))?
+            }
+            (_, Some(Setting::Churn)) => {
+                let v: Vec<f32> = value
+                    .split(',')
+                    .map(|x| x.parse().map_err(|_| bad("four numbers")))
+                    .collect::<Result<_>>()?;
+                let [s_churn, s_min, s_max, s_noise] = v[..] else {
+                    return Err(bad("four numbers S_CHURN,S_MIN,S_MAX,S_NOISE"));
+                };
+                c.churn = Churn {
+                    s_churn,
+                    s_min,
+                    s_max,
+                    s_noise,
+                };
+            }
+            (_, None) => {
+                let keys: Vec<&str> = COMMON
+                    .iter()
+                    .copied()
+                    .chain(c.kind.sampler().settings.iter().map(|s| s.key()))
+                    .collect();
+                return Err(Error::invalid(format!(
+                    "sampler spec `{spec}`: `{key}` is not a setting of {}; its settings are {}",
+                    c.kind,
+                    keys.join(", ")
+                )));
+            }
+        }
+        Ok(())
     }
 }
