@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Regenerates include/dgmf.h with the pinned cbindgen (installed from crates.io if missing).
+# Regenerates include/dgmf.h with the pinned cbindgen (installed from crates.io if missing), then the
+# Fortran module's constants from it (scripts/gen-fortran.py).
 # `scripts/gen-header.sh --check` fails if the committed header differs from what the code generates.
 set -euo pipefail
 CBINDGEN_VERSION=0.29.4
@@ -53,4 +54,6 @@ C
   echo "include/dgmf.h: up to date, clean as C99 and C++17 (-Wall -Wextra -pedantic -Werror)"
 else
   generate include/dgmf.h
+  # The Fortran module's constants follow the header.
+  "${PYTHON:-python3}" scripts/gen-fortran.py
 fi

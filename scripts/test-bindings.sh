@@ -30,7 +30,7 @@ for pair in "MAJOR $major" "MINOR $minor" "PATCH $patch"; do
 done
 
 echo "== the Fortran module's constants match the header"
-"${PYTHON:-python3}" scripts/check-fortran-constants.py
+"${PYTHON:-python3}" scripts/gen-fortran.py --check
 
 echo "== make install PREFIX=$prefix"
 make --no-print-directory install PREFIX="$prefix" >/dev/null

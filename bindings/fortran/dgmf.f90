@@ -24,15 +24,29 @@ module dgmf
    implicit none
    private
 
-   integer(c_int), parameter, public :: DGMF_OK = 0, DGMF_ERR_NULL_ARGUMENT = 1, DGMF_ERR_INVALID_ARGUMENT = 2, &
-      DGMF_ERR_BUFFER_TOO_SMALL = 3, DGMF_ERR_CONTRACT = 4, DGMF_ERR_MODEL_LOAD = 5, &
-      DGMF_ERR_RUNTIME_NOT_FOUND = 6, DGMF_ERR_PROVIDER_UNAVAILABLE = 7, DGMF_ERR_CANCELLED = 8, &
-      DGMF_ERR_INFERENCE = 9, DGMF_ERR_IO = 10, DGMF_ERR_INTERNAL = 11
-   integer(c_int), parameter, public :: DGMF_FIDELITY_DISCRETE = 0, DGMF_FIDELITY_CONTINUOUS = 1
-   !> The header's limits and defaults (include/dgmf.h), in the kinds the setters below take.
-   integer, parameter, public :: DGMF_MAX_STEPS = 100000, DGMF_MAX_CORRECTOR_STEPS = 100, &
-      DGMF_DEFAULT_STEPS = 30, DGMF_DEFAULT_MAX_BATCH = 64, DGMF_MAX_THREADS = 1024
+   ! BEGIN constants: written by scripts/gen-fortran.py from include/dgmf.h; do not edit
+   integer(c_int), parameter, public :: DGMF_OK = 0
+   integer(c_int), parameter, public :: DGMF_ERR_NULL_ARGUMENT = 1
+   integer(c_int), parameter, public :: DGMF_ERR_INVALID_ARGUMENT = 2
+   integer(c_int), parameter, public :: DGMF_ERR_BUFFER_TOO_SMALL = 3
+   integer(c_int), parameter, public :: DGMF_ERR_CONTRACT = 4
+   integer(c_int), parameter, public :: DGMF_ERR_MODEL_LOAD = 5
+   integer(c_int), parameter, public :: DGMF_ERR_RUNTIME_NOT_FOUND = 6
+   integer(c_int), parameter, public :: DGMF_ERR_PROVIDER_UNAVAILABLE = 7
+   integer(c_int), parameter, public :: DGMF_ERR_CANCELLED = 8
+   integer(c_int), parameter, public :: DGMF_ERR_INFERENCE = 9
+   integer(c_int), parameter, public :: DGMF_ERR_IO = 10
+   integer(c_int), parameter, public :: DGMF_ERR_INTERNAL = 11
+   integer(c_int), parameter, public :: DGMF_FIDELITY_DISCRETE = 0
+   integer(c_int), parameter, public :: DGMF_FIDELITY_CONTINUOUS = 1
+   !> The header's limits and defaults, in the kinds the setters below take.
+   integer, parameter, public :: DGMF_MAX_STEPS = 100000
+   integer, parameter, public :: DGMF_MAX_CORRECTOR_STEPS = 100
+   integer, parameter, public :: DGMF_DEFAULT_STEPS = 30
+   integer, parameter, public :: DGMF_DEFAULT_MAX_BATCH = 64
    integer(c_int64_t), parameter, public :: DGMF_DEFAULT_MEMORY_LIMIT = 4294967296_c_int64_t
+   integer, parameter, public :: DGMF_MAX_THREADS = 1024
+   ! END constants
 
    type, public :: dgmf_options_t
       type(c_ptr) :: ptr = c_null_ptr
