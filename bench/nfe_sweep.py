@@ -38,7 +38,7 @@ SWEEP = {
     "pc": (100, 250, 1000),
 }
 CASES = {"poisson": 32, "heat": 32, "burgers": 8, "topopt": 16}
-FEW_NFE = 8  # the few-step budget (issue #14: <= 8 evaluations within 10 % of pc-1000)
+FEW_NFE = 8  # the few-step budget: <= 8 evaluations within 10 % of pc-1000
 
 
 def sweep(name, cases, work):

@@ -206,7 +206,7 @@ int main(int argc, char **argv) {
     EXPECT(dgmf_moments_unpack(m, N, acc, plen, &bad), DGMF_ERR_INVALID_ARGUMENT, "M2 of query 0");
     memcpy(acc, keep, plen * sizeof(double));
     free(keep);
-    /* A length no buffer can have is refused, not turned into a slice (it segfaulted). */
+    /* A length no buffer can have is refused, never turned into a slice (that would be undefined behaviour). */
     EXPECT(dgmf_moments_merge_packed(acc, buf, 1, (size_t)1 << 62), DGMF_ERR_INVALID_ARGUMENT,
            "larger than any buffer");
     EXPECT(dgmf_moments_pack(x, buf, SIZE_MAX / 4), DGMF_ERR_INVALID_ARGUMENT, "larger than any buffer");

@@ -1,4 +1,4 @@
-"""Flow benchmark (issue #15): 2-D incompressible Navier-Stokes in a box whose four walls slide.
+"""Flow benchmark: 2-D incompressible Navier-Stokes in a box whose four walls slide.
 The solver, its output grid and the training times; dgmf_data.generate writes the data sets
 (docs/flow.md).
 

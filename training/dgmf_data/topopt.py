@@ -1,4 +1,4 @@
-"""L-bracket topology-optimization benchmark (discrete fidelity; issue #12).
+"""L-bracket topology-optimization benchmark (discrete fidelity).
 
 Problem:  minimum compliance c = f . u of a linear-elastic plane-stress plate, K(x) u = f,
 over element densities x in [0, 1] with sum(x) = VOLFRAC * n^2 (SIMP, optimality criteria).
@@ -35,8 +35,8 @@ measured runs reached it; the most was 217 updates, at n = 64). The returned des
 compliance is one more FE solve of x_new.
 Why the sensitivity filter: (1) the output density is the design variable itself, so the
 returned density is exactly the design whose compliance SIMP minimised and compliance() of it
-reproduces SIMP's number; (2) a SIMP loop warm-started from a surrogate's design (issue #12's
-C++ example) starts from that design exactly, without inverting a density filter; (3) no filter
+reproduces SIMP's number; (2) a SIMP loop warm-started from a surrogate's design (the C++
+example, examples/topopt) starts from that design exactly, without inverting a density filter; (3) no filter
 blur in the design itself (a density filter makes every edge a grey band ~RMIN wide, 0.09 of the
 domain on the 16 mesh; the grey left here comes from the loose stopping rule). The price: the
 filtered sensitivities are a heuristic, not the gradient of a problem, so the stopping point is

@@ -1,4 +1,4 @@
-"""Checks of the L-bracket topology-optimization generator (dgmf_data.topopt, issue #12).
+"""Checks of the L-bracket topology-optimization generator (dgmf_data.topopt).
 
 Hand calculations for the FE core (exact uniaxial tension, a cantilever against Timoshenko's
 beam formula, the element matrix against Gauss quadrature), mesh convergence of a fixed design's
