@@ -28,22 +28,17 @@ import numpy as np
 REPO = Path(__file__).resolve().parents[1]
 CLI = REPO / "target" / "release" / "dgmf"
 sys.path.insert(0, str(REPO / "training"))
-from dgmf_train import cli  # noqa: E402
+from dgmf_train import engine  # noqa: E402
+from dgmf_train.contract import read_metadata  # noqa: E402
 from dgmf_train.reference import geometric, heun, karras  # noqa: E402
 
 
 def meta_of(model):
-    import onnx
-    m = {p.key: p.value for p in onnx.load(str(model), load_external_data=False).metadata_props}
-    shape = [int(s) for s in m["dgmf.shape"].split(",")]
-    fid = m["dgmf.fidelity"]
-    return dict(smin=float(m["dgmf.sigma_min"]), smax=float(m["dgmf.sigma_max"]), shape=shape,
-                k=int(fid.split(":")[1]) if fid.startswith("discrete") else None,
-                shift=np.array(m["dgmf.data_shift"].split(","), np.float32),
-                scale=np.array(m["dgmf.data_scale"].split(","), np.float32),
-                pmin=np.array(m["dgmf.param_min"].split(","), float),
-                pmax=np.array(m["dgmf.param_max"].split(","), float),
-                coords="dgmf.coord_names" in m)
+    m = read_metadata(model)
+    return dict(smin=m.sigma_min, smax=m.sigma_max, shape=m.shape, k=m.levels,
+                shift=m.data_shift.ravel().astype(np.float32),
+                scale=m.data_scale.ravel().astype(np.float32),
+                pmin=m.param_min, pmax=m.param_max, coords=bool(m.coord_names))
 
 
 # ---- the samplers: Heun and the schedules from dgmf_train.reference (written once), pc here -------
@@ -119,7 +114,7 @@ def torch_eager(ckpt, meta, params, fid, threads, sampler, steps, seed):
 
 def libdgmf(model, params, fid_arg, threads, sampler, steps, seed, work):
     def run():
-        _, _, r = cli.predict(model, params, fid_arg, sampler=sampler, steps=steps, seed=seed,
+        _, _, r = engine.predict(model, params, fid_arg, sampler=sampler, steps=steps, seed=seed,
                               threads=threads, repeat=2, work=work,
                               extra=["--max-batch", max(64, len(params))])
         return r["wall_ms"], r["ort_ms"], r["nfe"]

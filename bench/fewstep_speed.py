@@ -21,8 +21,8 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
-from dgmf_train import cli  # noqa: E402
-from dgmf_train.accuracy import fidelity_arg, load_testset, machine  # noqa: E402
+from dgmf_train import engine  # noqa: E402
+from dgmf_train.testsets import fidelity_arg, load_testset, machine  # noqa: E402
 
 SETTINGS = {"before: ancestral 30": ("ancestral", 30), "recommended": (None, None)}
 
@@ -43,7 +43,7 @@ def main(argv=None):
         nfe = {}
         for _ in range(a.reps):
             for k, (sampler, steps) in SETTINGS.items():
-                _, _, r = cli.predict(model, t["params"][:1], fidelity_arg(name, t), coords=coords,
+                _, _, r = engine.predict(model, t["params"][:1], fidelity_arg(name, t), coords=coords,
                                       sampler=sampler, steps=steps, samples=a.samples, repeat=2)
                 ms[k].append(r["wall_ms"])
                 nfe[k] = (r["sampler"], r["steps"], r["nfe"])

@@ -22,6 +22,9 @@ import numpy as np
 import onnx
 import onnxruntime as ort
 
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "training"))
+from dgmf_train.contract import read_metadata  # noqa: E402
+
 HEAVY = {"Conv", "ConvTranspose", "Gemm", "MatMul", "QLinearConv", "QLinearMatMul", "ConvInteger",
          "MatMulInteger"}
 SHAPELESS = {"Constant", "Shape", "Reshape", "Unsqueeze", "Squeeze", "Gather", "Concat", "Flatten",
@@ -29,16 +32,13 @@ SHAPELESS = {"Constant", "Shape", "Reshape", "Unsqueeze", "Squeeze", "Gather", "
 
 
 def feeds(model: onnx.ModelProto) -> dict:
-    meta = {p.key: p.value for p in model.metadata_props}
-    shape = [int(v) for v in meta["dgmf.shape"].split(",")]
-    fid = meta["dgmf.fidelity"]
-    k = int(fid.split(":")[1]) if fid.startswith("discrete") else 1
-    p = len(meta["dgmf.param_names"].split(","))
+    meta = read_metadata(model)
+    shape, k, p = meta.shape, meta.levels or 1, len(meta.param_names)
     dtype = {1: np.float32, 10: np.float16}[model.graph.input[0].type.tensor_type.elem_type]
     f = {"z": np.zeros([1] + shape), "sigma": np.ones(1), "params": np.full((1, p), 0.5),
          "fidelity": np.ones((1, k)) / k}
-    if "dgmf.coord_names" in meta:
-        f["coords"] = np.zeros((1, len(meta["dgmf.coord_names"].split(","))))
+    if meta.coord_names:
+        f["coords"] = np.zeros((1, len(meta.coord_names)))
     return {k: v.astype(dtype) for k, v in f.items()}
 
 

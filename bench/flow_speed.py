@@ -23,7 +23,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
-from dgmf_train.accuracy import load_testset, machine  # noqa: E402
+from dgmf_train.testsets import load_testset, machine  # noqa: E402
 
 
 def build():

@@ -15,7 +15,7 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
-from dgmf_train import cli  # noqa: E402
+from dgmf_train import engine  # noqa: E402
 
 
 def main():
@@ -31,7 +31,7 @@ def main():
         for _ in range(args.reps):
             for kind in ("fp32", "fp16"):
                 model = REPO / "models" / ("poisson.onnx" if kind == "fp32" else "poisson_fp16.onnx")
-                mean, _, r = cli.predict(model, params, 2)
+                mean, _, r = engine.predict(model, params, 2)
                 rows.setdefault((kind, batch), []).append(r["wall_ms"])
                 if batch == args.cases:
                     u = mean.astype(np.float64).reshape(len(ref), -1)

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 import tempfile
 from pathlib import Path
@@ -23,26 +22,23 @@ from pathlib import Path
 import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "training"))
+from dgmf_train import engine  # noqa: E402
 FIDELITY = {"poisson": "2", "heat": "0", "burgers": "2", "topopt": "2"}
 SETTINGS = {"ancestral 30": ["--sampler", "ancestral", "--steps", "30"], "recommended": []}
 
 
-def run(a, work, name, provider, batch, extra, tag):
+def run(a, work, name, provider, batch, extra):
     d = REPO / "models" / name
     params = np.load(d / "params.npy")
     rows = np.arange(batch) % len(params)
-    np.save(work / "p.npy", params[rows].astype(np.float64))
-    cmd = [a.exe, "predict", str(REPO / "models" / f"{name}.onnx"), "--params-file", str(work / "p.npy"),
-           "--fidelity", FIDELITY[name], "--provider", provider, "--ort-lib", a.ort_lib, "-q", "--seed", "0",
-           "--repeat", "3", "--out", str(work / f"{tag}.npy"), "--report-json", str(work / f"{tag}.json")]
-    if (d / "coords.npy").exists():
-        np.save(work / "c.npy", np.load(d / "coords.npy")[rows].astype(np.float64))
-        cmd += ["--coords-file", str(work / "c.npy")]
-    subprocess.run(cmd + extra, check=True, stdout=subprocess.DEVNULL)
-    r = json.loads((work / f"{tag}.json").read_text())
+    coords = np.load(d / "coords.npy")[rows] if (d / "coords.npy").exists() else None
+    mean, _, r = engine.predict(REPO / "models" / f"{name}.onnx", params[rows], FIDELITY[name], coords=coords,
+                                seed=0, repeat=3, exe=a.exe, work=work,
+                                extra=["--provider", provider, "--ort-lib", a.ort_lib, *extra])
     runs = r["wall_ms_runs"]
     return {"ms": float(np.median(runs[1:])), "first_ms": runs[0], "nfe": r["nfe"],
-            "engine_share": (r["wall_ms"] - r["ort_ms"]) / r["ort_ms"]}, np.load(work / f"{tag}.npy")
+            "engine_share": (r["wall_ms"] - r["ort_ms"]) / r["ort_ms"]}, mean
 
 
 def main(argv=None):
@@ -62,15 +58,15 @@ def main(argv=None):
                 for batch in (1, 8, 64):
                     cell = {}
                     for provider in (a.device, "cpu"):
-                        cell[provider], _ = run(a, work, name, provider, batch, extra, "t")
+                        cell[provider], _ = run(a, work, name, provider, batch, extra)
                     res["timing"][f"{setting}, batch {batch}"] = cell
                     g, c = cell[a.device], cell["cpu"]
                     print(f"{name:8s} {setting:13s} b{batch:<3d} cpu {c['ms']:8.1f} ms  {a.device} {g['ms']:8.1f} ms "
                           f"(first {g['first_ms']:.0f})  {c['ms'] / g['ms']:5.1f}x  engine share on "
                           f"{a.device} {100 * g['engine_share']:.1f} %", flush=True)
             heun = ["--sampler", "heun", "--steps", "18"]
-            _, ug = run(a, work, name, a.device, 8, heun, "g")
-            _, uc = run(a, work, name, "cpu", 8, heun, "c")
+            _, ug = run(a, work, name, a.device, 8, heun)
+            _, uc = run(a, work, name, "cpu", 8, heun)
             res["agreement"] = float(np.abs(ug - uc).max() / np.abs(uc).max())
             print(f"{name:8s} heun 18 b8: max|{a.device} - cpu| / max|cpu| = {res['agreement']:.2e}", flush=True)
     Path(a.json).write_text(json.dumps(out, indent=1) + "\n")

@@ -26,21 +26,21 @@ import numpy as np
 
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
-from dgmf_train import cli, quantize  # noqa: E402
-from dgmf_train.accuracy import batch_rows, fidelity_arg, load_testset, machine, per_case_error  # noqa: E402
+from dgmf_train import engine, quantize  # noqa: E402
+from dgmf_train.testsets import batch_rows, fidelity_arg, load_testset, machine, per_case_error  # noqa: E402
 
 VARIANTS = {"all": (), "mixed": ("first", "last")}
 BATCHES = (1, 8, 64)
 
 
 def error(model, name, t):
-    mean, _, _ = cli.predict(model, t["params"], fidelity_arg(name, t), coords=t.get("coords"))
+    mean, _, _ = engine.predict(model, t["params"], fidelity_arg(name, t), coords=t.get("coords"))
     return float(per_case_error(mean, t).mean())
 
 
 def timing(model, name, t, batch):
     params, coords = batch_rows(t, batch)
-    _, _, r = cli.predict(model, params, fidelity_arg(name, t), coords=coords, repeat=2)
+    _, _, r = engine.predict(model, params, fidelity_arg(name, t), coords=coords, repeat=2)
     return r["ort_ms"], r  # the second (warm) run's time in ONNX Runtime
 
 

@@ -26,7 +26,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
 
-from dgmf_train.accuracy import engine, load_testset, machine, per_case_error, subset  # noqa: E402
+from dgmf_train.testsets import load_testset, machine, per_case_error, subset, predict_testset  # noqa: E402
 
 SWEEP = {
     "ancestral": (4, 5, 6, 8, 10, 15, 20, 30, 50, 100),
@@ -48,7 +48,7 @@ def sweep(name, cases, work):
     out = {}
     runs = [(s, n) for s, steps_list in SWEEP.items() for n in steps_list] + [(None, None)]
     for sampler, steps in runs:
-        mean, _, rep = engine(name, t, sampler, steps, work)
+        mean, _, rep = predict_testset(name, t, sampler, steps, work)
         key = (sampler, steps) if sampler else (f"recommended: {rep['sampler']}", rep["steps"])
         e = per_case_error(mean, t)
         out[key] = (rep["nfe"], float(e.mean()), float(e.max()), rep["wall_ms"] / cases)

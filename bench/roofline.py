@@ -29,8 +29,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
 sys.path.insert(0, str(REPO / "bench"))
 import flops  # noqa: E402
-from dgmf_train import cli  # noqa: E402
-from dgmf_train.accuracy import batch_rows, fidelity_arg, load_testset, machine  # noqa: E402
+from dgmf_train import engine  # noqa: E402
+from dgmf_train.testsets import batch_rows, fidelity_arg, load_testset, machine  # noqa: E402
 
 BATCHES = (1, 8, 64)
 STEPS = 8
@@ -47,7 +47,7 @@ def peak(threads):
 
 def per_eval_ms(model, name, t, batch):
     params, coords = batch_rows(t, batch)
-    _, _, r = cli.predict(model, params, fidelity_arg(name, t), coords=coords,
+    _, _, r = engine.predict(model, params, fidelity_arg(name, t), coords=coords,
                           sampler="ancestral", steps=STEPS, repeat=2)
     return r["ort_ms"] / r["nfe"]
 

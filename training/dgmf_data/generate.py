@@ -25,7 +25,7 @@ declared range; other arrays as noted):
     u          [N, 1, 32, 32] poisson (x, y) / heat (t, x);  [N, 1, 64] burgers;
                [N, 1, 64, 64] topopt (density[row = y from the bottom, column = x])
     known_mask, known_maps   poisson only: the Dirichlet boundary as a linear map of the inputs
-                         (dgmf_train.bench.poisson_known_values; checked against u on loading)
+                         (dgmf_train.benchmarks.poisson_known_values; checked against u on loading)
 plus metadata: param_names, param_low, param_high, level_resolutions, level_fidelity.
 The training split also gets its dataset manifest <name>_train.json (dgmf_train.dataset, docs/training.md):
 the same format users write for their own simulations, so `dgmf-train fit data/poisson_train.json`
@@ -49,7 +49,7 @@ import numpy as np
 from scipy.stats import qmc
 
 from . import burgers, flow, heat, poisson, topopt
-from dgmf_train import bench
+from dgmf_train import benchmarks
 
 N_TEST = 128
 N_CALIB = 64
@@ -235,7 +235,7 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=None, n_cal
             "calib": lambda: build_split(name, "calib", [held[1] if n_calib is None else n_calib],
                                          [base + 98], [top], log),
         }
-        known = bench.known_values(name)
+        known = benchmarks.known_values(name)
         for split in splits:
             data = build[split]()
             path = out_dir / f"{name}_{split}.npz"
@@ -243,7 +243,7 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=None, n_cal
                 data["known_mask"], data["known_maps"] = known
             np.savez(path, **data)
             if split == "train":  # the held-out splits are case sets (evaluate --write-testset)
-                doc = bench.manifest(name, arrays=path.name).to_json()
+                doc = benchmarks.manifest(name, arrays=path.name).to_json()
                 (out_dir / f"{name}_{split}.json").write_text(json.dumps(doc, indent=1) + "\n")
             written.append(path)
             log(f"  -> {path}  u{tuple(data['u'].shape)} params{tuple(data['params'].shape)}")

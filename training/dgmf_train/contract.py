@@ -39,6 +39,38 @@ class ContractError(ValueError):
     """An export that would not give a model libdgmf accepts; the message says why."""
 
 
+class ModelMetadata:
+    """A contract-v1 model's metadata, read once: `raw` is every entry as text; the attributes are the
+    parsed values the Python tools need (the engine validates the contract itself, `dgmf info`)."""
+
+    def __init__(self, raw: dict):
+        def floats(key, default=None):
+            return np.array(raw[key].split(","), float) if key in raw else default
+
+        self.raw = raw
+        self.sigma_min = float(raw["dgmf.sigma_min"])
+        self.sigma_max = float(raw["dgmf.sigma_max"])
+        self.shape = [int(d) for d in raw["dgmf.shape"].split(",")]
+        self.param_names = raw["dgmf.param_names"].split(",")
+        self.param_min, self.param_max = floats("dgmf.param_min"), floats("dgmf.param_max")
+        fid = raw["dgmf.fidelity"]
+        #: discrete levels K, or None for a continuous fidelity
+        self.levels = int(fid.split(":")[1]) if fid.startswith("discrete") else None
+        self.coord_names = raw["dgmf.coord_names"].split(",") if "dgmf.coord_names" in raw else []
+        # physical u = shift + scale * z, one value or one per channel, shaped to broadcast over a sample
+        lead = (-1,) + (1,) * (len(self.shape) - 1)
+        self.data_shift = floats("dgmf.data_shift", np.zeros(1)).reshape(lead)
+        self.data_scale = floats("dgmf.data_scale", np.ones(1)).reshape(lead)
+
+
+def read_metadata(model) -> ModelMetadata:
+    """The metadata of `model`: a path to an .onnx file or a loaded onnx.ModelProto."""
+    if not hasattr(model, "metadata_props"):
+        import onnx
+        model = onnx.load(str(model), load_external_data=False)
+    return ModelMetadata({p.key: p.value for p in model.metadata_props})
+
+
 def fmt(x):
     """Shortest round-trip decimal of a float64, without a trailing '.0'."""
     s = repr(float(x))

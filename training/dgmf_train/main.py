@@ -76,7 +76,7 @@ def _split(argv):
 
 
 def _engine(argv, prog, write):
-    from .cli import calibrate_command
+    from .engine import calibrate_command
     from .contract import find_cli
     ap = argparse.ArgumentParser(prog=prog, description=(
         "Fit dgmf.std_scale on held-out cases (split-conformal: ±2σ covers 95.45 % of their points) and "

@@ -32,7 +32,7 @@ from . import contract, dataset
 
 
 def contract_meta(model):
-    return {p.key: p.value for p in model.metadata_props}
+    return contract.read_metadata(model).raw
 
 
 def noisy_inputs(meta, ds, n, seed):

@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from . import bench
+from . import benchmarks
 from .dataset import DatasetError, load as load_dataset, parse_manifest
 from .model import RegressionNet, ScoreNet, n_params
 
@@ -76,19 +76,19 @@ def checkpoint_manifest(ck):
     """A checkpoint's Manifest (checkpoints from before the dataset format name a benchmark)."""
     if "manifest" in ck:
         return parse_manifest(ck["manifest"])
-    return bench.manifest(ck["bench"])
+    return benchmarks.manifest(ck["bench"])
 
 
 def checkpoint_known(ck):
     """A checkpoint's known values (mask, maps), or None."""
     if "manifest" in ck:
         return ck.get("known")
-    return bench.known_values(ck["bench"])
+    return benchmarks.known_values(ck["bench"])
 
 
 def resolve_data(data, data_dir="data"):
     """A manifest path, or a built-in benchmark name -> <data_dir>/<name>_train.json."""
-    if data in bench.BENCH and not Path(data).exists():
+    if data in benchmarks.BENCH and not Path(data).exists():
         path = Path(data_dir) / f"{data}_train.json"
         if not path.exists():
             raise DatasetError(f"{path} not found: generate the built-in data first "
@@ -125,7 +125,7 @@ def snapshot_path(out, minutes):
 def main(argv=None, prog=None):
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
     ap.add_argument("data", help="dataset manifest (.json), or a built-in benchmark name "
-                                  f"({', '.join(bench.BENCH)}: <--data-dir>/<name>_train.json)")
+                                  f"({', '.join(benchmarks.BENCH)}: <--data-dir>/<name>_train.json)")
     ap.add_argument("--data-dir", default="data", help="where the built-in benchmarks' data are")
     ap.add_argument("--out", required=True, help="checkpoint path (.pt)")
     ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock training budget")

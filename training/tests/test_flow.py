@@ -263,7 +263,7 @@ def test_write_case_round_trip(tmp_path):
 def test_box_half_fraction_corners():
     """The flow box set's half fraction: 16 distinct corners, every combination of the first four
     parameters' extremes once, each extreme of the last one half of the time."""
-    from dgmf_train.evaluate import box_corners
+    from dgmf_reports.evaluate import box_corners
     full = box_corners(flow.PARAM_LOW, flow.PARAM_HIGH)
     half = box_corners(flow.PARAM_LOW, flow.PARAM_HIGH, half=True)
     assert full.shape == (32, 5) and half.shape == (16, 5)

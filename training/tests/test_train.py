@@ -13,7 +13,7 @@ torch = require("torch")
 onnx = require("onnx")
 require("onnxruntime")
 
-from dgmf_train import bench, contract, export, train  # noqa: E402
+from dgmf_train import benchmarks, contract, export, train  # noqa: E402
 from dgmf_train.model import n_params  # noqa: E402
 
 SHAPES = {"poisson": (1, 32, 32), "heat": (1, 32, 32), "burgers": (1, 64), "flow": (2, 32, 32)}
@@ -22,7 +22,7 @@ SHAPES = {"poisson": (1, 32, 32), "heat": (1, 32, 32), "burgers": (1, 64), "flow
 def fake_checkpoint(name, path):
     """A checkpoint as train.py writes it, with freshly initialized weights."""
     torch.manual_seed(0)
-    model = train.build_model(bench.manifest(name), SHAPES[name])
+    model = train.build_model(benchmarks.manifest(name), SHAPES[name])
     # the layout of checkpoints from before the dataset format (they name a built-in benchmark)
     torch.save(dict(bench=name, baseline=False, shape=SHAPES[name], model=model.state_dict(),
                     ema=model.state_dict(), shift=[0.5] * SHAPES[name][0],
@@ -32,10 +32,10 @@ def fake_checkpoint(name, path):
 
 @pytest.mark.parametrize("name", list(SHAPES))
 def test_model_size_and_shapes(name):
-    model = train.build_model(bench.manifest(name), SHAPES[name])
-    base = train.build_model(bench.manifest(name), SHAPES[name], baseline=True)
+    model = train.build_model(benchmarks.manifest(name), SHAPES[name])
+    base = train.build_model(benchmarks.manifest(name), SHAPES[name], baseline=True)
     assert n_params(model) < 1_000_000 and n_params(base) < 1_000_000
-    feeds = contract.random_inputs(bench.manifest(name), SHAPES[name], 3, 0.01, 50.0)
+    feeds = contract.random_inputs(benchmarks.manifest(name), SHAPES[name], 3, 0.01, 50.0)
     t = {k: torch.from_numpy(v) for k, v in feeds.items()}
     with torch.no_grad():
         assert model(**t).shape == (3, *SHAPES[name])
@@ -45,8 +45,8 @@ def test_model_size_and_shapes(name):
 def test_score_is_preconditioned_denoiser():
     # The ONNX output must be the score (D - z)/sigma^2 of the EDM-preconditioned denoiser
     # D = c_skip z + c_out F(c_in z, cond) (dgmf.output = score).
-    model = train.build_model(bench.manifest("poisson"), SHAPES["poisson"]).eval()
-    f = contract.random_inputs(bench.manifest("poisson"), SHAPES["poisson"], 4, 0.01, 50.0)
+    model = train.build_model(benchmarks.manifest("poisson"), SHAPES["poisson"]).eval()
+    f = contract.random_inputs(benchmarks.manifest("poisson"), SHAPES["poisson"], 4, 0.01, 50.0)
     t = {k: torch.from_numpy(v).double() for k, v in f.items()}
     model = model.double()
     with torch.no_grad():
@@ -64,12 +64,12 @@ def test_max_pairwise_distance():
 
 
 def test_metadata_keys():
-    m = contract.metadata(bench.manifest("heat"), (1, 32, 32), 0.01, 74.6, [0.49], [0.95])
+    m = contract.metadata(benchmarks.manifest("heat"), (1, 32, 32), 0.01, 74.6, [0.49], [0.95])
     assert m["dgmf.fidelity"] == "continuous:0:0.14285714285714285"
     assert m["dgmf.param_names"] == "q_left,q_right,alpha" and m["dgmf.shape"] == "1,32,32"
-    m = contract.metadata(bench.manifest("burgers"), (1, 64), 0.01, 20.8, [0.27], [0.2])
+    m = contract.metadata(benchmarks.manifest("burgers"), (1, 64), 0.01, 20.8, [0.27], [0.2])
     assert (m["dgmf.fidelity"], m["dgmf.coord_names"], m["dgmf.coord_max"]) == ("discrete:3", "t", "3")
-    m = contract.metadata(bench.manifest("poisson"), (1, 32, 32), 0.01, 109.6, [0.53], [0.18])
+    m = contract.metadata(benchmarks.manifest("poisson"), (1, 32, 32), 0.01, 109.6, [0.53], [0.18])
     assert m["dgmf.fidelity_labels"] == "8x8,16x16,32x32" and "dgmf.coord_names" not in m
 
 
@@ -97,7 +97,7 @@ def tiny_burgers_data(path, seed, offset=0.0, n=12):
     np.savez(path / "burgers_train.npz", u=offset + rng.standard_normal((n, 1, 64)),
              params=rng.uniform(10, 510, (n, 1)), fidelity=np.arange(n) % 3,
              coords=rng.uniform(0, 3, (n, 1)))
-    doc = bench.manifest("burgers", arrays="burgers_train.npz").to_json()
+    doc = benchmarks.manifest("burgers", arrays="burgers_train.npz").to_json()
     (path / "burgers_train.json").write_text(json.dumps(doc))
 
 
@@ -139,10 +139,10 @@ def test_resume_continues_steps_time_and_log(tmp_path):
 
 
 def test_poisson_known_values_match_the_data():
-    # bench.poisson_known_values reproduces, at every level, the boundary of the output grid that
+    # benchmarks.poisson_known_values reproduces, at every level, the boundary of the output grid that
     # dgmf_data.generate writes (the solver's field interpolated), and is zero off the boundary.
     from dgmf_data import poisson
-    mask, maps = bench.poisson_known_values()
+    mask, maps = benchmarks.poisson_known_values()
     assert mask.sum() == 4 * 31 and not maps[:, :, ~mask].any() and not maps[:, 4].any()
     rng = np.random.default_rng(5)
     for level, res in enumerate(poisson.LEVELS):
@@ -169,10 +169,10 @@ def test_poisson_export_imposes_known_boundary(tmp_path, monkeypatch):
     fake_checkpoint("poisson", ck)
     export.main([str(ck), str(tmp_path / "known.onnx"), "--check-rows", "8"])
     export.main([str(ck), str(tmp_path / "bare.onnx"), "--check-rows", "8", "--no-known-values"])
-    feeds = contract.random_inputs(bench.manifest("poisson"), shape, 16, 0.01, 50.0, seed=3)
+    feeds = contract.random_inputs(benchmarks.manifest("poisson"), shape, 16, 0.01, 50.0, seed=3)
     run = lambda f, x: ort.InferenceSession(str(tmp_path / f)).run(None, x)[0].astype(np.float64)
     known, bare = run("known.onnx", feeds), run("bare.onnx", feeds)
-    mask, maps = bench.poisson_known_values()
+    mask, maps = benchmarks.poisson_known_values()
     p, fid = feeds["params"].astype(np.float64), feeds["fidelity"].astype(np.float64)
     b = np.einsum("nl,np,lp...->n...", fid, p, maps)
     z, s2 = feeds["z"].astype(np.float64), feeds["sigma"].astype(np.float64)[:, None, None, None] ** 2
@@ -187,7 +187,7 @@ def test_poisson_export_imposes_known_boundary(tmp_path, monkeypatch):
 
     # the baseline: physical u = b on the boundary, the bare network inside
     torch.manual_seed(0)
-    net = train.build_model(bench.manifest("poisson"), shape, baseline=True)
+    net = train.build_model(benchmarks.manifest("poisson"), shape, baseline=True)
     torch.save(dict(bench="poisson", baseline=True, shape=shape, model=net.state_dict(),
                     ema=net.state_dict(), shift=[shift], scale=[scale], sigma_min=0.01,
                     sigma_max=50.0, steps=0, seconds=0.0, log=[], args={}), tmp_path / "r.pt")
@@ -201,7 +201,7 @@ def test_poisson_export_imposes_known_boundary(tmp_path, monkeypatch):
 
 
 def test_curve_snapshots_and_errors(tmp_path):
-    from dgmf_train import curve
+    from dgmf_reports import curve
     for m in ("10", "20", "2.5"):
         torch.save({}, tmp_path / f"b_{m}min.pt")
     torch.save({}, tmp_path / "b_reg_10min.pt")  # another run's snapshot: not this one's

@@ -7,7 +7,7 @@ use dgmf::contract::Contract;
 use dgmf::ndarray::ArrayD;
 use dgmf::samplers::SamplerConfig;
 use dgmf::{Error, Model, Query, Request};
-use dgmf_cli::calibration::{conformal_scale, report, Points, Report, TWO_SIGMA};
+use dgmf_cli::coverage::{conformal_scale, report, Points, Report, TWO_SIGMA};
 use dgmf_cli::npy;
 
 use crate::args::CalibrateArgs;

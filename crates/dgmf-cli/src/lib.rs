@@ -2,6 +2,6 @@
 //! outputs, pictures of the fields, and the statistics of `dgmf calibrate`. A library target so that its
 //! tests and the fuzz target can reach them.
 
-pub mod calibration;
+pub mod coverage;
 pub mod npy;
 pub mod picture;

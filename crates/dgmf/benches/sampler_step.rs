@@ -13,7 +13,7 @@ fn bench(c: &mut Criterion) {
         cfg.steps = 2; // one step (plus the final denoise) per iteration
         cfg.denoise = false;
         let sigmas = cfg.schedule.sigmas(cfg.steps, 0.01, 10.0);
-        let mut ws = Workspace::new(rows * n);
+        let mut ws = Workspace::new(rows * n).unwrap();
         let mut x = vec![0.5f32; rows * n];
         let mut streams: Vec<_> = (0..rows as u64).map(|j| NoiseStream::new(1, j)).collect();
         let mut score = |x: &[f32], sigma: f32, out: &mut [f32]| -> dgmf::Result<()> {

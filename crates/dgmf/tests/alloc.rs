@@ -50,7 +50,7 @@ fn sampler_steps_do_not_allocate() {
         let mut cfg = SamplerConfig::new(SamplerKind::parse(name).unwrap());
         cfg.steps = 50;
         let sigmas = cfg.schedule.sigmas(cfg.steps, 0.01, 10.0);
-        let mut ws = Workspace::new(rows * n);
+        let mut ws = Workspace::new(rows * n).unwrap();
         let mut x = vec![0f32; rows * n];
         let mut streams: Vec<_> = (0..rows as u64).map(|j| NoiseStream::new(1, j)).collect();
         let mut score = |x: &[f32], sigma: f32, out: &mut [f32]| -> dgmf::Result<()> {

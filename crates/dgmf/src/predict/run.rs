@@ -167,7 +167,7 @@ impl Model {
             // Buffers for the largest batch, allocated once per request.
             let batch = run.plan.batch;
             let mut buf = Buffers::new(c, batch)?;
-            let mut ws = Workspace::try_new(batch * n)?;
+            let mut ws = Workspace::new(batch * n)?;
             let mut x = zeros::<f32>(batch * n)?;
             for first in (0..run.plan.rows).step_by(batch) {
                 let rows = batch.min(run.plan.rows - first);

@@ -241,8 +241,8 @@ pub struct Workspace {
 }
 
 impl Workspace {
-    /// As `new`, but an allocation failure is an error instead of an abort.
-    pub fn try_new(len: usize) -> Result<Self> {
+    /// Buffers of `len` values each; an allocation failure is an error, never an abort of the host.
+    pub fn new(len: usize) -> Result<Self> {
         let mut ws = Workspace::default();
         for b in [&mut ws.score, &mut ws.noise, &mut ws.tmp, &mut ws.prev] {
             b.try_reserve_exact(len).map_err(|_| {
@@ -253,15 +253,6 @@ impl Workspace {
             b.resize(len, 0.0);
         }
         Ok(ws)
-    }
-
-    pub fn new(len: usize) -> Self {
-        Workspace {
-            score: vec![0.0; len],
-            noise: vec![0.0; len],
-            tmp: vec![0.0; len],
-            prev: vec![0.0; len],
-        }
     }
 
     fn ensure(&mut self, len: usize) {

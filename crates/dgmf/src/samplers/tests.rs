@@ -32,7 +32,14 @@ fn sample(cfg: &SamplerConfig, rows: usize, n: usize, seed: u64) -> (Vec<f32>, u
     let mut x = vec![0.0; rows * n];
     let sigmas = cfg.schedule.sigmas(cfg.steps, SIGMA_MIN, SIGMA_MAX);
     init_state(&mut ctx, &mut x, SIGMA_MAX as f32);
-    let nfe = run(cfg, &sigmas, &mut ctx, &mut x, &mut Workspace::new(0)).unwrap();
+    let nfe = run(
+        cfg,
+        &sigmas,
+        &mut ctx,
+        &mut x,
+        &mut Workspace::new(0).unwrap(),
+    )
+    .unwrap();
     (x, nfe)
 }
 
@@ -155,7 +162,14 @@ fn rows_are_independent_of_their_batch() {
         let mut x = vec![0.0; n];
         init_state(&mut ctx, &mut x, SIGMA_MAX as f32);
         let sigmas = cfg.schedule.sigmas(cfg.steps, SIGMA_MIN, SIGMA_MAX);
-        run(&cfg, &sigmas, &mut ctx, &mut x, &mut Workspace::new(n)).unwrap();
+        run(
+            &cfg,
+            &sigmas,
+            &mut ctx,
+            &mut x,
+            &mut Workspace::new(n).unwrap(),
+        )
+        .unwrap();
         assert_eq!(&batch[4 * n..5 * n], &x[..], "{name}");
     }
 }
@@ -205,7 +219,7 @@ fn progress_can_cancel_between_evaluations() {
         &sigmas,
         &mut ctx,
         &mut [0.0; 4],
-        &mut Workspace::new(4),
+        &mut Workspace::new(4).unwrap(),
     )
     .unwrap_err();
     assert_eq!(e.kind(), ErrorKind::Cancelled);

@@ -1,6 +1,6 @@
 """Error vs training minutes: export each snapshot of a training run and measure it on the test set.
 
-    cd training && python3 -m dgmf_train.curve runs/burgers.pt runs/burgers_reg.pt
+    cd training && python3 -m dgmf_reports.curve runs/burgers.pt runs/burgers_reg.pt
 
 For the final checkpoints given (score model, and optionally its regression baseline) the snapshots
 that `train.py --snapshot-minutes` wrote beside them (`<stem>_<minutes>min.pt`) are found, each is
@@ -23,9 +23,9 @@ import numpy as np
 
 from dgmf_data import generate
 
-from . import bench, cli, export
-from .paths import CLI, REPO
-from .reference import heun, karras
+from dgmf_train import benchmarks, engine, export
+from dgmf_train.paths import CLI, REPO
+from dgmf_train.reference import heun_on_onnx
 
 
 def snapshots(final):
@@ -69,13 +69,13 @@ def _fidelity(name, t):
     """The test split's one fidelity, as `dgmf predict --fidelity` takes it: the level index of a
     discrete model, the value of a continuous one (Heat: h = 0, the exact solution)."""
     assert (t["level"] == t["level"][0]).all()
-    if bench.BENCH[name]["fidelity"][0] == "discrete":
+    if benchmarks.BENCH[name]["fidelity"][0] == "discrete":
         return int(t["level"][0])
     return float(t["fidelity"][0])
 
 
 def _feeds(name, t):
-    f = bench.BENCH[name]["fidelity"]
+    f = benchmarks.BENCH[name]["fidelity"]
     assert (t["level"] == t["level"][0]).all()
     fid = (np.eye(f[1], dtype=np.float32)[t["level"]] if f[0] == "discrete"
            else t["fidelity"].astype(np.float32)[:, None])
@@ -88,23 +88,11 @@ def _feeds(name, t):
 def dgmf_error(name, model, t, work):
     """(per-case errors, how) of an exported score model on t."""
     if CLI.exists():
-        mean, _, _ = cli.predict(model, t["params"], _fidelity(name, t), coords=t.get("coords"),
+        mean, _, _ = engine.predict(model, t["params"], _fidelity(name, t), coords=t.get("coords"),
                                  samples=1, seed=0, threads=1, work=work)
         return per_case_error(mean, t), "dgmf predict, default sampler, 1 sample"
-    import onnx
-    import onnxruntime as ort
-    meta = {p.key: p.value for p in onnx.load(str(model)).metadata_props}
-    smin, smax = float(meta["dgmf.sigma_min"]), float(meta["dgmf.sigma_max"])
-    shape = [int(s) for s in meta["dgmf.shape"].split(",")]
-    b = (-1,) + (1,) * (len(shape) - 1)
-    shift = np.array(meta["dgmf.data_shift"].split(","), float).reshape(b)
-    scale = np.array(meta["dgmf.data_scale"].split(","), float).reshape(b)
-    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
     feeds, n = _feeds(name, t), len(t["params"])
-    score = lambda x, s: sess.run(None, dict(feeds, z=x.astype(np.float32),
-                                             sigma=np.full(n, s, np.float32)))[0].astype(np.float64)
-    x = smax * np.random.default_rng(0).standard_normal((n, *shape))
-    u = shift + scale * heun(score, x, [float(s) for s in karras(18, smin, smax)])
+    u = heun_on_onnx(model, feeds, n, steps=18, seed=0)
     return per_case_error(u, t), "numpy Heun 18 on onnxruntime (no dgmf CLI)"
 
 

@@ -1,6 +1,6 @@
 """docs/accuracy.md: the accuracy of the shipped models, served by libdgmf, against baselines.
 
-    scripts/accuracy.sh            (or, from training/:  python3 -m dgmf_train.accuracy)
+    scripts/accuracy.sh            (or, from training/:  python3 -m dgmf_reports.accuracy)
 
 Per benchmark, over the shipped held-out test set (models/<name>/), relative L2 error
 ||u - u_ref|| / ||u_ref|| per test case (for the Burgers coords model a case is the whole
@@ -24,8 +24,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
-import platform
 import subprocess
 import tempfile
 import time
@@ -35,9 +33,10 @@ import numpy as np
 
 from dgmf_data import generate
 
-from . import bench, cli
-from .evaluate import low_fidelity, rel_l2
-from .paths import CLI, REPO
+from dgmf_train import benchmarks, engine
+from .evaluate import low_fidelity
+from dgmf_train.testsets import load_testset, machine, per_case_error, predict_testset, subset
+from dgmf_train.paths import CLI, REPO
 
 # (sampler, steps) rows of the table; pc runs on the first --pc-cases cases only (2000 NFE).
 HEUN_STEPS = (6, 10, 18, 32)
@@ -65,74 +64,23 @@ def recommended(name):
     return spec[0], steps
 
 
-def load_testset(name, sub=""):
-    """A shipped set: the test split (sub ""), the calibration split ("calib") or the declared-range set
-    ("box"); u is the exact solution, u_top (test split only) the highest training fidelity's solver."""
-    d = REPO / "models" / name / sub
-    t = {k: np.load(d / f"{k}.npy") for k in ("params", "fidelity", "u")}
-    if (d / "u_top.npy").exists():
-        t["u_top"] = np.load(d / "u_top.npy")
-    if (d / "coords.npy").exists():
-        t["coords"] = np.load(d / "coords.npy")
-        t["case"] = np.load(d / "case.npy")
-    else:
-        t["case"] = np.arange(len(t["u"]))
-    return t
-
-
-def subset(t, n_cases):
-    keep = t["case"] < n_cases
-    return {k: v[keep] for k, v in t.items()}
-
-
-def batch_rows(t, batch):
-    """The first `batch` rows of a test set, cycled if it has fewer: (params, coords or None), the
-    queries the timing benches send."""
-    rows = np.arange(batch) % len(t["params"])
-    return t["params"][rows], (t["coords"][rows] if "coords" in t else None)
-
-
-def per_case_error(pred, t, ref="u"):
-    """Relative L2 per case against t[ref], rows of one case flattened together."""
-    cases = np.unique(t["case"])
-    flat = lambda a: np.asarray(a, np.float64).reshape(len(a), -1)
-    p, r = flat(pred), flat(t[ref])
-    return np.array([rel_l2(p[t["case"] == c].reshape(1, -1), r[t["case"] == c].reshape(1, -1))[0]
-                     for c in cases])
-
-
-def fidelity_arg(name, t):
-    f = bench.BENCH[name]["fidelity"]
-    assert (t["fidelity"] == t["fidelity"][0]).all()
-    return str(int(t["fidelity"][0])) if f[0] == "discrete" else repr(float(t["fidelity"][0]))
-
-
 def calibrate(name, data, work, out=False, limit=None, variant=""):
     """`dgmf calibrate` of the shipped model (models/<name><variant>.onnx, e.g. variant "_fp16") on a
     shipped set (default sampler, 16 samples); with `out`, the fitted dgmf.std_scale is written into
     the model. Returns its JSON report."""
     model = REPO / "models" / f"{name}{variant}.onnx"
     report = work / f"{name}_calibrate.json"
-    cmd = cli.calibrate_command(model, data, limit=limit, report_json=report,
+    cmd = engine.calibrate_command(model, data, limit=limit, report_json=report,
                                 out=model if out else None)
     subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
     return json.loads(report.read_text())
-
-
-def engine(name, t, sampler, steps, work, samples=1, std=False, model=None):
-    """Runs `dgmf predict` (on the shipped model, or `model`) on the rows of t; returns (mean, std or
-    None, report dict)."""
-    model = model or REPO / "models" / f"{name}.onnx"
-    return cli.predict(model, t["params"], fidelity_arg(name, t),
-                       coords=t.get("coords"), sampler=sampler, steps=steps, samples=samples, std=std,
-                       work=work)
 
 
 def baseline(name, t):
     import onnxruntime as ort
     path = REPO / "models" / "baselines" / f"{name}_regression.onnx"
     sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    f = bench.BENCH[name]["fidelity"]
+    f = benchmarks.BENCH[name]["fidelity"]
     fid = (np.eye(f[1])[t["fidelity"].astype(int)] if f[0] == "discrete"
            else t["fidelity"][:, None])
     feeds = dict(params=t["params"].astype(np.float32), fidelity=fid.astype(np.float32))
@@ -143,18 +91,6 @@ def baseline(name, t):
     out = np.concatenate([sess.run(None, {k: feeds[k][i:i + 64] for k in names})[0]
                           for i in range(0, len(t["params"]), 64)])
     return out, time.perf_counter() - t0
-
-
-def machine():
-    cpu = "unknown CPU"
-    try:
-        for line in open("/proc/cpuinfo"):
-            if line.startswith("model name"):
-                cpu = line.split(":", 1)[1].strip()
-                break
-    except OSError:
-        pass
-    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.machine()}"
 
 
 def figure(name, t, mean, std, out):
@@ -168,7 +104,7 @@ def figure(name, t, mean, std, out):
         img = lambda a: np.asarray(a)[sel].reshape(int(sel.sum()), -1) if "coords" in t \
             else np.asarray(a)[sel][0, 0]
         ref, pred, sd = img(t["u"]), img(mean), img(std)
-        p = ", ".join(f"{k}={v:.3g}" for k, v in zip(bench.BENCH[name]["module"].PARAM_NAMES,
+        p = ", ".join(f"{k}={v:.3g}" for k, v in zip(benchmarks.BENCH[name]["module"].PARAM_NAMES,
                                                         t["params"][sel][0]))
         lo, hi = ref.min(), ref.max()
         for ax, a, title, kw in (
@@ -205,27 +141,27 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
         return e
 
     for n in HEUN_STEPS:
-        mean, _, rep = engine(name, t, "heun", n, work)
+        mean, _, rep = predict_testset(name, t, "heun", n, work)
         add(f"DGMF, libdgmf heun {n}", rep["nfe"], mean, rep["wall_ms"] / 1e3, t)
-    mean, _, rep = engine(name, t, DEFAULT_SAMPLER, DEFAULT_STEPS, work)
+    mean, _, rep = predict_testset(name, t, DEFAULT_SAMPLER, DEFAULT_STEPS, work)
     add(f"DGMF, libdgmf {DEFAULT_SAMPLER} {DEFAULT_STEPS} (library default)", rep["nfe"], mean,
         rep["wall_ms"] / 1e3, t)
     sampler, steps = recommended(name)
-    mean, _, rep = engine(name, t, sampler, steps, work)
+    mean, _, rep = predict_testset(name, t, sampler, steps, work)
     default_mean = mean
     e_default = add(f"DGMF, libdgmf {sampler} {steps} (recommended)", rep["nfe"], mean,
                     rep["wall_ms"] / 1e3, t)
     rep_default_nfe = rep["nfe"]
     if bare is not None:
         # The same network exported without the graph that imposes the known values (--no-known-values).
-        mean, _, rep = engine(name, t, sampler, steps, work, model=bare)
+        mean, _, rep = predict_testset(name, t, sampler, steps, work, model=bare)
         add(f"DGMF, {sampler} {steps}, known values not imposed", rep["nfe"], mean,
             rep["wall_ms"] / 1e3, t)
-    mean, _, rep = engine(name, t, "edm", 20, work)
+    mean, _, rep = predict_testset(name, t, "edm", 20, work)
     add("DGMF, libdgmf edm 20", rep["nfe"], mean, rep["wall_ms"] / 1e3, t)
     ts = subset(t, pc_cases)
     for n in PC_STEPS:
-        mean, _, rep = engine(name, ts, "pc", n, work)
+        mean, _, rep = predict_testset(name, ts, "pc", n, work)
         add(f"DGMF, libdgmf pc {n}", rep["nfe"], mean, rep["wall_ms"] / 1e3, ts)
     pred, sec = baseline(name, t)
     e_base = add("direct regression (same backbone)", 1, pred, sec, t)
@@ -235,25 +171,25 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
     if name == "topopt":
         # What a designer asks of a predicted design: its compliance after projection to the volume
         # constraint, against SIMP's optimum (the reference) on the same load case.
-        ens_mean, _, _ = engine(name, t, sampler, steps, work, samples=16)
+        ens_mean, _, _ = predict_testset(name, t, sampler, steps, work, samples=16)
         compliance = compliance_rows(t, {
             f"DGMF, {sampler} {steps}, 1 sample": default_mean,
             f"DGMF, {sampler} {steps}, mean of 16 samples": ens_mean,
             "direct regression (same backbone)": pred,
-            f"lowest-fidelity optimum ({bench.BENCH[name]['module'].LEVELS[0]}² mesh), resampled": lf})
-    res = bench.BENCH[name]["module"].LEVELS[0]
+            f"lowest-fidelity optimum ({benchmarks.BENCH[name]['module'].LEVELS[0]}² mesh), resampled": lf})
+    res = benchmarks.BENCH[name]["module"].LEVELS[0]
     add(f"lowest-fidelity solver ({res} nodes), interpolated", "-", lf, time.perf_counter() - t0, t)
     if "u_top" in t:
-        finest = bench.BENCH[name]["module"].LEVELS[-1]
+        finest = benchmarks.BENCH[name]["module"].LEVELS[-1]
         add(f"finest training solver ({finest} nodes)", "-", t["u_top"], 0.0, t)
 
     # Declared ranges: the box set (corners and uniform draws), recommended sampler, one sample.
     tb = load_testset(name, "box")
-    mean, _, _ = engine(name, tb, sampler, steps, work)
+    mean, _, _ = predict_testset(name, tb, sampler, steps, work)
     e_box = per_case_error(mean, tb)
     worst_case = int(np.argmax(e_box))
     worst_row = int(np.flatnonzero(tb["case"] == worst_case)[0])
-    m = bench.BENCH[name]["module"]
+    m = benchmarks.BENCH[name]["module"]
     first = np.unique(tb["case"], return_index=True)[1]
     at_bound = (tb["params"][first] == m.PARAM_LOW) | (tb["params"][first] == m.PARAM_HIGH)
     box = dict(cases=len(e_box), mean=float(e_box.mean()), worst=float(e_box.max()),
@@ -293,18 +229,18 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
     vort = None
     if name == "flow":
         # Flow users look at vorticity: its error for the same predictions, and the figure shows it.
-        ens_mean, ens_std, _ = engine(name, t, sampler, steps, work, samples=test["samples"], std=True)
+        ens_mean, ens_std, _ = predict_testset(name, t, sampler, steps, work, samples=test["samples"], std=True)
         vort = vorticity_rows(t, {
             f"DGMF, {sampler} {steps}, 1 sample": default_mean,
             f"DGMF, {sampler} {steps}, mean of {test['samples']} samples": ens_mean,
             "direct regression (same backbone)": pred,
             f"lowest-fidelity solver ({res}² mesh)": lf,
-            **({f"finest training solver ({bench.BENCH[name]['module'].LEVELS[-1]}² mesh)": t["u_top"]}
+            **({f"finest training solver ({benchmarks.BENCH[name]['module'].LEVELS[-1]}² mesh)": t["u_top"]}
                if "u_top" in t else {})})
         flow_figure(t, ens_mean, ens_std, test["samples"], f"{sampler} {steps}", fig)
     else:
         tf = subset(t, max(FIG_CASES) + 1)
-        mean, std, _ = engine(name, tf, "heun", 18, work, samples=16, std=True)
+        mean, std, _ = predict_testset(name, tf, "heun", 18, work, samples=16, std=True)
         figure(name, tf, mean, std, fig)
     gain = (1 - e_default.mean() / e_base.mean(), 1 - ens["mean_rel_l2"] / e_base.mean())
     out = dict(rows=rows, ci=ci, fig=fig.name, box=box, calib=calib, gain=gain,
@@ -456,10 +392,10 @@ def floor_note(name, rows):
 
 
 def curve_lines(name, c):
-    """The error-vs-training-minutes table of `dgmf_train.curve` (docs/figures/<name>_curve.json)."""
+    """The error-vs-training-minutes table of `dgmf_reports.curve` (docs/figures/<name>_curve.json)."""
     if not c:
         return []
-    lines = [f"Error vs training time (`python3 -m dgmf_train.curve runs/{name}.pt runs/{name}_reg.pt` on "
+    lines = [f"Error vs training time (`python3 -m dgmf_reports.curve runs/{name}.pt runs/{name}_reg.pt` on "
              "the snapshots of the shipped training; score model and baseline trained side by side, one "
              f"thread each; mean relative L2 on the first {c['n_cases']} test cases, DGMF "
              "one sample of ancestral 30):", "",
@@ -492,7 +428,7 @@ def markdown(results):
     lines = [
         "# Accuracy of the shipped models",
         "",
-        "Generated by `scripts/accuracy.sh` (which runs `python3 -m dgmf_train.accuracy` in `training/`);",
+        "Generated by `scripts/accuracy.sh` (which runs `python3 -m dgmf_reports.accuracy` in `training/`);",
         "do not edit by hand. Rerun it after retraining a model.",
         "",
         "ONNX Runtime runs with its default threads; each section says the command, the machine and how",
@@ -545,7 +481,7 @@ def markdown(results):
                       "flow": " No exact solution is known: the reference is the same solver on a 128² mesh, "
                               "twice the finest training mesh, about 0.4 % from the converged solution (docs/benchmarks.md)."}
     for name, r in results.items():
-        lines += [f"## {name}", "", bench.BENCH[name]["description"] + "." + reference_note.get(name, ""), "",
+        lines += [f"## {name}", "", benchmarks.BENCH[name]["description"] + "." + reference_note.get(name, ""), "",
                   f"Measured in {r['seconds'] / 60:.1f} min (`scripts/accuracy.sh --bench {name} "
                   f"--pc-cases {r['pc_cases']}`; {r['machine']}).", "",
                   "| method | NFE | cases | rel. L2 mean | rel. L2 worst | vs top, mean | ms / case |",
@@ -565,7 +501,7 @@ def markdown(results):
                   ("every corner of " if box.get("corners", 0) == box.get("all_corners", 0) else
                    f"{box['corners']} of the {box['all_corners']} corners (a half fraction: every combination of "
                    "the other parameters' extremes) of ") + "the parameter box plus uniform draws" +
-                  (f", times from 0 to {bench.BENCH[name]['coords'][2]:g}" if bench.BENCH[name]["coords"]
+                  (f", times from 0 to {benchmarks.BENCH[name]['coords'][2]:g}" if benchmarks.BENCH[name]["coords"]
                    else "") +
                   f"), the recommended sampler gives mean {box['mean']:.4f}, worst {box['worst']:.4f}" +
                   (f" (at parameters {', '.join(f'{v:.4g}' for v in box['worst_params'])})"
@@ -585,7 +521,7 @@ def markdown(results):
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--bench", nargs="+", default=["poisson", "heat", "burgers"],
-                    choices=list(bench.BENCH))
+                    choices=list(benchmarks.BENCH))
     ap.add_argument("--pc-cases", type=int, default=16)
     ap.add_argument("--out", default=str(REPO / "docs" / "accuracy.md"))
     ap.add_argument("--render", action="store_true",
@@ -607,7 +543,7 @@ def main(argv=None):
             # (--bench NAME) regenerates the page without remeasuring the others.
             (fig_dir / f"{name}_results.json").write_text(json.dumps(r, indent=1) + "\n")
     results = {}
-    for name in bench.BENCH:
+    for name in benchmarks.BENCH:
         path = fig_dir / f"{name}_results.json"
         if path.exists():
             results[name] = json.loads(path.read_text())

@@ -1,4 +1,4 @@
-"""Plot a checkpoint's training loss:  python3 -m dgmf_train.plot runs/poisson.pt [out.png]"""
+"""Plot a checkpoint's training loss:  python3 -m dgmf_reports.plot runs/poisson.pt [out.png]"""
 import sys
 
 import matplotlib

@@ -14,15 +14,15 @@ from .paths import CLI
 
 
 def predict(model, params, fidelity, *, coords=None, sampler=None, steps=None, samples=1, seed=0,
-            std=False, repeat=1, threads=None, extra=(), work=None, echo=False):
+            std=False, repeat=1, threads=None, extra=(), work=None, echo=False, exe=None):
     """Runs `dgmf predict MODEL` on the rows of `params` ([n, P]) with one `fidelity` (a level index or a
     value) and optional per-row `coords` ([n, Q]). Returns (mean [n, *shape], std or None, report dict).
     `sampler`/`steps` None: the library default. `work`: a directory for the files (a temporary one if
-    None)."""
+    None). `exe`: the CLI (default this checkout's); `extra`: more flags (a provider, an ORT library)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(work or tmp)
         np.save(work / "p.npy", np.asarray(params, np.float64))
-        cmd = [str(CLI), "predict", str(model), "--params-file", str(work / "p.npy"),
+        cmd = [str(exe or CLI), "predict", str(model), "--params-file", str(work / "p.npy"),
                "--fidelity", str(fidelity), "--samples", str(samples), "--seed", str(seed), "-q",
                "--out", str(work / "mean.npy"), "--report-json", str(work / "r.json")]
         if sampler is not None:

@@ -4,7 +4,7 @@ Write the sets that ship beside the model (params.npy float64 [N, P], fidelity.n
 exact solution [N, *shape]; coords.npy and case.npy for Burgers and flow): the generator's test split, its
 calibration split, and the declared-range set (box corners plus uniform draws):
 
-    cd training && python3 -m dgmf_train.evaluate poisson --write-testset ../models/poisson \
+    cd training && python3 -m dgmf_reports.evaluate poisson --write-testset ../models/poisson \
         --write-calib ../models/poisson/calib --write-box ../models/poisson/box
 
 Relative L2 error over the first --n test cases: the DGMF model through the engine's CLI
@@ -12,7 +12,7 @@ Relative L2 error over the first --n test cases: the DGMF model through the engi
 Runtime (a cross-check of the engine), the low-fidelity solver (coarsest level, interpolated)
 and optionally a regression-baseline checkpoint:
 
-    cd training && python3 -m dgmf_train.evaluate poisson --model ../models/poisson.onnx --n 32
+    cd training && python3 -m dgmf_reports.evaluate poisson --model ../models/poisson.onnx --n 32
 """
 from __future__ import annotations
 
@@ -23,8 +23,9 @@ import numpy as np
 
 from dgmf_data import generate
 
-from . import bench, cli
-from .reference import heun, karras
+from dgmf_train import benchmarks, engine
+from dgmf_train.testsets import rel_l2
+from dgmf_train.reference import heun_on_onnx
 
 
 # Seed offsets of the held-out splits in dgmf_data.generate (seed = base + offset).
@@ -46,7 +47,7 @@ def write_testset(name, data_dir, out_dir, split="test"):
     params = generate.sample_params(module, n_cases, base + SPLIT_SEED[split])[case]
     assert np.allclose(params.astype(np.float32), d["params"]), f"{split} split does not match"
     top = len(generate.level_resolutions(name)) - 1
-    fidelity = d["level"] if bench.BENCH[name]["fidelity"][0] == "discrete" else \
+    fidelity = d["level"] if benchmarks.BENCH[name]["fidelity"][0] == "discrete" else \
         np.full(len(params), float(generate._fidelity(name, top)))
     assert (d["level"] == top).all()
     times = None
@@ -86,7 +87,7 @@ def write_boxset(name, out_dir, interior, seed=7, half=False):
     else:
         case = None
         u = generate.as_rows(name, np.stack([generate.reference_field(name, p) for p in params]))
-    fidelity = np.full(len(params), float(top) if bench.BENCH[name]["fidelity"][0] == "discrete"
+    fidelity = np.full(len(params), float(top) if benchmarks.BENCH[name]["fidelity"][0] == "discrete"
                        else float(generate._fidelity(name, top)))
     _save(Path(out_dir), params, fidelity, u, times, case)
 
@@ -114,7 +115,7 @@ def _save(out, params, fidelity, u, coords, case):
 
 def low_fidelity(name, params, coords=None):
     """Coarsest-level solver output on the common output grid (one row per params row)."""
-    m = bench.BENCH[name]["module"]
+    m = benchmarks.BENCH[name]["module"]
     res = m.LEVELS[0]
     if name in generate.TIME_SERIES:
         out = None
@@ -132,40 +133,21 @@ def low_fidelity(name, params, coords=None):
     return generate.as_rows(name, np.stack([generate.solver_field(name, p, res) for p in params]))
 
 
-def rel_l2(pred, ref):
-    flat = lambda a: np.asarray(a, np.float64).reshape(len(a), -1)
-    return np.linalg.norm(flat(pred) - flat(ref), axis=1) / np.linalg.norm(flat(ref), axis=1)
-
-
 def cli_predict(model, params, fidelity, steps=18, work=None):
-    return cli.predict(model, params, fidelity, sampler="heun", steps=steps, work=work, echo=True)[0]
+    return engine.predict(model, params, fidelity, sampler="heun", steps=steps, work=work, echo=True)[0]
 
 
 def ort_heun(model, params, fidelity_row, steps=18, seed=0, rho=7.0):
-    """EDM Heun (docs/samplers.md) on the Karras schedule with a final Euler step to sigma = 0;
-    returns physical u.  Noise differs from the engine's ChaCha streams, so expect agreement only
-    up to the model's sampling spread."""
-    import onnx
-    import onnxruntime as ort
-    meta = {p.key: p.value for p in onnx.load(str(model)).metadata_props}
-    smin, smax = float(meta["dgmf.sigma_min"]), float(meta["dgmf.sigma_max"])
-    shape = [int(s) for s in meta["dgmf.shape"].split(",")]
-    shift = np.array(meta["dgmf.data_shift"].split(","), float).reshape(-1, *[1] * (len(shape) - 1))
-    scale = np.array(meta["dgmf.data_scale"].split(","), float).reshape(shift.shape)
-    sess = ort.InferenceSession(str(model), providers=["CPUExecutionProvider"])
+    """Heun on onnxruntime directly (dgmf_train.reference.heun_on_onnx) for these parameter rows."""
     n = len(params)
-    sig = karras(steps, smin, smax, rho)
     feeds = dict(params=params.astype(np.float32),
                  fidelity=np.repeat(fidelity_row[None].astype(np.float32), n, 0))
-    score = lambda x, s: sess.run(None, dict(feeds, z=x.astype(np.float32),
-                                             sigma=np.full(n, s, np.float32)))[0].astype(np.float64)
-    x = smax * np.random.default_rng(seed).standard_normal((n, *shape))
-    return shift + scale * heun(score, x, [float(s) for s in sig])
+    return heun_on_onnx(model, feeds, n, steps, seed, rho)
 
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("bench", choices=list(bench.BENCH))
+    ap.add_argument("bench", choices=list(benchmarks.BENCH))
     ap.add_argument("--data", default="data")
     ap.add_argument("--write-testset", metavar="DIR", help="write the test split (and u_top.npy) here")
     ap.add_argument("--write-calib", metavar="DIR", help="write the calibration split here")
@@ -197,7 +179,7 @@ def main(argv=None):
     work = Path(args.work)
     work.mkdir(parents=True, exist_ok=True)
 
-    f = bench.BENCH[args.bench]["fidelity"]
+    f = benchmarks.BENCH[args.bench]["fidelity"]
     fid_arg = int(fidelity[0]) if f[0] == "discrete" else repr(float(fidelity[0]))
     assert (fidelity == fidelity[0]).all()
     rows = {}
@@ -208,7 +190,7 @@ def main(argv=None):
     rows["low fidelity (level 0 solver)"] = rel_l2(low_fidelity(args.bench, params), ref)
     if args.baseline:
         import torch
-        from .train import checkpoint_model
+        from dgmf_train.train import checkpoint_model
         ck = torch.load(args.baseline, map_location="cpu", weights_only=False)
         net = checkpoint_model(ck, baseline=True)
         net.load_state_dict(ck["ema"])

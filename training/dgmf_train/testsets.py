@@ -1,0 +1,79 @@
+"""The shipped test sets (models/<name>/: the test split, the calibration split, the declared-range
+box) and what every report and benchmark does with them: load, subset, the query rows, the fidelity
+argument, the relative L2 error per case, a prediction through `dgmf predict`, the machine's name."""
+from __future__ import annotations
+
+import os
+import platform
+
+import numpy as np
+
+from . import benchmarks, engine
+from .paths import REPO
+
+
+def rel_l2(pred, ref):
+    flat = lambda a: np.asarray(a, np.float64).reshape(len(a), -1)
+    return np.linalg.norm(flat(pred) - flat(ref), axis=1) / np.linalg.norm(flat(ref), axis=1)
+
+
+def load_testset(name, sub=""):
+    """A shipped set: the test split (sub ""), the calibration split ("calib") or the declared-range set
+    ("box"); u is the exact solution, u_top (test split only) the highest training fidelity's solver."""
+    d = REPO / "models" / name / sub
+    t = {k: np.load(d / f"{k}.npy") for k in ("params", "fidelity", "u")}
+    if (d / "u_top.npy").exists():
+        t["u_top"] = np.load(d / "u_top.npy")
+    if (d / "coords.npy").exists():
+        t["coords"] = np.load(d / "coords.npy")
+        t["case"] = np.load(d / "case.npy")
+    else:
+        t["case"] = np.arange(len(t["u"]))
+    return t
+
+
+def subset(t, n_cases):
+    keep = t["case"] < n_cases
+    return {k: v[keep] for k, v in t.items()}
+
+
+def batch_rows(t, batch):
+    """The first `batch` rows of a test set, cycled if it has fewer: (params, coords or None), the
+    queries the timing benches send."""
+    rows = np.arange(batch) % len(t["params"])
+    return t["params"][rows], (t["coords"][rows] if "coords" in t else None)
+
+
+def per_case_error(pred, t, ref="u"):
+    """Relative L2 per case against t[ref], rows of one case flattened together."""
+    cases = np.unique(t["case"])
+    flat = lambda a: np.asarray(a, np.float64).reshape(len(a), -1)
+    p, r = flat(pred), flat(t[ref])
+    return np.array([rel_l2(p[t["case"] == c].reshape(1, -1), r[t["case"] == c].reshape(1, -1))[0]
+                     for c in cases])
+
+
+def fidelity_arg(name, t):
+    f = benchmarks.BENCH[name]["fidelity"]
+    assert (t["fidelity"] == t["fidelity"][0]).all()
+    return str(int(t["fidelity"][0])) if f[0] == "discrete" else repr(float(t["fidelity"][0]))
+
+
+def predict_testset(name, t, sampler, steps, work, samples=1, std=False, model=None):
+    """Runs `dgmf predict` (on the shipped model, or `model`) on the rows of t; returns (mean, std or
+    None, report dict)."""
+    model = model or REPO / "models" / f"{name}.onnx"
+    return engine.predict(model, t["params"], fidelity_arg(name, t), coords=t.get("coords"),
+                          sampler=sampler, steps=steps, samples=samples, std=std, work=work)
+
+
+def machine():
+    cpu = "unknown CPU"
+    try:
+        for line in open("/proc/cpuinfo"):
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    return f"{cpu}, {os.cpu_count()} logical CPUs, {platform.system()} {platform.machine()}"
