@@ -65,7 +65,8 @@ fuzz_target!(|data: &[u8]| {
             Query { params, fidelity, coords: (0..nc).map(|_| b.f64()).collect() }
         })
         .collect();
-    let kind = SamplerKind::parse(SamplerKind::NAMES[(b.u64() % 10) as usize]).expect("known name");
+    let samplers = dgmf::samplers::SAMPLERS;
+    let kind = SamplerKind::of(samplers[(b.u64() % samplers.len() as u64) as usize]);
     let mut sampler = SamplerConfig::new(kind);
     sampler.steps = b.u64() as usize;
     sampler.corrector_steps = b.u64() as usize;
