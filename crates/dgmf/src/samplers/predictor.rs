@@ -64,42 +64,33 @@ pub(super) const ANCESTRAL: Sampler = sde(
 pub(super) const PC: Sampler = pc(
     "pc",
     "predictor–corrector: reverse diffusion + Langevin (score_sde's reference)",
-    |c, sigmas, ctx, x, ws| {
-        sample(
-            Predictor::ReverseDiffusion,
-            Some(corrector(c)),
-            sigmas,
-            ctx,
-            x,
-            ws,
-        )
-    },
+    |c, sigmas, ctx, x, ws| corrected(Predictor::ReverseDiffusion, c, sigmas, ctx, x, ws),
 );
 pub(super) const PC_EM: Sampler = pc(
     "pc-em",
     "predictor–corrector: Euler–Maruyama + Langevin",
-    |c, sigmas, ctx, x, ws| {
-        sample(
-            Predictor::EulerMaruyama,
-            Some(corrector(c)),
-            sigmas,
-            ctx,
-            x,
-            ws,
-        )
-    },
+    |c, sigmas, ctx, x, ws| corrected(Predictor::EulerMaruyama, c, sigmas, ctx, x, ws),
 );
 pub(super) const PC_ANCESTRAL: Sampler = pc(
     "pc-ancestral",
     "predictor–corrector: ancestral + Langevin",
-    |c, sigmas, ctx, x, ws| sample(Predictor::Ancestral, Some(corrector(c)), sigmas, ctx, x, ws),
+    |c, sigmas, ctx, x, ws| corrected(Predictor::Ancestral, c, sigmas, ctx, x, ws),
 );
 
-fn corrector(c: &SamplerConfig) -> Langevin {
-    Langevin {
+/// `p` with the configuration's Langevin corrector at every level.
+fn corrected(
+    p: Predictor,
+    c: &SamplerConfig,
+    sigmas: &[f32],
+    ctx: &mut Ctx<'_>,
+    x: &mut [f32],
+    ws: &mut Workspace,
+) -> Result<()> {
+    let corrector = Langevin {
         snr: c.snr,
         steps: c.corrector_steps,
-    }
+    };
+    sample(p, Some(corrector), sigmas, ctx, x, ws)
 }
 
 /// The (a, b) coefficients of one predictor step from `s0` down to `s1`.
