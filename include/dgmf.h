@@ -154,12 +154,12 @@ const char *dgmf_version(void);
 //   em                1000 levels, geometric, 1000 NFE: Euler–Maruyama on the reverse SDE in log-σ time
 //   reverse-diffusion 1000 levels, geometric, 1000 NFE: score_sde's reverse-diffusion predictor
 //   ancestral         1000 levels, geometric, 1000 NFE: score_sde's ancestral sampling for VE
-//   pc                1000 levels, geometric, 2000 NFE: predictor–corrector: reverse diffusion + Langevin (score_sde's reference)
-//   pc-em             1000 levels, geometric, 2000 NFE: predictor–corrector: Euler–Maruyama + Langevin
-//   pc-ancestral      1000 levels, geometric, 2000 NFE: predictor–corrector: ancestral + Langevin
+//   pc                1000 levels, geometric, 2000 NFE: predictor–corrector: reverse diffusion + Langevin (score_sde's reference) (settings: snr, corrector_steps)
+//   pc-em             1000 levels, geometric, 2000 NFE: predictor–corrector: Euler–Maruyama + Langevin (settings: snr, corrector_steps)
+//   pc-ancestral      1000 levels, geometric, 2000 NFE: predictor–corrector: ancestral + Langevin (settings: snr, corrector_steps)
 //   ode-euler         18 levels, karras, 18 NFE, deterministic: Euler on the probability-flow ODE (first order)
 //   heun              18 levels, karras, 35 NFE, deterministic: Heun on the probability-flow ODE (EDM Algorithm 1, second order)
-//   edm               20 levels, karras, 39 NFE: EDM's stochastic sampler (Algorithm 2): churn, then a Heun step
+//   edm               20 levels, karras, 39 NFE: EDM's stochastic sampler (Algorithm 2): churn, then a Heun step (settings: churn)
 //   dpmpp-2m          18 levels, karras, 18 NFE, deterministic: DPM-Solver++(2M), second-order multistep on the probability-flow ODE
 //   default: ancestral steps=30 schedule=geometric denoise=1 (30 NFE), when the caller names no sampler and the model recommends none
 //

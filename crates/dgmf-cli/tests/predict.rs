@@ -482,3 +482,34 @@ fn a_huge_query_file_is_refused_before_its_rows_are_read() {
         "with their results, more than the memory limit (--memory-limit 1 MiB)",
     );
 }
+
+/// `dgmf samplers` lists every sampler of the engine's table with its defaults and NFE (the list the C
+/// header carries), and the library default last.
+#[test]
+fn samplers_lists_the_engine_table() {
+    let o = dgmf(&["samplers"], &[]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let out = text(&o).0;
+    let lines: Vec<&str> = out.lines().collect();
+    let kinds: Vec<_> = dgmf::SamplerKind::all().collect();
+    assert_eq!(lines.len(), kinds.len() + 1, "{out}");
+    for (line, k) in lines.iter().zip(&kinds) {
+        let c = dgmf::SamplerConfig::new(*k);
+        assert!(
+            line.starts_with(&format!("{:<17} {} levels", k.name(), c.steps)),
+            "{line}"
+        );
+        assert!(line.contains(&format!(" {} NFE", c.nfe())), "{line}");
+    }
+    assert!(
+        lines[kinds.len()].starts_with("default: ancestral steps=30"),
+        "{out}"
+    );
+    let header = std::fs::read_to_string(models_dir().join("../../include/dgmf.h")).unwrap();
+    for line in &lines {
+        assert!(
+            header.contains(&format!("//   {line}")),
+            "the header lacks `{line}`"
+        );
+    }
+}

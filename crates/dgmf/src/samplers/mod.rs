@@ -217,14 +217,20 @@ pub fn listing() -> Vec<String> {
         .map(|k| {
             let s = k.sampler();
             let c = SamplerConfig::new(k);
+            let own: Vec<&str> = s.settings.iter().map(|k| k.key()).collect();
             format!(
-                "{:<17} {} levels, {}, {} NFE{}: {}",
+                "{:<17} {} levels, {}, {} NFE{}: {}{}",
                 s.name,
                 s.default_steps,
                 s.default_schedule.name(),
                 c.nfe(),
                 if s.stochastic { "" } else { ", deterministic" },
-                s.summary
+                s.summary,
+                if own.is_empty() {
+                    String::new()
+                } else {
+                    format!(" (settings: {})", own.join(", "))
+                }
             )
         })
         .chain(std::iter::once(default))
