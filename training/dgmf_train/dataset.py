@@ -306,22 +306,21 @@ def _read_arrays(path):
             import h5py  # noqa: F401
         except ImportError:
             raise DatasetError(f"{path} is HDF5: install h5py (pip install h5py) or save it as .npz") from None
-        try:
-            return _read_h5(path, budget)
-        except DatasetError:
-            raise
-        except (OSError, KeyError, ValueError, TypeError) as e:
-            raise DatasetError(f"cannot read {path} as HDF5: {e}") from None
-        except MemoryError:
-            raise DatasetError(f"{path}: the arrays do not fit in memory") from None
+        return _read_guarded(_read_h5, path, budget, "HDF5", (OSError, KeyError, ValueError, TypeError))
     if path.suffix != ".npz":
         raise DatasetError(f"{path}: the array file must be .npz, .h5 or .hdf5")
+    return _read_guarded(_read_npz, path, budget, ".npz", (OSError, ValueError, KeyError, EOFError))
+
+
+def _read_guarded(read, path, budget, what, errors):
+    """`read(path, budget)` with the reader's own failures (`errors`) and memory exhaustion as one-line
+    DatasetErrors; a DatasetError it raises passes as it is."""
     try:
-        return _read_npz(path, budget)
+        return read(path, budget)
     except DatasetError:
         raise
-    except (OSError, ValueError, KeyError, EOFError) as e:
-        raise DatasetError(f"cannot read {path} as .npz: {e}") from None
+    except errors as e:
+        raise DatasetError(f"cannot read {path} as {what}: {e}") from None
     except MemoryError:
         raise DatasetError(f"{path}: the arrays do not fit in memory") from None
 

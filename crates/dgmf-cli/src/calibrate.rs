@@ -269,21 +269,18 @@ fn print_report(
 
 /// Reads the cases of `dir` (see `--data`), each array checked against the model's contract.
 fn read_cases(dir: &Path, c: &Contract, limit: Option<usize>) -> Result<Cases, Error> {
-    match std::fs::metadata(dir) {
-        Ok(m) if m.is_dir() => {}
-        Ok(_) => {
-            return Err(invalid(format!(
-            "--data {}: not a directory; give the directory that holds params.npy, fidelity.npy \
-                 and u.npy",
+    let meta = std::fs::metadata(dir).map_err(|e| {
+        Error::new(
+            dgmf::ErrorKind::Io,
+            format!("--data {}: {e}", dir.display()),
+        )
+    })?;
+    if !meta.is_dir() {
+        return Err(invalid(format!(
+            "--data {}: not a directory; give the directory that holds params.npy, fidelity.npy and \
+             u.npy",
             dir.display()
-        )))
-        }
-        Err(e) => {
-            return Err(Error::new(
-                dgmf::ErrorKind::Io,
-                format!("--data {}: {e}", dir.display()),
-            ))
-        }
+        )));
     }
     let max = dgmf::predict::DEFAULT_MEMORY_LIMIT as u64;
     let read = |name: &str| npy::read(&dir.join(name), &format!("--data {}", dir.display()), max);

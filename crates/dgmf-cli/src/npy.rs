@@ -51,10 +51,7 @@ pub fn write_atomically(
     use std::os::unix::fs::PermissionsExt;
     let err = |e: std::io::Error| io_err(path, format!("cannot write the file: {e}"));
     let target = output_target(path)?;
-    let dir = match target.parent() {
-        Some(d) if !d.as_os_str().is_empty() => d,
-        _ => Path::new("."),
-    };
+    let dir = parent_dir(&target);
     let mode = match std::fs::metadata(&target) {
         Ok(m) if m.is_file() => m.permissions(),
         _ => std::fs::Permissions::from_mode(0o666),
@@ -78,6 +75,14 @@ pub fn write_atomically(
         let _ = d.sync_all();
     }
     Ok(())
+}
+
+/// The directory a file path lives in: its parent, or `.` for a bare file name.
+pub fn parent_dir(path: &Path) -> &Path {
+    match path.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d,
+        _ => Path::new("."),
+    }
 }
 
 /// The file an output path writes: `path` itself, or, when `path` is a symbolic link, the file the link

@@ -78,10 +78,7 @@ pub(crate) fn check_output_paths(
         let resolved = npy::output_target(path)
             .map_err(|e| Error::new(dgmf::ErrorKind::Io, format!("{flag} {}", e.message())))?;
         let name = resolved.file_name().unwrap_or(path.as_os_str());
-        let dir = match resolved.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d,
-            _ => Path::new("."),
-        };
+        let dir = npy::parent_dir(&resolved);
         let cannot = |why: String| {
             bad(format!(
                 "cannot write into the directory {}: {why}; create it or choose another path",

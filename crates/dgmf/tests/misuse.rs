@@ -364,24 +364,12 @@ fn a_time_limit_stops_a_network_that_never_finishes() {
 fn set_metadata_rewrites_hostile_metadata_into_a_model_that_predicts_the_same() {
     let bytes = std::fs::read(models_dir().join("analytic_score.onnx")).unwrap();
     let opts = SessionOptions::default();
-    let entry = |key: &[u8], value: &[u8]| {
-        let mut e = Vec::new();
-        for (field, text) in [(0x0au8, key), (0x12, value)] {
-            e.push(field);
-            varint(&mut e, text.len() as u64);
-            e.extend_from_slice(text);
-        }
-        let mut f = vec![0x72];
-        varint(&mut f, e.len() as u64);
-        f.extend(e);
-        f
-    };
     let big = vec![b'y'; 1 << 20];
-    let mut hostile = entry(b"other.blob", b"\xff\xfe not UTF-8");
-    hostile.extend(entry(b"dgmf.std_scale", b"7"));
+    let mut hostile = metadata_entry(b"other.blob", b"\xff\xfe not UTF-8");
+    hostile.extend(metadata_entry(b"dgmf.std_scale", b"7"));
     hostile.extend(&bytes);
-    hostile.extend(entry(b"other.big", &big));
-    hostile.extend(entry(b"dgmf.std_scale", b"nan"));
+    hostile.extend(metadata_entry(b"other.big", &big));
+    hostile.extend(metadata_entry(b"dgmf.std_scale", b"nan"));
     let e = Model::from_bytes(&hostile, &opts).unwrap_err();
     assert!(e.message().contains("appears more than once"), "{e}");
     let fixed = dgmf::onnx_header::set_metadata(&hostile, "dgmf.std_scale", "2").unwrap();
@@ -395,7 +383,7 @@ fn set_metadata_rewrites_hostile_metadata_into_a_model_that_predicts_the_same() 
     assert_eq!(values(b"dgmf.std_scale"), [b"2".to_vec()]);
     assert_eq!(values(b"other.big"), [big]);
     assert_eq!(values(b"other.blob"), [b"\xff\xfe not UTF-8".to_vec()]);
-    let size = |v: &[u8]| entry(b"dgmf.std_scale", v).len();
+    let size = |v: &[u8]| metadata_entry(b"dgmf.std_scale", v).len();
     assert_eq!(
         fixed.len(),
         hostile.len() - size(b"7") - size(b"nan") + size(b"2"),
@@ -417,14 +405,6 @@ fn set_metadata_rewrites_hostile_metadata_into_a_model_that_predicts_the_same() 
         a.iter().zip(b.iter()).all(|(x, y)| *y == 2.0 * *x),
         "the std, times 2 exactly"
     );
-}
-
-fn varint(out: &mut Vec<u8>, mut v: u64) {
-    while v >= 0x80 {
-        out.push((v as u8) | 0x80);
-        v >>= 7;
-    }
-    out.push(v as u8);
 }
 
 #[test]

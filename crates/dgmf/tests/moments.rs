@@ -71,17 +71,8 @@ fn any_split_merged_in_any_order_equals_the_serial_ensemble() {
         cuts.extend([0, s]);
         cuts.sort_unstable();
         cuts.dedup();
-        let mut parts: Vec<EnsembleMoments> = cuts
-            .windows(2)
-            .map(|w| model.predict_moments(&req, w[0]..w[1], None).unwrap())
-            .collect();
-        // Merge in a random order.
-        let mut total = parts.swap_remove(rng.below(parts.len()));
-        while !parts.is_empty() {
-            total
-                .merge(&parts.swap_remove(rng.below(parts.len())))
-                .unwrap();
-        }
+        let ranges: Vec<_> = cuts.windows(2).map(|w| w[0]..w[1]).collect();
+        let total = merge_parts(&model, &req, &ranges, &mut rng);
         assert_eq!(total.counts(), &[s as u64; 3]);
         let (m, sd) = model.finish_moments(&total, &req).unwrap();
         worst = worst.max(assert_close(
@@ -243,13 +234,13 @@ fn random_split(rng: &mut Rng, s: usize) -> Vec<std::ops::Range<usize>> {
     cuts.windows(2).map(|w| w[0]..w[1]).collect()
 }
 
-/// Merges the parts of `req` over `ranges` in a random order and returns the finished mean and std.
-fn merged_split(
+/// The moments of `req`'s samples over each of `ranges`, merged in a random order.
+fn merge_parts(
     model: &dgmf::Model,
     req: &dgmf::Request,
     ranges: &[std::ops::Range<usize>],
     rng: &mut Rng,
-) -> (Vec<f32>, Vec<f32>) {
+) -> EnsembleMoments {
     let mut parts: Vec<EnsembleMoments> = ranges
         .iter()
         .map(|r| model.predict_moments(req, r.clone(), None).unwrap())
@@ -260,6 +251,17 @@ fn merged_split(
             .merge(&parts.swap_remove(rng.below(parts.len())))
             .unwrap();
     }
+    total
+}
+
+/// Merges the parts of `req` over `ranges` in a random order and returns the finished mean and std.
+fn merged_split(
+    model: &dgmf::Model,
+    req: &dgmf::Request,
+    ranges: &[std::ops::Range<usize>],
+    rng: &mut Rng,
+) -> (Vec<f32>, Vec<f32>) {
+    let total = merge_parts(model, req, ranges, rng);
     let (m, sd) = model.finish_moments(&total, req).unwrap();
     (
         m.into_raw_vec_and_offset().0,

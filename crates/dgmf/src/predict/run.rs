@@ -162,6 +162,7 @@ impl Model {
                 network_calls: 0,
                 network_time: Duration::ZERO,
             },
+            streams: Vec::new(),
         };
         self.with_network(|mut net| -> Result<()> {
             // Buffers for the largest batch, allocated once per request.
@@ -169,6 +170,7 @@ impl Model {
             let mut buf = Buffers::new(c, batch)?;
             let mut ws = Workspace::new(batch * n)?;
             let mut x = zeros::<f32>(batch * n)?;
+            run.streams.reserve_exact(batch);
             for first in (0..run.plan.rows).step_by(batch) {
                 let rows = batch.min(run.plan.rows - first);
                 let x = &mut x[..rows * n];
@@ -265,6 +267,8 @@ struct Runner<'r, 'p> {
     deadline: Option<Deadline>,
     progress: Option<&'p mut dyn FnMut(Progress) -> bool>,
     stats: RunStats,
+    /// The batch's noise streams, refilled for every batch (allocated once per run).
+    streams: Vec<NoiseStream>,
 }
 
 impl Runner<'_, '_> {
@@ -280,14 +284,14 @@ impl Runner<'_, '_> {
         let (c, req, n) = (self.c, self.req, self.c.sample_len());
         let rows = x.len() / n;
         buf.condition(req, first, rows, self.plan.k);
-        let mut streams: Vec<NoiseStream> = (first..first + rows)
-            .map(|r| {
-                let (query, sample) = self.plan.who(r);
-                // Cannot wrap: `validate` checked the request's largest stream index.
-                let global = req.first_query + query as u64;
-                NoiseStream::new(req.seed, global * req.n_samples as u64 + sample as u64)
-            })
-            .collect();
+        let plan = &self.plan;
+        self.streams.clear();
+        self.streams.extend((first..first + rows).map(|r| {
+            let (query, sample) = plan.who(r);
+            // Cannot wrap: `validate` checked the request's largest stream index.
+            let global = req.first_query + query as u64;
+            NoiseStream::new(req.seed, global * req.n_samples as u64 + sample as u64)
+        }));
         let mut score = BatchScore {
             net,
             buf,
@@ -309,7 +313,7 @@ impl Runner<'_, '_> {
         };
         let mut ctx = Ctx {
             score: &mut score,
-            streams: &mut streams,
+            streams: &mut self.streams,
             progress: Some(&mut report),
             nfe: 0,
         };

@@ -66,13 +66,28 @@ pub fn is_ode(name: &str) -> bool {
 /// `bytes` with one more `metadata_props` entry (ModelProto field 14) appended: repeated protobuf fields
 /// append, so this is how a file with a duplicate or non-UTF-8 entry looks.
 pub fn with_metadata(bytes: &[u8], key: &[u8], value: &[u8]) -> Vec<u8> {
-    let mut entry = vec![0x0a, key.len() as u8];
-    entry.extend_from_slice(key);
-    entry.extend([0x12, value.len() as u8]);
-    entry.extend_from_slice(value);
     let mut out = bytes.to_vec();
-    out.extend([0x72, entry.len() as u8]);
-    out.extend(entry);
+    out.extend(metadata_entry(key, value));
+    out
+}
+
+/// One encoded `metadata_props` entry (field 14: StringStringEntryProto {1: key, 2: value}), of any length.
+pub fn metadata_entry(key: &[u8], value: &[u8]) -> Vec<u8> {
+    fn field(out: &mut Vec<u8>, tag: u8, bytes: &[u8]) {
+        out.push(tag);
+        let mut v = bytes.len() as u64;
+        while v >= 0x80 {
+            out.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        out.push(v as u8);
+        out.extend_from_slice(bytes);
+    }
+    let mut entry = Vec::new();
+    field(&mut entry, 0x0a, key);
+    field(&mut entry, 0x12, value);
+    let mut out = Vec::new();
+    field(&mut out, 0x72, &entry);
     out
 }
 
