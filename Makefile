@@ -28,7 +28,7 @@ lib:
 
 fortran: $(FDIR)/libdgmf_fortran.a
 
-$(FDIR)/libdgmf_fortran.a: bindings/fortran/dgmf.f90
+$(FDIR)/libdgmf_fortran.a: include/dgmf.f90
 	mkdir -p $(FDIR)
 	$(FC) $(FFLAGS) -J $(FDIR) -c $< -o $(FDIR)/dgmf.o
 	ar rcs $@ $(FDIR)/dgmf.o
@@ -44,7 +44,7 @@ install: all
 	install -m 644 include/dgmf.h bindings/cpp/dgmf.hpp $(DESTDIR)$(INCLUDEDIR)/
 	install -m 644 $(FDIR)/dgmf.mod $(DESTDIR)$(INCLUDEDIR)/dgmf/fortran/
 	install -m 644 $(FDIR)/libdgmf_fortran.a $(DESTDIR)$(LIBDIR)/
-	install -m 644 bindings/fortran/dgmf.f90 $(DESTDIR)$(PREFIX)/share/dgmf/fortran/
+	install -m 644 include/dgmf.f90 $(DESTDIR)$(PREFIX)/share/dgmf/fortran/
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \
 		-e 's|@VERSION@|$(VERSION)|g' packaging/dgmf.pc.in > $(DESTDIR)$(LIBDIR)/pkgconfig/dgmf.pc
 	sed -e 's|@PREFIX@|$(PREFIX)|g' -e 's|@LIBDIR@|$(LIBDIR)|g' -e 's|@INCLUDEDIR@|$(INCLUDEDIR)|g' \

@@ -54,6 +54,6 @@ C
   echo "include/dgmf.h: up to date, clean as C99 and C++17 (-Wall -Wextra -pedantic -Werror)"
 else
   generate include/dgmf.h
-  # The Fortran module's constants follow the header.
+  # The Fortran module follows the header (constants and bind(C) interfaces) and bindings/fortran.
   "${PYTHON:-python3}" scripts/gen-fortran.py
 fi

@@ -29,7 +29,7 @@ for pair in "MAJOR $major" "MINOR $minor" "PATCH $patch"; do
   grep -q "^#define DGMF_VERSION_$1 $2$" include/dgmf.h || { echo "DGMF_VERSION_$1 is not $2 in include/dgmf.h" >&2; exit 1; }
 done
 
-echo "== the Fortran module's constants match the header"
+echo "== the Fortran module (include/dgmf.f90) is what bindings/fortran and the header generate"
 "${PYTHON:-python3}" scripts/gen-fortran.py --check
 
 echo "== make install PREFIX=$prefix"

@@ -50,8 +50,8 @@ scripts/test-bindings.sh
 echo "== the training tutorial, shortened (after the bindings: it builds examples/c with CMake; pip install ./training with torch from PyPI; a tiny network)"
 scripts/tutorial.sh --quick
 
-echo "== python tests: solvers, dataset format, training and export (torch is installed by now: none skip)"
-DGMF_REQUIRE_ALL=1 "$py" -m pytest training/tests -q -rs
+echo "== python tests: solvers, dataset format, training and export (torch is installed by now: none skip), the Fortran generator"
+DGMF_REQUIRE_ALL=1 "$py" -m pytest training/tests tests/fortran/test_gen_fortran.py -q -rs
 
 echo "== valgrind memcheck over the C API (leak cycles, the C tests, every value a prediction writes): 0 errors, 0 bytes lost"
 scripts/valgrind.sh 20

@@ -25,7 +25,7 @@ use dgmf::error::{Error, ErrorKind};
 
 /// libdgmf's version, also available as `dgmf_version()`. These and the limits below are written out as
 /// macros in include/dgmf.h by cbindgen, which reads the limits' values from the engine's constants (the
-/// one place they are defined); scripts/gen-fortran.py writes them into the Fortran module.
+/// one place they are defined); scripts/gen-fortran.py writes them into the Fortran module (include/dgmf.f90).
 pub const DGMF_VERSION_MAJOR: u32 = 0;
 pub const DGMF_VERSION_MINOR: u32 = 1;
 pub const DGMF_VERSION_PATCH: u32 = 0;
