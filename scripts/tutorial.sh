@@ -72,4 +72,15 @@ cmake --build build-c >/dev/null
 echo "== 9. your own PyTorch network, same contract"
 "$py" "$root/examples/training/custom_network.py" split/train.json mlp.onnx --steps "$steps"
 dgmf-train evaluate mlp.onnx --data split/test --samples 8
+
+echo "== 10. does DGMF pay here? the GP baselines and the networks on the same runs (dgmf-train compare)"
+dgmf-train compare layer.json --out compare --networks --minutes "$minutes" --steps "$fit_steps" --samples 8
+"$py" - <<'EOF'
+import json
+rows = json.load(open("compare/compare.json"))["rows"]
+arms = sorted({(r["arm"], r["design"]) for r in rows})
+assert arms == sorted([(a, d) for a in ("regression", "dgmf") for d in ("fine", "ladder")]
+                      + [("gp", "fine"), ("mf-gp", "ladder")]), arms
+assert min(r["mean_rel_l2"] for r in rows if r["arm"] == "gp") < 0.05, "the GP arm failed a smooth problem"
+EOF
 echo "tutorial: ok"

@@ -7,9 +7,10 @@
     dgmf-train calibrate model.onnx --data DIR/calib   fit dgmf.std_scale (and its sampler) into the model
     dgmf-train quantize model.onnx DIR/train.json q.onnx   an int8 (QDQ) copy, checked against float
     dgmf-train evaluate model.onnx --data DIR/test     error and ±1σ/±2σ coverage on held-out cases
+    dgmf-train compare  DATA.json --out DIR            DGMF against GP baselines on your data
     dgmf-train generate --out data                     the built-in benchmarks, in the same format
 
-fit and export need torch (pip install 'dgmf-train[train]'), quantize onnx and onnxruntime; calibrate and evaluate run the engine's
+fit and export need torch (pip install 'dgmf-train[train]'), compare SMT ('dgmf-train[compare]'), quantize onnx and onnxruntime; calibrate and evaluate run the engine's
 own sampler through the `dgmf` CLI (found as $DGMF_CLI, on PATH, or in this checkout's target/release).
 Each command's --help has the details.
 """
@@ -123,6 +124,18 @@ def _quantize(argv):
     return quantize.main(argv, prog="dgmf-train quantize")
 
 
+def _compare(argv):
+    import importlib.util
+    if importlib.util.find_spec("smt") is None:
+        raise dataset.DatasetError("`dgmf-train compare` needs SMT for its GP arms: pip install "
+                                   "'dgmf-train[compare]' (or pip install smt matplotlib)")
+    if "--networks" in argv and importlib.util.find_spec("torch") is None:
+        raise dataset.DatasetError("`dgmf-train compare --networks` needs PyTorch: pip install "
+                                   "'dgmf-train[train]'")
+    from . import compare
+    return compare.main(argv)
+
+
 def _generate(argv):
     from dgmf_data import generate
     return generate.main(argv, prog="dgmf-train generate")
@@ -135,6 +148,7 @@ COMMANDS = {
     "export": _needs_torch("export", "export"),
     "calibrate": lambda argv: _engine(argv, "dgmf-train calibrate", write=True),
     "evaluate": lambda argv: _engine(argv, "dgmf-train evaluate", write=False),
+    "compare": _compare,
     "quantize": _quantize,
     "generate": _generate,
 }

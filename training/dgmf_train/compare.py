@@ -1,0 +1,236 @@
+"""dgmf-train compare: does DGMF pay on your data? Fits the baselines a practitioner would pick on the
+same training runs, and reports each arm's error on held-out target-fidelity cases.
+
+    dgmf-train compare DATA.json --out cmp/                     the GP arms (seconds)
+    dgmf-train compare DATA.json --out cmp/ --networks --minutes 10   + regression network and DGMF
+    dgmf-train compare DATA.json --out cmp/ --cost 0.004,0.03,0.4 --budget 20
+
+Two designs of the training set: `ladder` (every fidelity level) and `fine` (the target level only);
+`--cost` (solver seconds of one run at each level, low to high) makes the table say what each design's
+data cost, and `--budget S` draws each design's runs (by --seed) so that it costs at most S seconds. The
+held-out cases (dgmf-train split's test split) are never trained on. Arms: `gp` (KRG on the fine runs),
+`mf-gp` (MFK over the ladder), and with --networks `regression` (the same U-Net trained by MSE) and `dgmf`
+(the score model, its std calibrated on the calibration split, a mean of --samples samples), each network
+trained for --minutes on each design. Writes OUT/compare.json and OUT/compare.png (matplotlib).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import time
+from dataclasses import replace
+from pathlib import Path
+
+import numpy as np
+
+from . import dataset, engine
+from .dataset import DatasetError
+from .gp import GpArm, levels
+from .testsets import per_case_error
+
+
+def runs(ds):
+    """The runs of a dataset: one (case, fidelity) pair each (a run with coordinates has several rows)."""
+    keys = np.stack([ds.case.astype(np.float64), ds.fidelity], axis=1)
+    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
+    return uniq, inverse.ravel()
+
+
+def design(train, which, cost=None, budget=None, seed=0):
+    """The training rows of a design ("ladder" or "fine") within `budget` seconds at `cost` per run.
+    Ladder: every level keeps the same share of its runs (at least one target-level run); fine: as many
+    target-level runs as the budget buys. Returns (Dataset, runs per level, data cost or None)."""
+    lev, n_levels = levels(train)
+    uniq, run_of_row = runs(train)
+    run_level = np.array([lev[np.argmax(run_of_row == r)] for r in range(len(uniq))])
+    avail = np.bincount(run_level, minlength=n_levels)
+    want = avail.copy() if which == "ladder" else np.eye(n_levels, dtype=int)[-1] * avail[-1]
+    if budget is not None:
+        c = np.asarray(cost, np.float64)
+        if budget < c[-1]:
+            raise DatasetError(f"--budget {budget:g} s is below one run at the target fidelity "
+                               f"({c[-1]:g} s): raise the budget or lower the costs")
+        if which == "fine":
+            want[-1] = min(int(budget // c[-1]), avail[-1])
+        else:
+            share = min(1.0, budget / float((avail * c).sum()))
+            want = np.floor(avail * share + 1e-9).astype(int)
+            want[-1] = max(want[-1], 1)
+            while (want * c).sum() > budget + 1e-9:  # the target run may have tipped it over
+                low = np.flatnonzero(want[:-1] > 0)
+                if not len(low):
+                    break
+                want[low[-1]] -= 1
+    rng = np.random.default_rng(seed)
+    chosen = np.concatenate([rng.permutation(np.flatnonzero(run_level == k))[:want[k]] for k in range(n_levels)])
+    rows = np.isin(run_of_row, chosen)
+    spent = None if cost is None else float((want * np.asarray(cost, np.float64)).sum())
+    part = train.rows(rows)
+    return (fine_only(part) if which == "fine" else part), want.tolist(), spent
+
+
+def fine_only(ds):
+    """A target-level-only dataset with a discrete fidelity of that one level (a network trained on it
+    takes a one-level fidelity input)."""
+    f = ds.manifest.fidelity
+    if f.kind != "discrete":
+        return ds
+    top = int(f.target_value())
+    one = replace(f, labels=(f.labels[top],), target=None)
+    return replace(ds, manifest=replace(ds.manifest, fidelity=one), fidelity=np.zeros(len(ds)))
+
+
+def as_queries(rows, like):
+    """Held-out rows relabelled for a model trained on `like`: its manifest, at its target fidelity."""
+    target = like.manifest.fidelity.target_value()
+    return replace(rows, manifest=like.manifest, fidelity=np.full(len(rows), target))
+
+
+def table_of(test):
+    return dict(u=test.u, case=test.case)
+
+
+def coverage(mean, std, ref):
+    err, s = np.abs(np.asarray(mean, np.float64) - ref), np.asarray(std, np.float64)
+    return float((err <= s).mean()), float((err <= 2 * s).mean())
+
+
+def scores(arm, design_name, mean, std, test, seconds, extra=None):
+    e = per_case_error(mean, table_of(test))
+    row = dict(arm=arm, design=design_name, mean_rel_l2=float(e.mean()), median_rel_l2=float(np.median(e)),
+               worst_rel_l2=float(e.max()), ms_per_query=1e3 * seconds / len(np.unique(test.case)))
+    if std is not None:
+        row["coverage_1sigma"], row["coverage_2sigma"] = coverage(mean, std, test.u.astype(np.float64))
+    row.update(extra or {})
+    return row
+
+
+def gp_rows(train, test, designs):
+    out = []
+    for multi, name in ((False, "fine"), (True, "ladder")):
+        ds, counts, spent = designs[name]
+        arm = GpArm(multi).fit(ds)
+        t0 = time.perf_counter()
+        mean, std = arm.predict(test)
+        out.append(scores(arm.name, name, mean, std, test, time.perf_counter() - t0,
+                          dict(runs=counts, cost_s=spent, fit_s=arm.fit_seconds, how=arm.describe())))
+    return out
+
+
+def network_rows(designs, test, calib, work, a):
+    """The regression network and DGMF on each design: trained for a.minutes, DGMF calibrated."""
+    from . import export, train as fit
+    out = []
+    for name, (ds, counts, spent) in designs.items():
+        data = dataset.save(ds, work / f"{name}.json")
+        queries = as_queries(test, ds)
+        calib_dir = dataset.write_cases(as_queries(calib, ds), work / f"calib_{name}")
+        for arm, flags in (("regression", ["--baseline"]), ("dgmf", [])):
+            ck, onnx = work / f"{arm}_{name}.pt", work / f"{arm}_{name}.onnx"
+            if not ck.exists():  # a rerun with the same --out reuses finished trainings
+                fit.main([str(data), "--out", str(ck), "--minutes", str(a.minutes), "--seed", str(a.seed),
+                          "--threads", str(a.threads), "--log-every", "1000000"]
+                         + (["--steps", str(a.steps)] if a.steps else []) + flags)
+            export.main([str(ck), str(onnx)])
+            extra = dict(runs=counts, cost_s=spent, train_minutes=a.minutes)
+            if arm == "regression":
+                mean, seconds = regression_predict(onnx, queries)
+                out.append(scores(arm, name, mean, None, test, seconds, extra))
+                continue
+            subprocess.run(engine.calibrate_command(onnx, calib_dir, samples=a.samples, out=onnx), check=True,
+                           stdout=subprocess.DEVNULL)
+            mean, std, report = engine.predict(onnx, queries.params, ds.manifest.fidelity.target_value(),
+                                               coords=queries.coords, samples=a.samples, std=True)
+            out.append(scores(arm, name, mean, std, test, report["wall_ms"] / 1e3,
+                              dict(extra, samples=a.samples)))
+    return out
+
+
+def regression_predict(onnx, test):
+    import onnxruntime as ort
+    from .train import network_inputs
+    sess = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
+    feeds = network_inputs(test)
+    names = [i.name for i in sess.get_inputs()]
+    t0 = time.perf_counter()
+    out = np.concatenate([sess.run(None, {k: feeds[k][i:i + 64] for k in names})[0]
+                          for i in range(0, len(test), 64)])
+    return out, time.perf_counter() - t0
+
+
+def figure(rows, path, title):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, ax = plt.subplots(figsize=(7, 3.6), dpi=120)
+    labels = [f"{r['arm']}\n({r['design']})" for r in rows]
+    ax.bar(range(len(rows)), [100 * r["mean_rel_l2"] for r in rows], color="#4c72b0")
+    ax.scatter(range(len(rows)), [100 * r["worst_rel_l2"] for r in rows], color="#c44e52", zorder=3,
+               label="worst case")
+    ax.set_xticks(range(len(rows)), labels)
+    ax.set_ylabel("relative L2 error (%)")
+    ax.set_yscale("log")
+    ax.set_title(title)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path)
+    plt.close(fig)
+
+
+def print_table(rows):
+    print(f"{'arm':11s} {'design':7s} {'runs per level':16s} {'cost s':>8s} {'mean %':>8s} {'median %':>8s} "
+          f"{'worst %':>8s} {'±2σ cov':>8s} {'ms/query':>9s}")
+    for r in rows:
+        cost = "-" if r.get("cost_s") is None else f"{r['cost_s']:.3g}"
+        cov = "-" if "coverage_2sigma" not in r else f"{100 * r['coverage_2sigma']:.1f}%"
+        print(f"{r['arm']:11s} {r['design']:7s} {str(r['runs']):16s} {cost:>8s} {100 * r['mean_rel_l2']:8.3f} "
+              f"{100 * r['median_rel_l2']:8.3f} {100 * r['worst_rel_l2']:8.3f} {cov:>8s} {r['ms_per_query']:9.2f}")
+
+
+def parse(argv, prog):
+    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="\n".join(__doc__.splitlines()[2:]))
+    ap.add_argument("manifest")
+    ap.add_argument("--out", required=True, help="directory for compare.json, compare.png and the networks")
+    ap.add_argument("--seed", type=int, default=0, help="the held-out split and the runs a budget keeps")
+    ap.add_argument("--calib", type=float, default=0.2, help="fraction of the target-fidelity cases")
+    ap.add_argument("--test", type=float, default=0.2, help="fraction of the target-fidelity cases")
+    ap.add_argument("--cost", help="solver seconds of one run per level, low to high (comma-separated)")
+    ap.add_argument("--budget", type=float, help="most solver seconds of training data per design")
+    ap.add_argument("--networks", action="store_true", help="also train the regression network and DGMF")
+    ap.add_argument("--minutes", type=float, default=10.0, help="training minutes per network and design")
+    ap.add_argument("--steps", type=int, help="step cap per network (a quick check)")
+    ap.add_argument("--samples", type=int, default=16, help="DGMF ensemble size")
+    ap.add_argument("--threads", type=int, default=2)
+    a = ap.parse_args(argv)
+    if a.budget is not None and a.cost is None:
+        ap.error("--budget needs --cost (the solver seconds of one run at each level)")
+    return a
+
+
+def main(argv=None, prog="dgmf-train compare"):
+    a = parse(argv, prog)
+    ds = dataset.load(a.manifest)
+    train, calib, test = dataset.split(ds, a.seed, a.calib, a.test)
+    n_levels = levels(ds)[1]
+    cost = None
+    if a.cost is not None:
+        cost = [float(c) for c in a.cost.split(",")]
+        if len(cost) != n_levels or min(cost) <= 0:
+            raise DatasetError(f"--cost needs {n_levels} positive numbers (one per level, low to high), "
+                               f"got {a.cost!r}")
+    designs = {name: design(train, name, cost, a.budget, a.seed) for name in ("fine", "ladder")}
+    out = Path(a.out)
+    out.mkdir(parents=True, exist_ok=True)
+    rows = gp_rows(train, test, designs)
+    if a.networks:
+        rows += network_rows(designs, test, calib, out, a)
+    print_table(rows)
+    doc = dict(manifest=str(a.manifest), seed=a.seed, test_cases=int(len(np.unique(test.case))),
+               calib_cases=int(len(np.unique(calib.case))), cost=cost, budget=a.budget, rows=rows)
+    (out / "compare.json").write_text(json.dumps(doc, indent=1) + "\n")
+    figure(rows, out / "compare.png", f"{ds.manifest.name}: error on {doc['test_cases']} held-out cases")
+    print(f"wrote {out / 'compare.json'} and {out / 'compare.png'}")
+    return 0

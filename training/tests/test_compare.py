@@ -1,0 +1,99 @@
+"""dgmf-train compare: the designs a budget buys, the GP arms on a problem they must solve, and the errors
+a user meets (a bad manifest, a level with no rows, a budget below one run)."""
+import json
+
+import numpy as np
+import pytest
+from conftest import require
+
+from dgmf_train import compare, dataset, main
+from dgmf_train.dataset import Dataset, Fidelity, Manifest, Range
+
+X = np.linspace(0, 1, 16)
+
+
+def toy(n_per_level=(40, 30), seed=0):
+    """u(x; a, b) = a sin(pi x) + b x^2 on 16 nodes; level 0 is a biased, damped copy (a cheap solver)."""
+    rng = np.random.default_rng(seed)
+    rows, fid = [], []
+    for level, n in enumerate(n_per_level):
+        for _ in range(n):
+            a, b = rng.uniform(0.5, 1.5), rng.uniform(-1, 1)
+            u = a * np.sin(np.pi * X) + b * X ** 2
+            if level == 0:
+                u = 0.9 * u + 0.05 * np.cos(3 * X)
+            rows.append(((a, b), u))
+            fid.append(level)
+    m = Manifest(name="toy", description="", params=(Range("a", 0.5, 1.5), Range("b", -1, 1)),
+                 fidelity=Fidelity(kind="discrete", labels=("coarse", "fine")))
+    params = np.array([p for p, _ in rows])
+    u = np.array([v for _, v in rows])[:, None, :]
+    return Dataset(manifest=m, u=u, params=params, fidelity=np.array(fid, np.float64))
+
+
+def test_budget_designs_cost_at_most_the_budget():
+    train = toy()
+    cost = [0.1, 1.0]
+    fine, runs, spent = compare.design(train, "fine", cost, budget=7.5)
+    assert runs == [0, 7] and spent == 7.0 and len(fine) == 7
+    assert (fine.fidelity == 0).all() and fine.manifest.fidelity.labels == ("fine",)
+    ladder, runs, spent = compare.design(train, "ladder", cost, budget=20.0)
+    assert spent <= 20.0 and runs[1] >= 1 and runs[0] > 0
+    assert np.isclose(runs[0] / 40, runs[1] / 30, atol=0.1)  # each level keeps about the same share
+    with pytest.raises(dataset.DatasetError, match="below one run at the target fidelity"):
+        compare.design(train, "fine", cost, budget=0.5)
+
+
+def test_gp_arms_learn_a_smooth_family():
+    require("smt")
+    from dgmf_train.gp import GpArm
+    train, test = toy(), toy((0, 12), seed=1)
+    for multi in (False, True):
+        arm = GpArm(multi).fit(compare.design(train, "ladder" if multi else "fine")[0])
+        mean, std = arm.predict(test)
+        err = np.linalg.norm((mean - test.u).reshape(len(test), -1), axis=1) / np.linalg.norm(
+            test.u.reshape(len(test), -1), axis=1)
+        assert err.max() < 0.01, (arm.name, err.max())
+        assert std.shape == test.u.shape and (std >= 0).all()
+
+
+def test_compare_writes_its_table(tmp_path, capsys):
+    require("smt")
+    require("matplotlib")
+    manifest = dataset.save(toy(), tmp_path / "toy.json")
+    rc = main.main(["compare", str(manifest), "--out", str(tmp_path / "out"), "--cost", "0.1,1",
+                    "--budget", "15"])
+    assert rc == 0
+    doc = json.loads((tmp_path / "out/compare.json").read_text())
+    assert [(r["arm"], r["design"]) for r in doc["rows"]] == [("gp", "fine"), ("mf-gp", "ladder")]
+    assert all(r["cost_s"] <= 15 for r in doc["rows"])
+    assert all(0 <= r["coverage_2sigma"] <= 1 and r["mean_rel_l2"] < 0.05 for r in doc["rows"])
+    assert (tmp_path / "out/compare.png").stat().st_size > 1000
+    assert "mf-gp" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--cost", "0.1"], "--cost needs 2 positive numbers"),
+    (["--cost", "0.1,1", "--budget", "0.5"], "below one run at the target fidelity"),
+])
+def test_compare_refuses_bad_costs(tmp_path, capsys, args, message):
+    require("smt")
+    manifest = dataset.save(toy(), tmp_path / "toy.json")
+    assert main.main(["compare", str(manifest), "--out", str(tmp_path / "out")] + args) == 1
+    assert message in capsys.readouterr().err
+
+
+def test_compare_refuses_a_bad_manifest_and_an_empty_level(tmp_path, capsys):
+    require("smt")
+    (tmp_path / "bad.json").write_text("{not json")
+    assert main.main(["compare", str(tmp_path / "bad.json"), "--out", str(tmp_path / "o")]) == 1
+    assert "bad.json" in capsys.readouterr().err
+    empty = toy((0, 30))  # level 0 declared, no rows at it
+    dataset.save(empty, tmp_path / "empty.json")
+    assert main.main(["compare", str(tmp_path / "empty.json"), "--out", str(tmp_path / "o")]) == 1
+    assert "have no rows" in capsys.readouterr().err
+
+
+def test_compare_budget_needs_costs(tmp_path):
+    with pytest.raises(SystemExit):
+        compare.parse(["m.json", "--out", str(tmp_path), "--budget", "3"], "dgmf-train compare")
