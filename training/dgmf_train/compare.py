@@ -120,31 +120,47 @@ def gp_rows(train, test, designs):
 
 def network_rows(designs, test, calib, work, a):
     """The regression network and DGMF on each design: trained for a.minutes, DGMF calibrated."""
-    from . import export, train as fit
     out = []
     for name, (ds, counts, spent) in designs.items():
-        data = dataset.save(ds, work / f"{name}.json")
-        queries = as_queries(test, ds)
-        calib_dir = dataset.write_cases(as_queries(calib, ds), work / f"calib_{name}")
-        for arm, flags in (("regression", ["--baseline"]), ("dgmf", [])):
-            ck, onnx = work / f"{arm}_{name}.pt", work / f"{arm}_{name}.onnx"
-            if not ck.exists():  # a rerun with the same --out reuses finished trainings
-                fit.main([str(data), "--out", str(ck), "--minutes", str(a.minutes), "--seed", str(a.seed),
-                          "--threads", str(a.threads), "--log-every", "1000000"]
-                         + (["--steps", str(a.steps)] if a.steps else []) + flags)
-            export.main([str(ck), str(onnx)])
+        for arm in ("regression", "dgmf"):
+            onnx = train_network(ds, arm, work / f"{arm}_{name}", a.minutes, a.steps, a.seed, a.threads)
             extra = dict(runs=counts, cost_s=spent, train_minutes=a.minutes)
-            if arm == "regression":
-                mean, seconds = regression_predict(onnx, queries)
-                out.append(scores(arm, name, mean, None, test, seconds, extra))
-                continue
-            subprocess.run(engine.calibrate_command(onnx, calib_dir, samples=a.samples, out=onnx), check=True,
-                           stdout=subprocess.DEVNULL)
-            mean, std, report = engine.predict(onnx, queries.params, ds.manifest.fidelity.target_value(),
-                                               coords=queries.coords, samples=a.samples, std=True)
-            out.append(scores(arm, name, mean, std, test, report["wall_ms"] / 1e3,
-                              dict(extra, samples=a.samples)))
+            mean, std, seconds = network_predict(onnx, arm, ds, test, calib, work / f"calib_{name}", a.samples)
+            out.append(scores(arm, name, mean, std, test, seconds,
+                              dict(extra, samples=a.samples) if arm == "dgmf" else extra))
     return out
+
+
+def train_network(ds, arm, stem, minutes, steps=None, seed=0, threads=2, extra=()):
+    """Trains `arm` ("regression" or "dgmf") on ds for `minutes` and exports STEM.onnx; a finished
+    checkpoint STEM.pt is reused (a rerun with the same work directory resumes where it stopped)."""
+    from . import export, train as fit
+    stem = Path(stem)
+    data, ck, onnx = stem.with_suffix(".json"), stem.with_suffix(".pt"), stem.with_suffix(".onnx")
+    if not ck.exists():
+        dataset.save(ds, data)
+        fit.main([str(data), "--out", str(ck), "--minutes", str(minutes), "--seed", str(seed),
+                  "--threads", str(threads), "--log-every", "1000000"]
+                 + (["--steps", str(steps)] if steps else []) + (["--baseline"] if arm == "regression" else [])
+                 + [str(e) for e in extra])
+    if not onnx.exists():
+        export.main([str(ck), str(onnx)])
+    return onnx
+
+
+def network_predict(onnx, arm, trained_on, test, calib, calib_dir, samples, sampler=None, steps=None):
+    """(mean, std or None, seconds) of a trained network on the test rows; DGMF's std is calibrated on
+    `calib` first (written to calib_dir), with the sampler it then predicts with."""
+    queries = as_queries(test, trained_on)
+    if arm == "regression":
+        mean, seconds = regression_predict(onnx, queries)
+        return mean, None, seconds
+    dataset.write_cases(as_queries(calib, trained_on), calib_dir)
+    subprocess.run(engine.calibrate_command(onnx, calib_dir, samples=samples, sampler=sampler, steps=steps,
+                                            out=onnx), check=True, stdout=subprocess.DEVNULL)
+    mean, std, report = engine.predict(onnx, queries.params, trained_on.manifest.fidelity.target_value(),
+                                       coords=queries.coords, samples=samples, std=True)
+    return mean, std, report["wall_ms"] / 1e3
 
 
 def regression_predict(onnx, test):
