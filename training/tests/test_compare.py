@@ -97,3 +97,19 @@ def test_compare_refuses_a_bad_manifest_and_an_empty_level(tmp_path, capsys):
 def test_compare_budget_needs_costs(tmp_path):
     with pytest.raises(SystemExit):
         compare.parse(["m.json", "--out", str(tmp_path), "--budget", "3"], "dgmf-train compare")
+
+
+def test_equal_error_ratio_interpolates_the_fine_only_curve():
+    from dgmf_reports.multifidelity_report import equal_error_ratio
+    rows = [dict(arm="dgmf", design="fine", budget_s=b, mean_rel_l2=e) for b, e in ((1, 0.1), (4, 0.01))]
+    rows += [dict(arm="dgmf", design="ladder", budget_s=1, mean_rel_l2=0.01 ** 0.5 * 0.1 ** 0.5),
+             dict(arm="dgmf", design="ladder", budget_s=2, mean_rel_l2=0.001)]
+    (b1, _, q1), (b2, _, q2) = equal_error_ratio(rows, "dgmf")
+    assert b1 == 1 and abs(q1 - 2.0) < 1e-9  # the geometric mid-error is reached at the mid-cost, 2 s
+    assert q2 is None  # below anything the fine-only runs reached
+
+
+def test_study_ladder_design_draws_exactly_its_runs():
+    from dgmf_reports.multifidelity import design_at
+    ds, runs, cost = design_at(toy(), "ladder", (7, 3), [0.1, 1.0], budget=3.7)
+    assert runs == [7, 3] and np.bincount(ds.fidelity.astype(int)).tolist() == [7, 3] and abs(cost - 3.7) < 1e-12

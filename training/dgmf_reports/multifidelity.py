@@ -1,0 +1,189 @@
+"""Does multi-fidelity pay? Test error against data cost per benchmark, for DGMF and the baselines a
+practitioner would pick, on training sets of equal solver cost (docs/multifidelity.md).
+
+    cd training
+    python3 -m dgmf_reports.multifidelity costs   --work ../work/mf          solver seconds per run and level
+    python3 -m dgmf_reports.multifidelity pool    --work ../work/mf poisson  the training runs to draw from
+    python3 -m dgmf_reports.multifidelity run     --work ../work/mf poisson --minutes 6
+    python3 -m dgmf_reports.multifidelity report                             docs/multifidelity.md + figures
+
+A budget is the solver cost of a ladder of runs (LADDERS: per level, low to high fidelity); at each
+budget the `ladder` design draws those runs and the `fine` design as many finest-level runs as the same
+seconds buy (compare.design). Every arm trains on exactly those runs; the networks for the same minutes.
+Errors are relative L2 per case against the shipped test sets' converged references (models/<bench>/),
+on the first TEST_CASES cases. `run` skips every (budget, design, arm) whose result file exists, and the
+network trainings resume from their checkpoints, so an interrupted run continues where it stopped.
+The costs and the results (one small JSON per row) are written under docs/figures/multifidelity/ and
+committed; the pools and networks stay in --work.
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+import time
+from pathlib import Path
+
+import numpy as np
+
+from dgmf_data import generate
+from dgmf_train import benchmarks, compare, dataset
+from dgmf_train.contract import read_metadata
+from dgmf_train.dataset import Dataset
+from dgmf_train.gp import GpArm
+from dgmf_train.paths import REPO
+from dgmf_train.testsets import load_testset, machine
+
+# Ladders of runs per level (low -> high) whose costs are the budgets; the middle one is the IFC
+# paper's per-level proportion for three levels (100/20/5), the others halve and double it.
+LADDERS = {
+    "poisson": [(50, 10, 3), (100, 20, 5), (200, 40, 10), (400, 80, 20)],
+    "burgers": [(50, 10, 3), (100, 20, 5), (200, 40, 10), (400, 80, 20)],
+    "flow": [(50, 10, 3), (100, 20, 5), (200, 40, 10)],
+}
+TEST_CASES = {"poisson": 64, "burgers": 64, "flow": 24}
+SAMPLES = 8
+COST_RUNS = 11
+RESULTS = REPO / "docs" / "figures" / "multifidelity"
+
+
+def costs(work, names, runs=COST_RUNS):
+    """Median solver seconds of one run at each level, over `runs` parameter draws (one CPU thread)."""
+    out = {}
+    for name in names:
+        module = generate.CONFIG[name][0]
+        params = generate.sample_params(module, runs, seed=77)
+        times = generate.case_times(name, "train", runs, seed=77)
+        per_level = []
+        for res in generate.level_resolutions(name):
+            seconds = []
+            for i, p in enumerate(params):
+                t0 = time.perf_counter()
+                generate.solver_field(name, p, res, None if times is None else times[i])
+                seconds.append(time.perf_counter() - t0)
+            per_level.append(statistics.median(seconds))
+        out[name] = dict(resolutions=list(generate.level_resolutions(name)), seconds=per_level, runs=runs)
+        print(f"{name}: " + ", ".join(f"res {r}: {1e3 * s:.2f} ms" for r, s in
+                                      zip(out[name]["resolutions"], per_level)))
+    path = RESULTS / "costs.json"
+    path.parent.mkdir(parents=True, exist_ok=True)
+    old = json.loads(path.read_text()) if path.exists() else {}
+    path.write_text(json.dumps(dict(old, **out, machine=machine()), indent=1) + "\n")
+    return out
+
+
+def pool_counts(name, cost):
+    """Runs per level the pool needs: the largest ladder, and the fine runs its budget buys."""
+    top = max(LADDERS[name], key=lambda c: c[-1])
+    budget = float(np.dot(top, cost))
+    counts = list(top)
+    counts[-1] = max(counts[-1], int(budget // cost[-1]))
+    return counts
+
+
+def pool(work, name):
+    cost = json.loads((RESULTS / "costs.json").read_text())[name]["seconds"]
+    counts = pool_counts(name, cost)
+    print(f"{name}: pool of {counts} runs per level")
+    generate.generate(Path(work) / "pool", names=(name,), train_counts={name: counts}, splits=("train",))
+
+
+def test_set(name, n_cases):
+    """The shipped test split's first n cases (exact references) as a Dataset, and the calibration split."""
+    m = benchmarks.manifest(name)
+
+    def as_ds(t):
+        keep = t["case"] < n_cases
+        return Dataset(manifest=m, u=t["u"][keep], params=t["params"][keep], fidelity=t["fidelity"][keep],
+                       coords=t["coords"][keep] if "coords" in t else None, case=t["case"][keep])
+    return as_ds(load_testset(name)), as_ds(load_testset(name, "calib"))
+
+
+def shipped_sampler(name):
+    """The sampler the shipped model recommends (dgmf.sampler): `name steps=N ...` -> (name, steps)."""
+    spec = read_metadata(REPO / "models" / f"{name}.onnx").raw.get("dgmf.sampler", "")
+    words = spec.split()
+    steps = next((int(w.split("=")[1]) for w in words if w.startswith("steps=")), None)
+    return (words[0], steps) if words else (None, None)
+
+
+def run(work, name, minutes, arms, threads):
+    work = Path(work)
+    cost = json.loads((RESULTS / "costs.json").read_text())[name]["seconds"]
+    data = dataset.load(work / "pool" / f"{name}_train.json")
+    test, calib = test_set(name, TEST_CASES[name])
+    sampler, steps = shipped_sampler(name)
+    results = RESULTS / "results" / name
+    results.mkdir(parents=True, exist_ok=True)
+    for ladder in LADDERS[name]:
+        budget = float(np.dot(ladder, cost))
+        for which in ("ladder", "fine"):
+            ds, runs, spent = design_at(data, which, ladder, cost, budget)
+            for arm in arms:
+                if arm == "gp" and which == "ladder" or arm == "mf-gp" and which == "fine":
+                    continue  # a single-fidelity GP sees fine runs only; MFK needs a ladder
+                tag = f"{arm}_{which}_{'-'.join(map(str, ladder))}"
+                path = results / f"{tag}.json"
+                if path.exists():
+                    continue
+                t0 = time.perf_counter()
+                row = fit_arm(arm, ds, test, calib, work / "nets" / name / tag, minutes, threads, sampler, steps)
+                row.update(bench=name, design=which, ladder=list(ladder), budget_s=budget, runs=runs, cost_s=spent,
+                           wall_s=time.perf_counter() - t0, test_cases=TEST_CASES[name])
+                path.write_text(json.dumps(row, indent=1) + "\n")
+                print(f"{name} {tag}: mean rel L2 {100 * row['mean_rel_l2']:.3f} % "
+                      f"({row['wall_s']:.0f} s)", flush=True)
+
+
+def design_at(data, which, ladder, cost, budget):
+    """The ladder design is exactly `ladder` runs (drawn by seed 0); the fine design what `budget` buys."""
+    if which == "fine":
+        return compare.design(data, "fine", cost, budget)
+    lev = compare.levels(data)[0]
+    uniq, run_of_row = compare.runs(data)
+    rng = np.random.default_rng(0)
+    run_level = np.array([lev[np.argmax(run_of_row == r)] for r in range(len(uniq))])
+    chosen = np.concatenate([rng.permutation(np.flatnonzero(run_level == k))[:n] for k, n in enumerate(ladder)])
+    return data.rows(np.isin(run_of_row, chosen)), list(ladder), float(np.dot(ladder, cost))
+
+
+def fit_arm(arm, ds, test, calib, stem, minutes, threads, sampler, steps):
+    if arm in ("gp", "mf-gp"):
+        gp = GpArm(arm == "mf-gp").fit(ds)
+        t0 = time.perf_counter()
+        mean, std = gp.predict(test)
+        return compare.scores(arm, "", mean, std, test, time.perf_counter() - t0,
+                              dict(fit_s=gp.fit_seconds, how=gp.describe()))
+    stem.parent.mkdir(parents=True, exist_ok=True)
+    onnx = compare.train_network(ds, arm, stem, minutes, threads=threads)
+    mean, std, seconds = compare.network_predict(onnx, arm, ds, test, calib, stem.with_name(stem.name + "_calib"),
+                                                 SAMPLES, sampler, steps)
+    return compare.scores(arm, "", mean, std, test, seconds,
+                          dict(train_minutes=minutes, samples=SAMPLES if arm == "dgmf" else 1,
+                               sampler=f"{sampler} steps={steps}" if arm == "dgmf" else None))
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("command", choices=("costs", "pool", "run", "report"))
+    ap.add_argument("bench", nargs="*", default=list(LADDERS))
+    ap.add_argument("--work", required=True)
+    ap.add_argument("--minutes", type=float, default=6.0, help="training minutes per network arm")
+    ap.add_argument("--arms", default="gp,mf-gp,regression,dgmf")
+    ap.add_argument("--threads", type=int, default=1)
+    a = ap.parse_intermixed_args(argv)
+    if a.command == "costs":
+        costs(a.work, a.bench)
+    elif a.command == "pool":
+        for name in a.bench:
+            pool(a.work, name)
+    elif a.command == "run":
+        for name in a.bench:
+            run(a.work, name, a.minutes, a.arms.split(","), a.threads)
+    else:
+        from . import multifidelity_report
+        multifidelity_report.main(RESULTS, REPO / "docs" / "multifidelity.md")
+
+
+if __name__ == "__main__":
+    main()
