@@ -139,12 +139,7 @@ def design_at(data, which, ladder, cost, budget):
     """The ladder design is exactly `ladder` runs (drawn by seed 0); the fine design what `budget` buys."""
     if which == "fine":
         return compare.design(data, "fine", cost, budget)
-    lev = compare.levels(data)[0]
-    uniq, run_of_row = compare.runs(data)
-    rng = np.random.default_rng(0)
-    run_level = np.array([lev[np.argmax(run_of_row == r)] for r in range(len(uniq))])
-    chosen = np.concatenate([rng.permutation(np.flatnonzero(run_level == k))[:n] for k, n in enumerate(ladder)])
-    return data.rows(np.isin(run_of_row, chosen)), list(ladder), float(np.dot(ladder, cost))
+    return compare.draw(data, list(ladder)), list(ladder), float(np.dot(ladder, cost))
 
 
 def fit_arm(arm, ds, test, calib, stem, minutes, threads, sampler, steps):

@@ -41,9 +41,7 @@ def design(train, which, cost=None, budget=None, seed=0):
     """The training rows of a design ("ladder" or "fine") within `budget` seconds at `cost` per run.
     Ladder: every level keeps the same share of its runs (at least one target-level run); fine: as many
     target-level runs as the budget buys. Returns (Dataset, runs per level, data cost or None)."""
-    lev, n_levels = levels(train)
-    uniq, run_of_row = runs(train)
-    run_level = np.array([lev[np.argmax(run_of_row == r)] for r in range(len(uniq))])
+    run_level, _, n_levels = run_levels(train)
     avail = np.bincount(run_level, minlength=n_levels)
     want = avail.copy() if which == "ladder" else np.eye(n_levels, dtype=int)[-1] * avail[-1]
     if budget is not None:
@@ -62,12 +60,24 @@ def design(train, which, cost=None, budget=None, seed=0):
                 if not len(low):
                     break
                 want[low[-1]] -= 1
+    spent = None if cost is None else float((want * np.asarray(cost, np.float64)).sum())
+    part = draw(train, want, seed)
+    return (fine_only(part) if which == "fine" else part), want.tolist(), spent
+
+
+def run_levels(ds):
+    """(level of each run, run of each row, number of levels)."""
+    lev, n_levels = levels(ds)
+    uniq, run_of_row = runs(ds)
+    return np.array([lev[np.argmax(run_of_row == r)] for r in range(len(uniq))]), run_of_row, n_levels
+
+
+def draw(ds, want, seed=0):
+    """The rows of `want[k]` runs of each level k, drawn by `seed`."""
+    run_level, run_of_row, n_levels = run_levels(ds)
     rng = np.random.default_rng(seed)
     chosen = np.concatenate([rng.permutation(np.flatnonzero(run_level == k))[:want[k]] for k in range(n_levels)])
-    rows = np.isin(run_of_row, chosen)
-    spent = None if cost is None else float((want * np.asarray(cost, np.float64)).sum())
-    part = train.rows(rows)
-    return (fine_only(part) if which == "fine" else part), want.tolist(), spent
+    return ds.rows(np.isin(run_of_row, chosen))
 
 
 def fine_only(ds):
