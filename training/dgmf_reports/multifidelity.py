@@ -155,7 +155,15 @@ def fit_arm(arm, ds, test, calib, stem, minutes, threads, sampler, steps):
                                                  SAMPLES, sampler, steps)
     return compare.scores(arm, "", mean, std, test, seconds,
                           dict(train_minutes=minutes, samples=SAMPLES if arm == "dgmf" else 1,
-                               sampler=f"{sampler} steps={steps}" if arm == "dgmf" else None))
+                               sampler=f"{sampler} steps={steps}" if arm == "dgmf" else None,
+                               **training_record(stem.with_suffix(".pt"))))
+
+
+def training_record(ck_path):
+    """Steps and seconds a network trained (the rows say how far a time budget got on this machine)."""
+    import torch
+    ck = torch.load(ck_path, map_location="cpu", weights_only=False)
+    return dict(train_steps=int(ck["steps"]), train_seconds=float(ck["seconds"]))
 
 
 def main(argv=None):
