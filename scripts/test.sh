@@ -51,6 +51,7 @@ echo "== the training tutorial, shortened (after the bindings: it builds example
 scripts/tutorial.sh --quick
 
 echo "== python tests: solvers, dataset format, training and export (torch is installed by now: none skip), the Fortran generator"
+"$py" -m pip install --quiet --disable-pip-version-check -r training/requirements-study.txt
 DGMF_REQUIRE_ALL=1 "$py" -m pytest training/tests tests/fortran/test_gen_fortran.py -q -rs
 
 echo "== valgrind memcheck over the C API (leak cycles, the C tests, every value a prediction writes): 0 errors, 0 bytes lost"

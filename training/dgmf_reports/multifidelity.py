@@ -120,8 +120,8 @@ def run(work, name, minutes, arms, threads):
         for which in ("ladder", "fine"):
             ds, runs, spent = design_at(data, which, ladder, cost, budget)
             for arm in arms:
-                if arm == "gp" and which == "ladder" or arm == "mf-gp" and which == "fine":
-                    continue  # a single-fidelity GP sees fine runs only; MFK needs a ladder
+                if arm in ("gp", "fno") and which == "ladder" or arm == "mf-gp" and which == "fine":
+                    continue  # the GP and the FNO see fine runs only; MFK needs a ladder
                 tag = f"{arm}_{which}_{'-'.join(map(str, ladder))}"
                 path = results / f"{tag}.json"
                 if path.exists():
@@ -149,6 +149,13 @@ def fit_arm(arm, ds, test, calib, stem, minutes, threads, sampler, steps):
         mean, std = gp.predict(test)
         return compare.scores(arm, "", mean, std, test, time.perf_counter() - t0,
                               dict(fit_s=gp.fit_seconds, how=gp.describe()))
+    if arm == "fno":
+        from .fno import FnoArm
+        net = FnoArm(minutes, threads=threads).fit(ds)
+        mean, seconds = net.predict(test)
+        return compare.scores(arm, "", mean, None, test, seconds,
+                              dict(train_minutes=minutes, train_steps=net.steps, train_seconds=net.seconds,
+                                   how=net.describe()))
     stem.parent.mkdir(parents=True, exist_ok=True)
     onnx = compare.train_network(ds, arm, stem, minutes, threads=threads)
     mean, std, seconds = compare.network_predict(onnx, arm, ds, test, calib, stem.with_name(stem.name + "_calib"),
@@ -172,7 +179,8 @@ def main(argv=None):
     ap.add_argument("bench", nargs="*", default=list(LADDERS))
     ap.add_argument("--work", required=True)
     ap.add_argument("--minutes", type=float, default=6.0, help="training minutes per network arm")
-    ap.add_argument("--arms", default="gp,mf-gp,regression,dgmf")
+    ap.add_argument("--arms", default="gp,mf-gp,regression,dgmf,fno",
+                    help="fno needs the neuraloperator package (pip install neuraloperator)")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_intermixed_args(argv)
     if a.command == "costs":

@@ -11,7 +11,7 @@ from pathlib import Path
 import numpy as np
 
 ARMS = [("gp", "fine"), ("mf-gp", "ladder"), ("regression", "fine"), ("regression", "ladder"),
-        ("dgmf", "fine"), ("dgmf", "ladder")]
+        ("dgmf", "fine"), ("dgmf", "ladder"), ("fno", "fine")]
 PAPER_LADDER = [100, 20, 5]
 COMMAND = "cd training && python3 -m dgmf_reports.multifidelity {}"
 

@@ -113,3 +113,14 @@ def test_study_ladder_design_draws_exactly_its_runs():
     from dgmf_reports.multifidelity import design_at
     ds, runs, cost = design_at(toy(), "ladder", (7, 3), [0.1, 1.0], budget=3.7)
     assert runs == [7, 3] and np.bincount(ds.fidelity.astype(int)).tolist() == [7, 3] and abs(cost - 3.7) < 1e-12
+
+
+def test_fno_arm_learns_a_smooth_family():
+    require("neuralop")
+    from dgmf_reports.fno import FnoArm
+    train, test = compare.design(toy(), "fine")[0], toy((0, 8), seed=2)
+    arm = FnoArm(minutes=0.1).fit(train)
+    mean, _ = arm.predict(test)
+    err = np.linalg.norm((mean - test.u).reshape(8, -1), axis=1) / np.linalg.norm(test.u.reshape(8, -1), axis=1)
+    assert arm.steps > 50 and mean.shape == test.u.shape
+    assert err.mean() < 0.2, err.mean()  # the training mean is 48 % off on these cases
