@@ -88,7 +88,8 @@ def fine_only(ds):
         return ds
     top = int(f.target_value())
     one = replace(f, labels=(f.labels[top],), target=None)
-    return replace(ds, manifest=replace(ds.manifest, fidelity=one), fidelity=np.zeros(len(ds)))
+    known = None if ds.known is None else (ds.known[0], ds.known[1][top:top + 1])  # that level's map
+    return replace(ds, manifest=replace(ds.manifest, fidelity=one), fidelity=np.zeros(len(ds)), known=known)
 
 
 def as_queries(rows, like):
