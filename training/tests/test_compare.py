@@ -124,3 +124,13 @@ def test_fno_arm_learns_a_smooth_family():
     err = np.linalg.norm((mean - test.u).reshape(8, -1), axis=1) / np.linalg.norm(test.u.reshape(8, -1), axis=1)
     assert arm.steps > 50 and mean.shape == test.u.shape
     assert err.mean() < 0.2, err.mean()  # the training mean is 48 % off on these cases
+
+
+def test_fine_design_keeps_the_target_levels_known_values(tmp_path):
+    from dataclasses import replace
+    mask = np.zeros((1, 16), bool)
+    mask[0, 0] = True  # u(0) = 0 at both levels: a known value with an all-zero map
+    ds = replace(toy(), known=(mask, np.zeros((2, 2, 1, 16))))
+    fine = compare.design(ds, "fine")[0]
+    assert fine.known[1].shape == (1, 2, 1, 16)
+    assert len(dataset.load(dataset.save(fine, tmp_path / "fine.json"))) == 30
