@@ -2,7 +2,7 @@
 practitioner would pick, on training sets of equal solver cost (docs/multifidelity.md).
 
     cd training
-    python3 -m dgmf_reports.multifidelity costs   --work ../work/mf          solver seconds per run and level
+    python3 -m dgmf_reports.multifidelity costs                              solver seconds per run and level
     python3 -m dgmf_reports.multifidelity pool    --work ../work/mf poisson  the training runs to draw from
     python3 -m dgmf_reports.multifidelity run     --work ../work/mf poisson --minutes 6
     python3 -m dgmf_reports.multifidelity report                             docs/multifidelity.md + figures
@@ -177,12 +177,14 @@ def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("command", choices=("costs", "pool", "run", "report"))
     ap.add_argument("bench", nargs="*", default=list(LADDERS))
-    ap.add_argument("--work", required=True)
+    ap.add_argument("--work", help="where the pools and networks go (pool, run)")
     ap.add_argument("--minutes", type=float, default=6.0, help="training minutes per network arm")
     ap.add_argument("--arms", default="gp,mf-gp,regression,dgmf,fno",
                     help="fno needs the neuraloperator package (pip install neuraloperator)")
     ap.add_argument("--threads", type=int, default=1)
     a = ap.parse_intermixed_args(argv)
+    if a.command in ("pool", "run") and not a.work:
+        ap.error(f"{a.command} needs --work DIR (the pools and the networks' checkpoints)")
     if a.command == "costs":
         costs(a.work, a.bench)
     elif a.command == "pool":
