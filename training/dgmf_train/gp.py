@@ -21,6 +21,7 @@ from .dataset import DatasetError
 
 ENERGY = 0.9999        # share of the training fields' variance the basis keeps
 MAX_COMPONENTS = 24    # at most this many GPs per arm
+MAX_ROWS = 1500        # rows per level a GP is fitted on (an exact GP costs rows^3 per likelihood step)
 
 
 def inputs(ds):
@@ -95,6 +96,14 @@ class GpArm:
         x, self.shape = inputs(train), train.u.shape[1:]
         self.basis = Basis.fit(train.u[keep])
         coef = self.basis.project(train.u)
+        # Above MAX_ROWS rows at a level (coordinates multiply rows), the GPs see a fixed random subset.
+        rng = np.random.default_rng(0)
+        fitted = np.zeros(len(train), bool)
+        for level in range(n_levels):
+            at = np.flatnonzero(lev == level)
+            fitted[rng.permutation(at)[:MAX_ROWS]] = True
+        self.rows_used = int((fitted & (keep | self.multi)).sum())
+        x, coef, lev, top = x[fitted], coef[fitted], lev[fitted], top[fitted]
         self.models = []
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SMT's optimiser notes ("fmin_cobyla failed but ...")
@@ -125,4 +134,5 @@ class GpArm:
         kind = "SMT MFK (recursive co-kriging over the fidelity levels)" if self.multi else \
             "SMT KRG on the target-fidelity rows"
         return (f"{kind}; {len(self.models)} PCA components ({ENERGY:.2%} of the variance, at most "
-                f"{MAX_COMPONENTS}), one GP each; squared-exponential kernel, ML length scales")
+                f"{MAX_COMPONENTS}), one GP each; squared-exponential kernel, ML length scales; fitted on "
+                f"{self.rows_used} rows (at most {MAX_ROWS} per level)")

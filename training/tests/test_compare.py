@@ -134,3 +134,12 @@ def test_fine_design_keeps_the_target_levels_known_values(tmp_path):
     fine = compare.design(ds, "fine")[0]
     assert fine.known[1].shape == (1, 2, 1, 16)
     assert len(dataset.load(dataset.save(fine, tmp_path / "fine.json"))) == 30
+
+
+def test_gp_rows_are_capped_per_level(monkeypatch):
+    require("smt")
+    from dgmf_train import gp
+    monkeypatch.setattr(gp, "MAX_ROWS", 12)
+    arm = gp.GpArm(True).fit(toy())
+    assert arm.rows_used == 24 and "fitted on 24 rows (at most 12 per level)" in arm.describe()
+    assert gp.GpArm(False).fit(compare.design(toy(), "fine")[0]).rows_used == 12
