@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
 import subprocess
 import tempfile
 from pathlib import Path
@@ -28,7 +27,7 @@ from pathlib import Path
 import numpy as np
 
 from .dataset import Manifest
-from .paths import CLI
+from .paths import find_cli  # noqa: F401  (re-exported: contract.find_cli)
 
 OPSET = 17
 MAX_IR = 13
@@ -124,14 +123,6 @@ def random_inputs(m: Manifest, shape, n, sigma_min, sigma_max, seed=0):
         lo, hi = np.array([r.min for r in m.coords]), np.array([r.max for r in m.coords])
         feeds["coords"] = rng.uniform(lo, hi, (n, len(lo)))
     return {k: v.astype(np.float32) for k, v in feeds.items()}
-
-
-def find_cli():
-    """The `dgmf` CLI: $DGMF_CLI, then `dgmf` on PATH, then this checkout's target/release/dgmf."""
-    for c in (os.environ.get("DGMF_CLI"), shutil.which("dgmf"), str(CLI)):
-        if c and Path(c).is_file():
-            return Path(c)
-    return None
 
 
 def check_with_cli(path, required=False):

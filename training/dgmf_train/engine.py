@@ -10,7 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .paths import CLI
+from .paths import require_cli
 
 
 def predict(model, params, fidelity, *, coords=None, sampler=None, steps=None, samples=1, seed=0,
@@ -18,11 +18,11 @@ def predict(model, params, fidelity, *, coords=None, sampler=None, steps=None, s
     """Runs `dgmf predict MODEL` on the rows of `params` ([n, P]) with one `fidelity` (a level index or a
     value) and optional per-row `coords` ([n, Q]). Returns (mean [n, *shape], std or None, report dict).
     `sampler`/`steps` None: the library default. `work`: a directory for the files (a temporary one if
-    None). `exe`: the CLI (default this checkout's); `extra`: more flags (a provider, an ORT library)."""
+    None). `exe`: the CLI (default: paths.find_cli's); `extra`: more flags (a provider, an ORT library)."""
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(work or tmp)
         np.save(work / "p.npy", np.asarray(params, np.float64))
-        cmd = [str(exe or CLI), "predict", str(model), "--params-file", str(work / "p.npy"),
+        cmd = [str(exe or require_cli()), "predict", str(model), "--params-file", str(work / "p.npy"),
                "--fidelity", str(fidelity), "--samples", str(samples), "--seed", str(seed), "-q",
                "--out", str(work / "mean.npy"), "--report-json", str(work / "r.json")]
         if sampler is not None:
@@ -48,9 +48,9 @@ def predict(model, params, fidelity, *, coords=None, sampler=None, steps=None, s
 
 def calibrate_command(model, data, *, exe=None, samples=None, sampler=None, steps=None, limit=None,
                       report_json=None, out=None):
-    """The `dgmf calibrate MODEL --data DIR ...` command line (`exe`: the CLI, default this checkout's);
+    """The `dgmf calibrate MODEL --data DIR ...` command line (`exe`: the CLI, default: paths.find_cli's);
     None options are left to the CLI's defaults; `out` writes the fitted dgmf.std_scale there."""
-    cmd = [str(exe or CLI), "calibrate", str(model), "--data", str(data)]
+    cmd = [str(exe or require_cli()), "calibrate", str(model), "--data", str(data)]
     for flag, value in (("--samples", samples), ("--sampler", sampler), ("--steps", steps),
                         ("--limit", limit), ("--report-json", report_json), ("--out", out)):
         if value is not None:

@@ -78,7 +78,6 @@ def _split(argv):
 
 def _engine(argv, prog, write):
     from .engine import calibrate_command
-    from .contract import find_cli
     ap = argparse.ArgumentParser(prog=prog, description=(
         "Fit dgmf.std_scale on held-out cases (split-conformal: ±2σ covers 95.45 % of their points) and "
         "write it into the model" if write else
@@ -93,11 +92,7 @@ def _engine(argv, prog, write):
     if write:
         ap.add_argument("--out", help="where to write the calibrated model (default: the model itself)")
     a = ap.parse_args(argv)
-    exe = find_cli()
-    if exe is None:
-        raise dataset.DatasetError("the dgmf CLI was not found: build it (cargo build --release) and set "
-                                   "DGMF_CLI=/path/to/dgmf or put it on PATH")
-    cmd = calibrate_command(a.model, a.data, exe=exe, samples=a.samples, sampler=a.sampler,
+    cmd = calibrate_command(a.model, a.data, samples=a.samples, sampler=a.sampler,
                             steps=a.steps, report_json=a.report_json,
                             out=(a.out or a.model) if write else None)
     return subprocess.run(cmd).returncode
@@ -132,6 +127,9 @@ def _compare(argv):
     if "--networks" in argv and importlib.util.find_spec("torch") is None:
         raise dataset.DatasetError("`dgmf-train compare --networks` needs PyTorch: pip install "
                                    "'dgmf-train[train]'")
+    from .paths import require_cli
+    if "--networks" in argv:
+        require_cli()  # before any training: DGMF is calibrated and sampled by the engine
     from . import compare
     return compare.main(argv)
 
@@ -164,7 +162,7 @@ def main(argv=None):
         return 0 if argv else 2
     try:
         rc = COMMANDS[argv[0]](argv[1:])
-    except dataset.DatasetError as e:
+    except (dataset.DatasetError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return rc or 0

@@ -143,3 +143,22 @@ def test_gp_rows_are_capped_per_level(monkeypatch):
     arm = gp.GpArm(True).fit(toy())
     assert arm.rows_used == 24 and "fitted on 24 rows (at most 12 per level)" in arm.describe()
     assert gp.GpArm(False).fit(compare.design(toy(), "fine")[0]).rows_used == 12
+
+
+def test_the_engine_commands_find_the_cli_or_say_how(monkeypatch, tmp_path, capsys):
+    """An installed package has no target/release beside it: the commands look on $DGMF_CLI and PATH."""
+    from dgmf_train import engine, paths
+    monkeypatch.delenv("DGMF_CLI", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path))
+    monkeypatch.setattr(paths, "CLI", tmp_path / "missing")
+    with pytest.raises(FileNotFoundError, match="DGMF_CLI"):
+        engine.calibrate_command("m.onnx", "d")
+    fake = tmp_path / "dgmf"
+    fake.write_text("#!/bin/sh\n")
+    fake.chmod(0o755)
+    assert engine.calibrate_command("m.onnx", "d")[0] == str(fake)
+    manifest = dataset.save(toy(), tmp_path / "toy.json")
+    fake.unlink()
+    if require("torch"):
+        assert main.main(["compare", str(manifest), "--out", str(tmp_path / "o"), "--networks"]) == 1
+        assert "the dgmf CLI was not found" in capsys.readouterr().err
