@@ -34,8 +34,9 @@ import numpy as np
 from dgmf_data import generate
 
 from dgmf_train import benchmarks, engine
+from dgmf_train.compare import regression_predict
 from .evaluate import low_fidelity
-from dgmf_train.testsets import load_testset, machine, per_case_error, predict_testset, subset
+from dgmf_train.testsets import as_dataset, load_testset, machine, per_case_error, predict_testset, subset
 from dgmf_train.paths import CLI, REPO
 
 # (sampler, steps) rows of the table; pc runs on the first --pc-cases cases only (2000 NFE).
@@ -77,20 +78,8 @@ def calibrate(name, data, work, out=False, limit=None, variant=""):
 
 
 def baseline(name, t):
-    import onnxruntime as ort
-    path = REPO / "models" / "baselines" / f"{name}_regression.onnx"
-    sess = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
-    f = benchmarks.BENCH[name]["fidelity"]
-    fid = (np.eye(f[1])[t["fidelity"].astype(int)] if f[0] == "discrete"
-           else t["fidelity"][:, None])
-    feeds = dict(params=t["params"].astype(np.float32), fidelity=fid.astype(np.float32))
-    if "coords" in t:
-        feeds["coords"] = t["coords"].astype(np.float32)
-    names = [i.name for i in sess.get_inputs()]
-    t0 = time.perf_counter()
-    out = np.concatenate([sess.run(None, {k: feeds[k][i:i + 64] for k in names})[0]
-                          for i in range(0, len(t["params"]), 64)])
-    return out, time.perf_counter() - t0
+    """The shipped regression baseline on a test set: (prediction, seconds)."""
+    return regression_predict(REPO / "models" / "baselines" / f"{name}_regression.onnx", as_dataset(name, t))
 
 
 def figure(name, t, mean, std, out):

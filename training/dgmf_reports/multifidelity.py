@@ -4,7 +4,7 @@ practitioner would pick, on training sets of equal solver cost (docs/multifideli
     cd training
     python3 -m dgmf_reports.multifidelity costs                              solver seconds per run and level
     python3 -m dgmf_reports.multifidelity pool    --work ../work/mf poisson  the training runs to draw from
-    python3 -m dgmf_reports.multifidelity run     --work ../work/mf poisson --minutes 6
+    python3 -m dgmf_reports.multifidelity run     --work ../work/mf poisson --minutes 5
     python3 -m dgmf_reports.multifidelity report                             docs/multifidelity.md + figures
 
 A budget is the solver cost of a ladder of runs (LADDERS: per level, low to high fidelity); at each
@@ -27,12 +27,10 @@ from pathlib import Path
 import numpy as np
 
 from dgmf_data import generate
-from dgmf_train import benchmarks, compare, dataset
+from dgmf_train import compare, dataset
 from dgmf_train.contract import read_metadata
-from dgmf_train.dataset import Dataset
-from dgmf_train.gp import GpArm
 from dgmf_train.paths import REPO
-from dgmf_train.testsets import load_testset, machine
+from dgmf_train.testsets import as_dataset, load_testset, machine
 
 # Ladders of runs per level (low -> high) whose costs are the budgets; the middle one is the IFC
 # paper's per-level proportion for three levels (100/20/5), the others halve and double it.
@@ -47,7 +45,7 @@ COST_RUNS = 11
 RESULTS = REPO / "docs" / "figures" / "multifidelity"
 
 
-def costs(work, names, runs=COST_RUNS):
+def costs(names, runs=COST_RUNS):
     """Median solver seconds of one run at each level, over `runs` parameter draws (one CPU thread)."""
     out = {}
     for name in names:
@@ -72,6 +70,11 @@ def costs(work, names, runs=COST_RUNS):
     return out
 
 
+def solver_costs(name):
+    """The measured seconds per run at each level (costs.json, written by `costs`)."""
+    return json.loads((RESULTS / "costs.json").read_text())[name]["seconds"]
+
+
 def pool_counts(name, cost):
     """Runs per level the pool needs: the largest ladder, and the fine runs its budget buys."""
     top = max(LADDERS[name], key=lambda c: c[-1])
@@ -82,21 +85,14 @@ def pool_counts(name, cost):
 
 
 def pool(work, name):
-    cost = json.loads((RESULTS / "costs.json").read_text())[name]["seconds"]
-    counts = pool_counts(name, cost)
+    counts = pool_counts(name, solver_costs(name))
     print(f"{name}: pool of {counts} runs per level")
     generate.generate(Path(work) / "pool", names=(name,), train_counts={name: counts}, splits=("train",))
 
 
 def test_set(name, n_cases):
     """The shipped test split's first n cases (exact references) as a Dataset, and the calibration split."""
-    m = benchmarks.manifest(name)
-
-    def as_ds(t):
-        keep = t["case"] < n_cases
-        return Dataset(manifest=m, u=t["u"][keep], params=t["params"][keep], fidelity=t["fidelity"][keep],
-                       coords=t["coords"][keep] if "coords" in t else None, case=t["case"][keep])
-    return as_ds(load_testset(name)), as_ds(load_testset(name, "calib"))
+    return as_dataset(name, load_testset(name), n_cases), as_dataset(name, load_testset(name, "calib"), n_cases)
 
 
 def shipped_sampler(name):
@@ -109,7 +105,7 @@ def shipped_sampler(name):
 
 def run(work, name, minutes, arms, threads):
     work = Path(work)
-    cost = json.loads((RESULTS / "costs.json").read_text())[name]["seconds"]
+    cost = solver_costs(name)
     data = dataset.load(work / "pool" / f"{name}_train.json")
     test, calib = test_set(name, TEST_CASES[name])
     sampler, steps = shipped_sampler(name)
@@ -144,11 +140,7 @@ def design_at(data, which, ladder, cost, budget):
 
 def fit_arm(arm, ds, test, calib, stem, minutes, threads, sampler, steps):
     if arm in ("gp", "mf-gp"):
-        gp = GpArm(arm == "mf-gp").fit(ds)
-        t0 = time.perf_counter()
-        mean, std = gp.predict(test)
-        return compare.scores(arm, "", mean, std, test, time.perf_counter() - t0,
-                              dict(fit_s=gp.fit_seconds, how=gp.describe()))
+        return compare.gp_row(arm == "mf-gp", "", ds, test)
     if arm == "fno":
         from .fno import FnoArm
         net = FnoArm(minutes, threads=threads).fit(ds)
@@ -178,7 +170,8 @@ def main(argv=None):
     ap.add_argument("command", choices=("costs", "pool", "run", "report"))
     ap.add_argument("bench", nargs="*", default=list(LADDERS))
     ap.add_argument("--work", help="where the pools and networks go (pool, run)")
-    ap.add_argument("--minutes", type=float, default=6.0, help="training minutes per network arm")
+    ap.add_argument("--minutes", type=float, default=5.0,
+                    help="training minutes per network arm (the committed rows: 5)")
     ap.add_argument("--arms", default="gp,mf-gp,regression,dgmf,fno",
                     help="fno needs the neuraloperator package (pip install neuraloperator)")
     ap.add_argument("--threads", type=int, default=1)
@@ -186,7 +179,7 @@ def main(argv=None):
     if a.command in ("pool", "run") and not a.work:
         ap.error(f"{a.command} needs --work DIR (the pools and the networks' checkpoints)")
     if a.command == "costs":
-        costs(a.work, a.bench)
+        costs(a.bench)
     elif a.command == "pool":
         for name in a.bench:
             pool(a.work, name)

@@ -69,7 +69,9 @@ def run_levels(ds):
     """(level of each run, run of each row, number of levels)."""
     lev, n_levels = levels(ds)
     uniq, run_of_row = runs(ds)
-    return np.array([lev[np.argmax(run_of_row == r)] for r in range(len(uniq))]), run_of_row, n_levels
+    run_level = np.empty(len(uniq), np.int64)
+    run_level[run_of_row] = lev  # the rows of one run share its level
+    return run_level, run_of_row, n_levels
 
 
 def draw(ds, want, seed=0):
@@ -98,17 +100,13 @@ def as_queries(rows, like):
     return replace(rows, manifest=like.manifest, fidelity=np.full(len(rows), target))
 
 
-def table_of(test):
-    return dict(u=test.u, case=test.case)
-
-
 def coverage(mean, std, ref):
     err, s = np.abs(np.asarray(mean, np.float64) - ref), np.asarray(std, np.float64)
     return float((err <= s).mean()), float((err <= 2 * s).mean())
 
 
 def scores(arm, design_name, mean, std, test, seconds, extra=None):
-    e = per_case_error(mean, table_of(test))
+    e = per_case_error(mean, dict(u=test.u, case=test.case))
     row = dict(arm=arm, design=design_name, mean_rel_l2=float(e.mean()), median_rel_l2=float(np.median(e)),
                worst_rel_l2=float(e.max()), ms_per_query=1e3 * seconds / len(np.unique(test.case)))
     if std is not None:
@@ -117,16 +115,18 @@ def scores(arm, design_name, mean, std, test, seconds, extra=None):
     return row
 
 
+def gp_row(multi, design_name, ds, test, extra=None):
+    """One GP arm fitted on ds and scored on the test rows."""
+    arm = GpArm(multi).fit(ds)
+    t0 = time.perf_counter()
+    mean, std = arm.predict(test)
+    return scores(arm.name, design_name, mean, std, test, time.perf_counter() - t0,
+                  dict(extra or {}, fit_s=arm.fit_seconds, how=arm.describe()))
+
+
 def gp_rows(train, test, designs):
-    out = []
-    for multi, name in ((False, "fine"), (True, "ladder")):
-        ds, counts, spent = designs[name]
-        arm = GpArm(multi).fit(ds)
-        t0 = time.perf_counter()
-        mean, std = arm.predict(test)
-        out.append(scores(arm.name, name, mean, std, test, time.perf_counter() - t0,
-                          dict(runs=counts, cost_s=spent, fit_s=arm.fit_seconds, how=arm.describe())))
-    return out
+    return [gp_row(multi, name, designs[name][0], test, dict(runs=designs[name][1], cost_s=designs[name][2]))
+            for multi, name in ((False, "fine"), (True, "ladder"))]
 
 
 def network_rows(designs, test, calib, work, a):

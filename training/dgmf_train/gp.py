@@ -102,7 +102,7 @@ class GpArm:
         for level in range(n_levels):
             at = np.flatnonzero(lev == level)
             fitted[rng.permutation(at)[:MAX_ROWS]] = True
-        self.rows_used = int((fitted & (keep | self.multi)).sum())
+        self.rows_used = int((fitted if self.multi else fitted & top).sum())
         x, coef, lev, top = x[fitted], coef[fitted], lev[fitted], top[fitted]
         self.models = []
         with warnings.catch_warnings():

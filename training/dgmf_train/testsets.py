@@ -32,6 +32,15 @@ def load_testset(name, sub=""):
     return t
 
 
+def as_dataset(name, t, n_cases=None):
+    """A shipped set (load_testset) as a Dataset of the benchmark's manifest, its first n_cases cases."""
+    from .dataset import Dataset
+    keep = np.ones(len(t["u"]), bool) if n_cases is None else t["case"] < n_cases
+    return Dataset(manifest=benchmarks.manifest(name), u=t["u"][keep], params=t["params"][keep],
+                   fidelity=t["fidelity"][keep], coords=t["coords"][keep] if "coords" in t else None,
+                   case=t["case"][keep])
+
+
 def subset(t, n_cases):
     keep = t["case"] < n_cases
     return {k: v[keep] for k, v in t.items()}
