@@ -21,7 +21,7 @@ from .dataset import DatasetError
 
 ENERGY = 0.9999        # share of the training fields' variance the basis keeps
 MAX_COMPONENTS = 24    # at most this many GPs per arm
-MAX_ROWS = 1500        # rows per level a GP is fitted on (an exact GP costs rows^3 per likelihood step)
+MAX_ROWS = 800         # rows per level a GP is fitted on (an exact GP costs rows^3 per likelihood step)
 
 
 def inputs(ds):
