@@ -12,7 +12,8 @@ budget the `ladder` design draws those runs and the `fine` design as many finest
 seconds buy (compare.design). Every arm trains on exactly those runs; the networks for the same minutes.
 Errors are relative L2 per case against the shipped test sets' converged references (models/<bench>/),
 on the first TEST_CASES cases. `run` skips every (budget, design, arm) whose result file exists, and the
-network trainings resume from their checkpoints, so an interrupted run continues where it stopped.
+network trainings resume from their once-a-minute snapshots (compare.train_network), so an interrupted
+run continues where it stopped.
 The costs and the results (one small JSON per row) are written under docs/figures/multifidelity/ and
 committed; the pools and networks stay in --work.
 """

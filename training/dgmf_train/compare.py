@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import subprocess
 import time
 from dataclasses import replace
@@ -143,20 +144,35 @@ def network_rows(designs, test, calib, work, a):
 
 
 def train_network(ds, arm, stem, minutes, steps=None, seed=0, threads=2, extra=()):
-    """Trains `arm` ("regression" or "dgmf") on ds for `minutes` and exports STEM.onnx; a finished
-    checkpoint STEM.pt is reused (a rerun with the same work directory resumes where it stopped)."""
+    """Trains `arm` ("regression" or "dgmf") on ds for `minutes` and exports STEM.onnx. Resumable: a
+    finished checkpoint STEM.pt is reused, and an interrupted training continues from its latest
+    once-a-minute snapshot (STEM_<k>min.pt, removed when the training finishes)."""
     from . import export, train as fit
     stem = Path(stem)
     data, ck, onnx = stem.with_suffix(".json"), stem.with_suffix(".pt"), stem.with_suffix(".onnx")
     if not ck.exists():
         dataset.save(ds, data)
+        snaps = snapshots(ck)
         fit.main([str(data), "--out", str(ck), "--minutes", str(minutes), "--seed", str(seed),
-                  "--threads", str(threads), "--log-every", "1000000"]
+                  "--threads", str(threads), "--log-every", "1000000", "--snapshot-minutes", "1"]
+                 + (["--resume", str(snaps[-1])] if snaps else [])
                  + (["--steps", str(steps)] if steps else []) + (["--baseline"] if arm == "regression" else [])
                  + [str(e) for e in extra])
+        for snap in snapshots(ck):
+            snap.unlink()
     if not onnx.exists():
         export.main([str(ck), str(onnx)])
     return onnx
+
+
+def snapshots(ck):
+    """The snapshots `fit --snapshot-minutes` wrote beside checkpoint `ck`, oldest first."""
+    found = []
+    for path in ck.parent.glob(f"{ck.stem}_*min{ck.suffix}"):
+        m = re.fullmatch(rf"{re.escape(ck.stem)}_(\d+(?:\.\d+)?)min", path.stem)
+        if m:
+            found.append((float(m.group(1)), path))
+    return [path for _, path in sorted(found)]
 
 
 def network_predict(onnx, arm, trained_on, test, calib, calib_dir, samples, sampler=None, steps=None):

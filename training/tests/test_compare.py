@@ -103,10 +103,18 @@ def test_equal_error_ratio_interpolates_the_fine_only_curve():
     from dgmf_reports.multifidelity_report import equal_error_ratio
     rows = [dict(arm="dgmf", design="fine", budget_s=b, mean_rel_l2=e) for b, e in ((1, 0.1), (4, 0.01))]
     rows += [dict(arm="dgmf", design="ladder", budget_s=1, mean_rel_l2=0.01 ** 0.5 * 0.1 ** 0.5),
-             dict(arm="dgmf", design="ladder", budget_s=2, mean_rel_l2=0.001)]
-    (b1, _, q1), (b2, _, q2) = equal_error_ratio(rows, "dgmf")
-    assert b1 == 1 and abs(q1 - 2.0) < 1e-9  # the geometric mid-error is reached at the mid-cost, 2 s
-    assert q2 is None  # below anything the fine-only runs reached
+             dict(arm="dgmf", design="ladder", budget_s=2, mean_rel_l2=0.001),
+             dict(arm="dgmf", design="ladder", budget_s=8, mean_rel_l2=0.2)]
+    (b1, _, q1, k1), (b2, _, q2, k2), (b3, _, q3, k3) = equal_error_ratio(rows, "dgmf")
+    assert b1 == 1 and abs(q1 - 2.0) < 1e-9 and k1 is None  # the geometric mid-error at the mid-cost, 2 s
+    assert k2 == ">" and q2 == 2.0  # below anything fine-only reached: more than its dearest 4 s over 2 s
+    assert k3 == "<=" and q3 == 1 / 8  # worse than every fine-only row: its cheapest, 1 s, already does it
+
+
+def test_solver_floor_is_the_finest_solver_against_the_reference():
+    from dgmf_reports.multifidelity_report import solver_floor
+    floor = solver_floor("poisson", 64)
+    assert 1e-4 < floor < 1e-2  # the 32-node solver against the converged reference: small, not zero
 
 
 def test_study_ladder_design_draws_exactly_its_runs():
@@ -162,3 +170,24 @@ def test_the_engine_commands_find_the_cli_or_say_how(monkeypatch, tmp_path, caps
     if require("torch"):
         assert main.main(["compare", str(manifest), "--out", str(tmp_path / "o"), "--networks"]) == 1
         assert "the dgmf CLI was not found" in capsys.readouterr().err
+
+
+def test_network_training_resumes_from_its_latest_snapshot(tmp_path):
+    """An interrupted network row continues from its snapshot (steps carry on) and tidies the snapshots."""
+    require("torch")
+    import torch
+    from dgmf_train import train as fit
+    ds = compare.design(toy(), "fine")[0]
+    stem = tmp_path / "reg"
+    dataset.save(ds, stem.with_suffix(".json"))
+    # An interrupted run: a snapshot at 0.005 min and no finished checkpoint.
+    fit.main([str(stem.with_suffix(".json")), "--out", str(stem.with_suffix(".pt")), "--minutes", "0.01",
+              "--snapshot-minutes", "0.005", "--baseline", "--threads", "1", "--log-every", "1000000"])
+    stem.with_suffix(".pt").unlink()
+    snaps = compare.snapshots(stem.with_suffix(".pt"))
+    assert snaps, "the interrupted run left no snapshot"
+    before = torch.load(snaps[-1], weights_only=False)["steps"]
+    compare.train_network(ds, "regression", stem, minutes=0.02, threads=1)
+    after = torch.load(stem.with_suffix(".pt"), weights_only=False)
+    assert after["args"]["resume"] == str(snaps[-1]) and after["steps"] > before
+    assert compare.snapshots(stem.with_suffix(".pt")) == [] and stem.with_suffix(".onnx").exists()
