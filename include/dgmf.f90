@@ -102,6 +102,7 @@ module dgmf
       procedure :: set_schedule => dgmf_config_set_schedule
       procedure :: set_corrector => dgmf_config_set_corrector
       procedure :: set_churn => dgmf_config_set_churn
+      procedure :: set_sigma_last => dgmf_config_set_sigma_last
       procedure :: set_denoise => dgmf_config_set_denoise
       procedure :: set_samples => dgmf_config_set_samples
       procedure :: set_seed => dgmf_config_set_seed
@@ -138,13 +139,13 @@ module dgmf
    public :: dgmf_model_fidelity, dgmf_model_fidelity_label, dgmf_model_sigma_range, dgmf_model_name
    public :: dgmf_model_provider, dgmf_model_precision, dgmf_config_create, dgmf_config_create_for_model
    public :: dgmf_config_set_steps, dgmf_config_set_schedule, dgmf_config_set_corrector, dgmf_config_set_churn
-   public :: dgmf_config_set_denoise, dgmf_config_set_samples, dgmf_config_set_seed, dgmf_config_set_first_query
-   public :: dgmf_config_set_max_batch, dgmf_config_set_extrapolation, dgmf_config_set_memory_limit, &
-         dgmf_config_set_time_limit
-   public :: dgmf_config_set_progress, dgmf_config_nfe, dgmf_predict_batch, dgmf_predict
-   public :: dgmf_predict_moments, dgmf_moments_create, dgmf_moments_merge, dgmf_moments_num_queries
-   public :: dgmf_moments_count, dgmf_moments_finish, dgmf_moments_packed_len, dgmf_moments_pack
-   public :: dgmf_moments_unpack, dgmf_moments_merge_packed
+   public :: dgmf_config_set_sigma_last, dgmf_config_set_denoise, dgmf_config_set_samples, dgmf_config_set_seed
+   public :: dgmf_config_set_first_query, dgmf_config_set_max_batch, dgmf_config_set_extrapolation, &
+         dgmf_config_set_memory_limit
+   public :: dgmf_config_set_time_limit, dgmf_config_set_progress, dgmf_config_nfe, dgmf_predict_batch
+   public :: dgmf_predict, dgmf_predict_moments, dgmf_moments_create, dgmf_moments_merge
+   public :: dgmf_moments_num_queries, dgmf_moments_count, dgmf_moments_finish, dgmf_moments_packed_len
+   public :: dgmf_moments_pack, dgmf_moments_unpack, dgmf_moments_merge_packed
 
    interface dgmf_reverse_dims
       module procedure reverse_dims_2, reverse_dims_3, reverse_dims_4
@@ -209,6 +210,12 @@ module dgmf
          real(c_float), value :: s_max
          real(c_float), value :: s_noise
          integer(c_int) :: c_config_set_churn
+      end function
+      function c_config_set_sigma_last(config, sigma) bind(C, name="dgmf_config_set_sigma_last")
+         import :: c_float, c_int, c_ptr
+         type(c_ptr), value :: config
+         real(c_float), value :: sigma
+         integer(c_int) :: c_config_set_sigma_last
       end function
       function c_config_set_denoise(config, denoise) bind(C, name="dgmf_config_set_denoise")
          import :: c_int, c_int32_t, c_ptr
@@ -1319,6 +1326,17 @@ contains
       character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
       call finish(c_config_set_churn(config%ptr, real(s_churn, c_float), real(s_min, c_float), real(s_max, c_float), &
             real(s_noise, c_float)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+   end subroutine
+
+   !> The consistency sampler's last noise level (default: the model's sigma_min).
+   subroutine dgmf_config_set_sigma_last(config, sigma, stat, errmsg)
+      class(dgmf_config_t), intent(in) :: config  !! the sampler configuration handle
+      real, intent(in) :: sigma  !! a noise level inside the model's [sigma_min, sigma_max]
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      call finish(c_config_set_sigma_last(config%ptr, real(sigma, c_float)), stat)
       if (present(errmsg)) call message(errmsg, stat)
    end subroutine
 

@@ -161,6 +161,7 @@ const char *dgmf_version(void);
 //   heun              18 levels, karras, 35 NFE, deterministic: Heun on the probability-flow ODE (EDM Algorithm 1, second order)
 //   edm               20 levels, karras, 39 NFE: EDM's stochastic sampler (Algorithm 2): churn, then a Heun step (settings: churn)
 //   dpmpp-2m          18 levels, karras, 18 NFE, deterministic: DPM-Solver++(2M), second-order multistep on the probability-flow ODE
+//   consistency       2 levels, geometric, 2 NFE: multistep consistency sampling: denoise, re-noise to the next level (Song et al. 2023) (settings: sigma_last)
 //   default: ancestral steps=30 schedule=geometric denoise=1 (30 NFE), when the caller names no sampler and the model recommends none
 //
 // Note that a sampler named here gets its own defaults ("ancestral" by name is score_sde's 1000 levels,
@@ -184,8 +185,10 @@ enum dgmf_status dgmf_config_create_for_model(const struct dgmf_model *model,
 // Frees a configuration; NULL is a no-op.
 void dgmf_config_destroy(struct dgmf_config *config);
 
-// Number of noise levels N of the schedule, 2 ≤ N ≤ DGMF_MAX_STEPS. NFE: see docs/samplers.md.
-enum dgmf_status dgmf_config_set_steps(struct dgmf_config *config, size_t steps);
+// Number of noise levels N of the schedule, 2 ≤ N ≤ DGMF_MAX_STEPS (consistency: 1 ≤ N). NFE: see
+// docs/samplers.md.
+enum dgmf_status dgmf_config_set_steps(struct dgmf_config *config,
+                                       size_t steps);
 
 // Schedule: "geometric" or "karras" (rho 7).
 enum dgmf_status dgmf_config_set_schedule(struct dgmf_config *config, const char *schedule);
@@ -200,6 +203,12 @@ enum dgmf_status dgmf_config_set_churn(struct dgmf_config *config,
                                        float s_min,
                                        float s_max,
                                        float s_noise);
+
+// The schedule's last noise level, in the model's sigma units (consistency sampler): a positive number
+// inside the model's [sigma_min, sigma_max] (checked when a prediction starts); by default the model's
+// sigma_min.
+enum dgmf_status dgmf_config_set_sigma_last(struct dgmf_config *config,
+                                            float sigma);
 
 // Final denoising step to sigma = 0 (non-zero: on, the default).
 enum dgmf_status dgmf_config_set_denoise(struct dgmf_config *config, int32_t denoise);

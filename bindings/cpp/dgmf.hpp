@@ -127,6 +127,7 @@ public:
     Config& set_churn(float s_churn, float s_min, float s_max, float s_noise) {
         return call(dgmf_config_set_churn(get(), s_churn, s_min, s_max, s_noise));
     }
+    Config& set_sigma_last(float sigma) { return call(dgmf_config_set_sigma_last(get(), sigma)); }
     Config& set_denoise(bool denoise) { return call(dgmf_config_set_denoise(get(), denoise ? 1 : 0)); }
     Config& set_samples(std::size_t samples) { return call(dgmf_config_set_samples(get(), samples)); }
     Config& set_seed(std::uint64_t seed) { return call(dgmf_config_set_seed(get(), seed)); }

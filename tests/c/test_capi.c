@@ -224,6 +224,9 @@ int main(int argc, char **argv) {
     EXPECT(dgmf_config_set_corrector(cfg, NAN, 1), DGMF_ERR_INVALID_ARGUMENT, "snr");
     OK(dgmf_config_set_churn(cfg, 40, 0.05f, 50, 1.003f));
     EXPECT(dgmf_config_set_churn(cfg, -1, 0, 0, 0), DGMF_ERR_INVALID_ARGUMENT, "churn");
+    OK(dgmf_config_set_sigma_last(cfg, 0.5f));
+    EXPECT(dgmf_config_set_sigma_last(cfg, -1), DGMF_ERR_INVALID_ARGUMENT, "sigma_last");
+    EXPECT(dgmf_config_set_sigma_last(cfg, NAN), DGMF_ERR_INVALID_ARGUMENT, "sigma_last");
     OK(dgmf_config_set_denoise(cfg, 1));
     OK(dgmf_config_set_samples(cfg, 8));
     EXPECT(dgmf_config_set_samples(cfg, 0), DGMF_ERR_INVALID_ARGUMENT, "samples = 0");

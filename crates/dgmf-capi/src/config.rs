@@ -107,7 +107,8 @@ fn set(
     })
 }
 
-/// Number of noise levels N of the schedule, 2 ≤ N ≤ DGMF_MAX_STEPS. NFE: see docs/samplers.md.
+/// Number of noise levels N of the schedule, 2 ≤ N ≤ DGMF_MAX_STEPS (consistency: 1 ≤ N). NFE: see
+/// docs/samplers.md.
 #[no_mangle]
 pub extern "C" fn dgmf_config_set_steps(config: *mut dgmf_config, steps: usize) -> dgmf_status {
     set(config, |r| {
@@ -159,6 +160,17 @@ pub extern "C" fn dgmf_config_set_churn(
             s_max,
             s_noise,
         };
+        Ok(())
+    })
+}
+
+/// The schedule's last noise level, in the model's sigma units (consistency sampler): a positive number
+/// inside the model's [sigma_min, sigma_max] (checked when a prediction starts); by default the model's
+/// sigma_min.
+#[no_mangle]
+pub extern "C" fn dgmf_config_set_sigma_last(config: *mut dgmf_config, sigma: f32) -> dgmf_status {
+    set(config, |r| {
+        r.sampler.sigma_last = Some(sigma);
         Ok(())
     })
 }

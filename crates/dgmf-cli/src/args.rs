@@ -145,6 +145,10 @@ pub(crate) struct PredictArgs {
         value_name = "S_CHURN,S_MIN,S_MAX,S_NOISE"
     )]
     pub(crate) churn: Option<String>,
+    /// Last noise level of the schedule, in the model's σ units (consistency sampler) [default: the
+    /// model's σ_min, `dgmf info` shows it].
+    #[arg(long)]
+    pub(crate) sigma_last: Option<f32>,
     /// Skip the final denoising step.
     #[arg(long)]
     pub(crate) no_denoise: bool,

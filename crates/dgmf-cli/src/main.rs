@@ -285,6 +285,9 @@ fn sampler_config(a: &PredictArgs, c: &Contract) -> Result<SamplerConfig, Error>
             }
         }
     }
+    if let Some(v) = a.sigma_last {
+        sampler.sigma_last = Some(v);
+    }
     if a.no_denoise {
         sampler.denoise = false;
     }

@@ -152,10 +152,7 @@ impl Model {
             c,
             req,
             plan: Plan::new(req, &samples)?,
-            sigmas: req
-                .sampler
-                .schedule
-                .sigmas(req.sampler.steps, c.sigma_min, c.sigma_max),
+            sigmas: req.sampler.sigmas(c.sigma_min, c.sigma_max)?,
             deadline: req.time_limit.map(Deadline::start).transpose()?,
             progress,
             stats: RunStats {

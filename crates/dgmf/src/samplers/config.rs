@@ -51,6 +51,8 @@ pub struct SamplerConfig {
     pub denoise: bool,
     /// Churn (edm only).
     pub churn: Churn,
+    /// The schedule's last level, in the model's σ units (consistency only); `None`: the model's σ_min.
+    pub sigma_last: Option<f32>,
 }
 
 /// Noise levels of the library's default configuration (ancestral sampling, geometric schedule): 30 NFE.
@@ -83,16 +85,25 @@ impl SamplerConfig {
             corrector_steps: 1,
             denoise: true,
             churn: Churn::default(),
+            sigma_last: None,
         }
     }
 
     /// Rejects settings no sampler can run with.
     pub fn validate(&self) -> Result<()> {
-        if !(2..=MAX_STEPS).contains(&self.steps) {
+        let min = self.kind.sampler().min_steps;
+        if !(min..=MAX_STEPS).contains(&self.steps) {
             return Err(Error::invalid(format!(
-                "steps = {}; a schedule needs 2 to {MAX_STEPS} noise levels",
-                self.steps
+                "steps = {}; {} needs {min} to {MAX_STEPS} noise levels",
+                self.steps, self.kind
             )));
+        }
+        if let Some(v) = self.sigma_last {
+            if !(v.is_finite() && v > 0.0) {
+                return Err(Error::invalid(format!(
+                    "sigma_last = {v}; it must be a positive number (a noise level of the model)"
+                )));
+            }
         }
         if self.corrector_steps > MAX_CORRECTOR_STEPS {
             return Err(Error::invalid(format!(
@@ -137,6 +148,28 @@ impl SamplerConfig {
     pub fn checked_nfe(&self) -> Option<usize> {
         (self.kind.sampler().nfe)(self)?.checked_add(usize::from(self.denoise))
     }
+
+    /// The noise levels this configuration runs through for a model trained on [σ_min, σ_max]: the
+    /// schedule from σ_max down to σ_min, or to `sigma_last` where the sampler reads it; a `sigma_last`
+    /// outside the model's range is refused, naming the range.
+    pub fn sigmas(&self, sigma_min: f64, sigma_max: f64) -> Result<Vec<f32>> {
+        self.validate()?;
+        let last = match self.sigma_last {
+            Some(v) if self.kind.uses(Setting::SigmaLast) => {
+                // Compared in f32, the precision the level is given in: `sigma_last` copied from the
+                // model's own σ_min must pass.
+                if !(sigma_min as f32..=sigma_max as f32).contains(&v) {
+                    return Err(Error::invalid(format!(
+                        "sigma_last = {v} is outside the model's noise range [{sigma_min}, {sigma_max}]; \
+                         choose a level inside it (or leave it unset for sigma_min)"
+                    )));
+                }
+                f64::from(v).clamp(sigma_min, sigma_max)
+            }
+            _ => sigma_min,
+        };
+        Ok(self.schedule.sigmas(self.steps, last, sigma_max))
+    }
 }
 
 /// The spec keys of every sampler; the others are the sampler's [`Setting`]s.
@@ -165,6 +198,10 @@ impl SamplerConfig {
                 Setting::Churn => {
                     format!(" churn={},{},{},{}", c.s_churn, c.s_min, c.s_max, c.s_noise)
                 }
+                Setting::SigmaLast => match self.sigma_last {
+                    Some(v) => format!(" sigma_last={v}"),
+                    None => String::new(),
+                },
             };
         }
         s
@@ -172,7 +209,7 @@ impl SamplerConfig {
 
     /// Reads a spec written by [`SamplerConfig::spec`]: a sampler name, then any of `steps=N`,
     /// `schedule=geometric|karras`, `denoise=0|1`, `snr=X`, `corrector_steps=K`,
-    /// `churn=S_CHURN,S_MIN,S_MAX,S_NOISE`, separated by spaces. Settings not named keep the sampler's
+    /// `churn=S_CHURN,S_MIN,S_MAX,S_NOISE`, `sigma_last=X`, separated by spaces. Settings not named keep the sampler's
     /// defaults ([`SamplerConfig::new`]); the result is validated like any configuration.
     pub fn from_spec(spec: &str) -> Result<Self> {
         if spec.len() > MAX_SPEC_LEN {
@@ -250,6 +287,9 @@ impl SamplerConfig {
                     s_max,
                     s_noise,
                 };
+            }
+            (_, Some(Setting::SigmaLast)) => {
+                c.sigma_last = Some(value.parse().map_err(|_| bad("a number"))?)
             }
             (_, None) => {
                 let keys: Vec<&str> = COMMON

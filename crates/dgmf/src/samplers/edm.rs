@@ -13,6 +13,7 @@ pub(super) const EDM: Sampler = Sampler {
     stochastic: true,
     default_steps: DEFAULT_EDM_STEPS,
     default_schedule: KARRAS,
+    min_steps: 2,
     settings: &[Setting::Churn],
     nfe: two_per_interval,
     run: |c, sigmas, ctx, x, ws| sample(c.churn, sigmas, ctx, x, ws),

@@ -6,6 +6,7 @@
 //! testable with a closure.
 
 mod config;
+mod consistency;
 mod dpmpp;
 mod edm;
 mod langevin;
@@ -42,10 +43,17 @@ pub enum Setting {
     CorrectorSteps,
     /// EDM's stochastic churn (`churn`: four numbers).
     Churn,
+    /// The last noise level of the schedule when it is not the model's σ_min (`sigma_last`).
+    SigmaLast,
 }
 
 impl Setting {
-    pub const ALL: [Setting; 3] = [Setting::Snr, Setting::CorrectorSteps, Setting::Churn];
+    pub const ALL: [Setting; 4] = [
+        Setting::Snr,
+        Setting::CorrectorSteps,
+        Setting::Churn,
+        Setting::SigmaLast,
+    ];
 
     /// The setting's key in a sampler spec (`dgmf.sampler`).
     pub fn key(self) -> &'static str {
@@ -53,6 +61,7 @@ impl Setting {
             Setting::Snr => "snr",
             Setting::CorrectorSteps => "corrector_steps",
             Setting::Churn => "churn",
+            Setting::SigmaLast => "sigma_last",
         }
     }
 }
@@ -72,6 +81,8 @@ pub struct Sampler {
     pub default_steps: usize,
     /// Default schedule.
     pub default_schedule: Schedule,
+    /// Fewest noise levels it runs with (2 for a schedule with an interval; 1 where one level is a method).
+    pub min_steps: usize,
     /// The settings it reads beyond steps, schedule and denoise (a spec may set only these).
     pub settings: &'static [Setting],
     /// Network evaluations over the schedule (`steps` levels), without the final denoising step; `None`
@@ -96,6 +107,7 @@ pub const SAMPLERS: &[&Sampler] = &[
     &ode::HEUN,
     &edm::EDM,
     &dpmpp::DPMPP_2M,
+    &consistency::CONSISTENCY,
 ];
 
 /// NFE of the samplers that evaluate the network once per interval of the schedule.
@@ -123,6 +135,7 @@ impl SamplerKind {
     pub const HEUN: SamplerKind = SamplerKind(&ode::HEUN);
     pub const EDM: SamplerKind = SamplerKind(&edm::EDM);
     pub const DPMPP_2M: SamplerKind = SamplerKind(&dpmpp::DPMPP_2M);
+    pub const CONSISTENCY: SamplerKind = SamplerKind(&consistency::CONSISTENCY);
 
     /// A kind for any descriptor, listed in [`SAMPLERS`] or not (a sampler under test).
     pub const fn of(sampler: &'static Sampler) -> Self {

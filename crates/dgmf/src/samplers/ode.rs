@@ -14,6 +14,7 @@ pub(super) const EULER: Sampler = Sampler {
     stochastic: false,
     default_steps: 18,
     default_schedule: KARRAS,
+    min_steps: 2,
     settings: &[],
     nfe: one_per_interval,
     run: |_, sigmas, ctx, x, ws| euler(sigmas, ctx, x, ws),

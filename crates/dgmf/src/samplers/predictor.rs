@@ -25,6 +25,7 @@ const fn sde(name: &'static str, summary: &'static str, run: super::RunFn) -> Sa
         stochastic: true,
         default_steps: 1000,
         default_schedule: Schedule::Geometric,
+        min_steps: 2,
         settings: &[],
         nfe: one_per_interval,
         run,

@@ -35,9 +35,13 @@ impl Schedule {
         }
     }
 
-    /// The levels, computed in f64 and rounded once; the ends are exactly σ_max and σ_min.
+    /// The levels, computed in f64 and rounded once; the ends are exactly σ_max and σ_min (one level:
+    /// σ_max alone).
     pub fn sigmas(&self, n: usize, sigma_min: f64, sigma_max: f64) -> Vec<f32> {
-        assert!(n >= 2, "a schedule needs at least two levels");
+        assert!(n >= 1, "a schedule needs at least one level");
+        if n == 1 {
+            return vec![sigma_max as f32];
+        }
         let last = (n - 1) as f64;
         (0..n)
             .map(|i| {

@@ -30,7 +30,7 @@ fn sample(cfg: &SamplerConfig, rows: usize, n: usize, seed: u64) -> (Vec<f32>, u
         nfe: 0,
     };
     let mut x = vec![0.0; rows * n];
-    let sigmas = cfg.schedule.sigmas(cfg.steps, SIGMA_MIN, SIGMA_MAX);
+    let sigmas = cfg.sigmas(SIGMA_MIN, SIGMA_MAX).unwrap();
     init_state(&mut ctx, &mut x, SIGMA_MAX as f32);
     let nfe = run(
         cfg,
@@ -92,6 +92,73 @@ fn stochastic_samplers_reach_the_data_distribution() {
         assert_eq!(nfe, cfg.nfe(), "{name}");
         assert_gaussian(name, &x, rows, n, bias);
     }
+}
+
+/// Consistency sampling on N(μ, s²) has a closed form: with D(x, σ) = μ + k(σ)(x − μ), k = s²/(s² + σ²),
+/// the deviation y = x − μ starts at σ_0·ξ − μ, each jump maps it to k_i·y + σ_{i+1}·ξ', and the final
+/// denoise to k_last·y: mean −μ·Πk, variance by the same recursion.
+#[test]
+fn consistency_sampling_matches_its_closed_form() {
+    let (rows, n) = (4000, 64);
+    let m = mu(n);
+    for (steps, sigma_last, denoise) in [
+        (1, None, true),
+        (2, Some(0.3), true),
+        (2, Some(0.3), false),
+        (3, None, true),
+        (4, Some(2.0), true),
+    ] {
+        let mut cfg = SamplerConfig::new(SamplerKind::CONSISTENCY);
+        (cfg.steps, cfg.sigma_last, cfg.denoise) = (steps, sigma_last, denoise);
+        let sigmas = cfg.sigmas(SIGMA_MIN, SIGMA_MAX).unwrap();
+        assert_eq!(sigmas.len(), steps);
+        assert_eq!(sigmas[0] as f64, SIGMA_MAX);
+        if steps > 1 {
+            assert_eq!(sigmas[steps - 1], sigma_last.unwrap_or(SIGMA_MIN as f32));
+        }
+        let k = |s: f32| (S * S / (S * S + s * s)) as f64;
+        let (mut gain, mut var) = (1.0, (sigmas[0] as f64).powi(2));
+        for w in sigmas.windows(2) {
+            gain *= k(w[0]);
+            var = k(w[0]).powi(2) * var + (w[1] as f64).powi(2);
+        }
+        if denoise {
+            gain *= k(sigmas[steps - 1]);
+            var *= k(sigmas[steps - 1]).powi(2);
+        }
+        let (x, nfe) = sample(&cfg, rows, n, 5);
+        let what = format!("steps={steps} sigma_last={sigma_last:?} denoise={denoise}");
+        assert_eq!(nfe, steps - 1 + usize::from(denoise), "{what}");
+        assert_eq!(nfe, cfg.nfe(), "{what}");
+        let mut pooled = 0.0;
+        for (e, &me) in m.iter().enumerate() {
+            let col: Vec<f64> = (0..rows).map(|r| x[r * n + e] as f64).collect();
+            let mean = col.iter().sum::<f64>() / rows as f64;
+            let want = me as f64 * (1.0 - gain);
+            let se = (var / rows as f64).sqrt();
+            assert!((mean - want).abs() < 5.0 * se, "{what}: element {e} mean {mean} vs {want}");
+            pooled += col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / ((rows - 1) * n) as f64;
+        }
+        let se = (2.0 / ((rows - 1) * n) as f64).sqrt();
+        assert!((pooled / var - 1.0).abs() < 5.0 * se, "{what}: variance {pooled} vs {var}");
+    }
+}
+
+#[test]
+fn sigma_last_must_lie_in_the_model_range() {
+    let mut cfg = SamplerConfig::new(SamplerKind::CONSISTENCY);
+    for bad in [0.001, 11.0] {
+        cfg.sigma_last = Some(bad);
+        let e = cfg.sigmas(SIGMA_MIN, SIGMA_MAX).unwrap_err();
+        assert!(e.message().contains("outside the model's noise range [0.01, 10]"), "{e}");
+    }
+    // A sampler that does not read it runs its usual schedule to σ_min.
+    let mut anc = SamplerConfig::new(SamplerKind::ANCESTRAL);
+    (anc.steps, anc.sigma_last) = (5, Some(11.0));
+    assert_eq!(*anc.sigmas(SIGMA_MIN, SIGMA_MAX).unwrap().last().unwrap(), SIGMA_MIN as f32);
+    // The model's own σ_min, written in f32, is inside its range.
+    cfg.sigma_last = Some(SIGMA_MIN as f32);
+    assert_eq!(cfg.sigmas(SIGMA_MIN, SIGMA_MAX).unwrap()[1], SIGMA_MIN as f32);
 }
 
 /// The probability-flow ODE maps x_T to μ + (x_T − μ)·√(s²+σ_min²)/√(s²+σ_max²) at σ_min; the final
@@ -280,6 +347,7 @@ fn every_configuration_round_trips_through_its_spec() {
         c.snr = 0.25;
         c.corrector_steps = 3;
         c.churn.s_churn = 5.5;
+        c.sigma_last = Some(0.25);
         let back = SamplerConfig::from_spec(&c.spec()).unwrap();
         // Settings a sampler does not use are not written, so they come back as its defaults.
         let mut want = c;
@@ -289,6 +357,9 @@ fn every_configuration_round_trips_through_its_spec() {
         }
         if c.kind != SamplerKind::EDM {
             want.churn = Churn::default();
+        }
+        if !c.kind.uses(Setting::SigmaLast) {
+            want.sigma_last = None;
         }
         assert_eq!(back, want, "{}", c.spec());
     }
@@ -320,6 +391,10 @@ fn bad_specs_say_what_is_wrong() {
         ("pc snr=-1", "snr"),
         ("edm churn=1,2,3", "four numbers"),
         ("edm churn=1,2,3,nan", "churn"),
+        ("consistency sigma_last=low", "`low` is not a number"),
+        ("consistency sigma_last=-1", "sigma_last = -1"),
+        ("consistency steps=0", "1 to 100000"),
+        ("ancestral sigma_last=1", "`sigma_last` is not a setting of ancestral"),
         ("warp steps=8", "unknown sampler `warp`"),
     ] {
         let e = SamplerConfig::from_spec(spec).unwrap_err();
@@ -346,6 +421,7 @@ mod toy {
         stochastic: false,
         default_steps: 9,
         default_schedule: Schedule::Geometric,
+        min_steps: 2,
         settings: &[Setting::Snr],
         nfe: |c| c.steps.checked_sub(1)?.checked_mul(3),
         run: |_, sigmas, ctx, x, ws| {
