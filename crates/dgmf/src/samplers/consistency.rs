@@ -13,7 +13,8 @@ use crate::error::Result;
 
 pub(super) const CONSISTENCY: Sampler = Sampler {
     name: "consistency",
-    summary: "multistep consistency sampling: denoise, re-noise to the next level (Song et al. 2023)",
+    summary:
+        "multistep consistency sampling: denoise, re-noise to the next level (Song et al. 2023)",
     stochastic: true,
     default_steps: 2,
     default_schedule: Schedule::Geometric,

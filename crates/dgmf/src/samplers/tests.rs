@@ -136,11 +136,17 @@ fn consistency_sampling_matches_its_closed_form() {
             let mean = col.iter().sum::<f64>() / rows as f64;
             let want = me as f64 * (1.0 - gain);
             let se = (var / rows as f64).sqrt();
-            assert!((mean - want).abs() < 5.0 * se, "{what}: element {e} mean {mean} vs {want}");
+            assert!(
+                (mean - want).abs() < 5.0 * se,
+                "{what}: element {e} mean {mean} vs {want}"
+            );
             pooled += col.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / ((rows - 1) * n) as f64;
         }
         let se = (2.0 / ((rows - 1) * n) as f64).sqrt();
-        assert!((pooled / var - 1.0).abs() < 5.0 * se, "{what}: variance {pooled} vs {var}");
+        assert!(
+            (pooled / var - 1.0).abs() < 5.0 * se,
+            "{what}: variance {pooled} vs {var}"
+        );
     }
 }
 
@@ -150,15 +156,25 @@ fn sigma_last_must_lie_in_the_model_range() {
     for bad in [0.001, 11.0] {
         cfg.sigma_last = Some(bad);
         let e = cfg.sigmas(SIGMA_MIN, SIGMA_MAX).unwrap_err();
-        assert!(e.message().contains("outside the model's noise range [0.01, 10]"), "{e}");
+        assert!(
+            e.message()
+                .contains("outside the model's noise range [0.01, 10]"),
+            "{e}"
+        );
     }
     // A sampler that does not read it runs its usual schedule to σ_min.
     let mut anc = SamplerConfig::new(SamplerKind::ANCESTRAL);
     (anc.steps, anc.sigma_last) = (5, Some(11.0));
-    assert_eq!(*anc.sigmas(SIGMA_MIN, SIGMA_MAX).unwrap().last().unwrap(), SIGMA_MIN as f32);
+    assert_eq!(
+        *anc.sigmas(SIGMA_MIN, SIGMA_MAX).unwrap().last().unwrap(),
+        SIGMA_MIN as f32
+    );
     // The model's own σ_min, written in f32, is inside its range.
     cfg.sigma_last = Some(SIGMA_MIN as f32);
-    assert_eq!(cfg.sigmas(SIGMA_MIN, SIGMA_MAX).unwrap()[1], SIGMA_MIN as f32);
+    assert_eq!(
+        cfg.sigmas(SIGMA_MIN, SIGMA_MAX).unwrap()[1],
+        SIGMA_MIN as f32
+    );
 }
 
 /// The probability-flow ODE maps x_T to μ + (x_T − μ)·√(s²+σ_min²)/√(s²+σ_max²) at σ_min; the final
@@ -394,7 +410,10 @@ fn bad_specs_say_what_is_wrong() {
         ("consistency sigma_last=low", "`low` is not a number"),
         ("consistency sigma_last=-1", "sigma_last = -1"),
         ("consistency steps=0", "1 to 100000"),
-        ("ancestral sigma_last=1", "`sigma_last` is not a setting of ancestral"),
+        (
+            "ancestral sigma_last=1",
+            "`sigma_last` is not a setting of ancestral",
+        ),
         ("warp steps=8", "unknown sampler `warp`"),
     ] {
         let e = SamplerConfig::from_spec(spec).unwrap_err();
