@@ -264,7 +264,7 @@ def compare(out_path, module, feeds, what="torch vs onnxruntime", tol=1e-4):
 def export_contract(net, manifest: Manifest, out, *, shape, output="score", sigma_min, sigma_max,
                     data_shift=0.0, data_scale=1.0, example_inputs=None, normalize_inputs=False,
                     precondition=False, sigma_data=1.0, description=None, max_bytes=None,
-                    check_rows=16, require_cli=False, already_wrapped=False):
+                    check_rows=16, require_cli=False, already_wrapped=False, sampler=None):
     """Exports `net` as a contract-v1 model at `out` and checks it (module doc). Returns the
     metadata written. `example_inputs`: a dict of contract inputs (float32 arrays; default: random
     over the manifest's ranges). `already_wrapped`: net already has the contract's forward."""
@@ -279,6 +279,8 @@ def export_contract(net, manifest: Manifest, out, *, shape, output="score", sigm
     meta = metadata(manifest, shape, sigma_min, sigma_max, data_shift, data_scale, output)
     if description:
         meta["dgmf.description"] = description
+    if sampler:
+        meta["dgmf.sampler"] = sampler  # the sampler the model is made for (a student's)
     feeds = example_inputs or random_inputs(manifest, shape, max(check_rows, 2), sigma_min, sigma_max)
     expected = ["z", "sigma", "params", "fidelity"] + (["coords"] if manifest.coords else [])
     if list(feeds) != expected:

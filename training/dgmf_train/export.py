@@ -164,13 +164,16 @@ def main(argv=None, prog=None):
     known = known_values(ck, args.known)
     manifest, shape = checkpoint_manifest(ck), tuple(ck["shape"])
     description = manifest.description + ("; " + known_note(manifest.name) if known is not None else "")
+    if "distill" in ck:
+        description += (f"; a student distilled from {ck['distill']['teacher']} for `{ck['sampler']}` "
+                        "(dgmf-train distill)")
     feeds = random_inputs(manifest, shape, args.check_rows, ck["sigma_min"], ck["sigma_max"])
     try:
         export_contract(Exported(net, known), manifest, args.out, shape=shape, output="score",
                         sigma_min=ck["sigma_min"], sigma_max=ck["sigma_max"],
                         data_shift=ck["shift"], data_scale=ck["scale"], example_inputs=feeds,
                         description=description, max_bytes=MAX_BYTES, already_wrapped=True,
-                        require_cli=True)
+                        require_cli=True, sampler=ck.get("sampler"))
         if args.fp16:
             export_fp16(args.out, args.fp16, feeds)
     except ContractError as e:

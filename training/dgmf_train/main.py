@@ -4,13 +4,14 @@
     dgmf-train split    DATA.json --out DIR            train / calibration / test split by a seed
     dgmf-train fit      DIR/train.json --out run.pt    train the score model (or --baseline)
     dgmf-train export   run.pt model.onnx              contract-v1 ONNX, checked with ORT + dgmf info
+    dgmf-train distill  model.onnx --out fast.pt       a one- or two-step student of a score model
     dgmf-train calibrate model.onnx --data DIR/calib   fit dgmf.std_scale (and its sampler) into the model
     dgmf-train quantize model.onnx DIR/train.json q.onnx   an int8 (QDQ) copy, checked against float
     dgmf-train evaluate model.onnx --data DIR/test     error and ±1σ/±2σ coverage on held-out cases
     dgmf-train compare  DATA.json --out DIR            DGMF against GP baselines on your data
     dgmf-train generate --out data                     the built-in benchmarks, in the same format
 
-fit and export need torch (pip install 'dgmf-train[train]'), compare SMT ('dgmf-train[compare]'), quantize onnx and onnxruntime; calibrate and evaluate run the engine's
+fit, export and distill need torch (pip install 'dgmf-train[train]'), compare SMT ('dgmf-train[compare]'), quantize onnx and onnxruntime; calibrate and evaluate run the engine's
 own sampler through the `dgmf` CLI (found as $DGMF_CLI, on PATH, or in this checkout's target/release).
 Each command's --help has the details.
 """
@@ -144,6 +145,7 @@ COMMANDS = {
     "split": _split,
     "fit": _needs_torch("train", "fit"),
     "export": _needs_torch("export", "export"),
+    "distill": _needs_torch("distill", "distill"),
     "calibrate": lambda argv: _engine(argv, "dgmf-train calibrate", write=True),
     "evaluate": lambda argv: _engine(argv, "dgmf-train evaluate", write=False),
     "compare": _compare,
