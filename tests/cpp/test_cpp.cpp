@@ -59,6 +59,9 @@ int main(int argc, char** argv) {
     CHECK(cfg.nfe() == 35, "heun nfe");
     cfg.set_steps(10).set_samples(4).set_seed(5).set_max_batch(3).set_schedule("karras").set_memory_limit(1 << 30);
     expect_error([&] { dgmf::Config("nope"); }, DGMF_ERR_INVALID_ARGUMENT, "unknown sampler `nope`");
+    dgmf::Config one("consistency");
+    CHECK(one.set_steps(1).set_sigma_last(0.5f).nfe() == 1, "consistency with one level: one evaluation");
+    expect_error([&] { one.set_sigma_last(-1.0f); }, DGMF_ERR_INVALID_ARGUMENT, "sigma_last");
     CHECK(dgmf::Config().nfe() == DGMF_DEFAULT_STEPS, "the default config is ancestral with 30 levels");
     CHECK(model.precision() == "fp32", "precision");
     CHECK(dgmf::Config::for_model(model).nfe() == DGMF_DEFAULT_STEPS, "no recommendation: the default");

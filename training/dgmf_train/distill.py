@@ -37,7 +37,7 @@ import torch
 
 from . import engine
 from .contract import ContractError
-from .train import checkpoint_manifest, checkpoint_model, lr_at, snapshot_path
+from .train import Budget, checkpoint_manifest, checkpoint_model, ema_update
 
 
 def load_teacher(path):
@@ -217,25 +217,15 @@ def main(argv=None, prog=None):
 
     def save(path, seconds):
         out = dict(ck, model=net.state_dict(), ema=ema.state_dict(), optimizer=opt.state_dict(),
-                   steps=step, seconds=seconds, log=log, sampler=spec,
+                   steps=clock.step, seconds=seconds, log=clock.log, sampler=spec,
                    distill=dict(vars(a), teacher_sampler=sampler, method="energy score"))
         Path(path).parent.mkdir(parents=True, exist_ok=True)
         torch.save(out, path)
         print(f"wrote {path}", flush=True)
 
-    budget = 60.0 * a.minutes
-    n_snap = int(spent // (60.0 * a.snapshot_minutes)) if a.snapshot_minutes > 0 else 0
-    start = time.perf_counter() - spent
-    running, n_run = 0.0, 0
-    while step < a.max_steps:
-        elapsed = time.perf_counter() - start
-        if elapsed >= budget:
-            break
-        if a.snapshot_minutes > 0 and elapsed >= 60.0 * a.snapshot_minutes * (n_snap + 1):
-            n_snap += 1
-            save(snapshot_path(a.out, a.snapshot_minutes * n_snap), elapsed)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(max(elapsed / budget, step / a.max_steps), a.lr)
+    clock = Budget(a.minutes, a.max_steps, opt, a.lr, a.out, save, a.snapshot_minutes, a.log_every,
+                   step, spent, log, what="energy score")
+    for _ in clock.steps():
         idx = torch.randint(len(params), (a.batch,), generator=gen)
         x1, x2 = student.steps([c[idx] for c in cond], a.student_samples, gen, a.steps == 2)
         target = y[idx].flatten(2)
@@ -245,19 +235,10 @@ def main(argv=None, prog=None):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        with torch.no_grad():
-            for pe, pm in zip(ema.parameters(), net.parameters()):
-                pe.lerp_(pm, 1 - a.ema)
-        step += 1
-        running, n_run = running + loss.item(), n_run + 1
-        if step % a.log_every == 0:
-            el = time.perf_counter() - start
-            log.append((step, el, running / n_run))
-            print(f"step {step:6d}  {el:7.1f} s  energy score {running / n_run:.5f}", flush=True)
-            running, n_run = 0.0, 0
-    el = time.perf_counter() - start
-    print(f"done: {step} steps in {el:.1f} s; the student's sampler: {spec}")
-    save(a.out, el)
+        ema_update(ema, net, a.ema)
+        clock.done(loss.item())
+    print(f"the student's sampler: {spec}")
+    clock.finish()
 
 
 def teacher_spec(onnx):

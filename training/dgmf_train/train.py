@@ -116,6 +116,60 @@ def lr_at(progress, lr, warmup=0.02):
     return lr * (0.05 + 0.95 * 0.5 * (1 + math.cos(math.pi * min(progress, 1.0))))
 
 
+@torch.no_grad()
+def ema_update(ema, model, decay):
+    """ema <- decay * ema + (1 - decay) * model, parameter by parameter."""
+    for pe, pm in zip(ema.parameters(), model.parameters()):
+        pe.lerp_(pm, 1 - decay)
+
+
+class Budget:
+    """The wall-clock loop the trainers share (fit, distill): a budget of `minutes` that counts the time a
+    resumed run already spent, a step cap, the learning-rate schedule over whichever ends first, a
+    snapshot every `snapshot_minutes` (`save(path, seconds)`), and the running loss's log."""
+
+    def __init__(self, minutes, max_steps, opt, lr, out, save, snapshot_minutes=0.0, log_every=200,
+                 step=0, spent=0.0, log=(), what="loss"):
+        self.budget, self.max_steps, self.opt, self.lr = 60.0 * minutes, max_steps, opt, lr
+        self.out, self.save, self.every, self.log_every = out, save, snapshot_minutes, log_every
+        self.step, self.log, self.what = step, list(log), what
+        self.n_snap = int(spent // (60.0 * snapshot_minutes)) if snapshot_minutes > 0 else 0
+        self.running, self.n_run = 0.0, 0
+        self.t0 = time.perf_counter() - spent
+
+    def elapsed(self):
+        return time.perf_counter() - self.t0
+
+    def steps(self):
+        """Yields before each optimiser step, the learning rate set and any due snapshot written."""
+        while self.step < self.max_steps:
+            elapsed = self.elapsed()
+            if elapsed >= self.budget:
+                return
+            if self.every > 0 and elapsed >= 60.0 * self.every * (self.n_snap + 1):
+                self.n_snap += 1
+                self.save(snapshot_path(self.out, self.every * self.n_snap), elapsed)
+            for g in self.opt.param_groups:
+                g["lr"] = lr_at(max(elapsed / self.budget, self.step / self.max_steps), self.lr)
+            yield self.step
+
+    def done(self, loss):
+        """Counts a step of `loss` and logs the running mean every `log_every` steps."""
+        self.step += 1
+        self.running, self.n_run = self.running + loss, self.n_run + 1
+        if self.step % self.log_every == 0:
+            el = self.elapsed()
+            self.log.append((self.step, el, self.running / self.n_run))
+            print(f"step {self.step:6d}  {el:7.1f} s  {1e3 * el / self.step:6.1f} ms/step  {self.what} "
+                  f"{self.running / self.n_run:.5f}  lr {self.opt.param_groups[0]['lr']:.2e}", flush=True)
+            self.running, self.n_run = 0.0, 0
+
+    def finish(self):
+        el = self.elapsed()
+        print(f"done: {self.step} steps in {el:.1f} s ({1e3 * el / max(self.step, 1):.1f} ms/step)")
+        self.save(self.out, el)
+
+
 def snapshot_path(out, minutes):
     """`runs/burgers.pt`, 10 -> `runs/burgers_10min.pt`."""
     out = Path(out)
@@ -206,27 +260,18 @@ def main(argv=None, prog=None):
                         baseline=args.baseline, shape=shape,
                         model=model.state_dict(), ema=ema.state_dict(),
                         optimizer=opt.state_dict(), shift=shift.tolist(),
-                        scale=scale.tolist(), sigma_min=SIGMA_MIN, sigma_max=sigma_max, steps=step,
-                        seconds=seconds, log=log, args=vars(args)), path)
+                        scale=scale.tolist(), sigma_min=SIGMA_MIN, sigma_max=sigma_max, steps=clock.step,
+                        seconds=seconds, log=clock.log, args=vars(args)), path)
         print(f"wrote {path}", flush=True)
 
-    budget = 60.0 * args.minutes
-    log, running, n_run, step, spent = [], 0.0, 0, 0, 0.0
+    step, spent, log = 0, 0.0, []
     if resume is not None:
         log, step, spent = list(resume["log"]), int(resume["steps"]), float(resume["seconds"])
         print(f"resuming {args.resume}: {step} steps, {spent:.0f} s already spent", flush=True)
         gen.manual_seed(args.seed + step)  # fresh batches, not a replay of the first ones
-    n_snap = int(spent // (60.0 * args.snapshot_minutes)) if args.snapshot_minutes > 0 else 0
-    t0 = time.perf_counter() - spent
-    while step < args.steps:
-        elapsed = time.perf_counter() - t0
-        if elapsed >= budget:
-            break
-        if args.snapshot_minutes > 0 and elapsed >= 60.0 * args.snapshot_minutes * (n_snap + 1):
-            n_snap += 1
-            save(snapshot_path(args.out, args.snapshot_minutes * n_snap), elapsed)
-        for g in opt.param_groups:
-            g["lr"] = lr_at(max(elapsed / budget, step / args.steps), args.lr)
+    clock = Budget(args.minutes, args.steps, opt, args.lr, args.out, save, args.snapshot_minutes,
+                   args.log_every, step, spent, log)
+    for step in clock.steps():
         idx = torch.randint(len(x), (args.batch,), generator=gen)
         xb, cb = x[idx], [c[idx] for c in cond]
         if args.baseline:
@@ -242,23 +287,9 @@ def main(argv=None, prog=None):
         opt.zero_grad(set_to_none=True)
         loss.backward()
         opt.step()
-        with torch.no_grad():
-            decay = min(args.ema, (1 + step) / (10 + step))  # short EMA while it is young
-            for pe, pm in zip(ema.parameters(), model.parameters()):
-                pe.lerp_(pm, 1 - decay)
-        step += 1
-        running += loss.item()
-        n_run += 1
-        if step % args.log_every == 0:
-            el = time.perf_counter() - t0
-            log.append((step, el, running / n_run))
-            print(f"step {step:6d}  {el:7.1f} s  {1e3 * el / step:6.1f} ms/step  "
-                  f"loss {running / n_run:.5f}  lr {opt.param_groups[0]['lr']:.2e}", flush=True)
-            running, n_run = 0.0, 0
-    el = time.perf_counter() - t0
-    print(f"done: {step} steps in {el:.1f} s ({1e3 * el / max(step, 1):.1f} ms/step)")
-
-    save(args.out, el)
+        ema_update(ema, model, min(args.ema, (1 + step) / (10 + step)))  # short EMA while it is young
+        clock.done(loss.item())
+    clock.finish()
 
 
 if __name__ == "__main__":
