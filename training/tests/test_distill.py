@@ -70,3 +70,24 @@ def test_tiny_student_samples_the_teachers_answer_in_one_evaluation(tmp_path):
     assert report["sampler"] == "consistency" and report["nfe"] == 1
     assert rel.mean() < 0.2, rel  # measured 0.115 (the teacher's own one-step answer: 0.131)
     assert np.isfinite(std).all() and std.mean() > 0
+
+
+def test_distill_resumes_from_a_snapshot(tmp_path):
+    """An interrupted distillation continues (steps, time and log carry on) from its snapshot."""
+    require("torch")
+    import torch
+    from dgmf_train import distill, train
+    dataset.save(toy((20, 20)), tmp_path / "toy.json")
+    teacher = tmp_path / "teacher.pt"
+    train.main([str(tmp_path / "toy.json"), "--out", str(teacher), "--steps", "3", "--threads", "1",
+                "--channels", "4,4,4", "--emb", "8"])
+    common = [str(teacher), "--conditions", "8", "--teacher-samples", "2", "--student-samples", "2",
+              "--batch", "2", "--threads", "1", "--log-every", "1"]
+    first = tmp_path / "s1.pt"
+    distill.main(common + ["--out", str(first), "--max-steps", "3"])
+    second = tmp_path / "s2.pt"
+    distill.main(common + ["--out", str(second), "--max-steps", "5", "--resume", str(first)])
+    a, b = (torch.load(p, weights_only=False) for p in (first, second))
+    assert (a["steps"], b["steps"]) == (3, 5) and b["seconds"] > a["seconds"]
+    assert [r[0] for r in b["log"]] == [1, 2, 3, 4, 5]
+    assert b["sampler"].startswith("consistency steps=2") and b["distill"]["method"] == "energy score"
