@@ -286,11 +286,11 @@ fn hostile_sampler_scale_and_long_metadata() {
     let refused: Vec<(Vec<u8>, &str)> = vec![
         (
             with_metadata(&recommends, &[("dgmf.sampler", "heun steps=0")]),
-            "dgmf.sampler: steps = 0; a schedule needs 2 to 100000",
+            "dgmf.sampler: steps = 0; heun needs 2 to 100000",
         ),
         (
             with_metadata(&recommends, &[("dgmf.sampler", "heun steps=1000000000000")]),
-            "steps = 1000000000000; a schedule needs 2 to 100000",
+            "steps = 1000000000000; heun needs 2 to 100000",
         ),
         (
             with_metadata(&recommends, &[("dgmf.sampler", "heun steps=-3")]),

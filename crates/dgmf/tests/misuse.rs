@@ -60,7 +60,7 @@ fn each_contract_violation_names_its_cause() {
         (
             "sampler_spec",
             ErrorKind::Contract,
-            "dgmf.sampler: steps = 1; a schedule needs 2 to 100000 noise levels",
+            "dgmf.sampler: steps = 1; heun needs 2 to 100000 noise levels",
         ),
         ("missing_sigma", ErrorKind::Contract, "no input `sigma`"),
         (
@@ -167,9 +167,9 @@ fn each_invalid_request_names_its_cause() {
         (Box::new(|r| r.n_samples = 0), "n_samples = 0"),
         (Box::new(|r| r.max_batch = 0), "max_batch = 0"),
         (Box::new(|r| r.queries.clear()), "no queries"),
-        (Box::new(|r| r.sampler.steps = 1), "a schedule needs 2 to 100000 noise levels"),
-        (Box::new(|r| r.sampler.steps = 1_000_000_000_000), "a schedule needs 2 to 100000 noise levels"),
-        (Box::new(|r| r.sampler.steps = usize::MAX), "a schedule needs 2 to 100000 noise levels"),
+        (Box::new(|r| r.sampler.steps = 1), "needs 2 to 100000 noise levels"),
+        (Box::new(|r| r.sampler.steps = 1_000_000_000_000), "needs 2 to 100000 noise levels"),
+        (Box::new(|r| r.sampler.steps = usize::MAX), "needs 2 to 100000 noise levels"),
         (
             Box::new(|r| {
                 r.sampler = dgmf::SamplerConfig::new(dgmf::SamplerKind::PC);
@@ -183,6 +183,13 @@ fn each_invalid_request_names_its_cause() {
                 r.queries[0].params[0] = 1e39;
             }),
             "beyond the float32 range",
+        ),
+        (
+            Box::new(|r| {
+                r.sampler = dgmf::SamplerConfig::new(dgmf::SamplerKind::CONSISTENCY);
+                r.sampler.sigma_last = Some(1e9);
+            }),
+            "sigma_last = 1000000000 is outside the model's noise range",
         ),
         (
             // A memory limit above what the machine has: refused cleanly, never an abort or an OOM kill.
