@@ -3,6 +3,8 @@
 time of the 16-sample ensemble, both through libdgmf in one run.
 
     cd training && python3 -m dgmf_reports.students poisson runs/poisson_fast.onnx [--cases 64]
+    cd training && python3 -m dgmf_reports.students poisson ../models/poisson_fast.onnx \
+        --ci-json ../models/poisson/accuracy_fast.json     (a shipped student: the figures CI checks)
 """
 from __future__ import annotations
 
@@ -37,13 +39,40 @@ def calibrated(model, name, out):
     return out
 
 
+def ci_figures(name, model, cases=16):
+    """The figures crates/dgmf/tests/accuracy.rs checks for a shipped model, as it computes them: the
+    model's own sampler, seed 0; one sample on the first `cases` test cases and on the box set; the
+    ±2σ coverage of the 16-sample calibrated std on the same cases (points with std 0 left out)."""
+    import numpy as np
+    from dgmf_train.contract import read_metadata
+    meta = read_metadata(model).raw
+    t = subset(load_testset(name), cases)
+    box = load_testset(name, "box")
+    with tempfile.TemporaryDirectory() as tmp:
+        one, _, _ = predict_testset(name, t, None, None, tmp, model=model)
+        boxed, _, _ = predict_testset(name, box, None, None, tmp, model=model)
+        mean, std, _ = predict_testset(name, t, None, None, tmp, samples=16, std=True, model=model)
+    e, eb = per_case_error(one, t), per_case_error(boxed, box)
+    live = std > 0
+    cov = float((np.abs(mean - t["u"])[live] <= 2 * std[live]).mean())
+    return dict(spec=meta["dgmf.sampler"], cases=cases, seed=0, samples=1, mean=float(e.mean()),
+                worst=float(e.max()), box=dict(cases=len(eb), worst=float(eb.max())),
+                calibration=dict(samples=16, seed=0, cases=cases, coverage_2sigma=cov,
+                                 scale=float(np.float32(meta["dgmf.std_scale"]))))
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("bench")
     ap.add_argument("student", help="the student's .onnx (calibrated here on a copy)")
     ap.add_argument("--cases", type=int, default=64, help="first test cases to score")
     ap.add_argument("--json", help="also write the rows here")
+    ap.add_argument("--ci-json", help="write the figures the engine's accuracy test checks for this "
+                                      "(shipped, calibrated) student here, and nothing else")
     a = ap.parse_args(argv)
+    if a.ci_json:
+        Path(a.ci_json).write_text(json.dumps(ci_figures(a.bench, a.student), indent=1) + "\n")
+        return print(f"wrote {a.ci_json}")
     t = subset(load_testset(a.bench), a.cases)
     with tempfile.TemporaryDirectory() as tmp:
         rows = [measure(a.bench, REPO / "models" / f"{a.bench}.onnx", t, tmp),

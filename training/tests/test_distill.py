@@ -91,3 +91,16 @@ def test_distill_resumes_from_a_snapshot(tmp_path):
     assert (a["steps"], b["steps"]) == (3, 5) and b["seconds"] > a["seconds"]
     assert [r[0] for r in b["log"]] == [1, 2, 3, 4, 5]
     assert b["sampler"].startswith("consistency steps=2") and b["distill"]["method"] == "energy score"
+
+
+def test_conditions_cover_the_declared_box_and_its_corners():
+    from dgmf_train import benchmarks
+    from dgmf_train.distill import draw_conditions
+    m = benchmarks.manifest("burgers")
+    params, fid, coords = draw_conditions(m, 4000, np.random.default_rng(0))
+    for x, ranges in ((params, m.params), (coords, m.coords)):
+        lo, hi = np.array([r.min for r in ranges]), np.array([r.max for r in ranges])
+        assert (x >= lo).all() and (x <= hi).all()
+        at_end = ((x == lo) | (x == hi)).all(axis=1).mean()
+        assert 0.02 < at_end < 0.25  # corners are drawn (1/4 of the rows, each end with probability 1/2)
+    assert 0.45 < (fid == m.fidelity.target_value()).mean() < 0.85 and set(np.unique(fid)) == {0.0, 1.0, 2.0}
