@@ -118,7 +118,7 @@ def bench_lines(name, rows, costs, floor=None):
         lines.append(f"- The floor: the finest training solver is {100 * floor:.3f} % from the converged reference "
                      "on the same test cases (dotted line); an arm trained on its runs can hardly get below it.")
     d = next((r for r in rows if r["arm"] == "dgmf"), None)
-    lines.append(f"- Test: the first {rows[0]['test_cases']} cases of the shipped test split (exact references)"
+    lines.append(f"- Test: the first {rows[0]['test_cases']} cases of the shipped test split (its converged references)"
                  + (f"; DGMF's answer is the mean of {d['samples']} samples with the shipped model's sampler "
                     f"({d['sampler']})" if d else "") + ".")
     nets = [r for r in rows if "train_steps" in r]
