@@ -42,5 +42,6 @@ cmp "$work/sweep-1.npy" "$work/sweep_f-1.npy"
 echo "sweeps identical on 1, 2 and 3 ranks, C++ and Fortran"
 
 "${run[@]}" -np 3 "$work/build/ensemble" "$model" 1 --gpus-per-node 2 --print-devices >"$work/devices.txt"
-printf 'rank 0 (local 0): cuda:0\nrank 1 (local 1): cuda:1\nrank 2 (local 2): cuda:0\n' | diff - "$work/devices.txt"
+# Sorted: the ranks print concurrently, so their lines reach the file in any order.
+printf 'rank 0 (local 0): cuda:0\nrank 1 (local 1): cuda:1\nrank 2 (local 2): cuda:0\n' | diff - <(sort "$work/devices.txt")
 echo "rank -> GPU mapping as documented"

@@ -83,8 +83,17 @@ fn load_set(dir: &Path, model: &Model, cases: Option<usize>) -> Set {
 }
 
 fn request(doc: &Value, set: &Set, samples: usize) -> Request {
-    let mut cfg = SamplerConfig::new(SamplerKind::parse(doc["sampler"].as_str().unwrap()).unwrap());
-    cfg.steps = doc["steps"].as_u64().unwrap() as usize;
+    // A student's figures name its whole sampler spec (`consistency ... sigma_last=...`).
+    let cfg = match doc["spec"].as_str() {
+        Some(spec) => SamplerConfig::from_spec(spec).unwrap(),
+        None => {
+            let kind = SamplerKind::parse(doc["sampler"].as_str().unwrap()).unwrap();
+            SamplerConfig {
+                steps: doc["steps"].as_u64().unwrap() as usize,
+                ..SamplerConfig::new(kind)
+            }
+        }
+    };
     let mut req = Request::new(set.queries.clone(), cfg);
     req.seed = doc["seed"].as_u64().unwrap();
     req.n_samples = samples;
@@ -118,12 +127,20 @@ fn assert_within(name: &str, what: &str, got: f64, documented: f64) {
 /// `sanity`: a mean error any real surrogate beats by far (a zero or mean-field guess is ~1 for the PDEs;
 /// for the L-bracket the test set's own mean design is 0.56 from the SIMP optima, the uniform start 0.66).
 fn check(name: &str, sanity: f64) {
+    check_model(name, name, "accuracy.json", sanity);
+}
+
+/// `models/<file>.onnx` on the test sets of `models/<name>/` against the figures in `models/<name>/<doc>`
+/// (a student, `<name>_fast.onnx`, has its own: `accuracy_fast.json`).
+fn check_model(name: &str, file: &str, doc: &str, sanity: f64) {
     let dir = models().join(name);
     let doc: Value =
-        serde_json::from_str(&std::fs::read_to_string(dir.join("accuracy.json")).unwrap())
-            .expect("valid JSON");
-    let model = Model::load(dir.with_extension("onnx"), &SessionOptions::default())
-        .unwrap_or_else(|e| panic!("{name}: {e}"));
+        serde_json::from_str(&std::fs::read_to_string(dir.join(doc)).unwrap()).expect("valid JSON");
+    let model = Model::load(
+        models().join(format!("{file}.onnx")),
+        &SessionOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{file}: {e}"));
 
     // The test split's first cases against the exact solutions.
     let set = load_set(&dir, &model, Some(doc["cases"].as_u64().unwrap() as usize));
@@ -200,6 +217,12 @@ fn shipped_heat_model_meets_its_documented_accuracy() {
 #[test]
 fn shipped_burgers_model_meets_its_documented_accuracy() {
     check("burgers", 0.1);
+}
+
+/// The few-step student (docs/distill.md): two network evaluations a sample.
+#[test]
+fn shipped_burgers_student_meets_its_documented_accuracy() {
+    check_model("burgers", "burgers_fast", "accuracy_fast.json", 0.1);
 }
 
 #[test]
