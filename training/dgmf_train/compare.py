@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import subprocess
 import time
 from dataclasses import replace
@@ -152,27 +151,17 @@ def train_network(ds, arm, stem, minutes, steps=None, seed=0, threads=2, extra=(
     data, ck, onnx = stem.with_suffix(".json"), stem.with_suffix(".pt"), stem.with_suffix(".onnx")
     if not ck.exists():
         dataset.save(ds, data)
-        snaps = snapshots(ck)
+        snaps = fit.snapshots(ck)
         fit.main([str(data), "--out", str(ck), "--minutes", str(minutes), "--seed", str(seed),
                   "--threads", str(threads), "--log-every", "1000000", "--snapshot-minutes", "1"]
                  + (["--resume", str(snaps[-1])] if snaps else [])
                  + (["--steps", str(steps)] if steps else []) + (["--baseline"] if arm == "regression" else [])
                  + [str(e) for e in extra])
-        for snap in snapshots(ck):
+        for snap in fit.snapshots(ck):
             snap.unlink()
     if not onnx.exists():
         export.main([str(ck), str(onnx)])
     return onnx
-
-
-def snapshots(ck):
-    """The snapshots `fit --snapshot-minutes` wrote beside checkpoint `ck`, oldest first."""
-    found = []
-    for path in ck.parent.glob(f"{ck.stem}_*min{ck.suffix}"):
-        m = re.fullmatch(rf"{re.escape(ck.stem)}_(\d+(?:\.\d+)?)min", path.stem)
-        if m:
-            found.append((float(m.group(1)), path))
-    return [path for _, path in sorted(found)]
 
 
 def network_predict(onnx, arm, trained_on, test, calib, calib_dir, samples, sampler=None, steps=None):

@@ -37,7 +37,7 @@ import torch
 
 from . import engine
 from .contract import ContractError
-from .train import Budget, checkpoint_manifest, checkpoint_model, ema_update
+from .train import Budget, checkpoint_manifest, checkpoint_model, ema_update, fidelity_inputs
 
 
 def load_teacher(path):
@@ -105,8 +105,8 @@ def energy_score(g, y):
 class Student:
     """The teacher's network with the consistency sampler's one- and two-step maps."""
 
-    def __init__(self, net, sigma_max, sigma_last):
-        self.net, self.sigma_max, self.sigma_last = net, sigma_max, sigma_last
+    def __init__(self, net, shape, sigma_max, sigma_last):
+        self.net, self.shape, self.sigma_max, self.sigma_last = net, tuple(shape), sigma_max, sigma_last
 
     def steps(self, cond, m, gen, two):
         """(one-step, two-step or None) samples [B, M, *shape] for the conditions [B, ...]."""
@@ -125,11 +125,9 @@ class Student:
 
 
 def network_conditions(manifest, params, fid, coords):
-    """The network's conditioning tensors (one-hot fidelity for a discrete one)."""
-    f = manifest.fidelity
-    fv = (np.eye(f.levels, dtype=np.float32)[fid.astype(np.int64)] if f.kind == "discrete"
-          else fid.astype(np.float32)[:, None])
-    out = [torch.from_numpy(params.astype(np.float32)), torch.from_numpy(fv)]
+    """The network's conditioning tensors (train.network_inputs' forms)."""
+    out = [torch.from_numpy(params.astype(np.float32)),
+           torch.from_numpy(fidelity_inputs(manifest.fidelity, fid))]
     if coords is not None:
         out.append(torch.from_numpy(coords.astype(np.float32)))
     return out
@@ -211,8 +209,7 @@ def main(argv=None, prog=None):
         opt.load_state_dict(resume["optimizer"])
         step, spent, log = int(resume["steps"]), float(resume["seconds"]), list(resume["log"])
         print(f"resuming {a.resume}: {step} steps, {spent:.0f} s already spent", flush=True)
-    student = Student(net, ck["sigma_max"], a.sigma_last)
-    student.shape = shape
+    student = Student(net, shape, ck["sigma_max"], a.sigma_last)
     gen = torch.Generator().manual_seed(a.seed + step)
     spec = (f"consistency steps={a.steps} schedule=geometric denoise=1"
             + (f" sigma_last={np.format_float_positional(np.float32(a.sigma_last))}" if a.steps == 2 else ""))

@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import copy
 import math
+import re
 import time
 from pathlib import Path
 
@@ -97,13 +98,29 @@ def resolve_data(data, data_dir="data"):
     return Path(data)
 
 
+def fidelity_inputs(f, values):
+    """The networks' fidelity input for these values: one-hot for a discrete fidelity, [N, 1] otherwise."""
+    values = np.asarray(values)
+    return (np.eye(f.levels, dtype=np.float32)[values.astype(np.int64)] if f.kind == "discrete"
+            else values.astype(np.float32)[:, None])
+
+
+def snapshots(out):
+    """The snapshots `--snapshot-minutes` wrote for checkpoint `out` (snapshot_path's names), oldest first."""
+    out = Path(out)
+    found = []
+    for path in out.parent.glob(f"{out.stem}_*min{out.suffix}"):
+        m = re.fullmatch(rf"{re.escape(out.stem)}_(\d+(?:\.\d+)?)min", path.stem)
+        if m:
+            found.append((float(m.group(1)), path))
+    return [path for _, path in sorted(found)]
+
+
 def network_inputs(ds):
     """float32 arrays the networks take: x (physical u), params, fidelity (one-hot for a discrete
     fidelity, the value [N, 1] for a continuous one), coords."""
-    f = ds.manifest.fidelity
-    fid = (np.eye(f.levels, dtype=np.float32)[ds.fidelity.astype(np.int64)] if f.kind == "discrete"
-           else ds.fidelity.astype(np.float32)[:, None])
-    out = dict(u=ds.u.astype(np.float32), params=ds.params.astype(np.float32), fidelity=fid)
+    out = dict(u=ds.u.astype(np.float32), params=ds.params.astype(np.float32),
+               fidelity=fidelity_inputs(ds.manifest.fidelity, ds.fidelity))
     if ds.coords is not None:
         out["coords"] = ds.coords.astype(np.float32)
     return out

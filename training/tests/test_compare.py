@@ -184,10 +184,10 @@ def test_network_training_resumes_from_its_latest_snapshot(tmp_path):
     fit.main([str(stem.with_suffix(".json")), "--out", str(stem.with_suffix(".pt")), "--minutes", "0.01",
               "--snapshot-minutes", "0.005", "--baseline", "--threads", "1", "--log-every", "1000000"])
     stem.with_suffix(".pt").unlink()
-    snaps = compare.snapshots(stem.with_suffix(".pt"))
+    snaps = fit.snapshots(stem.with_suffix(".pt"))
     assert snaps, "the interrupted run left no snapshot"
     before = torch.load(snaps[-1], weights_only=False)["steps"]
     compare.train_network(ds, "regression", stem, minutes=0.02, threads=1)
     after = torch.load(stem.with_suffix(".pt"), weights_only=False)
     assert after["args"]["resume"] == str(snaps[-1]) and after["steps"] > before
-    assert compare.snapshots(stem.with_suffix(".pt")) == [] and stem.with_suffix(".onnx").exists()
+    assert fit.snapshots(stem.with_suffix(".pt")) == [] and stem.with_suffix(".onnx").exists()
