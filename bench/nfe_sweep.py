@@ -27,6 +27,7 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
 
 from dgmf_train.testsets import load_testset, machine, per_case_error, subset, predict_testset  # noqa: E402
+from student_sweep import MARK  # noqa: E402  (bench/ is on the path when run as a script)
 
 SWEEP = {
     "ancestral": (4, 5, 6, 8, 10, 15, 20, 30, 50, 100),
@@ -130,7 +131,10 @@ def main():
         lines.append(f"| {name} | {sm['pc-1000']:.4f} | {cell(sm['before'])} | {cell(sm['recommended'])} | "
                      f"{cell(sm['cheapest within 10 %'])} |")
     lines += [""] + body
-    Path(args.out).write_text("\n".join(lines) + "\n")
+    # bench/student_sweep.py's section (teacher against student) follows the marker; keep it.
+    old = Path(args.out).read_text() if Path(args.out).exists() else ""
+    kept = (MARK + old.split(MARK, 1)[1]) if MARK in old else ""
+    Path(args.out).write_text("\n".join(lines) + "\n" + ("\n" + kept if kept else ""))
     (figs / "nfe_sweep.json").write_text(json.dumps({"machine": machine(), "summary": summaries,
                                                      "results": results}, indent=1) + "\n")
     print(f"wrote {args.out}")

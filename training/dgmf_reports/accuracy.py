@@ -242,6 +242,50 @@ def run_bench(name, pc_cases, work, fig_dir, bare=None):
     return out
 
 
+def run_student(name, work):
+    """The few-step student shipped beside the model (models/<name>_fast.onnx, docs/distill.md), scored as
+    the teacher is: its own recommended sampler, one sample on the whole test split and on the box set, and
+    the 16-sample mean with the ±2σ coverage of its calibrated std (its own dgmf.std_scale) on the test
+    split."""
+    model = REPO / "models" / f"{name}_fast.onnx"
+    t, tb = load_testset(name), load_testset(name, "box")
+    t0 = time.perf_counter()
+    one, _, rep = predict_testset(name, t, None, None, work, model=model)
+    e = per_case_error(one, t)
+    boxed, _, _ = predict_testset(name, tb, None, None, work, model=model)
+    test = calibrate(name, REPO / "models" / name, work, variant="_fast")
+    ens = test["before"]
+    return dict(model=f"models/{name}_fast.onnx", sampler=rep["sampler"], steps=rep["steps"], nfe=rep["nfe"],
+                cases=len(e), one=dict(mean=float(e.mean()), worst=float(e.max())),
+                ensemble=dict(samples=test["samples"], mean=ens["mean_rel_l2"], worst=ens["worst_rel_l2"]),
+                coverage_2sigma=ens["coverage_2sigma"], scale=test["current_scale"],
+                box_worst=float(per_case_error(boxed, tb).max()), ms_one=rep["wall_ms"] / len(e),
+                seconds=time.perf_counter() - t0, machine=machine())
+
+
+def student_lines(name, r):
+    """The teacher's recommended rows beside its student's (docs/figures/<name>_student.json)."""
+    s = r.get("student")
+    if not s:
+        return []
+    one, ens = row_named(r["rows"], "(recommended)"), row_named(r["rows"], "mean of")
+    cov = r["calib"]["calibrated"]["coverage_2sigma"]
+    return [f"Few-step student (`{s['model']}`, docs/distill.md), beside the teacher: each with its own "
+            f"recommended sampler on the same {s['cases']} test cases; coverage of the calibrated std of the "
+            f"{s['ensemble']['samples']}-sample ensemble (each file its own `dgmf.std_scale`); box: the worst "
+            f"case of `models/{name}/box/`, one sample. Measured in {s['seconds'] / 60:.1f} min "
+            f"(`scripts/accuracy.sh --bench {name} --students`; {s['machine']}).", "",
+            "| model | sampler | NFE | 1 sample, mean | 1 sample, worst | mean of 16, mean | mean of 16, worst | "
+            "±2σ coverage, calibrated | box, worst |",
+            "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+            f"| teacher | {one['method'].split('libdgmf ')[-1].replace(' (recommended)', '')} | {one['nfe']} | "
+            f"{one['mean']:.4f} | {one['worst']:.4f} | {ens['mean']:.4f} | {ens['worst']:.4f} | "
+            f"{100 * cov:.1f} % | {r['box']['worst']:.4f} |",
+            f"| student | {s['sampler']} {s['steps']} | {s['nfe']} | {s['one']['mean']:.4f} | "
+            f"{s['one']['worst']:.4f} | {s['ensemble']['mean']:.4f} | {s['ensemble']['worst']:.4f} | "
+            f"{100 * s['coverage_2sigma']:.1f} % | {s['box_worst']:.4f} |", ""]
+
+
 def vorticity_rows(t, fields):
     """Per method: relative L2 of the vorticity (dgmf_data.flow.vorticity of the output fields) per
     case (all its snapshots together), mean and worst over the cases."""
@@ -341,10 +385,12 @@ def summary_lines(results):
              "\"lower by\" is against the regression baseline (same data, same backbone, trained "
              "as long); the paper reports 45–58 % lower against its baselines. \"finest training solver\" is the "
              "best solver level of the training data against the same exact solutions: no model trained on it "
-             "alone can do much better (Heat's training data also hold the exact solution, at h = 0).", "",
+             "alone can do much better (Heat's training data also hold the exact solution, at h = 0). The last "
+             "column is the few-step student shipped beside the model (`models/<name>_fast.onnx`; its own "
+             "section's table).", "",
              "| model | DGMF, 1 sample | DGMF, mean of 16 | regression | lower by (1 / 16 samples) | "
-             "finest training solver | ±2σ coverage, calibrated |",
-             "|---|---:|---:|---:|---:|---:|---:|"]
+             "finest training solver | ±2σ coverage, calibrated | few-step student: NFE, mean of 16, coverage |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|"]
     for name, r in results.items():
         one, ens, reg, solver = (row_named(r["rows"], key) for key in
                                  ("(recommended)", "mean of", "regression", "finest training solver"))
@@ -353,7 +399,7 @@ def summary_lines(results):
         finest = f"{solver['mean']:.4f}" if solver else "(is the reference)"
         lines.append(f"| {name} | {one['mean']:.4f} | {ens['mean']:.4f} | {reg['mean']:.4f} | "
                      f"{100 * g1:.0f} % / {100 * g16:.0f} % | {finest} | "
-                     f"{100 * r['calib']['calibrated']['coverage_2sigma']:.1f} % |")
+                     f"{100 * r['calib']['calibrated']['coverage_2sigma']:.1f} % | {student_cell(r.get('student'))} |")
     lines += ["", "How to read it. One DGMF sample carries the spread of the distribution the network learned, "
               "which at these training budgets can be comparable to the error itself (RMS(std)/RMS(error) as "
               "sampled, in each calibration table); the mean of an ensemble (what the library returns whenever "
@@ -363,6 +409,13 @@ def summary_lines(results):
               "The baselines are the same U-Net trained as long, on the same data, beside the score model; a "
               "weaker or shorter-trained baseline would make every gain larger."]
     return lines + [""]
+
+
+def student_cell(s):
+    """The summary's student column: NFE, 16-sample mean error, calibrated ±2σ coverage (or none yet)."""
+    if not s:
+        return "none yet"
+    return f"{s['nfe']}, {s['ensemble']['mean']:.4f}, {100 * s['coverage_2sigma']:.1f} %"
 
 
 def floor_note(name, rows):
@@ -499,6 +552,7 @@ def markdown(results):
         lines += vorticity_lines(r.get("vorticity"))
         lines += curve_lines(name, r.get("curve"))
         lines += calibration_lines(name, r["calib"])
+        lines += student_lines(name, r)
         lines += [f"Engine test (`tests/accuracy.rs`, in CI): {ci['sampler']} {ci['steps']} on the "
                   f"first {ci['cases']} cases gives mean {ci['mean']:.4f}, worst {ci['worst']:.4f}; on the box "
                   f"set worst {box['worst']:.4f}; ±2σ coverage of the calibrated std "
@@ -513,6 +567,8 @@ def main(argv=None):
                     choices=list(benchmarks.BENCH))
     ap.add_argument("--pc-cases", type=int, default=16)
     ap.add_argument("--out", default=str(REPO / "docs" / "accuracy.md"))
+    ap.add_argument("--students", action="store_true",
+                    help="only measure the few-step students (models/<name>_fast.onnx) of --bench")
     ap.add_argument("--render", action="store_true",
                     help="only rebuild the page from the saved numbers (docs/figures/<name>_results.json)")
     args = ap.parse_args(argv)
@@ -522,6 +578,11 @@ def main(argv=None):
     fig_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for name in ([] if args.render else args.bench):
+            if (REPO / "models" / f"{name}_fast.onnx").exists():
+                (fig_dir / f"{name}_student.json").write_text(json.dumps(run_student(name, Path(tmp)), indent=1)
+                                                              + "\n")
+            if args.students:
+                continue
             # The same network exported without its known values (export --no-known-values), where
             # the benchmark has them, for the with/without row.
             bare = REPO / "models" / "baselines" / f"{name}_bare.onnx"
@@ -536,9 +597,10 @@ def main(argv=None):
         path = fig_dir / f"{name}_results.json"
         if path.exists():
             results[name] = json.loads(path.read_text())
-            curve = fig_dir / f"{name}_curve.json"
-            if curve.exists():
-                results[name]["curve"] = json.loads(curve.read_text())
+            for extra in ("curve", "student"):
+                path = fig_dir / f"{name}_{extra}.json"
+                if path.exists() and (extra != "student" or (REPO / "models" / f"{name}_fast.onnx").exists()):
+                    results[name][extra] = json.loads(path.read_text())
     Path(args.out).write_text(markdown(results))
     print(f"wrote {args.out} ({', '.join(results)})")
 

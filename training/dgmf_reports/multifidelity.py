@@ -104,7 +104,7 @@ def shipped_sampler(name):
     return (words[0], steps) if words else (None, None)
 
 
-def run(work, name, minutes, arms, threads):
+def run(work, name, minutes, arms, threads, gp_rows=None):
     work = Path(work)
     cost = solver_costs(name)
     data = dataset.load(work / "pool" / f"{name}_train.json")
@@ -124,7 +124,7 @@ def run(work, name, minutes, arms, threads):
                 if path.exists():
                     continue
                 t0 = time.perf_counter()
-                row = fit_arm(arm, ds, test, calib, work / "nets" / name / tag, minutes, threads, sampler, steps)
+                row = fit_arm(arm, ds, test, calib, work / "nets" / name / tag, minutes, threads, sampler, steps, gp_rows)
                 row.update(bench=name, design=which, ladder=list(ladder), budget_s=budget, runs=runs, cost_s=spent,
                            wall_s=time.perf_counter() - t0, test_cases=TEST_CASES[name])
                 path.write_text(json.dumps(row, indent=1) + "\n")
@@ -139,9 +139,9 @@ def design_at(data, which, ladder, cost, budget):
     return compare.draw(data, list(ladder)), list(ladder), float(np.dot(ladder, cost))
 
 
-def fit_arm(arm, ds, test, calib, stem, minutes, threads, sampler, steps):
+def fit_arm(arm, ds, test, calib, stem, minutes, threads, sampler, steps, gp_rows=None):
     if arm in ("gp", "mf-gp"):
-        return compare.gp_row(arm == "mf-gp", "", ds, test)
+        return compare.gp_row(arm == "mf-gp", "", ds, test, max_rows=gp_rows)
     if arm == "fno":
         from .fno import FnoArm
         net = FnoArm(minutes, threads=threads).fit(ds)
@@ -176,6 +176,9 @@ def main(argv=None):
     ap.add_argument("--arms", default="gp,mf-gp,regression,dgmf,fno",
                     help="fno needs the neuraloperator package (pip install neuraloperator)")
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--gp-rows", type=int, default=None,
+                    help="rows per fidelity level each GP is fitted on (default gp.MAX_ROWS = 800; the committed "
+                         "flow rows: 400, see docs/multifidelity.md)")
     a = ap.parse_intermixed_args(argv)
     if a.command in ("pool", "run") and not a.work:
         ap.error(f"{a.command} needs --work DIR (the pools and the networks' checkpoints)")
@@ -190,7 +193,7 @@ def main(argv=None):
         from threadpoolctl import threadpool_limits
         with threadpool_limits(limits=a.threads):
             for name in a.bench:
-                run(a.work, name, a.minutes, a.arms.split(","), a.threads)
+                run(a.work, name, a.minutes, a.arms.split(","), a.threads, a.gp_rows)
     else:
         from . import multifidelity_report
         multifidelity_report.main(RESULTS, REPO / "docs" / "multifidelity.md")

@@ -115,9 +115,9 @@ def scores(arm, design_name, mean, std, test, seconds, extra=None):
     return row
 
 
-def gp_row(multi, design_name, ds, test, extra=None):
-    """One GP arm fitted on ds and scored on the test rows."""
-    arm = GpArm(multi).fit(ds)
+def gp_row(multi, design_name, ds, test, extra=None, max_rows=None):
+    """One GP arm fitted on ds and scored on the test rows (at most max_rows rows per level, gp.MAX_ROWS)."""
+    arm = GpArm(multi, max_rows).fit(ds)
     t0 = time.perf_counter()
     mean, std = arm.predict(test)
     return scores(arm.name, design_name, mean, std, test, time.perf_counter() - t0,

@@ -76,8 +76,9 @@ def levels(ds):
 class GpArm:
     """One arm: `multi` False (KRG on the target level) or True (MFK on every level)."""
 
-    def __init__(self, multi):
+    def __init__(self, multi, max_rows=None):
         self.multi = multi
+        self.max_rows = MAX_ROWS if max_rows is None else int(max_rows)
         self.name = "mf-gp" if multi else "gp"
         self.fit_seconds = 0.0
 
@@ -96,12 +97,12 @@ class GpArm:
         x, self.shape = inputs(train), train.u.shape[1:]
         self.basis = Basis.fit(train.u[keep])
         coef = self.basis.project(train.u)
-        # Above MAX_ROWS rows at a level (coordinates multiply rows), the GPs see a fixed random subset.
+        # Above max_rows rows at a level (coordinates multiply rows), the GPs see a fixed random subset.
         rng = np.random.default_rng(0)
         fitted = np.zeros(len(train), bool)
         for level in range(n_levels):
             at = np.flatnonzero(lev == level)
-            fitted[rng.permutation(at)[:MAX_ROWS]] = True
+            fitted[rng.permutation(at)[:self.max_rows]] = True
         self.rows_used = int((fitted if self.multi else fitted & top).sum())
         x, coef, lev, top = x[fitted], coef[fitted], lev[fitted], top[fitted]
         self.models = []
@@ -135,4 +136,4 @@ class GpArm:
             "SMT KRG on the target-fidelity rows"
         return (f"{kind}; {len(self.models)} PCA components ({ENERGY:.2%} of the variance, at most "
                 f"{MAX_COMPONENTS}), one GP each; squared-exponential kernel, ML length scales; fitted on "
-                f"{self.rows_used} rows (at most {MAX_ROWS} per level)")
+                f"{self.rows_used} rows (at most {self.max_rows} per level)")

@@ -151,6 +151,8 @@ def test_gp_rows_are_capped_per_level(monkeypatch):
     arm = gp.GpArm(True).fit(toy())
     assert arm.rows_used == 24 and "fitted on 24 rows (at most 12 per level)" in arm.describe()
     assert gp.GpArm(False).fit(compare.design(toy(), "fine")[0]).rows_used == 12
+    # The study's --gp-rows: a per-arm cap in place of the module's.
+    assert gp.GpArm(True, max_rows=5).fit(toy()).rows_used == 10
 
 
 def test_the_engine_commands_find_the_cli_or_say_how(monkeypatch, tmp_path, capsys):
