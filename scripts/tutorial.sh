@@ -38,7 +38,7 @@ echo "== 1. your solver, three resolutions, one dataset"
 dgmf-train check layer.json
 
 echo "== 2. split: training, calibration and test cases"
-dgmf-train split layer.json --out split --seed 0
+dgmf-train split layer.json --out split --seed 0 --calib 0.3 --test 0.3
 
 echo "== 3. train (at most $minutes min, at most $fit_steps steps)"
 dgmf-train fit split/train.json --out run.pt --minutes "$minutes" --steps "$fit_steps" --channels "$channels" \
@@ -47,8 +47,10 @@ dgmf-train fit split/train.json --out run.pt --minutes "$minutes" --steps "$fit_
 echo "== 4. export (checked with ONNX Runtime and dgmf info)"
 dgmf-train export run.pt layer.onnx
 
-echo "== 5. calibrate the ensemble std on the calibration cases"
-dgmf-train calibrate layer.onnx --data split/calib
+echo "== 5. calibrate the ensemble std on the calibration cases (after the sampler search)"
+dgmf-train calibrate layer.onnx --data split/calib | tee calibrate.txt
+grep -q "<- chosen" calibrate.txt
+dgmf info layer.onnx | grep -q "the model's dgmf.sampler"
 
 echo "== 6. evaluate on the test cases"
 dgmf-train evaluate layer.onnx --data split/test --report-json test.json

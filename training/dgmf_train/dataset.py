@@ -522,6 +522,13 @@ def save(ds: Dataset, manifest_path, arrays_name=None):
 
 
 # ------------------------------------------------------------------------------------ split
+def target_cases(ds: Dataset):
+    """The cases with rows at the target fidelity (the ones split can hold out), sorted."""
+    target = ds.manifest.fidelity.target_value()
+    at_target = np.isclose(ds.fidelity, target, rtol=0, atol=1e-12 * max(1.0, abs(target)))
+    return np.unique(ds.case[at_target])
+
+
 def split(ds: Dataset, seed=0, calib=0.2, test=0.2):
     """(train, calib, test): the held-out splits are whole cases drawn (by `seed`) from the cases at
     the target fidelity (fractions of those cases); everything else trains.  Calibration fits the
@@ -530,8 +537,7 @@ def split(ds: Dataset, seed=0, calib=0.2, test=0.2):
         if not 0 <= frac < 1:
             raise DatasetError(f"split: the {what} fraction must be in [0, 1), got {frac}")
     target = ds.manifest.fidelity.target_value()
-    at_target = np.isclose(ds.fidelity, target, rtol=0, atol=1e-12 * max(1.0, abs(target)))
-    cases = np.unique(ds.case[at_target])
+    cases = target_cases(ds)
     n_cal, n_test = int(round(calib * len(cases))), int(round(test * len(cases)))
     if len(cases) - n_cal - n_test < 1 or (calib and not n_cal) or (test and not n_test):
         raise DatasetError(

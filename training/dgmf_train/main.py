@@ -24,7 +24,7 @@ from pathlib import Path
 
 import numpy as np
 
-from . import dataset
+from . import dataset, network_rules, sampler_search
 
 
 def _check(argv):
@@ -53,7 +53,14 @@ def _check(argv):
               ", ".join(f"{v:.6g} ({c} rows)" for v, c in zip(vals, counts)))
     print(f"  target fidelity {f.target_value():g}" + (", known values: "
           f"{int(ds.known[0].sum())} output points" if ds.known is not None else ""))
-    print("ok")
+    # What the next commands will impose, so that nobody learns it after waiting for training.
+    lines = network_rules.fit_lines(ds.u.shape[1:]) + network_rules.split_lines(len(dataset.target_cases(ds)))
+    for line in lines:
+        print("  " + line)
+    if network_rules.problems(ds.u.shape[1:]):
+        print("not ok: the built-in network cannot train on these rows (see `fit:` above)")
+        return 1
+    print("ok" + (" (with warnings)" if any(line.startswith("warning") for line in lines) else ""))
 
 
 def _split(argv):
@@ -64,11 +71,23 @@ def _split(argv):
     ap.add_argument("manifest")
     ap.add_argument("--out", required=True)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--calib", type=float, default=0.2, help="fraction of the target-fidelity cases")
-    ap.add_argument("--test", type=float, default=0.2, help="fraction of the target-fidelity cases")
+    ap.add_argument("--calib", type=float, default=0.2,
+                    help="fraction of the target-fidelity cases held out to calibrate the std (default 0.2)")
+    ap.add_argument("--test", type=float, default=0.2,
+                    help="fraction of the target-fidelity cases held out to report on (default 0.2)")
+    ap.add_argument("--allow-empty", action="store_true",
+                    help="accept --calib 0 or --test 0 (no calibration or no test split); refused otherwise, "
+                         "since a model without them cannot be calibrated or judged")
     a = ap.parse_args(argv)
+    for what, frac in (("calib", a.calib), ("test", a.test)):
+        if frac == 0 and not a.allow_empty:
+            ap.error(f"--{what} 0 leaves no {'calibration' if what == 'calib' else 'test'} cases; pass "
+                     "--allow-empty if that is what you mean")
     ds = dataset.load(a.manifest)
     train, cal, test = dataset.split(ds, a.seed, a.calib, a.test)
+    n_cal, n_test = len(np.unique(cal.case)), len(np.unique(test.case))
+    for w in network_rules.split_warnings(n_cal, n_test):
+        print(f"warning: {w}", file=sys.stderr)
     out = Path(a.out)
     dataset.save(train, out / "train.json")
     for name, part in (("calib", cal), ("test", test)):
@@ -87,14 +106,34 @@ def _engine(argv, prog, write):
     ap.add_argument("model")
     ap.add_argument("--data", required=True, help="a case directory (dgmf-train split writes them)")
     ap.add_argument("--samples", type=int, default=16, help="ensemble size (the std is calibrated for it)")
-    ap.add_argument("--sampler")
-    ap.add_argument("--steps", type=int)
-    ap.add_argument("--report-json")
+    ap.add_argument("--sampler", help="the sampler to " + ("fit the scale for and recommend (default: the "
+                                                             "search's choice, see --no-search)" if write else
+                                                             "evaluate with (default: the model's recommended)"))
+    ap.add_argument("--steps", type=int, help="its noise levels (with --sampler)")
+    ap.add_argument("--report-json", help="write the engine's report (coverage, errors, scale) here")
     if write:
         ap.add_argument("--out", help="where to write the calibrated model (default: the model itself)")
+        ap.add_argument("--no-search", action="store_true",
+                        help="do not search: keep the model's recommended sampler (or the library default)")
+        ap.add_argument("--tolerance", type=float, default=sampler_search.TOLERANCE,
+                        help="the search keeps the cheapest sampler whose error on the calibration cases is "
+                             f"within this share of the best candidate's (default {sampler_search.TOLERANCE:g})")
     a = ap.parse_args(argv)
-    cmd = calibrate_command(a.model, a.data, samples=a.samples, sampler=a.sampler,
-                            steps=a.steps, report_json=a.report_json,
+    if a.steps is not None and a.sampler is None:
+        ap.error("--steps goes with --sampler")
+    sampler, steps = a.sampler, a.steps
+    if write and sampler is None and not a.no_search:
+        # The model recommends its own sampler: the cheapest that is about as accurate as the best.
+        from .engine import require_cli
+        require_cli()
+        rows = sampler_search.score(a.model, a.data)
+        chosen = sampler_search.choose(rows, a.tolerance)
+        print(f"sampler search on the calibration cases of {a.data} (one sample each, seed 0):")
+        print(sampler_search.table(rows, chosen, a.tolerance), flush=True)
+        if not chosen[4]:  # the model's own sampler runs as written (sampler None keeps its settings)
+            sampler, steps = chosen[0], chosen[1]
+    cmd = calibrate_command(a.model, a.data, samples=a.samples, sampler=sampler,
+                            steps=steps, report_json=a.report_json,
                             out=(a.out or a.model) if write else None)
     return subprocess.run(cmd).returncode
 

@@ -100,13 +100,30 @@ class Conditioning(nn.Module):
         return F.silu(e)
 
 
-class UNet(nn.Module):
-    """Three-level U-Net, one ResBlock per level and two in the middle (dims = 1 or 2)."""
+def grid_padding(grid, levels=len(CHANNELS)):
+    """Per axis (before, after): the edge padding that brings each size of `grid` up to the next multiple
+    of 2**(levels - 1), the factor the U-Net halves it by; split evenly, the odd cell after. A 33 grid
+    becomes 36 (1 before, 2 after), a 32 grid stays. Python ints, so the exported graph is static."""
+    m = 2 ** (levels - 1)
+    return tuple((((-g) % m) // 2, (-g) % m - ((-g) % m) // 2) for g in grid)
 
-    def __init__(self, dims, channels=CHANNELS, emb=EMB, in_ch=1):
+
+class UNet(nn.Module):
+    """Three-level U-Net, one ResBlock per level and two in the middle (dims = 1 or 2).
+
+    Any grid: with `grid` given, a grid that the levels do not halve evenly is padded by replicating its
+    edge values up to the next multiple (grid_padding) inside the network and cropped back at the end, so
+    the model reads and writes the user's grid exactly (a 2^k + 1 node grid, as node-based solvers write).
+    The padding holds no weights: checkpoints of a grid that needs none are unchanged."""
+
+    def __init__(self, dims, channels=CHANNELS, emb=EMB, in_ch=1, grid=None):
         super().__init__()
         conv = nn.Conv2d if dims == 2 else nn.Conv1d
         c = channels
+        self.grid = tuple(int(g) for g in grid) if grid is not None else None
+        self.pads = grid_padding(self.grid, len(c)) if grid is not None else ((0, 0),) * dims
+        if len(self.pads) != dims:
+            raise ValueError(f"a {dims}-D U-Net takes a {dims}-D grid, got {tuple(grid)}")
         self.inp = conv(in_ch, c[0], 3, padding=1)
         self.down = nn.ModuleList()
         self.pool = nn.ModuleList()
@@ -129,6 +146,10 @@ class UNet(nn.Module):
         self.out = conv(c[0], in_ch, 3, padding=1)
 
     def forward(self, x, emb):
+        padded = any(lo or hi for lo, hi in self.pads)
+        if padded:
+            # F.pad lists the last axis first.
+            x = F.pad(x, [n for lo_hi in reversed(self.pads) for n in lo_hi], mode="replicate")
         h = self.inp(x)
         skips = []
         for i, block in enumerate(self.down):
@@ -142,7 +163,10 @@ class UNet(nn.Module):
             h = block(torch.cat([h, skips.pop()], dim=1), emb)
             if i < len(self.upconv):
                 h = self.upconv[i](F.interpolate(h, scale_factor=2.0, mode="nearest"))
-        return self.out(F.silu(self.out_norm(h)))
+        h = self.out(F.silu(self.out_norm(h)))
+        if padded:
+            h = h[(Ellipsis,) + tuple(slice(lo, lo + g) for (lo, _), g in zip(self.pads, self.grid))]
+        return h
 
 
 class ScoreNet(nn.Module):
@@ -159,11 +183,11 @@ class ScoreNet(nn.Module):
     """
 
     def __init__(self, dims, param_min, param_max, fidelity, coord_min=None, coord_max=None,
-                 channels=CHANNELS, emb=EMB, in_ch=1):
+                 channels=CHANNELS, emb=EMB, in_ch=1, grid=None):
         super().__init__()
         self.dims = dims
         self.cond = Conditioning(param_min, param_max, fidelity, coord_min, coord_max, emb)
-        self.net = UNet(dims, channels, emb, in_ch)
+        self.net = UNet(dims, channels, emb, in_ch, grid)
 
     def precond(self, sigma, ndim):
         s = sigma.reshape((-1,) + (1,) * (ndim - 1))
@@ -199,7 +223,7 @@ class RegressionNet(nn.Module):
         self.shape = tuple(shape)
         self.cond = Conditioning(param_min, param_max, fidelity, coord_min, coord_max, emb,
                                  use_sigma=False)
-        self.net = UNet(dims, channels, emb, in_ch)
+        self.net = UNet(dims, channels, emb, in_ch, self.shape[1:])
 
     def forward(self, params, fidelity, coords=None):
         z = params.new_zeros((params.shape[0],) + self.shape)

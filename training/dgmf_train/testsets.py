@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import platform
+from pathlib import Path
 
 import numpy as np
 
@@ -20,7 +21,17 @@ def rel_l2(pred, ref):
 def load_testset(name, sub=""):
     """A shipped set: the test split (sub ""), the calibration split ("calib") or the declared-range set
     ("box"); u is the exact solution, u_top (test split only) the highest training fidelity's solver."""
-    d = REPO / "models" / name / sub
+    return load_cases(REPO / "models" / name / sub)
+
+
+def load_cases(d):
+    """A case directory (dgmf-train split's calib/ and test/, the shipped sets): params, fidelity, u
+    [+ u_top, coords], and case (each row its own case when there are no coords)."""
+    d = Path(d)
+    missing = [f"{k}.npy" for k in ("params", "fidelity", "u") if not (d / f"{k}.npy").exists()]
+    if missing:
+        raise FileNotFoundError(f"{d} is not a case directory (dgmf-train split writes them): no "
+                                f"{', '.join(missing)}")
     t = {k: np.load(d / f"{k}.npy") for k in ("params", "fidelity", "u")}
     if (d / "u_top.npy").exists():
         t["u_top"] = np.load(d / "u_top.npy")

@@ -27,8 +27,10 @@ import numpy as np
 import torch
 
 from . import benchmarks
+from . import network_rules
 from .dataset import DatasetError, load as load_dataset, parse_manifest
 from .model import RegressionNet, ScoreNet, n_params
+from .validation import Validation
 
 SIGMA_MIN = 0.01
 
@@ -47,11 +49,9 @@ def build_model(manifest, shape, baseline=False, channels=None, emb=None):
     widths per resolution level, fine -> coarse; emb: conditioning width; None: model.py's)."""
     from .contract import fidelity_spec
     shape = tuple(shape)
-    if len(shape) not in (2, 3) or any(g % 4 for g in shape[1:]):
-        raise DatasetError(f"the built-in U-Net takes rows [C, L] or [C, H, W] with every grid size a "
-                           f"multiple of 4 (it halves the grid twice), got {shape}; resample the data "
-                           "onto such a grid (dgmf_train.dataset.resample) or export your own network "
-                           "with dgmf_train.contract.export_contract")
+    problems = network_rules.problems(shape)
+    if problems:
+        raise DatasetError("; ".join(problems))
     kw = dict(param_min=[r.min for r in manifest.params], param_max=[r.max for r in manifest.params],
               fidelity=fidelity_spec(manifest), in_ch=shape[0])
     if channels:
@@ -61,8 +61,8 @@ def build_model(manifest, shape, baseline=False, channels=None, emb=None):
     if manifest.coords:
         kw.update(coord_min=[r.min for r in manifest.coords], coord_max=[r.max for r in manifest.coords])
     if baseline:
-        return RegressionNet(len(shape) - 1, shape, **kw)
-    return ScoreNet(len(shape) - 1, **kw)
+        return RegressionNet(len(shape) - 1, shape, **kw)  # its grid is shape[1:]
+    return ScoreNet(len(shape) - 1, grid=shape[1:], **kw)
 
 
 def checkpoint_model(ck, baseline=None):
@@ -146,16 +146,41 @@ class Budget:
     snapshot every `snapshot_minutes` (`save(path, seconds)`), and the running loss's log."""
 
     def __init__(self, minutes, max_steps, opt, lr, out, save, snapshot_minutes=0.0, log_every=200,
-                 step=0, spent=0.0, log=(), what="loss"):
+                 step=0, spent=0.0, log=(), what="loss", progress=True):
         self.budget, self.max_steps, self.opt, self.lr = 60.0 * minutes, max_steps, opt, lr
         self.out, self.save, self.every, self.log_every = out, save, snapshot_minutes, log_every
         self.step, self.log, self.what = step, list(log), what
         self.n_snap = int(spent // (60.0 * snapshot_minutes)) if snapshot_minutes > 0 else 0
         self.running, self.n_run = 0.0, 0
         self.t0 = time.perf_counter() - spent
+        self.start = (self.fraction(), time.perf_counter())
+        self.postfix, self.last_bar = "", 0.0
+        # A bar on a terminal only (tqdm's disable=None); a log file gets the step lines, with the ETA.
+        self.bar = None
+        if progress:
+            from tqdm import tqdm
+            self.bar = tqdm(total=100.0, initial=round(100 * self.start[0], 1), unit="%", disable=None,
+                            bar_format="{l_bar}{bar}| {n:.0f}/100 % of the budget [{elapsed}<{remaining}{postfix}]")
 
     def elapsed(self):
         return time.perf_counter() - self.t0
+
+    def fraction(self):
+        """How far through the budget: the larger of the time and the step share."""
+        return min(1.0, max(self.elapsed() / self.budget, self.step / self.max_steps))
+
+    def eta(self):
+        """Seconds left at this run's pace (None before it has a pace)."""
+        f0, t0 = self.start
+        done, spent = self.fraction() - f0, time.perf_counter() - t0
+        return spent * (1.0 - self.fraction()) / done if done > 0 else None
+
+    def write(self, line):
+        """A log line that does not break the bar."""
+        if self.bar is not None and not self.bar.disable:
+            self.bar.write(line)
+        else:
+            print(line, flush=True)
 
     def steps(self):
         """Yields before each optimiser step, the learning rate set and any due snapshot written."""
@@ -174,17 +199,48 @@ class Budget:
         """Counts a step of `loss` and logs the running mean every `log_every` steps."""
         self.step += 1
         self.running, self.n_run = self.running + loss, self.n_run + 1
+        if self.bar is not None and time.perf_counter() - self.last_bar > 0.5:
+            self.last_bar = time.perf_counter()
+            self.bar.n = round(100 * self.fraction(), 1)
+            self.bar.set_postfix_str(f"step {self.step}, {self.what} {loss:.4f}" +
+                                     (f", {self.postfix}" if self.postfix else ""), refresh=True)
         if self.step % self.log_every == 0:
-            el = self.elapsed()
+            el, eta = self.elapsed(), self.eta()
             self.log.append((self.step, el, self.running / self.n_run))
-            print(f"step {self.step:6d}  {el:7.1f} s  {1e3 * el / self.step:6.1f} ms/step  {self.what} "
-                  f"{self.running / self.n_run:.5f}  lr {self.opt.param_groups[0]['lr']:.2e}", flush=True)
+            self.write(f"step {self.step:6d}  {el:7.1f} s  {1e3 * el / self.step:6.1f} ms/step  {self.what} "
+                       f"{self.running / self.n_run:.5f}  lr {self.opt.param_groups[0]['lr']:.2e}  "
+                       f"{100 * self.fraction():3.0f} % of the budget"
+                       + (f", ETA {eta / 60:.1f} min" if eta is not None else ""))
             self.running, self.n_run = 0.0, 0
 
     def finish(self):
         el = self.elapsed()
+        if self.bar is not None:
+            self.bar.n = round(100 * self.fraction(), 1)
+            self.bar.close()
         print(f"done: {self.step} steps in {el:.1f} s ({1e3 * el / max(self.step, 1):.1f} ms/step)")
         self.save(self.out, el)
+
+
+def pick_device(name):
+    """--device: "cuda" must have a GPU torch can use (said plainly if not), "auto" takes one if there is."""
+    cuda = torch.cuda.is_available()
+    if name == "cuda" and not cuda:
+        raise SystemExit(f"error: --device cuda: torch sees no CUDA device (torch {torch.__version__}, built "
+                         f"with CUDA {torch.version.cuda or 'none'}); train with --device cpu, or install a "
+                         "CUDA build of torch on a machine with an NVIDIA GPU")
+    return torch.device("cuda" if name == "cuda" or (name == "auto" and cuda) else "cpu")
+
+
+def to_cpu(obj):
+    """A checkpoint's tensors moved to the CPU (nested dicts, lists and tuples), everything else as is."""
+    if isinstance(obj, torch.Tensor):
+        return obj.detach().cpu()
+    if isinstance(obj, dict):
+        return {k: to_cpu(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return type(obj)(to_cpu(v) for v in obj)
+    return obj
 
 
 def snapshot_path(out, minutes):
@@ -215,9 +271,29 @@ def main(argv=None, prog=None):
                     help="also save the checkpoint every M minutes to <out stem>_<minutes>min.pt")
     ap.add_argument("--resume", metavar="CK",
                     help="continue from this checkpoint of the same data and network "
-                         "(--minutes is then the total budget, time already spent included)")
+                         "(--minutes is then the total budget, time already spent included; on any device)")
+    ap.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                    help="where to train: cuda (a GPU through torch), cpu, or auto (cuda when torch sees "
+                         "one); checkpoints are the same on either and resume on either")
+    ap.add_argument("--val", metavar="DIR",
+                    help="held-out cases at the target fidelity (a case directory, e.g. dgmf-train split's "
+                         "calib/) to report the validation error on every --val-minutes")
+    ap.add_argument("--val-minutes", type=float, default=5.0,
+                    help="minutes between validations (default 5; each exports the network and samples it "
+                         "with the engine, and counts in --minutes)")
+    ap.add_argument("--until-error", type=float, metavar="E",
+                    help="stop when the validation error (the 8-sample mean; a baseline's prediction) is <= E")
+    ap.add_argument("--patience", type=int, metavar="K",
+                    help="stop after K validations without a new best validation error")
+    ap.add_argument("--no-progress", action="store_true",
+                    help="no progress bar (it is shown only on a terminal anyway; logs get the step lines)")
     args = ap.parse_args(argv)
-    resume = torch.load(args.resume, weights_only=False) if args.resume else None
+    if (args.until_error is not None or args.patience is not None) and not args.val:
+        ap.error("--until-error and --patience stop on the validation error: give --val DIR")
+    if args.val_minutes <= 0:
+        ap.error(f"--val-minutes must be positive, got {args.val_minutes:g}")
+    device = pick_device(args.device)
+    resume = torch.load(args.resume, map_location="cpu", weights_only=False) if args.resume else None
     if resume is not None:
         # The network must be the one the checkpoint holds, whatever the command line says.
         args.baseline = resume["baseline"]
@@ -259,27 +335,42 @@ def main(argv=None, prog=None):
                          "scale differ from this dataset's); resume it on the data it was trained on")
     print(f"{name}: {len(x)} training rows, shape {shape}, shift {shift.tolist()}, "
           f"scale {scale.tolist()}, sigma_max = {sigma_max:.4f} (max pairwise distance)")
+    model = model.to(device)
     ema = copy.deepcopy(model).requires_grad_(False)
-    print(f"model: {type(model).__name__}, {n_params(model)} parameters")
+    print(f"model: {type(model).__name__}, {n_params(model)} parameters, on {device}")
     opt = torch.optim.Adam(model.parameters(), lr=args.lr)
     if resume is not None:
         model.load_state_dict(resume["model"])
         ema.load_state_dict(resume["ema"])
         if "optimizer" in resume:  # checkpoints before --resume existed have no optimizer state
-            opt.load_state_dict(resume["optimizer"])
+            opt.load_state_dict(resume["optimizer"])  # Adam moves its state to the parameters' device
+    # The random draws stay on the CPU whatever the device: the same run on a GPU sees the same batches.
     gen = torch.Generator().manual_seed(args.seed)
+    x, cond = x.to(device), [c.to(device) for c in cond]
     log_lo, log_hi = math.log(SIGMA_MIN), math.log(sigma_max)
+    val = None
+    if args.val:
+        try:
+            val = Validation(args.val, ds.manifest, args.val_minutes, args.until_error, args.patience,
+                             args.baseline, curve=resume.get("val", ()) if resume is not None else ())
+        except (ValueError, FileNotFoundError) as e:
+            raise SystemExit(f"error: {e}") from None
+
+    def checkpoint(seconds):
+        # CPU tensors: a checkpoint written on a GPU loads anywhere.
+        return to_cpu(dict(bench=name, manifest=ds.manifest.to_json(), known=ds.known,
+                           arch=dict(channels=channels, emb=args.emb),
+                           baseline=args.baseline, shape=shape,
+                           model=model.state_dict(), ema=ema.state_dict(),
+                           optimizer=opt.state_dict(), shift=shift.tolist(),
+                           scale=scale.tolist(), sigma_min=SIGMA_MIN, sigma_max=sigma_max, steps=clock.step,
+                           seconds=seconds, log=clock.log, val=val.curve if val else [],
+                           args=vars(args)))
 
     def save(path, seconds):
         Path(path).parent.mkdir(parents=True, exist_ok=True)
-        torch.save(dict(bench=name, manifest=ds.manifest.to_json(), known=ds.known,
-                        arch=dict(channels=channels, emb=args.emb),
-                        baseline=args.baseline, shape=shape,
-                        model=model.state_dict(), ema=ema.state_dict(),
-                        optimizer=opt.state_dict(), shift=shift.tolist(),
-                        scale=scale.tolist(), sigma_min=SIGMA_MIN, sigma_max=sigma_max, steps=clock.step,
-                        seconds=seconds, log=clock.log, args=vars(args)), path)
-        print(f"wrote {path}", flush=True)
+        torch.save(checkpoint(seconds), path)
+        clock.write(f"wrote {path}")
 
     step, spent, log = 0, 0.0, []
     if resume is not None:
@@ -287,17 +378,25 @@ def main(argv=None, prog=None):
         print(f"resuming {args.resume}: {step} steps, {spent:.0f} s already spent", flush=True)
         gen.manual_seed(args.seed + step)  # fresh batches, not a replay of the first ones
     clock = Budget(args.minutes, args.steps, opt, args.lr, args.out, save, args.snapshot_minutes,
-                   args.log_every, step, spent, log)
+                   args.log_every, step, spent, log, progress=not args.no_progress)
     for step in clock.steps():
-        idx = torch.randint(len(x), (args.batch,), generator=gen)
+        if val is not None and val.due(clock.elapsed()):
+            point = val.run(checkpoint(clock.elapsed()), step, clock.elapsed())
+            clock.write(f"step {step:6d}  {val.describe(point)}")
+            clock.postfix = f"val {point['prediction']:.4f}"
+            reason = val.stop_reason()
+            if reason:
+                clock.write(f"stopping: {reason}")
+                break
+        idx = torch.randint(len(x), (args.batch,), generator=gen).to(device)
         xb, cb = x[idx], [c[idx] for c in cond]
         if args.baseline:
             loss = ((model(*cb) - xb) ** 2).mean()
         else:
             # sigma log-uniform in [sigma_min, sigma_max]; EDM weighting lambda = 1/c_out^2 on
             # |D - x|^2, i.e. a plain MSE on the raw network against (x - c_skip z)/c_out.
-            sigma = torch.exp(log_lo + (log_hi - log_lo) * torch.rand(args.batch, generator=gen))
-            eps = torch.randn(xb.shape, generator=gen)
+            sigma = torch.exp(log_lo + (log_hi - log_lo) * torch.rand(args.batch, generator=gen)).to(device)
+            eps = torch.randn(xb.shape, generator=gen).to(device)
             _, c_skip, c_out, _ = model.precond(sigma, xb.dim())
             z = xb + sigma.reshape(c_out.shape) * eps
             loss = ((model.raw(z, sigma, *cb) - (xb - c_skip * z) / c_out) ** 2).mean()

@@ -215,7 +215,11 @@ def test_cli_check_split_and_errors(tmp_path, capsys, monkeypatch):
     path = write(tmp_path, manifest(), arrays(n=40, fidelity=np.repeat([0, 1], 20)))
     assert main.main(["check", str(path)]) == 0
     out = capsys.readouterr().out
-    assert "toy: 40 rows of shape (1, 8)" in out and "1 `fine` 20 rows" in out and out.endswith("ok\n")
+    assert "toy: 40 rows of shape (1, 8)" in out and "1 `fine` 20 rows" in out
+    # What fit and split will do, before anyone trains: 20 target cases give 4 calibration cases (too few).
+    assert "fit: 1-D U-Net, 1 channel(s), grid 8\n" in out
+    assert "split (--calib 0.2 --test 0.2): 20 case(s) at the target fidelity -> 4 calibration, 4 test" in out
+    assert "warning: 4 calibration case(s)" in out and out.endswith("ok (with warnings)\n")
     assert main.main(["split", str(path), "--out", str(tmp_path / "s"), "--calib", "0.25"]) == 0
     train = D.load(tmp_path / "s" / "train.json")
     assert len(train) == 31 and len(np.load(tmp_path / "s" / "calib" / "u.npy")) == 5  # 25 % and 20 % of 20
@@ -231,6 +235,42 @@ def test_cli_check_split_and_errors(tmp_path, capsys, monkeypatch):
 
 
 # ---------------------------------------------------------------- hostile dataset files (hardening II)
+def test_check_states_what_fit_and_split_impose(tmp_path, capsys):
+    from dgmf_train import main
+    # A 2^k + 1 node grid: fit pads it inside the network, and says so.
+    path = write(tmp_path, manifest(), arrays(n=240, u=np.zeros((240, 2, 33, 17), np.float32),
+                                              fidelity=np.repeat([0, 1], 120)))
+    assert main.main(["check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert ("fit: 2-D U-Net, 2 channel(s), grid 33×17, padded inside the network to 36×20 (edge values "
+            "repeated) and cropped back: the model reads and writes your grid exactly") in out
+    assert "-> 24 calibration, 24 test, 72 for training" in out and "warning" not in out
+    assert out.endswith("ok\n")
+    # A grid the network cannot take is refused by check, not after a wait in fit.
+    tiny = write(tmp_path, manifest(), arrays(n=4, u=np.zeros((4, 1, 3)), fidelity=np.array([0, 1, 1, 1])))
+    assert main.main(["check", str(tiny)]) == 1
+    out = capsys.readouterr().out
+    assert "fit: cannot train the built-in network: grid (3,): every size must be at least 4" in out
+    assert "not ok" in out
+
+
+def test_split_refuses_an_empty_split_unless_asked_and_warns_when_small(tmp_path, capsys):
+    from dgmf_train import main
+    path = write(tmp_path, manifest(), arrays(n=40, fidelity=np.repeat([0, 1], 20)))
+    with pytest.raises(SystemExit):
+        main.main(["split", str(path), "--out", str(tmp_path / "s"), "--test", "0"])
+    assert "--test 0 leaves no test cases; pass --allow-empty" in capsys.readouterr().err
+    assert main.main(["split", str(path), "--out", str(tmp_path / "s"), "--test", "0", "--allow-empty"]) == 0
+    err = capsys.readouterr().err
+    assert "4 calibration case(s): the ±2σ scale (split-conformal at 95.45 %) needs at least 21" in err
+    assert "test case(s)" not in err  # no test split asked for: nothing to warn about
+    big = write(tmp_path, manifest(), arrays(n=300, fidelity=np.repeat([0, 1], 150)))
+    assert main.main(["split", str(big), "--out", str(tmp_path / "b")]) == 0
+    assert "warning" not in capsys.readouterr().err  # 30 and 30 cases
+    assert main.main(["split", str(big), "--out", str(tmp_path / "c"), "--test", "0.05"]) == 0
+    assert "8 test case(s): a mean error over fewer than 10 cases" in capsys.readouterr().err
+
+
 def _write_manifest(d, arrays):
     (d / "dataset.json").write_text(json.dumps(manifest(arrays=arrays)))
     return d / "dataset.json"

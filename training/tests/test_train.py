@@ -91,6 +91,59 @@ def test_export_roundtrip(name, tmp_path, monkeypatch):
     assert not any(t.data_location == onnx.TensorProto.EXTERNAL for t in onx.graph.initializer)
 
 
+def test_grid_padding_rule():
+    from dgmf_train.model import grid_padding
+    from dgmf_train import network_rules
+    assert grid_padding((32, 32)) == ((0, 0), (0, 0))
+    assert grid_padding((33, 17)) == ((1, 2), (1, 2)) and grid_padding((65,)) == ((1, 2),)
+    assert grid_padding((30,)) == ((1, 1),) and grid_padding((31,)) == ((0, 1),)
+    for g in range(4, 80):  # one rule for the network and for `check` (network_rules.padded)
+        (lo, hi), = grid_padding((g,))
+        assert g + lo + hi == network_rules.padded(g) and (g + lo + hi) % 4 == 0 and 0 <= hi - lo <= 1
+
+
+def test_a_grid_that_needs_no_padding_is_the_network_it_always_was():
+    # Checkpoints trained before any-grid support load and give the same scores bit for bit.
+    from dgmf_train.model import UNet
+    torch.manual_seed(0)
+    old, new = UNet(2, in_ch=2), UNet(2, in_ch=2, grid=(32, 16))
+    new.load_state_dict(old.state_dict())
+    x, emb = torch.randn(3, 2, 32, 16), torch.randn(3, 128)
+    with torch.no_grad():
+        assert torch.equal(old(x, emb), new(x, emb))
+
+
+@pytest.mark.parametrize("name,shape", [("heat", (1, 33, 33)), ("flow", (2, 17, 30)), ("burgers", (1, 65))])
+def test_any_grid_trains_and_exports_exactly_on_the_users_grid(name, shape, tmp_path, monkeypatch):
+    """2^k + 1 node grids (and any other): the network pads inside and crops back; the exported model
+    speaks the grid exactly, the baseline too, and ONNX Runtime agrees with torch."""
+    torch.manual_seed(0)
+    m = benchmarks.manifest(name)
+    for baseline in (False, True):
+        model = train.build_model(m, shape, baseline=baseline)
+        feeds = contract.random_inputs(m, shape, 3, 0.01, 50.0)
+        t = {k: torch.from_numpy(v) for k, v in feeds.items()}
+        with torch.no_grad():
+            out = model(**t) if not baseline else model(t["params"], t["fidelity"], t.get("coords"))
+        assert out.shape == (3, *shape) and torch.isfinite(out).all()
+    # The gradient reaches every input cell (the crop keeps the user's cells, not the padding).
+    model = train.build_model(m, shape)
+    feeds = {k: torch.from_numpy(v) for k, v in contract.random_inputs(m, shape, 2, 0.5, 50.0).items()}
+    z = feeds.pop("z").requires_grad_(True)
+    model(z, **feeds).sum().backward()
+    assert (z.grad.abs().flatten(2).amin(dim=2) > 0).all()
+    ck = tmp_path / "m.pt"
+    torch.save(dict(bench=name, baseline=False, shape=shape, model=model.state_dict(), ema=model.state_dict(),
+                    shift=[0.5] * shape[0], scale=[0.2] * shape[0], sigma_min=0.01, sigma_max=50.0, steps=0,
+                    seconds=0.0, log=[], args={}), ck)
+    if contract.find_cli() is None:  # the Rust CLI is checked only where it has been built
+        monkeypatch.setattr(contract, "check_with_cli", lambda path, required=False: None)
+    out = tmp_path / "m.onnx"
+    export.main([str(ck), str(out), "--check-rows", "8"])  # raises if ORT and torch disagree
+    meta = {p.key: p.value for p in onnx.load(str(out)).metadata_props}
+    assert meta["dgmf.shape"] == ",".join(map(str, shape))
+
+
 def tiny_burgers_data(path, seed, offset=0.0, n=12):
     """A 12-row random dataset in the Burgers layout (data/burgers_train.json + .npz) under `path`."""
     rng = np.random.default_rng(seed)
@@ -136,6 +189,63 @@ def test_resume_continues_steps_time_and_log(tmp_path):
     tiny_burgers_data(tmp_path, seed=2, offset=3.0)
     with pytest.raises(SystemExit, match="trained on other data"):
         train.main(common + ["--out", str(second), "--steps", "6", "--resume", str(first)])
+
+
+def test_fit_validates_on_held_out_cases_keeps_the_curve_and_stops_on_it(tmp_path, capsys):
+    from dgmf_train import dataset as D
+    from dgmf_train.paths import find_cli
+    if find_cli() is None:
+        pytest.skip("validation samples with the dgmf CLI (cargo build --release)")
+    tiny_burgers_data(tmp_path, seed=3, n=16)
+    ds = D.load(tmp_path / "burgers_train.json")
+    D.write_cases(ds.rows(ds.fidelity == 2), tmp_path / "val")
+    out = tmp_path / "v.pt"
+    common = ["burgers", "--data-dir", str(tmp_path), "--threads", "1", "--batch", "4", "--channels", "8,8,8",
+              "--emb", "16", "--val", str(tmp_path / "val"), "--val-minutes", "0.0001"]
+    # --until-error 10: any error meets it, so the first validation stops the run.
+    train.main(common + ["--out", str(out), "--steps", "50", "--until-error", "10"])
+    log = capsys.readouterr().out
+    assert "validation (5 cases, ancestral 6): one sample" in log and "stopping: validation error" in log
+    ck = torch.load(out, weights_only=False)
+    assert ck["steps"] < 50 and len(ck["val"]) == 1
+    assert set(ck["val"][0]) == {"step", "seconds", "one_sample", "prediction"}
+    assert 0 < ck["val"][0]["prediction"] < 10
+    # Resuming keeps the curve; the baseline validates its own prediction.
+    train.main(common + ["--out", str(tmp_path / "w.pt"), "--steps", "3", "--resume", str(out)])
+    assert len(torch.load(tmp_path / "w.pt", weights_only=False)["val"]) >= 2
+    train.main(common + ["--out", str(tmp_path / "b.pt"), "--steps", "2", "--baseline"])
+    assert "prediction" in torch.load(tmp_path / "b.pt", weights_only=False)["val"][0]
+    with pytest.raises(SystemExit):
+        train.main(["burgers", "--data-dir", str(tmp_path), "--out", str(out), "--patience", "2"])
+    assert "give --val DIR" in capsys.readouterr().err
+
+
+def test_validation_stop_rules():
+    from dgmf_train.validation import Validation
+    v = Validation.__new__(Validation)
+    v.until, v.patience = None, 2
+    v.curve = [dict(step=s, prediction=e) for s, e in ((10, 0.5), (20, 0.3), (30, 0.31))]
+    assert v.stop_reason() is None  # one validation since the best
+    v.curve.append(dict(step=40, prediction=0.30001))
+    assert "no better validation error in the last 2 validations (best 0.3000 at step 20)" in v.stop_reason()
+    v.until, v.patience = 0.3, None
+    assert v.stop_reason() is None  # the last one is above 0.3
+    v.curve.append(dict(step=50, prediction=0.29))
+    assert "0.2900 <= --until-error 0.3" in v.stop_reason()
+
+
+def test_device_choice(monkeypatch):
+    assert train.pick_device("cpu").type == "cpu"
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert train.pick_device("auto").type == "cpu"
+    with pytest.raises(SystemExit, match="--device cuda: torch sees no CUDA device"):
+        train.pick_device("cuda")
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    assert train.pick_device("auto").type == "cuda" and train.pick_device("cpu").type == "cpu"
+    # Checkpoints hold CPU tensors whatever the device (nested in the optimizer state too).
+    t = torch.zeros(2)
+    moved = train.to_cpu({"a": [t, (t, 1)], "b": {"c": t}, "d": "x"})
+    assert moved["a"][1][1] == 1 and moved["d"] == "x" and moved["b"]["c"].device.type == "cpu"
 
 
 def test_poisson_known_values_match_the_data():

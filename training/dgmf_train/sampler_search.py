@@ -1,0 +1,73 @@
+"""The model recommends its own sampler: `dgmf-train calibrate` (without --sampler) tries a small set of cheap
+samplers on the calibration cases with the engine itself and keeps the cheapest within TOLERANCE of the
+most accurate; `dgmf calibrate` then fits the std scale with it and writes it into `dgmf.sampler`.
+
+Each candidate draws one sample per case (seed 0) and is scored by the mean relative L2 over the cases,
+the quantity docs/nfe_sweep.md ranks samplers by. Cost is network evaluations per sample (NFE), as the
+engine reports them. The candidates are the few-step settings that did well on the shipped models
+(docs/nfe_sweep.md), and the model's own recommendation when it has one (a student's `consistency`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from . import engine
+from .testsets import load_cases, per_case_error
+
+CANDIDATES = (("ancestral", 4), ("ancestral", 6), ("ancestral", 10), ("ancestral", 20), ("heun", 6),
+              ("heun", 10), ("ode-euler", 10))
+TOLERANCE = 0.10        # within 10 % of the best candidate's error
+MAX_CASES = 64          # the first calibration cases the search scores on
+
+
+def fidelity_arg(model, t):
+    """The `--fidelity` argument of the cases' (single) fidelity, in the model's kind."""
+    from .contract import read_metadata
+    fid = np.unique(t["fidelity"])
+    if len(fid) != 1:
+        raise ValueError(f"the calibration cases are at {len(fid)} fidelities; the search takes one")
+    discrete = read_metadata(model).raw.get("dgmf.fidelity", "").startswith("discrete")
+    return str(int(fid[0])) if discrete else repr(float(fid[0]))
+
+
+def own_sampler(model):
+    """The model's dgmf.sampler as (name, steps), or None."""
+    from .contract import read_metadata
+    words = read_metadata(model).raw.get("dgmf.sampler", "").split()
+    steps = next((int(w.split("=")[1]) for w in words if w.startswith("steps=")), None)
+    return (words[0], steps) if words and steps else None
+
+
+def score(model, cases_dir, candidates=None, max_cases=MAX_CASES):
+    """[(name, steps, nfe, mean relative L2, own)] for each candidate on the first calibration cases."""
+    t = load_cases(cases_dir)
+    t = {k: v[np.isin(t["case"], np.unique(t["case"])[:max_cases])] for k, v in t.items()}
+    fid = fidelity_arg(model, t)
+    own = own_sampler(model)
+    rows = []
+    for name, steps in (candidates or CANDIDATES) + ((own,) if own and own not in (candidates or CANDIDATES)
+                                                     else ()):
+        is_own = (name, steps) == own
+        # The model's own sampler runs as it is written (sampler=None keeps its other settings, e.g. a
+        # student's sigma_last); the others by name and steps.
+        pred, _, r = engine.predict(model, t["params"], fid, coords=t.get("coords"),
+                                    sampler=None if is_own else name, steps=None if is_own else steps)
+        rows.append((name, steps, int(r["nfe"]), float(per_case_error(pred, t).mean()), is_own))
+    return rows
+
+
+def choose(rows, tolerance=TOLERANCE):
+    """The cheapest row (fewest NFE, then the lower error) whose error is within `tolerance` of the best."""
+    best = min(r[3] for r in rows)
+    ok = [r for r in rows if r[3] <= (1 + tolerance) * best]
+    return min(ok, key=lambda r: (r[2], r[3]))
+
+
+def table(rows, chosen, tolerance=TOLERANCE):
+    best = min(r[3] for r in rows)
+    lines = [f"{'sampler':<12} {'steps':>5} {'NFE':>4} {'rel. L2':>8} {'vs best':>8}"]
+    for r in sorted(rows, key=lambda r: (r[2], r[3])):
+        mark = "  <- chosen" if r == chosen else ("  (the model's own)" if r[4] else "")
+        lines.append(f"{r[0]:<12} {r[1]:>5} {r[2]:>4} {r[3]:>8.4f} {r[3] / best:>7.2f}x{mark}")
+    lines.append(f"chosen: the cheapest within {100 * tolerance:.0f} % of the best error ({best:.4f})")
+    return "\n".join(lines)
