@@ -8,10 +8,10 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${PYTHON:-python3}"
-minutes=5 fit_steps=1000000 channels=16,32,64 emb=128 steps=3000
+minutes=5 fit_steps=1000000 channels=16,32,64 emb=128 steps=3000 val_minutes=1
 if [[ "${1:-}" == --quick ]]; then
   # A step count, not a time budget: the same model on a fast or a loaded machine (the cap only guards).
-  minutes=10 fit_steps=300 channels=8,16,32 emb=64 steps=600
+  minutes=10 fit_steps=300 channels=8,16,32 emb=64 steps=600 val_minutes=0.25
 elif [[ -n "${1:-}" ]]; then
   echo "usage: scripts/tutorial.sh [--quick]" >&2
   exit 2
@@ -42,7 +42,8 @@ dgmf-train split layer.json --out split --seed 0 --calib 0.3 --test 0.3
 
 echo "== 3. train (at most $minutes min, at most $fit_steps steps)"
 dgmf-train fit split/train.json --out run.pt --minutes "$minutes" --steps "$fit_steps" --channels "$channels" \
-  --emb "$emb" --threads 2 --log-every 100
+  --emb "$emb" --threads 2 --log-every 100 --val split/calib --val-minutes "$val_minutes" | tee fit.txt
+grep -q "validation (21 cases, ancestral 6): one sample" fit.txt   # the progress a user reads
 
 echo "== 4. export (checked with ONNX Runtime and dgmf info)"
 dgmf-train export run.pt layer.onnx
@@ -52,8 +53,15 @@ dgmf-train calibrate layer.onnx --data split/calib | tee calibrate.txt
 grep -q "<- chosen" calibrate.txt
 dgmf info layer.onnx | grep -q "the model's dgmf.sampler"
 
-echo "== 6. evaluate on the test cases"
-dgmf-train evaluate layer.onnx --data split/test --report-json test.json
+echo "== 6. evaluate on the test cases: DGMF, the solver's cheaper levels at the same parameters, the times"
+dgmf-train evaluate layer.onnx --data split/test --report-json test.json --dataset split/train.json \
+  --solver-seconds "$(cat layer_seconds.txt)" --json table.json --png table.png
+"$py" - <<'EOF'
+import json
+rows = {r["method"]: r for r in json.load(open("table.json"))["rows"]}
+assert any(m.startswith("solver `n17` at the same parameters") for m in rows), rows.keys()
+assert any(m.startswith("DGMF") and "mean of 16" in m for m in rows), rows.keys()
+EOF
 "$py" - <<'EOF'
 import json
 r = json.load(open("test.json"))["before"]

@@ -180,14 +180,19 @@ def network_predict(onnx, arm, trained_on, test, calib, calib_dir, samples, samp
 
 
 def regression_predict(onnx, test):
-    import onnxruntime as ort
     from .train import network_inputs
+    return regression_predict_feeds(onnx, network_inputs(test))
+
+
+def regression_predict_feeds(onnx, feeds):
+    """(prediction, seconds) of a regression baseline on its inputs (params, fidelity[, coords]), 64 rows a
+    call."""
+    import onnxruntime as ort
     sess = ort.InferenceSession(str(onnx), providers=["CPUExecutionProvider"])
-    feeds = network_inputs(test)
     names = [i.name for i in sess.get_inputs()]
+    n = len(feeds["params"])
     t0 = time.perf_counter()
-    out = np.concatenate([sess.run(None, {k: feeds[k][i:i + 64] for k in names})[0]
-                          for i in range(0, len(test), 64)])
+    out = np.concatenate([sess.run(None, {k: feeds[k][i:i + 64] for k in names})[0] for i in range(0, n, 64)])
     return out, time.perf_counter() - t0
 
 

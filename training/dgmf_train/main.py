@@ -7,7 +7,7 @@
     dgmf-train distill  model.onnx --out fast.pt       a one- or two-step student of a score model
     dgmf-train calibrate model.onnx --data DIR/calib   fit dgmf.std_scale (and its sampler) into the model
     dgmf-train quantize model.onnx DIR/train.json q.onnx   an int8 (QDQ) copy, checked against float
-    dgmf-train evaluate model.onnx --data DIR/test     error and ±1σ/±2σ coverage on held-out cases
+    dgmf-train evaluate model.onnx --data DIR/test     does it beat my solver? DGMF, baseline, solver levels
     dgmf-train compare  DATA.json --out DIR            DGMF against GP baselines on your data
     dgmf-train generate --out data                     the built-in benchmarks, in the same format
 
@@ -96,33 +96,30 @@ def _split(argv):
           f"({len(np.unique(cal.case))} cases); {out}/test/: {len(test)} rows ({len(np.unique(test.case))} cases)")
 
 
-def _engine(argv, prog, write):
+def _calibrate(argv):
     from .engine import calibrate_command
-    ap = argparse.ArgumentParser(prog=prog, description=(
+    ap = argparse.ArgumentParser(prog="dgmf-train calibrate", description=(
         "Fit dgmf.std_scale on held-out cases (split-conformal: ±2σ covers 95.45 % of their points) and "
-        "write it into the model" if write else
-        "Error (relative L2 per case) and ±1σ/±2σ coverage of the ensemble std on held-out cases") +
-        ", sampling with the engine itself (`dgmf calibrate`).")
+        "write it into the model, with the sampler it holds for (by default the search's choice), sampling "
+        "with the engine itself (`dgmf calibrate`)."))
     ap.add_argument("model")
     ap.add_argument("--data", required=True, help="a case directory (dgmf-train split writes them)")
     ap.add_argument("--samples", type=int, default=16, help="ensemble size (the std is calibrated for it)")
-    ap.add_argument("--sampler", help="the sampler to " + ("fit the scale for and recommend (default: the "
-                                                             "search's choice, see --no-search)" if write else
-                                                             "evaluate with (default: the model's recommended)"))
+    ap.add_argument("--sampler", help="the sampler to fit the scale for and recommend (default: the search's "
+                                      "choice, see --no-search)")
     ap.add_argument("--steps", type=int, help="its noise levels (with --sampler)")
     ap.add_argument("--report-json", help="write the engine's report (coverage, errors, scale) here")
-    if write:
-        ap.add_argument("--out", help="where to write the calibrated model (default: the model itself)")
-        ap.add_argument("--no-search", action="store_true",
-                        help="do not search: keep the model's recommended sampler (or the library default)")
-        ap.add_argument("--tolerance", type=float, default=sampler_search.TOLERANCE,
-                        help="the search keeps the cheapest sampler whose error on the calibration cases is "
-                             f"within this share of the best candidate's (default {sampler_search.TOLERANCE:g})")
+    ap.add_argument("--out", help="where to write the calibrated model (default: the model itself)")
+    ap.add_argument("--no-search", action="store_true",
+                    help="do not search: keep the model's recommended sampler (or the library default)")
+    ap.add_argument("--tolerance", type=float, default=sampler_search.TOLERANCE,
+                    help="the search keeps the cheapest sampler whose error on the calibration cases is "
+                         f"within this share of the best candidate's (default {sampler_search.TOLERANCE:g})")
     a = ap.parse_args(argv)
     if a.steps is not None and a.sampler is None:
         ap.error("--steps goes with --sampler")
     sampler, steps = a.sampler, a.steps
-    if write and sampler is None and not a.no_search:
+    if sampler is None and not a.no_search:
         # The model recommends its own sampler: the cheapest that is about as accurate as the best.
         from .engine import require_cli
         require_cli()
@@ -132,10 +129,19 @@ def _engine(argv, prog, write):
         print(sampler_search.table(rows, chosen, a.tolerance), flush=True)
         if not chosen[4]:  # the model's own sampler runs as written (sampler None keeps its settings)
             sampler, steps = chosen[0], chosen[1]
-    cmd = calibrate_command(a.model, a.data, samples=a.samples, sampler=sampler,
-                            steps=steps, report_json=a.report_json,
-                            out=(a.out or a.model) if write else None)
+    cmd = calibrate_command(a.model, a.data, samples=a.samples, sampler=sampler, steps=steps,
+                            report_json=a.report_json, out=a.out or a.model)
     return subprocess.run(cmd).returncode
+
+
+def _evaluate(argv):
+    from . import evaluate
+    from .engine import require_cli
+    require_cli()
+    try:
+        return evaluate.main(argv)
+    except ValueError as e:
+        raise dataset.DatasetError(str(e)) from None
 
 
 def _needs_torch(module, what):
@@ -185,8 +191,8 @@ COMMANDS = {
     "fit": _needs_torch("train", "fit"),
     "export": _needs_torch("export", "export"),
     "distill": _needs_torch("distill", "distill"),
-    "calibrate": lambda argv: _engine(argv, "dgmf-train calibrate", write=True),
-    "evaluate": lambda argv: _engine(argv, "dgmf-train evaluate", write=False),
+    "calibrate": _calibrate,
+    "evaluate": _evaluate,
     "compare": _compare,
     "quantize": _quantize,
     "generate": _generate,

@@ -405,6 +405,10 @@ def main(argv=None, prog=None):
         opt.step()
         ema_update(ema, model, min(args.ema, (1 + step) / (10 + step)))  # short EMA while it is young
         clock.done(loss.item())
+    if val is not None and (not val.curve or val.curve[-1]["step"] != clock.step):
+        # The curve ends at the model the run leaves behind.
+        point = val.run(checkpoint(clock.elapsed()), clock.step, clock.elapsed())
+        clock.write(f"step {clock.step:6d}  {val.describe(point)} (final)")
     clock.finish()
 
 

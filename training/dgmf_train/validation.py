@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
+import time
 import warnings
 from pathlib import Path
 
@@ -42,14 +43,19 @@ class Validation:
         self.every, self.until, self.patience = every_minutes, until_error, patience
         self.curve = list(curve)
         self.cases = len(np.unique(self.t["case"]))
+        # The next validation is due every_minutes after the last one ended (a resumed run's too), so that
+        # a validation slower than the interval does not leave training no time between them.
+        self.next = (self.curve[-1]["seconds"] + self.curve[-1].get("took", 0.0) if self.curve else 0.0) \
+            + 60.0 * every_minutes
 
     def due(self, elapsed):
-        return elapsed >= 60.0 * self.every * (len(self.curve) + 1)
+        return elapsed >= self.next
 
     def run(self, ck, step, seconds):
         """Exports checkpoint dict `ck`, scores it, appends the point to the curve and returns it."""
         import torch
         from . import export
+        t0 = time.perf_counter()
         with tempfile.TemporaryDirectory() as tmp, contextlib.redirect_stdout(io.StringIO()), \
                 warnings.catch_warnings():
             warnings.simplefilter("ignore")  # the exporter's notes, once per validation
@@ -57,7 +63,9 @@ class Validation:
             torch.save(ck, pt)
             export.main([str(pt), str(onnx), "--check-rows", "4"])
             point = dict(step=step, seconds=seconds, **self.score(onnx))
+            point["took"] = time.perf_counter() - t0
         self.curve.append(point)
+        self.next = seconds + point["took"] + 60.0 * self.every
         return point
 
     def score(self, onnx):

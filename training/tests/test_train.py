@@ -208,7 +208,7 @@ def test_fit_validates_on_held_out_cases_keeps_the_curve_and_stops_on_it(tmp_pat
     assert "validation (5 cases, ancestral 6): one sample" in log and "stopping: validation error" in log
     ck = torch.load(out, weights_only=False)
     assert ck["steps"] < 50 and len(ck["val"]) == 1
-    assert set(ck["val"][0]) == {"step", "seconds", "one_sample", "prediction"}
+    assert set(ck["val"][0]) == {"step", "seconds", "took", "one_sample", "prediction"}
     assert 0 < ck["val"][0]["prediction"] < 10
     # Resuming keeps the curve; the baseline validates its own prediction.
     train.main(common + ["--out", str(tmp_path / "w.pt"), "--steps", "3", "--resume", str(out)])

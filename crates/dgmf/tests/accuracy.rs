@@ -226,6 +226,11 @@ fn shipped_burgers_student_meets_its_documented_accuracy() {
 }
 
 #[test]
+fn shipped_poisson_student_meets_its_documented_accuracy() {
+    check_model("poisson", "poisson_fast", "accuracy_fast.json", 0.1);
+}
+
+#[test]
 fn shipped_topopt_model_meets_its_documented_accuracy() {
     check("topopt", 0.3);
 }
