@@ -3,7 +3,7 @@
 # resolutions -> a dataset -> train -> export -> calibrate -> evaluate -> predict from the CLI and from C,
 # then your own PyTorch network through export_contract.
 #   scripts/tutorial.sh            the tutorial as written (5 min of training; the U-Net of the shipped models)
-#   scripts/tutorial.sh --quick    what CI runs: a tiny network, 300 training steps (under a minute on 2 cores)
+#   scripts/tutorial.sh --quick    what CI runs: a tiny network, 1000 training steps (under a minute on 2 cores)
 # DGMF_TUTORIAL_DIR=DIR keeps the files (default: a temporary directory, removed at the end).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -11,7 +11,7 @@ py="${PYTHON:-python3}"
 minutes=5 fit_steps=1000000 channels=16,32,64 emb=128 steps=3000 val_minutes=1
 if [[ "${1:-}" == --quick ]]; then
   # A step count, not a time budget: the same model on a fast or a loaded machine (the cap only guards).
-  minutes=10 fit_steps=300 channels=8,16,32 emb=64 steps=600 val_minutes=0.25
+  minutes=10 fit_steps=1000 channels=8,16,32 emb=64 steps=600 val_minutes=0.25
 elif [[ -n "${1:-}" ]]; then
   echo "usage: scripts/tutorial.sh [--quick]" >&2
   exit 2
