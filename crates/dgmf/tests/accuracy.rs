@@ -215,6 +215,11 @@ fn shipped_heat_model_meets_its_documented_accuracy() {
 }
 
 #[test]
+fn shipped_heat_student_meets_its_documented_accuracy() {
+    check_model("heat", "heat_fast", "accuracy_fast.json", 0.1);
+}
+
+#[test]
 fn shipped_burgers_model_meets_its_documented_accuracy() {
     check("burgers", 0.1);
 }
