@@ -39,12 +39,14 @@ def calibrated(model, name, out):
     return out
 
 
-def ci_figures(name, model, cases=16):
+def ci_figures(name, model, cases=None):
     """The figures crates/dgmf/tests/accuracy.rs checks for a shipped model, as it computes them: the
     model's own sampler, seed 0; one sample on the first `cases` test cases and on the box set; the
     ±2σ coverage of the 16-sample calibrated std on the same cases (points with std 0 left out)."""
     import numpy as np
     from dgmf_train.contract import read_metadata
+    from .accuracy import CI_CASES, CI_CASES_OF  # the teacher's CI subset: the same cases
+    cases = cases or CI_CASES_OF.get(name, CI_CASES)
     meta = read_metadata(model).raw
     t = subset(load_testset(name), cases)
     box = load_testset(name, "box")

@@ -241,7 +241,17 @@ fn shipped_topopt_model_meets_its_documented_accuracy() {
 }
 
 #[test]
+fn shipped_topopt_student_meets_its_documented_accuracy() {
+    check_model("topopt", "topopt_fast", "accuracy_fast.json", 0.3);
+}
+
+#[test]
 fn shipped_flow_model_meets_its_documented_accuracy() {
     // A zero guess is 1 from the reference; the velocity field is far from it after t = 0.
     check("flow", 0.3);
+}
+
+#[test]
+fn shipped_flow_student_meets_its_documented_accuracy() {
+    check_model("flow", "flow_fast", "accuracy_fast.json", 0.3);
 }
