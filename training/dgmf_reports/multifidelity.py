@@ -30,6 +30,7 @@ import numpy as np
 from dgmf_data import generate
 from dgmf_train import compare, dataset
 from dgmf_train.contract import read_metadata
+from dgmf_train.gp import GpArm
 from dgmf_train.paths import REPO
 from dgmf_train.testsets import as_dataset, load_testset, machine
 
@@ -132,6 +133,28 @@ def run(work, name, minutes, arms, threads, gp_rows=None):
                       f"({row['wall_s']:.0f} s)", flush=True)
 
 
+def noise_sensitivity(work, name, ladder, gp_rows=200):
+    """The multi-fidelity GP with a noise variance per level fitted by maximum likelihood (SMT's eval_noise,
+    the usual regularisation of a degenerate fit) on `ladder`, beside the committed default row: written to
+    results/<name>/sensitivity/, not part of the report's table."""
+    cost = solver_costs(name)
+    data = dataset.load(Path(work) / "pool" / f"{name}_train.json")
+    test, _ = test_set(name, TEST_CASES[name])
+    ds, runs, spent = design_at(data, "ladder", ladder, cost, None)
+    t0 = time.perf_counter()
+    arm = GpArm(True, gp_rows, noise=True).fit(ds)
+    t1 = time.perf_counter()
+    mean, std = arm.predict(test)
+    row = compare.scores("mf-gp+noise", "ladder", mean, std, test, time.perf_counter() - t1,
+                         dict(fit_s=t1 - t0, how=arm.describe(), bench=name, ladder=list(ladder), runs=runs,
+                              cost_s=spent, test_cases=TEST_CASES[name]))
+    out = RESULTS / "results" / name / "sensitivity"
+    out.mkdir(parents=True, exist_ok=True)
+    path = out / f"mf-gp-noise_ladder_{'-'.join(map(str, ladder))}.json"
+    path.write_text(json.dumps(row, indent=1) + "\n")
+    print(f"{name} mf-gp+noise {ladder}: mean rel L2 {100 * row['mean_rel_l2']:.3f} % -> {path}", flush=True)
+
+
 def design_at(data, which, ladder, cost, budget):
     """The ladder design is exactly `ladder` runs (drawn by seed 0); the fine design what `budget` buys."""
     if which == "fine":
@@ -168,7 +191,9 @@ def training_record(ck_path):
 
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("command", choices=("costs", "pool", "run", "report"))
+    ap.add_argument("command", choices=("costs", "pool", "run", "report", "noise"),
+                    help="noise: the MF-GP with eval_noise at --ladder (a sensitivity row, outside the table)")
+    ap.add_argument("--ladder", default="100,20,5", help="noise: the ladder (runs per level)")
     ap.add_argument("bench", nargs="*", default=list(LADDERS))
     ap.add_argument("--work", help="where the pools and networks go (pool, run)")
     ap.add_argument("--minutes", type=float, default=5.0,
@@ -180,13 +205,18 @@ def main(argv=None):
                     help="rows per fidelity level each GP is fitted on (default gp.MAX_ROWS = 800; the committed "
                          "flow rows: 400, see docs/multifidelity.md)")
     a = ap.parse_intermixed_args(argv)
-    if a.command in ("pool", "run") and not a.work:
+    if a.command in ("pool", "run", "noise") and not a.work:
         ap.error(f"{a.command} needs --work DIR (the pools and the networks' checkpoints)")
     if a.command == "costs":
         costs(a.bench)
     elif a.command == "pool":
         for name in a.bench:
             pool(a.work, name)
+    elif a.command == "noise":
+        from threadpoolctl import threadpool_limits
+        with threadpool_limits(limits=a.threads):
+            for name in a.bench:
+                noise_sensitivity(a.work, name, tuple(int(v) for v in a.ladder.split(",")), a.gp_rows or 200)
     elif a.command == "run":
         # Every arm gets --threads, the GP's BLAS too: on a shared machine a multi-threaded GP fit beside a
         # network row would take the time the network's budget counts on.

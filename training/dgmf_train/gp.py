@@ -76,8 +76,8 @@ def levels(ds):
 class GpArm:
     """One arm: `multi` False (KRG on the target level) or True (MFK on every level)."""
 
-    def __init__(self, multi, max_rows=None):
-        self.multi = multi
+    def __init__(self, multi, max_rows=None, noise=False):
+        self.multi, self.noise = multi, noise
         self.max_rows = MAX_ROWS if max_rows is None else int(max_rows)
         self.name = "mf-gp" if multi else "gp"
         self.fit_seconds = 0.0
@@ -110,12 +110,12 @@ class GpArm:
             warnings.simplefilter("ignore")  # SMT's optimiser notes ("fmin_cobyla failed but ...")
             for k in range(coef.shape[1]):
                 if self.multi and n_levels > 1:
-                    gp = MFK(theta0=[1e-2] * x.shape[1], print_global=False)
+                    gp = MFK(theta0=[1e-2] * x.shape[1], print_global=False, eval_noise=self.noise)
                     for level in range(n_levels - 1):
                         gp.set_training_values(x[lev == level], coef[lev == level, k:k + 1], name=level)
                     gp.set_training_values(x[top], coef[top, k:k + 1])
                 else:
-                    gp = KRG(theta0=[1e-2] * x.shape[1], print_global=False)
+                    gp = KRG(theta0=[1e-2] * x.shape[1], print_global=False, eval_noise=self.noise)
                     gp.set_training_values(x[top], coef[top, k:k + 1])
                 gp.train()
                 self.models.append(gp)
@@ -134,6 +134,7 @@ class GpArm:
     def describe(self):
         kind = "SMT MFK (recursive co-kriging over the fidelity levels)" if self.multi else \
             "SMT KRG on the target-fidelity rows"
+        kind += "; a noise variance per level fitted by ML (eval_noise)" if self.noise else ""
         return (f"{kind}; {len(self.models)} PCA components ({ENERGY:.2%} of the variance, at most "
                 f"{MAX_COMPONENTS}), one GP each; squared-exponential kernel, ML length scales; fitted on "
                 f"{self.rows_used} rows (at most {self.max_rows} per level)")

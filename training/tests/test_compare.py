@@ -153,6 +153,9 @@ def test_gp_rows_are_capped_per_level(monkeypatch):
     assert gp.GpArm(False).fit(compare.design(toy(), "fine")[0]).rows_used == 12
     # The study's --gp-rows: a per-arm cap in place of the module's.
     assert gp.GpArm(True, max_rows=5).fit(toy()).rows_used == 10
+    # The regularised variant (a noise variance per level, the study's `noise` sensitivity row) says so.
+    noisy = gp.GpArm(True, max_rows=5, noise=True).fit(toy())
+    assert "eval_noise" in noisy.describe() and noisy.models[0].options["eval_noise"]
 
 
 def test_the_engine_commands_find_the_cli_or_say_how(monkeypatch, tmp_path, capsys):
