@@ -1,4 +1,4 @@
-"""Write the multi-fidelity training / test sets:  python3 -m dgmf_data.generate --out data
+"""Write the built-in benchmarks' multi-fidelity training and test sets (python3 -m dgmf_data.generate --out data).
 
 Per benchmark three files (the equations, grids and references: docs/benchmarks.md):
     <name>_train.npz  all fidelity levels stacked; each level is the benchmark's solver at that
@@ -252,7 +252,7 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=None, n_cal
 
 
 def main(argv=None, prog=None):
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog=prog, description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--out", default="data", help="output directory")
     ap.add_argument("--only", nargs="+", choices=list(CONFIG), default=list(CONFIG))
     ap.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS))

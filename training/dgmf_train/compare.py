@@ -226,7 +226,7 @@ def print_table(rows):
 
 
 def parse(argv, prog):
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0],
+    ap = argparse.ArgumentParser(prog=prog, description=" ".join(__doc__.split("\n\n")[0].split()),
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n".join(__doc__.splitlines()[2:]))
     ap.add_argument("manifest")

@@ -128,7 +128,7 @@ def figure(rows, path, title):
 
 
 def main(argv=None, prog="dgmf-train evaluate"):
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
+    ap = argparse.ArgumentParser(prog=prog, description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("model")
     ap.add_argument("--data", required=True, help="held-out cases (a case directory: dgmf-train split's test/)")
     ap.add_argument("--samples", type=int, default=16, help="ensemble size (the std is calibrated for it)")
@@ -156,6 +156,7 @@ def main(argv=None, prog="dgmf-train evaluate"):
             ap.error(f"--solver-seconds takes numbers separated by commas, got {a.solver_seconds!r}")
         if any(not s > 0 for s in seconds):
             ap.error("--solver-seconds must be positive")
+    engine.require_cli()  # after the arguments, so that --help works without the CLI
     meta = read_metadata(a.model)
     t = load_cases(a.data)
     rc = subprocess.run(engine.calibrate_command(a.model, a.data, samples=a.samples, sampler=a.sampler,

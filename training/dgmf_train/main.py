@@ -136,8 +136,6 @@ def _calibrate(argv):
 
 def _evaluate(argv):
     from . import evaluate
-    from .engine import require_cli
-    require_cli()
     try:
         return evaluate.main(argv)
     except ValueError as e:

@@ -250,7 +250,7 @@ def snapshot_path(out, minutes):
 
 
 def main(argv=None, prog=None):
-    ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
+    ap = argparse.ArgumentParser(prog=prog, description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("data", help="dataset manifest (.json), or a built-in benchmark name "
                                   f"({', '.join(benchmarks.BENCH)}: <--data-dir>/<name>_train.json)")
     ap.add_argument("--data-dir", default="data", help="where the built-in benchmarks' data are")

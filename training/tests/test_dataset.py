@@ -332,3 +332,22 @@ def test_hdf5_external_storage_links_and_huge_claims_are_refused(tmp_path):
         f["fidelity"] = np.zeros(2)
     with pytest.raises(D.DatasetError, match=r"`u` holds \|S3 values; the arrays hold real numbers"):
         D.load(_write_manifest(d, "runs.h5"))
+
+
+def test_every_command_help_is_whole(capsys, monkeypatch):
+    """Each command's --help describes it in whole sentences, and needs neither torch nor the CLI."""
+    import importlib.util
+    from dgmf_train import main
+    monkeypatch.setenv("DGMF_CLI", "/nonexistent/dgmf")
+    monkeypatch.setenv("PATH", "/nonexistent")
+    for cmd in main.COMMANDS:
+        if cmd in ("fit", "export", "distill") and importlib.util.find_spec("torch") is None:
+            continue  # they say they need torch (test_cli_check_split_and_errors)
+        with pytest.raises(SystemExit) as e:
+            main.main([cmd, "--help"])
+        assert e.value.code == 0, cmd
+        text = capsys.readouterr().out
+        # The description: between the usage block and the first argument section.
+        body = text.split("\n\n")[1]
+        assert not body.startswith(("positional", "options")), f"{cmd}: no description"
+        assert body.rstrip().endswith((".", ")")), f"{cmd} --help stops mid-sentence: {body!r}"
