@@ -40,8 +40,7 @@ SAMPLES = 16
 
 def sigma_last(model):
     """The student's sigma_last from its dgmf.sampler (the consistency schedule's end at any step count)."""
-    words = read_metadata(model).raw.get("dgmf.sampler", "").split()
-    return next((w.split("=")[1] for w in words if w.startswith("sigma_last=")), None)
+    return read_metadata(model).sampler[1].get("sigma_last")
 
 
 def sweep(name, cases, work):

@@ -598,9 +598,9 @@ def main(argv=None):
         if path.exists():
             results[name] = json.loads(path.read_text())
             for extra in ("curve", "student"):
-                path = fig_dir / f"{name}_{extra}.json"
-                if path.exists() and (extra != "student" or (REPO / "models" / f"{name}_fast.onnx").exists()):
-                    results[name][extra] = json.loads(path.read_text())
+                extra_path = fig_dir / f"{name}_{extra}.json"
+                if extra_path.exists() and (extra != "student" or (REPO / "models" / f"{name}_fast.onnx").exists()):
+                    results[name][extra] = json.loads(extra_path.read_text())
     Path(args.out).write_text(markdown(results))
     print(f"wrote {args.out} ({', '.join(results)})")
 

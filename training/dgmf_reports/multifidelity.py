@@ -99,10 +99,8 @@ def test_set(name, n_cases):
 
 def shipped_sampler(name):
     """The sampler the shipped model recommends (dgmf.sampler): `name steps=N ...` -> (name, steps)."""
-    spec = read_metadata(REPO / "models" / f"{name}.onnx").raw.get("dgmf.sampler", "")
-    words = spec.split()
-    steps = next((int(w.split("=")[1]) for w in words if w.startswith("steps=")), None)
-    return (words[0], steps) if words else (None, None)
+    sampler, settings = read_metadata(REPO / "models" / f"{name}.onnx").sampler
+    return sampler, (int(settings["steps"]) if "steps" in settings else None)
 
 
 def run(work, name, minutes, arms, threads, gp_rows=None):

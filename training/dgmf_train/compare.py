@@ -184,6 +184,16 @@ def regression_predict(onnx, test):
     return regression_predict_feeds(onnx, network_inputs(test))
 
 
+def baseline_feeds(levels, t):
+    """The regression baseline's inputs (docs/training.md) for the rows of a case set t: params [N, P],
+    fidelity one-hot [N, levels] (a discrete fidelity) or the value [N, 1] (levels None), coords [N, Q];
+    float32, physical units."""
+    feeds = dict(params=t["params"].astype(np.float32), fidelity=dataset.fidelity_inputs(levels, t["fidelity"]))
+    if "coords" in t:
+        feeds["coords"] = t["coords"].astype(np.float32)
+    return feeds
+
+
 def regression_predict_feeds(onnx, feeds):
     """(prediction, seconds) of a regression baseline on its inputs (params, fidelity[, coords]), 64 rows a
     call."""

@@ -60,6 +60,17 @@ class ModelMetadata:
         lead = (-1,) + (1,) * (len(self.shape) - 1)
         self.data_shift = floats("dgmf.data_shift", np.zeros(1)).reshape(lead)
         self.data_scale = floats("dgmf.data_scale", np.ones(1)).reshape(lead)
+        #: the recommended sampler (dgmf.sampler) as parse_sampler gives it: (name or None, settings)
+        self.sampler = parse_sampler(raw.get("dgmf.sampler"))
+
+
+def parse_sampler(spec):
+    """A sampler spec as `dgmf.sampler` and `--teacher-sampler` write it, `name key=value ...` ->
+    (name, {key: value as text}); an empty or None spec -> (None, {})."""
+    words = (spec or "").split()
+    if not words:
+        return None, {}
+    return words[0], dict(w.split("=", 1) for w in words[1:] if "=" in w)
 
 
 def read_metadata(model) -> ModelMetadata:

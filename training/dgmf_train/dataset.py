@@ -57,6 +57,15 @@ class Fidelity:
     def levels(self):
         return len(self.labels)
 
+    @property
+    def input_levels(self):
+        """fidelity_inputs' `levels`: the level count of a discrete fidelity, None for a continuous one."""
+        return self.levels if self.kind == "discrete" else None
+
+    def inputs(self, values):
+        """The networks' fidelity input for these values (fidelity_inputs)."""
+        return fidelity_inputs(self.input_levels, values)
+
     def target_value(self):
         """Discrete: the target level index (default: the top level); continuous: the value."""
         if self.kind == "discrete":
@@ -519,6 +528,14 @@ def save(ds: Dataset, manifest_path, arrays_name=None):
     m = replace(ds.manifest, arrays=arrays_name)
     manifest_path.write_text(json.dumps(m.to_json(), indent=1) + "\n")
     return manifest_path
+
+
+def fidelity_inputs(levels, values):
+    """The networks' fidelity input (a score model's and a regression baseline's): one-hot [N, levels] for a
+    discrete fidelity of `levels` levels, the value [N, 1] for a continuous one (levels None); float32."""
+    values = np.asarray(values)
+    return (np.eye(levels, dtype=np.float32)[values.astype(np.int64)] if levels is not None
+            else values.astype(np.float32)[:, None])
 
 
 # ------------------------------------------------------------------------------------ split

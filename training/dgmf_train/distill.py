@@ -36,8 +36,8 @@ import numpy as np
 import torch
 
 from . import engine
-from .contract import ContractError
-from .train import Budget, checkpoint_manifest, checkpoint_model, ema_update, fidelity_inputs
+from .contract import ContractError, parse_sampler
+from .train import Budget, checkpoint_manifest, checkpoint_model, ema_update
 
 
 def load_teacher(path):
@@ -78,15 +78,14 @@ def teacher_samples(onnx, manifest, params, fid, coords, k, sampler, seed):
     """[n, k, *shape] physical samples of the teacher (libdgmf), k per condition, one engine run per
     fidelity value (each condition repeated k times: each repeat is its own noise stream). `sampler`: a
     spec's name and steps (None: the model's own dgmf.sampler, as `dgmf predict` picks it)."""
-    words = sampler.split() if sampler else [None]
-    steps = next((w.split("=")[1] for w in words[1:] if w.startswith("steps=")), None)
+    name, settings = parse_sampler(sampler)
     out = None
     for value in np.unique(fid):
         rows = np.flatnonzero(fid == value)
         rep = np.repeat(rows, k)
-        arg = str(int(value)) if manifest.fidelity.kind == "discrete" else repr(float(value))
+        arg = engine.fidelity_arg(value, manifest.fidelity.kind == "discrete")
         u, _, _ = engine.predict(onnx, params[rep], arg, coords=None if coords is None else coords[rep],
-                                 sampler=words[0], steps=steps, samples=1, seed=seed)
+                                 sampler=name, steps=settings.get("steps"), samples=1, seed=seed)
         if out is None:
             out = np.empty((len(params), k) + u.shape[1:], np.float32)
         out[rows] = u.reshape((len(rows), k) + u.shape[1:])
@@ -127,7 +126,7 @@ class Student:
 def network_conditions(manifest, params, fid, coords):
     """The network's conditioning tensors (train.network_inputs' forms)."""
     out = [torch.from_numpy(params.astype(np.float32)),
-           torch.from_numpy(fidelity_inputs(manifest.fidelity, fid))]
+           torch.from_numpy(manifest.fidelity.inputs(fid))]
     if coords is not None:
         out.append(torch.from_numpy(coords.astype(np.float32)))
     return out

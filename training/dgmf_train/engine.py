@@ -46,6 +46,11 @@ def predict(model, params, fidelity, *, coords=None, sampler=None, steps=None, s
         return (np.load(work / "mean.npy"), np.load(work / "std.npy") if std else None, report)
 
 
+def fidelity_arg(value, discrete):
+    """`--fidelity` of one value: a level index for a discrete fidelity, the value for a continuous one."""
+    return str(int(value)) if discrete else repr(float(value))
+
+
 def calibrate_command(model, data, *, exe=None, samples=None, sampler=None, steps=None, limit=None,
                       report_json=None, out=None):
     """The `dgmf calibrate MODEL --data DIR ...` command line (`exe`: the CLI, default: paths.find_cli's);

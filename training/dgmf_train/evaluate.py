@@ -26,29 +26,9 @@ from pathlib import Path
 import numpy as np
 
 from . import engine
-from .compare import coverage, regression_predict_feeds
+from .compare import baseline_feeds, coverage, regression_predict_feeds
 from .contract import read_metadata
-from .testsets import load_cases, per_case_error
-
-
-def fidelity_arg(meta, t):
-    fid = np.unique(t["fidelity"])
-    if len(fid) != 1:
-        raise ValueError(f"the cases are at {len(fid)} fidelities; evaluate takes cases at one "
-                         "(dgmf-train split's test/ is at the target fidelity)")
-    return str(int(fid[0])) if meta.levels is not None else repr(float(fid[0]))
-
-
-def baseline_feeds(meta, t):
-    """The regression baseline's inputs (docs/training.md): params [N, P], fidelity one-hot [N, K] for a
-    discrete fidelity or the value [N, 1], coords [N, Q]; float32, physical units."""
-    fid = t["fidelity"]
-    feeds = dict(params=t["params"].astype(np.float32),
-                 fidelity=(np.eye(meta.levels, dtype=np.float32)[fid.astype(np.int64)] if meta.levels is not None
-                           else fid.astype(np.float32)[:, None]))
-    if "coords" in t:
-        feeds["coords"] = t["coords"].astype(np.float32)
-    return feeds
+from .testsets import cases_fidelity_arg, load_cases, per_case_error
 
 
 def solver_levels(dataset_path, t):
@@ -163,7 +143,7 @@ def main(argv=None, prog="dgmf-train evaluate"):
                                                  steps=a.steps, report_json=a.report_json)).returncode
     if rc:
         return rc
-    fid = fidelity_arg(meta, t)
+    fid = cases_fidelity_arg(t, meta.levels is not None, f"the cases of {a.data}")
     kw = dict(coords=t.get("coords"), sampler=a.sampler, steps=a.steps)
     one, _, r1 = engine.predict(a.model, t["params"], fid, samples=1, **kw)
     mean, std, rn = engine.predict(a.model, t["params"], fid, samples=a.samples, std=True, **kw)
@@ -171,7 +151,7 @@ def main(argv=None, prog="dgmf-train evaluate"):
     rows = [row(f"DGMF {spec}, one sample", one, t, r1["wall_ms"] / 1e3, r1["nfe"]),
             row(f"DGMF {spec}, mean of {a.samples}", mean, t, rn["wall_ms"] / 1e3, rn["nfe"] * a.samples, std)]
     if a.baseline:
-        pred, sec = regression_predict_feeds(a.baseline, baseline_feeds(meta, t))
+        pred, sec = regression_predict_feeds(a.baseline, baseline_feeds(meta.levels, t))
         rows.append(row("regression baseline", pred, t, sec, 1))
     levels = meta.levels
     if seconds and len(seconds) > 1 and len(seconds) != levels:

@@ -9,10 +9,9 @@ engine reports them. The candidates are the few-step settings that did well on t
 """
 from __future__ import annotations
 
-import numpy as np
-
 from . import engine
-from .testsets import load_cases, per_case_error
+from .contract import read_metadata
+from .testsets import cases_fidelity_arg, load_cases, per_case_error, subset
 
 CANDIDATES = (("ancestral", 4), ("ancestral", 6), ("ancestral", 10), ("ancestral", 20), ("heun", 6),
               ("heun", 10), ("ode-euler", 10))
@@ -20,30 +19,18 @@ TOLERANCE = 0.10        # within 10 % of the best candidate's error
 MAX_CASES = 64          # the first calibration cases the search scores on
 
 
-def fidelity_arg(model, t):
-    """The `--fidelity` argument of the cases' (single) fidelity, in the model's kind."""
-    from .contract import read_metadata
-    fid = np.unique(t["fidelity"])
-    if len(fid) != 1:
-        raise ValueError(f"the calibration cases are at {len(fid)} fidelities; the search takes one")
-    discrete = read_metadata(model).raw.get("dgmf.fidelity", "").startswith("discrete")
-    return str(int(fid[0])) if discrete else repr(float(fid[0]))
-
-
-def own_sampler(model):
+def own_sampler(meta):
     """The model's dgmf.sampler as (name, steps), or None."""
-    from .contract import read_metadata
-    words = read_metadata(model).raw.get("dgmf.sampler", "").split()
-    steps = next((int(w.split("=")[1]) for w in words if w.startswith("steps=")), None)
-    return (words[0], steps) if words and steps else None
+    name, settings = meta.sampler
+    return (name, int(settings["steps"])) if name and "steps" in settings else None
 
 
 def score(model, cases_dir, candidates=None, max_cases=MAX_CASES):
     """[(name, steps, nfe, mean relative L2, own)] for each candidate on the first calibration cases."""
-    t = load_cases(cases_dir)
-    t = {k: v[np.isin(t["case"], np.unique(t["case"])[:max_cases])] for k, v in t.items()}
-    fid = fidelity_arg(model, t)
-    own = own_sampler(model)
+    meta = read_metadata(model)
+    t = subset(load_cases(cases_dir), max_cases)
+    fid = cases_fidelity_arg(t, meta.levels is not None, "the calibration cases")
+    own = own_sampler(meta)
     rows = []
     for name, steps in (candidates or CANDIDATES) + ((own,) if own and own not in (candidates or CANDIDATES)
                                                      else ()):

@@ -53,7 +53,8 @@ def as_dataset(name, t, n_cases=None):
 
 
 def subset(t, n_cases):
-    keep = t["case"] < n_cases
+    """The rows of t's first n_cases cases (by case id: a split's case directory keeps the dataset's ids)."""
+    keep = np.isin(t["case"], np.unique(t["case"])[:n_cases])
     return {k: v[keep] for k, v in t.items()}
 
 
@@ -74,9 +75,17 @@ def per_case_error(pred, t, ref="u"):
 
 
 def fidelity_arg(name, t):
-    f = benchmarks.BENCH[name]["fidelity"]
-    assert (t["fidelity"] == t["fidelity"][0]).all()
-    return str(int(t["fidelity"][0])) if f[0] == "discrete" else repr(float(t["fidelity"][0]))
+    """`--fidelity` of a built-in benchmark's set (cases_fidelity_arg)."""
+    return cases_fidelity_arg(t, benchmarks.BENCH[name]["fidelity"][0] == "discrete")
+
+
+def cases_fidelity_arg(t, discrete, what="the cases"):
+    """`--fidelity` of a set of cases at one fidelity; ValueError (naming `what`) if they are at several."""
+    fid = np.unique(t["fidelity"])
+    if len(fid) != 1:
+        raise ValueError(f"{what} are at {len(fid)} fidelities; this takes cases at one (dgmf-train split's "
+                         "calib/ and test/ are at the target fidelity)")
+    return engine.fidelity_arg(fid[0], discrete)
 
 
 def predict_testset(name, t, sampler, steps, work, samples=1, std=False, model=None):

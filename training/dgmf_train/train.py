@@ -98,13 +98,6 @@ def resolve_data(data, data_dir="data"):
     return Path(data)
 
 
-def fidelity_inputs(f, values):
-    """The networks' fidelity input for these values: one-hot for a discrete fidelity, [N, 1] otherwise."""
-    values = np.asarray(values)
-    return (np.eye(f.levels, dtype=np.float32)[values.astype(np.int64)] if f.kind == "discrete"
-            else values.astype(np.float32)[:, None])
-
-
 def snapshots(out):
     """The snapshots `--snapshot-minutes` wrote for checkpoint `out` (snapshot_path's names), oldest first."""
     out = Path(out)
@@ -120,7 +113,7 @@ def network_inputs(ds):
     """float32 arrays the networks take: x (physical u), params, fidelity (one-hot for a discrete
     fidelity, the value [N, 1] for a continuous one), coords."""
     out = dict(u=ds.u.astype(np.float32), params=ds.params.astype(np.float32),
-               fidelity=fidelity_inputs(ds.manifest.fidelity, ds.fidelity))
+               fidelity=ds.manifest.fidelity.inputs(ds.fidelity))
     if ds.coords is not None:
         out["coords"] = ds.coords.astype(np.float32)
     return out

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .testsets import load_cases, per_case_error
+from .testsets import cases_fidelity_arg, load_cases, per_case_error, subset
 
 VAL_SAMPLER, VAL_STEPS = "ancestral", 6
 VAL_SAMPLES = 8
@@ -30,16 +30,10 @@ MAX_CASES = 32   # validation cases used (the first ones): the error of a mean o
 class Validation:
     def __init__(self, directory, manifest, every_minutes, until_error=None, patience=None, baseline=False,
                  max_cases=MAX_CASES, curve=()):
-        t = load_cases(directory)
-        keep = np.isin(t["case"], np.unique(t["case"])[:max_cases])
-        self.t = {k: v[keep] for k, v in t.items()}
+        self.t = subset(load_cases(directory), max_cases)
         self.manifest, self.baseline = manifest, baseline
-        fid = np.unique(self.t["fidelity"])
-        if len(fid) != 1:
-            raise ValueError(f"--val {directory}: the cases are at {len(fid)} fidelities; validation takes "
-                             "one (dgmf-train split's calib/ and test/ are at the target fidelity)")
-        f = manifest.fidelity
-        self.fidelity = str(int(fid[0])) if f.kind == "discrete" else repr(float(fid[0]))
+        self.fidelity = cases_fidelity_arg(self.t, manifest.fidelity.kind == "discrete",
+                                           f"the cases of --val {directory}")
         self.every, self.until, self.patience = every_minutes, until_error, patience
         self.curve = list(curve)
         self.cases = len(np.unique(self.t["case"]))
@@ -70,13 +64,9 @@ class Validation:
 
     def score(self, onnx):
         if self.baseline:
-            from .compare import regression_predict
-            from .dataset import Dataset
-            t = self.t
-            ds = Dataset(manifest=self.manifest, u=t["u"], params=t["params"], fidelity=t["fidelity"],
-                         coords=t.get("coords"), case=t["case"])
-            pred, _ = regression_predict(onnx, ds)
-            return dict(prediction=float(per_case_error(pred, t).mean()))
+            from .compare import baseline_feeds, regression_predict_feeds
+            pred, _ = regression_predict_feeds(onnx, baseline_feeds(self.manifest.fidelity.input_levels, self.t))
+            return dict(prediction=float(per_case_error(pred, self.t).mean()))
         from . import engine
         kw = dict(coords=self.t.get("coords"), sampler=VAL_SAMPLER, steps=VAL_STEPS)
         one, _, _ = engine.predict(onnx, self.t["params"], self.fidelity, samples=1, **kw)

@@ -39,13 +39,9 @@ def test_solver_levels_match_runs_at_the_held_out_parameters(tmp_path):
 
 
 def test_baseline_inputs_are_the_documented_ones():
-    class Meta:
-        levels = 3
-    feeds = E.baseline_feeds(Meta, dict(params=np.ones((2, 2)), fidelity=np.array([2, 2]),
-                                        coords=np.zeros((2, 1))))
+    feeds = E.baseline_feeds(3, dict(params=np.ones((2, 2)), fidelity=np.array([2, 2]), coords=np.zeros((2, 1))))
     assert feeds["fidelity"].tolist() == [[0, 0, 1], [0, 0, 1]] and feeds["params"].dtype == np.float32
-    Meta.levels = None
-    assert E.baseline_feeds(Meta, dict(params=np.ones((1, 2)), fidelity=np.array([0.5])))["fidelity"].shape == (1, 1)
+    assert E.baseline_feeds(None, dict(params=np.ones((1, 2)), fidelity=np.array([0.5])))["fidelity"].shape == (1, 1)
 
 
 def test_the_table_on_a_shipped_model_with_its_baseline(tmp_path, capsys):
@@ -71,3 +67,13 @@ def test_the_table_on_a_shipped_model_with_its_baseline(tmp_path, capsys):
     with pytest.raises(SystemExit):
         E.main([str(REPO / "models" / "burgers.onnx"), "--data", str(d), "--solver-seconds", "1,2"])
     assert "2 values, but the model has 3 fidelity levels" in capsys.readouterr().err
+
+
+def test_case_sets_a_split_writes_subset_by_id_and_name_their_fidelity():
+    from dgmf_train.testsets import cases_fidelity_arg, subset
+    # A split keeps the dataset's case ids: the first cases are the smallest ids, not ids below n.
+    t = dict(case=np.array([7, 7, 3, 12]), fidelity=np.array([2, 2, 2, 2]), params=np.arange(4.0))
+    assert subset(t, 2)["params"].tolist() == [0.0, 1.0, 2.0]
+    assert cases_fidelity_arg(t, True) == "2" and cases_fidelity_arg(dict(fidelity=np.array([0.25])), False) == "0.25"
+    with pytest.raises(ValueError, match="the cases of x are at 2 fidelities"):
+        cases_fidelity_arg(dict(fidelity=np.array([1, 2])), True, "the cases of x")
