@@ -12,6 +12,8 @@ import torch
 from torch import nn
 import torch.nn.functional as F
 
+from .network_rules import padded
+
 # Default widths per resolution level (fine -> coarse) and conditioning width.  The full-resolution
 # level dominates the cost on a CPU, so it is the narrowest.
 CHANNELS = (16, 32, 64)
@@ -104,8 +106,8 @@ def grid_padding(grid, levels=len(CHANNELS)):
     """Per axis (before, after): the edge padding that brings each size of `grid` up to the next multiple
     of 2**(levels - 1), the factor the U-Net halves it by; split evenly, the odd cell after. A 33 grid
     becomes 36 (1 before, 2 after), a 32 grid stays. Python ints, so the exported graph is static."""
-    m = 2 ** (levels - 1)
-    return tuple((((-g) % m) // 2, (-g) % m - ((-g) % m) // 2) for g in grid)
+    extra = [padded(g, levels) - g for g in grid]  # network_rules states the size; this splits it
+    return tuple((e // 2, e - e // 2) for e in extra)
 
 
 class UNet(nn.Module):
