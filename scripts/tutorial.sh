@@ -72,6 +72,10 @@ EOF
 
 echo "== 7. predict from the CLI (eps = 0.1, s = 1.5, the finest level)"
 dgmf predict layer.onnx --params 0.1,1.5 --fidelity 2 --samples 16 --out u.npy --std std.npy
+# Four test cases against their own solves: the error in the summary, the solves beside the prediction.
+"$py" -c 'import numpy as np; np.save("q.npy", np.load("split/test/params.npy")[:4]); np.save("ref.npy", np.load("split/test/u.npy")[:4])'
+dgmf predict layer.onnx --params-file q.npy --fidelity 2 --samples 16 --reference ref.npy --png pic | tee predict.txt
+grep -q "reference  rel. L2 of the mean" predict.txt && test -s pic_mean.png && test -s pic_std.png
 
 echo "== 8. predict from C (examples/c/predict.c, built with CMake against the installed library)"
 make --no-print-directory -C "$root" install PREFIX="$work/prefix" >/dev/null

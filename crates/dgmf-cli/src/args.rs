@@ -177,9 +177,16 @@ pub(crate) struct PredictArgs {
     #[arg(long, value_name = "FILE")]
     pub(crate) report_json: Option<PathBuf>,
     /// Write pictures of the fields: PREFIX_mean.png (and PREFIX_std.png with --samples > 1), one panel per
-    /// query and channel, viridis colours with a labelled colour bar.
+    /// query and channel with its parameters as caption, a title (model, field, fidelity, sampler), axes
+    /// (node (0, 0) at the lower left, the last axis to the right) and a colour bar (viridis).
     #[arg(long, value_name = "PREFIX")]
     pub(crate) png: Option<PathBuf>,
+    /// A known answer for the queries (.npy, [n_queries, *shape] or [*shape] for one query; e.g. a converged
+    /// solve): the summary gives the mean's relative L2 error against it (and, with --samples > 1, the
+    /// share of values within ±1σ and ±2σ), and the --png pictures show it beside the mean, and
+    /// |mean − reference| beside the std, on the same colour scale.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) reference: Option<PathBuf>,
     /// Write every sample here (.npy, float32, [n_queries, samples, *shape]).
     #[arg(long, value_name = "FILE")]
     pub(crate) all_samples: Option<PathBuf>,

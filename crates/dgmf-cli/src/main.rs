@@ -14,6 +14,7 @@ mod terminal;
 mod calibrate;
 mod outputs;
 mod queries;
+mod reference;
 mod show;
 
 use args::{Cli, Command, PredictArgs, RuntimeArgs};
@@ -138,12 +139,28 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     check_outputs(a)?;
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
     let job = build_request(a, model.contract())?;
+    let reference = a
+        .reference
+        .as_deref()
+        .map(|path| {
+            let n = job
+                .sweep
+                .as_ref()
+                .map_or(job.request.queries.len(), |s| s.1.len());
+            reference::load(path, model.contract(), n, job.request.memory_limit as u64)
+        })
+        .transpose()?;
     warn_costly_sampler(a, model.contract(), &job.request);
     let (pred, walls) = run(a, &model, &job)?;
     // The files first (each written whole or not at all), then the summary on standard output.
-    let written = write_outputs(a, &job.request, &pred, &walls)?;
+    let written = write_outputs(a, model.contract(), &job, &pred, &walls, reference.as_ref())?;
     let mut out = Out::new();
     report(&mut out, &model, &job.request, &pred)?;
+    if let Some(r) = &reference {
+        for line in reference::summary(&pred, r) {
+            out.line(&line)?;
+        }
+    }
     if walls.len() > 1 {
         let list: Vec<String> = walls.iter().map(|w| format!("{w:.1}")).collect();
         say!(
@@ -179,9 +196,10 @@ fn warn_costly_sampler(a: &PredictArgs, c: &Contract, req: &Request) {
 }
 
 /// What `predict` runs: the request, or for `--coord-values` one parameter vector swept over the values.
-struct Job {
-    request: Request,
-    sweep: Option<(Vec<f64>, Vec<f64>)>,
+pub(crate) struct Job {
+    pub(crate) request: Request,
+    /// `--coord-values`: the parameter vector and the coordinate values it is swept over.
+    pub(crate) sweep: Option<(Vec<f64>, Vec<f64>)>,
 }
 
 /// The `--fidelity` text as the model takes it: exactly one number, converted by the engine's rule.

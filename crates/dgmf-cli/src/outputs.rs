@@ -3,11 +3,14 @@
 
 use std::path::{Path, PathBuf};
 
-use dgmf::{Error, Prediction, Request};
+use dgmf::contract::{Contract, Fidelity};
+use dgmf::ndarray::ArrayD;
+use dgmf::{Error, FidelityValue, Prediction, Request};
 use dgmf_cli::npy;
+use dgmf_cli::picture::{Beside, Figure};
 
 use crate::terminal::json_text;
-use crate::{invalid, PredictArgs};
+use crate::{invalid, Job, PredictArgs};
 
 /// The output files a request names, with their flags (`--png PREFIX` names PREFIX_mean.png, and
 /// PREFIX_std.png when there is a std field).
@@ -45,8 +48,14 @@ pub(crate) fn check_outputs(a: &PredictArgs) -> Result<(), Error> {
     let list = outputs(a);
     let outs: Vec<(&str, &Path)> = list.iter().map(|(f, p)| (*f, p.as_path())).collect();
     let mut inputs = vec![("the model", a.model.as_path())];
-    if let Some(p) = a.params_file.as_deref() {
-        inputs.push(("--params-file", p));
+    for (flag, p) in [
+        ("--params-file", &a.params_file),
+        ("--coords-file", &a.coords_file),
+        ("--reference", &a.reference),
+    ] {
+        if let Some(p) = p.as_deref() {
+            inputs.push((flag, p));
+        }
     }
     check_output_paths(&outs, &inputs, &[])
 }
@@ -137,10 +146,13 @@ pub(crate) fn check_output_paths(
 /// Writes the output files that were asked for; returns the report lines naming them.
 pub(crate) fn write_outputs(
     a: &PredictArgs,
-    req: &Request,
+    c: &Contract,
+    job: &Job,
     pred: &Prediction,
     walls: &[f64],
+    reference: Option<&ArrayD<f32>>,
 ) -> Result<Vec<String>, Error> {
+    let (req, sweep) = (&job.request, job.sweep.as_ref());
     let n_q = pred.mean.shape()[0];
     let mut written = Vec::new();
     if let Some(path) = &a.report_json {
@@ -184,16 +196,151 @@ pub(crate) fn write_outputs(
         ));
     }
     if let Some(prefix) = &a.png {
-        let fields = [("mean", Some(&pred.mean)), ("std", pred.std.as_ref())];
-        for (what, field) in fields {
+        let error = reference.map(|r| crate::reference::abs_error(&pred.mean, r));
+        let fields = [
+            ("mean", Some(&pred.mean), reference, "reference"),
+            (
+                "std",
+                pred.std.as_ref(),
+                error.as_ref(),
+                "|mean - reference|",
+            ),
+        ];
+        for (what, field, beside, label) in fields {
             if let Some(field) = field {
                 let path = png_path(prefix, what);
-                dgmf_cli::picture::write_png(&path, field)?;
+                let text = FigureText::new(a, c, req, sweep, pred, what, reference);
+                let fig = Figure {
+                    title: text.title,
+                    sample_shape: &c.shape,
+                    captions: text.captions,
+                    rows_caption: text.rows_caption,
+                    quantity: what.into(),
+                    beside: beside.map(|b| Beside {
+                        field: b,
+                        labels: [what.into(), label.into()],
+                    }),
+                };
+                dgmf_cli::picture::write_png(&path, field, &fig)?;
                 written.push(format!("{what:<10} -> {}", path.display()));
             }
         }
     }
     Ok(written)
+}
+
+/// `x` in at most 4 significant digits, for captions (the .npy outputs and the query files keep them all).
+fn short(x: f64) -> String {
+    if x == 0.0 {
+        "0".into()
+    } else if (1e-3..1e5).contains(&x.abs()) {
+        let digits = (3 - x.abs().log10().floor() as i32).max(0) as usize;
+        let s = format!("{x:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+/// The words of a picture: its title, a caption per query, and the caption of a stacked 1-D picture.
+struct FigureText {
+    title: Vec<String>,
+    captions: Vec<String>,
+    rows_caption: String,
+}
+
+impl FigureText {
+    fn new(
+        a: &PredictArgs,
+        c: &Contract,
+        req: &Request,
+        sweep: Option<&(Vec<f64>, Vec<f64>)>,
+        pred: &Prediction,
+        what: &str,
+        reference: Option<&ArrayD<f32>>,
+    ) -> FigureText {
+        let model = a.model.file_name().map_or_else(
+            || a.model.display().to_string(),
+            |n| n.to_string_lossy().into_owned(),
+        );
+        let field = match (what, req.n_samples) {
+            ("std", n) => format!("std of {n} samples (the model's calibration applied)"),
+            (_, 1) => format!("one sample (seed {})", req.seed),
+            (_, n) => format!("mean of {n} samples"),
+        };
+        let fidelity = match (req.queries.first().map(|q| q.fidelity), &c.fidelity) {
+            (Some(FidelityValue::Level(l)), Fidelity::Discrete { labels, .. }) => {
+                match labels.as_ref().and_then(|v| v.get(l)) {
+                    Some(label) => format!("fidelity {l} ({label})"),
+                    None => format!("fidelity {l}"),
+                }
+            }
+            (Some(FidelityValue::Value(v)), _) => format!("fidelity {v}"),
+            _ => String::new(),
+        };
+        let title = vec![
+            format!("{model}: {field}"),
+            format!(
+                "{fidelity}, sampler {} ({} NFE per sample)",
+                req.sampler.spec(),
+                pred.nfe
+            ),
+        ];
+        let named = |vars: &[dgmf::contract::Variable], values: &[f64]| {
+            vars.iter()
+                .zip(values)
+                .map(|(v, x)| format!("{}={}", v.name, short(*x)))
+                .collect::<Vec<_>>()
+                .join(" ")
+        };
+        let errors = reference.map(|r| crate::reference::rel_l2(&pred.mean, r));
+        let n = pred.mean.shape()[0];
+        let captions: Vec<String> = (0..n)
+            .map(|q| {
+                let text = match sweep {
+                    Some((params, values)) => format!(
+                        "{} {}",
+                        named(&c.params, params),
+                        named(&c.coords, &values[q..=q])
+                    ),
+                    None => {
+                        let query = &req.queries[q];
+                        format!(
+                            "{} {}",
+                            named(&c.params, &query.params),
+                            named(&c.coords, &query.coords)
+                        )
+                    }
+                };
+                match errors.as_ref().and_then(|e| e[q]) {
+                    Some(e) if what == "mean" => {
+                        format!("{} rel.L2={:.2}%", text.trim(), 100.0 * e)
+                    }
+                    _ => text.trim().to_string(),
+                }
+            })
+            .collect();
+        let rows_caption = match sweep {
+            Some((params, values)) => format!(
+                "{}; rows: {} = {} (bottom) to {} (top)",
+                named(&c.params, params),
+                c.coords.first().map_or("coordinate", |v| v.name.as_str()),
+                short(values.first().copied().unwrap_or(0.0)),
+                short(values.last().copied().unwrap_or(0.0))
+            ),
+            None if n == 1 => captions[0].clone(),
+            None => format!("rows: queries 0 (bottom) to {} (top)", n - 1),
+        };
+        FigureText {
+            title,
+            captions,
+            rows_caption,
+        }
+    }
 }
 
 pub(crate) fn report_json(
@@ -215,4 +362,24 @@ pub(crate) fn report_json(
         "wall_ms_runs": walls,
     });
     json_text(&value) + "\n"
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn captions_show_four_significant_digits() {
+        let cases = [
+            (0.43528046, "0.4353"),
+            (0.1, "0.1"),
+            (2.0, "2"),
+            (-31.41592, "-31.42"),
+            (12345.6, "12346"),
+            (0.0, "0"),
+            (1.5e-7, "1.500e-7"),
+            (3e9, "3.000e9"),
+        ];
+        for (x, want) in cases {
+            assert_eq!(super::short(x), want, "{x}");
+        }
+    }
 }

@@ -1,13 +1,22 @@
-//! Pictures of predicted fields (`dgmf predict --png PREFIX`): people would rather look than read. Every
-//! 2-D slice of the result (`[n, ..., H, W]`: one panel per query and channel) is drawn with one shared
-//! colour scale (viridis) and a colour bar labelled with its minimum and maximum; 1-D fields (`H = 1`, e.g.
-//! one Burgers slice per time) are stacked into one picture, a row per field. The scale is also stored as
-//! PNG text chunks `dgmf.min`/`dgmf.max`, so a program can read the numbers back.
+//! Pictures of predicted fields (`dgmf predict --png PREFIX`): people would rather look than read.
+//!
+//! A picture says what it shows: a title (model, what the field is, fidelity), a caption per panel (the
+//! query's parameters and coordinates), axes with their index ranges and a legend that states the
+//! orientation, and one colour bar (viridis) labelled with its minimum, middle and maximum. Every 2-D slice
+//! of the result (`[n, C, ..., H, W]`: a panel per query, channel and leading grid index) is drawn with node
+//! (0, 0) at the lower left, the last axis `i` to the right and the one before it `j` upward, as a field
+//! u(x_i, y_j) is plotted in physics. 1-D fields (`[n, C, W]`) are stacked, a row per query, query 0 at the
+//! bottom. A second field of the same shape (a reference, or the error beside a std) can go beside each
+//! panel on the same colour scale.
+//!
+//! The scale and the panels' places are stored as PNG text chunks (`dgmf.min`, `dgmf.max`, `dgmf.panels`,
+//! `dgmf.beside`: `x,y,width,height` per panel, `;`-separated), so a program can read the picture back.
 
 use std::path::Path;
 
 use dgmf::ndarray::ArrayD;
 use dgmf::Result;
+use font8x8::UnicodeFonts;
 
 use crate::npy::write_atomically;
 
@@ -35,25 +44,61 @@ pub fn colour(t: f32) -> [u8; 3] {
     std::array::from_fn(|k| (a[k] as f32 + f * (b[k] as f32 - a[k] as f32)).round() as u8)
 }
 
-/// A 3×5 pixel font for the colour-bar labels: digits, '-', '.', 'e', '+'.
-fn glyph(c: char) -> [u8; 5] {
-    match c {
-        '0' => [7, 5, 5, 5, 7],
-        '1' => [2, 6, 2, 2, 7],
-        '2' => [7, 1, 7, 4, 7],
-        '3' => [7, 1, 7, 1, 7],
-        '4' => [5, 5, 7, 1, 1],
-        '5' => [7, 4, 7, 1, 7],
-        '6' => [7, 4, 7, 5, 7],
-        '7' => [7, 1, 1, 1, 1],
-        '8' => [7, 5, 7, 5, 7],
-        '9' => [7, 5, 7, 1, 7],
-        '-' => [0, 0, 7, 0, 0],
-        '+' => [0, 2, 7, 2, 0],
-        '.' => [0, 0, 0, 0, 2],
-        'e' => [0, 7, 7, 4, 7],
-        _ => [0; 5],
+/// Pixels per character cell and per text line (font8x8: 8×8 glyphs).
+const CHAR: usize = 8;
+const LINE: usize = 11;
+/// Space between panels and around the picture.
+const GAP: usize = 12;
+/// Fields drawn at most; a larger result is cut, and its title says so (a picture of thousands of
+/// panels helps nobody and could exhaust memory).
+pub const MAX_PANELS: usize = 64;
+/// Pixels on a panel's side at most (a larger grid is shown by every k-th node; the .npy has them all).
+const MAX_SIDE: usize = 1024;
+
+/// The 8×8 glyph of `c` (ASCII, Latin-1 and Greek, so σ and ε in parameter names show); `?` otherwise.
+fn glyph(c: char) -> [u8; 8] {
+    font8x8::BASIC_FONTS
+        .get(c)
+        .or_else(|| font8x8::LATIN_FONTS.get(c))
+        .or_else(|| font8x8::GREEK_FONTS.get(c))
+        .or_else(|| font8x8::BASIC_FONTS.get('?'))
+        .unwrap_or([0; 8])
+}
+
+fn text_width(text: &str) -> usize {
+    text.chars().count() * CHAR
+}
+
+/// `text` cut into lines of at most `width` pixels, at spaces where it can.
+fn wrap(text: &str, width: usize) -> Vec<String> {
+    let max = (width / CHAR).max(1);
+    let mut lines: Vec<String> = Vec::new();
+    let mut line = String::new();
+    for word in text.split(' ').filter(|w| !w.is_empty()) {
+        let mut word: Vec<char> = word.chars().collect();
+        while !word.is_empty() {
+            let used = line.chars().count();
+            let room = if used == 0 {
+                max
+            } else {
+                max.saturating_sub(used + 1)
+            };
+            if word.len() <= room {
+                if used > 0 {
+                    line.push(' ');
+                }
+                line.extend(word.drain(..));
+            } else if used > 0 {
+                lines.push(std::mem::take(&mut line));
+            } else {
+                lines.push(word.drain(..max).collect());
+            }
+        }
     }
+    if !line.is_empty() {
+        lines.push(line);
+    }
+    lines
 }
 
 /// An RGB canvas.
@@ -79,115 +124,342 @@ impl Canvas {
         }
     }
 
-    /// `text` at (x, y), each font pixel drawn `scale`×`scale`.
-    fn text(&mut self, x: usize, y: usize, text: &str, scale: usize) {
+    /// `text` with its top-left corner at (x, y), in black.
+    fn text(&mut self, x: usize, y: usize, text: &str) {
         for (k, ch) in text.chars().enumerate() {
             for (row, bits) in glyph(ch).iter().enumerate() {
-                for col in 0..3 {
-                    if bits & (4 >> col) != 0 {
-                        for dy in 0..scale {
-                            for dx in 0..scale {
-                                let px = x + (k * 4 + col) * scale + dx;
-                                self.put(px, y + row * scale + dy, [0, 0, 0]);
-                            }
-                        }
+                for col in 0..CHAR {
+                    if bits & (1 << col) != 0 {
+                        self.put(x + k * CHAR + col, y + row, [0, 0, 0]);
                     }
                 }
             }
         }
     }
+
+    /// `text` ending at x (right-aligned).
+    fn text_right(&mut self, x: usize, y: usize, text: &str) {
+        self.text(x.saturating_sub(text_width(text)), y, text);
+    }
 }
 
-/// Panels of `field` (`[n, *shape]`): (rows, columns, values row-major) each.
-fn panels(field: &ArrayD<f32>) -> Vec<(usize, usize, Vec<f32>)> {
-    let dims = field.shape();
-    let values: Vec<f32> = field.iter().copied().collect();
-    let w = *dims.last().unwrap_or(&1);
-    let h = if dims.len() >= 3 {
-        dims[dims.len() - 2]
-    } else {
-        1
+/// What a picture shows besides the field's values.
+pub struct Figure<'a> {
+    /// Title lines, e.g. the model, what the field is, the fidelity.
+    pub title: Vec<String>,
+    /// Per-sample dims of the field, `[C, *grid]` (the model's `dgmf.shape`).
+    pub sample_shape: &'a [usize],
+    /// One caption per query (its parameters and coordinates) for 2-D panels.
+    pub captions: Vec<String>,
+    /// The caption of a stacked 1-D picture (what its rows are).
+    pub rows_caption: String,
+    /// What the colour bar measures, e.g. `u` or `std`.
+    pub quantity: String,
+    /// A second field of the field's shape drawn beside each panel on the same scale, with the labels of
+    /// the two panels (e.g. `mean` and `reference`).
+    pub beside: Option<Beside<'a>>,
+}
+
+/// The second field of a [`Figure`] and the two panels' labels.
+pub struct Beside<'a> {
+    pub field: &'a ArrayD<f32>,
+    pub labels: [String; 2],
+}
+
+/// One panel: a `rows × cols` slice (row-major, row 0 drawn at the bottom) and its caption.
+struct Panel {
+    rows: usize,
+    cols: usize,
+    values: Vec<f32>,
+    caption: String,
+}
+
+/// The panels of `field` (`[n, C, *grid]` with `sample_shape = [C, *grid]`): for a 1-D grid one stacked
+/// panel per channel (a row per query); otherwise one per query, channel and leading grid index.
+fn panels(field: &ArrayD<f32>, fig: &Figure) -> Vec<Panel> {
+    let values = field.as_slice_memory_order().map_or_else(
+        || field.iter().copied().collect::<Vec<f32>>(),
+        <[f32]>::to_vec,
+    );
+    let (channels, grid) = match fig.sample_shape.split_first() {
+        Some((&c, grid)) if c > 0 => (c, grid),
+        _ => (1, &[][..]),
     };
-    if h == 1 {
-        // 1-D fields: one picture, a row per field.
-        return vec![(values.len() / w.max(1), w, values)];
+    let per_sample: usize = fig.sample_shape.iter().product::<usize>().max(1);
+    let n = values.len() / per_sample;
+    let channel_note = |c: usize| {
+        if channels > 1 {
+            format!("channel {c}")
+        } else {
+            String::new()
+        }
+    };
+    if grid.len() <= 1 {
+        let w = grid.first().copied().unwrap_or(1).max(1);
+        return (0..channels)
+            .map(|c| Panel {
+                rows: n,
+                cols: w,
+                values: (0..n)
+                    .flat_map(|q| values[q * per_sample + c * w..][..w].iter().copied())
+                    .collect(),
+                caption: [fig.rows_caption.clone(), channel_note(c)]
+                    .join(" ")
+                    .trim()
+                    .into(),
+            })
+            .collect();
     }
-    values.chunks(h * w).map(|c| (h, w, c.to_vec())).collect()
+    let (h, w) = (grid[grid.len() - 2], grid[grid.len() - 1]);
+    let slices = per_sample / channels / (h * w).max(1);
+    let mut out = Vec::new();
+    for (k, chunk) in values.chunks_exact((h * w).max(1)).enumerate() {
+        let (q, c, s) = (k / (channels * slices), (k / slices) % channels, k % slices);
+        let mut caption = fig.captions.get(q).cloned().unwrap_or_default();
+        for note in [
+            channel_note(c),
+            if slices > 1 {
+                format!("slice {s}")
+            } else {
+                String::new()
+            },
+        ] {
+            if !note.is_empty() {
+                caption = format!("{caption} {note}").trim().into();
+            }
+        }
+        out.push(Panel {
+            rows: h,
+            cols: w,
+            values: chunk.to_vec(),
+            caption,
+        });
+    }
+    out
 }
 
 /// Writes the picture of `field` to `path` (atomically, like every output).
-pub fn write_png(path: &Path, field: &ArrayD<f32>) -> Result<()> {
-    let (lo, hi) = field
-        .iter()
-        .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| {
-            (lo.min(v), hi.max(v))
-        });
-    let stacked = field.ndim() < 3 || field.shape()[field.ndim() - 2] == 1;
-    let panels = panels(field);
-    // Panels up-scaled (nearest neighbour) to at least 128 pixels on their longer side with square pixels;
-    // stacked 1-D fields get their rows stretched to 128 pixels in all. Laid out in a grid.
-    let longest = panels.iter().map(|p| p.0.max(p.1)).max().unwrap_or(1);
-    let zx = (128 / longest.max(1)).clamp(1, 64);
-    let zy = if stacked {
-        (128 / panels[0].0.max(1)).clamp(zx, 64)
-    } else {
-        zx
-    };
-    let per_row = (panels.len() as f64).sqrt().ceil().max(1.0) as usize;
-    let (ph, pw) = (
-        panels.iter().map(|p| p.0).max().unwrap_or(1) * zy,
-        panels.iter().map(|p| p.1).max().unwrap_or(1) * zx,
-    );
-    let rows = panels.len().div_ceil(per_row);
-    let (gap, bar_w, label_scale) = (8, 16, 2);
-    let (lo_text, hi_text) = (format!("{lo:.3e}"), format!("{hi:.3e}"));
-    let label_w = 4 * label_scale * lo_text.len().max(hi_text.len());
-    let grid_w = per_row * (pw + gap) + gap;
-    let grid_h = (rows * (ph + gap) + gap).max(128);
-    let mut canvas = Canvas::new(grid_w + bar_w + gap + label_w + gap, grid_h);
-    let span = if hi > lo { hi - lo } else { 1.0 };
-    for (k, (h, w, values)) in panels.iter().enumerate() {
-        let (x0, y0) = (
-            gap + (k % per_row) * (pw + gap),
-            gap + (k / per_row) * (ph + gap),
-        );
-        for y in 0..h * zy {
-            for x in 0..w * zx {
-                let v = values[(y / zy) * w + x / zx];
-                canvas.put(x0 + x, y0 + y, colour((v - lo) / span));
-            }
-        }
-    }
-    // The colour bar: the maximum at the top.
-    let (bx, by, bh) = (grid_w, gap, grid_h - 2 * gap);
-    for y in 0..bh {
-        let c = colour(1.0 - y as f32 / (bh - 1).max(1) as f32);
-        for x in 0..bar_w {
-            canvas.put(bx + x, by + y, c);
-        }
-    }
-    let tx = bx + bar_w + gap / 2;
-    canvas.text(tx, by, &hi_text, label_scale);
-    canvas.text(tx, by + bh - 5 * label_scale, &lo_text, label_scale);
-
+pub fn write_png(path: &Path, field: &ArrayD<f32>, fig: &Figure) -> Result<()> {
+    let canvas = draw(field, fig);
     write_atomically(path, |out| {
         let mut enc = png::Encoder::new(out, canvas.width as u32, canvas.height as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         let io = |e: png::EncodingError| std::io::Error::other(e.to_string());
-        enc.add_text_chunk("dgmf.min".into(), format!("{lo:e}"))
-            .map_err(io)?;
-        enc.add_text_chunk("dgmf.max".into(), format!("{hi:e}"))
-            .map_err(io)?;
+        for (key, value) in &canvas.chunks {
+            enc.add_text_chunk(key.to_string(), value.clone())
+                .map_err(io)?;
+        }
         let mut w = enc.write_header().map_err(io)?;
-        w.write_image_data(&canvas.rgb).map_err(io)?;
+        w.write_image_data(&canvas.image.rgb).map_err(io)?;
         w.finish().map_err(io)
     })
+}
+
+/// A drawn picture and the text chunks that describe it.
+struct Drawn {
+    image: Canvas,
+    width: usize,
+    height: usize,
+    chunks: Vec<(&'static str, String)>,
+}
+
+fn rects(r: &[[usize; 4]]) -> String {
+    r.iter()
+        .map(|[x, y, w, h]| format!("{x},{y},{w},{h}"))
+        .collect::<Vec<_>>()
+        .join(";")
+}
+
+fn draw(field: &ArrayD<f32>, fig: &Figure) -> Drawn {
+    let mut main = panels(field, fig);
+    let mut other = fig.beside.as_ref().map(|b| panels(b.field, fig));
+    let total = main.len();
+    main.truncate(MAX_PANELS);
+    if let Some(o) = other.as_mut() {
+        o.truncate(main.len());
+    }
+    let stacked = fig.sample_shape.len() <= 2;
+    let finite = |p: &Vec<Panel>| {
+        p.iter()
+            .flat_map(|p| p.values.iter().copied())
+            .filter(|v| v.is_finite())
+            .fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), v| {
+                (lo.min(v), hi.max(v))
+            })
+    };
+    let (mut lo, mut hi) = finite(&main);
+    if let Some(o) = &other {
+        let (a, b) = finite(o);
+        (lo, hi) = (lo.min(a), hi.max(b));
+    }
+    if lo > hi {
+        (lo, hi) = (0.0, 0.0); // nothing finite to scale by
+    }
+    let span = if hi > lo { hi - lo } else { 1.0 };
+
+    // Panels scaled (nearest neighbour) to at least 160 pixels on their longer side with square pixels,
+    // and to at most MAX_SIDE on either; a stacked picture gets its rows stretched to at least 160 pixels.
+    let (max_rows, max_cols) = (
+        main.iter().map(|p| p.rows).max().unwrap_or(1).max(1),
+        main.iter().map(|p| p.cols).max().unwrap_or(1).max(1),
+    );
+    let zx = 160usize.div_ceil(max_rows.max(max_cols)).clamp(1, 64);
+    let zy = if stacked {
+        160usize.div_ceil(max_rows).clamp(zx, 64)
+    } else {
+        zx
+    };
+    let (ph, pw) = ((max_rows * zy).min(MAX_SIDE), (max_cols * zx).min(MAX_SIDE));
+    let pair = other.is_some();
+    // Tick labels are the largest index on each axis.
+    let left = GAP + CHAR + 4 + text_width(&max_rows.saturating_sub(1).to_string()).max(CHAR) + 4;
+    let group_w = if pair { 2 * pw + GAP } else { pw };
+    let cell_w = left + group_w;
+    let caption_lines = main
+        .iter()
+        .map(|p| wrap(&p.caption, group_w).len())
+        .max()
+        .unwrap_or(0)
+        + usize::from(pair);
+    let cell_h = caption_lines * LINE + ph + 4 + LINE + GAP;
+    let per_row = ((main.len() as f64).sqrt().ceil() as usize)
+        .clamp(1, (1600 / cell_w).max(1))
+        .min(main.len().max(1));
+    let grid_rows = main.len().div_ceil(per_row).max(1);
+
+    let mut title = fig.title.clone();
+    if total > main.len() {
+        title.push(format!(
+            "the first {} of {total} panels (dgmf draws at most {MAX_PANELS}; the .npy outputs hold all)",
+            main.len()
+        ));
+    }
+    let legend = if stacked {
+        "a row per field, field 0 at the bottom; i (last axis) to the right".to_string()
+    } else {
+        "u[..., j, i]: i (last axis) to the right, j (the one before) upward; node (0, 0) at the lower left"
+            .to_string()
+    };
+    let (hi_text, mid_text, lo_text) = (
+        format!("{hi:.4e}"),
+        format!("{:.4e}", lo + 0.5 * (hi - lo)),
+        format!("{lo:.4e}"),
+    );
+    let bar_area = GAP
+        + 16
+        + 4
+        + [&hi_text, &mid_text, &lo_text, &fig.quantity]
+            .iter()
+            .map(|t| text_width(t))
+            .max()
+            .unwrap_or(0)
+        + GAP;
+    let grid_w = per_row * cell_w;
+    let width = [
+        grid_w + bar_area,
+        title.iter().map(|t| text_width(t)).max().unwrap_or(0) + 2 * GAP,
+        text_width(&legend) + 2 * GAP,
+    ]
+    .into_iter()
+    .max()
+    .unwrap_or(1);
+    let top = GAP + title.len() * LINE + GAP / 2;
+    let grid_h = grid_rows * cell_h;
+    let height = top + grid_h + LINE + GAP;
+    let mut image = Canvas::new(width, height);
+
+    for (k, line) in title.iter().enumerate() {
+        image.text(GAP, GAP + k * LINE, line);
+    }
+    let (mut placed, mut placed_beside) = (Vec::new(), Vec::new());
+    for (k, p) in main.iter().enumerate() {
+        let (cx, cy) = ((k % per_row) * cell_w, top + (k / per_row) * cell_h);
+        let x0 = cx + left;
+        for (l, line) in wrap(&p.caption, group_w).iter().enumerate() {
+            image.text(x0, cy + l * LINE, line);
+        }
+        let y0 = cy + caption_lines * LINE;
+        let draw_panel = |image: &mut Canvas, p: &Panel, x0: usize| {
+            // Row 0 at the bottom; each pixel shows the node it falls on.
+            for y in 0..ph {
+                let row = p.rows - 1 - y * p.rows / ph;
+                for x in 0..pw {
+                    let v = p.values[row * p.cols + x * p.cols / pw];
+                    image.put(x0 + x, y0 + y, colour((v - lo) / span));
+                }
+            }
+            // x axis: the first and last index, and the axis' name.
+            let below = y0 + ph + 4;
+            image.text(x0, below, "0");
+            image.text_right(x0 + pw, below, &(p.cols - 1).to_string());
+            let name = "i ->";
+            image.text(x0 + pw.saturating_sub(text_width(name)) / 2, below, name);
+            [x0, y0, pw, ph]
+        };
+        placed.push(draw_panel(&mut image, p, x0));
+        // y axis on the left of the first panel of the group.
+        image.text_right(x0 - 4, y0, &(p.rows - 1).to_string());
+        image.text_right(x0 - 4, y0 + ph - CHAR, "0");
+        let mid = y0 + ph / 2;
+        let axis = if stacked { "k" } else { "j" };
+        image.text(x0 - 4 - CHAR - 4 - CHAR, mid.saturating_sub(LINE), "^");
+        image.text(x0 - 4 - CHAR - 4 - CHAR, mid, axis);
+        if let (Some(o), Some(b)) = (other.as_ref(), fig.beside.as_ref()) {
+            let xb = x0 + pw + GAP;
+            image.text(x0, y0 - LINE, &b.labels[0]);
+            image.text(xb, y0 - LINE, &b.labels[1]);
+            placed_beside.push(draw_panel(&mut image, &o[k], xb));
+        }
+    }
+    // The colour bar beside the panels, the maximum at the top.
+    let (bx, by) = (grid_w + GAP, top + LINE);
+    let bh = (grid_h.saturating_sub(2 * LINE + GAP)).max(3 * LINE);
+    image.text(bx, top, &fig.quantity);
+    for y in 0..bh {
+        let c = colour(1.0 - y as f32 / (bh - 1).max(1) as f32);
+        for x in 0..16 {
+            image.put(bx + x, by + y, c);
+        }
+    }
+    let tx = bx + 16 + 4;
+    image.text(tx, by, &hi_text);
+    image.text(tx, by + bh / 2 - CHAR / 2, &mid_text);
+    image.text(tx, by + bh - CHAR, &lo_text);
+    image.text(GAP, top + grid_h, &legend);
+
+    let mut chunks = vec![
+        ("dgmf.min", format!("{lo:e}")),
+        ("dgmf.max", format!("{hi:e}")),
+        ("dgmf.panels", rects(&placed)),
+        ("dgmf.origin", "lower-left".to_string()),
+    ];
+    if pair {
+        chunks.push(("dgmf.beside", rects(&placed_beside)));
+    }
+    Drawn {
+        width,
+        height,
+        image,
+        chunks,
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use dgmf::ndarray::IxDyn;
+
+    fn figure(shape: &[usize]) -> Figure<'_> {
+        Figure {
+            title: vec!["t".into()],
+            sample_shape: shape,
+            captions: (0..4).map(|q| format!("query {q}")).collect(),
+            rows_caption: "rows".into(),
+            quantity: "u".into(),
+            beside: None,
+        }
+    }
 
     #[test]
     fn the_colour_map_runs_from_dark_violet_to_yellow() {
@@ -201,14 +473,71 @@ mod tests {
     }
 
     #[test]
-    fn panels_follow_the_field_shape() {
-        let f = ArrayD::<f32>::zeros(dgmf::ndarray::IxDyn(&[2, 3, 4, 5]));
-        let p = panels(&f);
+    fn panels_follow_the_sample_shape() {
+        // 2 queries, 3 channels of 4×5: a panel per query and channel, captioned with both.
+        let f = ArrayD::<f32>::zeros(IxDyn(&[2, 3, 4, 5]));
+        let p = panels(&f, &figure(&[3, 4, 5]));
         assert_eq!(p.len(), 6);
-        assert_eq!((p[0].0, p[0].1), (4, 5));
-        let slices = ArrayD::<f32>::zeros(dgmf::ndarray::IxDyn(&[7, 1, 64]));
-        let p = panels(&slices);
+        assert_eq!((p[0].rows, p[0].cols), (4, 5));
+        assert_eq!(p[4].caption, "query 1 channel 1");
+        // 7 one-channel 1-D fields: one stacked panel, a row per query.
+        let slices = ArrayD::<f32>::zeros(IxDyn(&[7, 1, 64]));
+        let p = panels(&slices, &figure(&[1, 64]));
         assert_eq!(p.len(), 1);
-        assert_eq!((p[0].0, p[0].1), (7, 64));
+        assert_eq!((p[0].rows, p[0].cols), (7, 64));
+        // Two channels of a 1-D field are two stacked panels, not one 2×64 image.
+        let mut two = ArrayD::<f32>::zeros(IxDyn(&[3, 2, 64]));
+        two[[1, 1, 5]] = 1.0;
+        let p = panels(&two, &figure(&[2, 64]));
+        assert_eq!(p.len(), 2);
+        assert_eq!((p[1].rows, p[1].cols), (3, 64));
+        assert_eq!(p[1].values[64 + 5], 1.0);
+        assert_eq!(p[0].values.iter().sum::<f32>(), 0.0);
+    }
+
+    #[test]
+    fn captions_wrap_at_spaces_and_cut_long_words() {
+        assert_eq!(wrap("eps=0.1 theta=2", 10 * CHAR), ["eps=0.1", "theta=2"]);
+        assert_eq!(wrap("abcdefghijkl", 5 * CHAR), ["abcde", "fghij", "kl"]);
+        assert!(wrap("", 80).is_empty());
+    }
+
+    #[test]
+    fn node_0_0_is_drawn_at_the_lower_left_of_its_panel() {
+        let mut f = ArrayD::<f32>::zeros(IxDyn(&[1, 1, 3, 4]));
+        f[[0, 0, 0, 0]] = 1.0; // node (j, i) = (0, 0)
+        f[[0, 0, 2, 3]] = 0.5; // the last node
+        let d = draw(&f, &figure(&[1, 3, 4]));
+        let r: Vec<usize> = d.chunks[2]
+            .1
+            .split(',')
+            .map(|v| v.parse().unwrap())
+            .collect();
+        let px = |x: usize, y: usize| {
+            let i = (y * d.width + x) * 3;
+            [d.image.rgb[i], d.image.rgb[i + 1], d.image.rgb[i + 2]]
+        };
+        let (x, y, w, h) = (r[0], r[1], r[2], r[3]);
+        assert_eq!(px(x, y + h - 1), colour(1.0));
+        assert_eq!(px(x + w - 1, y), colour(0.5));
+        assert_eq!(px(x + w - 1, y + h - 1), colour(0.0));
+        assert_eq!(d.height, d.image.height);
+    }
+
+    #[test]
+    fn a_large_result_draws_a_bounded_picture() {
+        let f = ArrayD::<f32>::zeros(IxDyn(&[1000, 1, 8, 8]));
+        let d = draw(&f, &figure(&[1, 8, 8]));
+        assert_eq!(d.chunks[2].1.split(';').count(), MAX_PANELS);
+        assert!(d.width * d.height < 4_000_000, "{}x{}", d.width, d.height);
+        // Non-finite values neither panic nor set the scale.
+        let mut g = ArrayD::<f32>::from_elem(IxDyn(&[1, 1, 2, 2]), 2.0);
+        g[[0, 0, 0, 0]] = f32::NAN;
+        g[[0, 0, 1, 1]] = f32::INFINITY;
+        let d = draw(&g, &figure(&[1, 2, 2]));
+        assert_eq!(
+            (d.chunks[0].1.as_str(), d.chunks[1].1.as_str()),
+            ("2e0", "2e0")
+        );
     }
 }

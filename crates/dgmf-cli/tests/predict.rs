@@ -315,11 +315,69 @@ fn missing_or_broken_runtime_gives_the_documented_error() {
     assert!(out.contains("provider   cpu (fallback:"), "{out}");
 }
 
+/// A decoded picture: its pixels and text chunks.
+struct Picture {
+    width: usize,
+    rgb: Vec<u8>,
+    text: std::collections::HashMap<String, String>,
+}
+
+impl Picture {
+    fn read(path: &std::path::Path) -> Picture {
+        let decoder = png::Decoder::new(std::fs::File::open(path).unwrap());
+        let mut reader = decoder.read_info().unwrap();
+        let mut rgb = vec![0; reader.output_buffer_size()];
+        let frame = reader.next_frame(&mut rgb).unwrap();
+        assert_eq!(
+            (frame.color_type, frame.bit_depth),
+            (png::ColorType::Rgb, png::BitDepth::Eight)
+        );
+        let text = reader
+            .info()
+            .uncompressed_latin1_text
+            .iter()
+            .map(|t| (t.keyword.clone(), t.text.clone()))
+            .collect();
+        Picture {
+            width: frame.width as usize,
+            rgb,
+            text,
+        }
+    }
+
+    fn px(&self, x: usize, y: usize) -> [u8; 3] {
+        let i = (y * self.width + x) * 3;
+        [self.rgb[i], self.rgb[i + 1], self.rgb[i + 2]]
+    }
+
+    fn scale(&self) -> (f32, f32) {
+        (
+            self.text["dgmf.min"].parse().unwrap(),
+            self.text["dgmf.max"].parse().unwrap(),
+        )
+    }
+
+    /// The panels' rectangles (x, y, width, height) from the `key` chunk.
+    fn rects(&self, key: &str) -> Vec<[usize; 4]> {
+        self.text[key]
+            .split(';')
+            .map(|r| {
+                let v: Vec<usize> = r.split(',').map(|n| n.parse().unwrap()).collect();
+                [v[0], v[1], v[2], v[3]]
+            })
+            .collect()
+    }
+
+    /// Whether any pixel in the rectangle is black (text).
+    fn has_text(&self, x: usize, y: usize, w: usize, h: usize) -> bool {
+        (y..y + h).any(|yy| (x..x + w).any(|xx| self.px(xx, yy) == [0, 0, 0]))
+    }
+}
+
 #[test]
 fn png_pictures_show_the_fields_with_their_scale() {
-    let dir = std::env::temp_dir().join(format!("dgmf-cli-png-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let (prefix, mean) = (dir.join("pic"), dir.join("mean.npy"));
+    let dir = tempfile::tempdir().unwrap();
+    let (prefix, mean) = (dir.path().join("pic"), dir.path().join("mean.npy"));
     let m = model("analytic_score.onnx");
     let o = dgmf_within(
         60,
@@ -339,48 +397,121 @@ fn png_pictures_show_the_fields_with_their_scale() {
         ),
     );
     assert!(o.status.success(), "{}", text(&o).1);
-    let (_, values) = read_npy(&mean).unwrap();
+    let (shape, values) = read_npy(&mean).unwrap();
     let (lo, hi) = values
         .iter()
         .fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), &v| {
             (a.min(v), b.max(v))
         });
     for what in ["mean", "std"] {
-        let path = dir.join(format!("pic_{what}.png"));
-        let decoder = png::Decoder::new(std::fs::File::open(&path).unwrap());
-        let mut reader = decoder.read_info().unwrap();
-        let mut buf = vec![0; reader.output_buffer_size()];
-        let frame = reader.next_frame(&mut buf).unwrap();
-        assert_eq!(
-            (frame.color_type, frame.bit_depth),
-            (png::ColorType::Rgb, png::BitDepth::Eight)
-        );
-        let text: std::collections::HashMap<String, String> = reader
-            .info()
-            .uncompressed_latin1_text
-            .iter()
-            .map(|t| (t.keyword.clone(), t.text.clone()))
-            .collect();
-        let (pmin, pmax): (f32, f32) = (
-            text["dgmf.min"].parse().unwrap(),
-            text["dgmf.max"].parse().unwrap(),
-        );
+        let pic = Picture::read(&dir.path().join(format!("pic_{what}.png")));
+        let (pmin, pmax) = pic.scale();
         assert!(pmin <= pmax);
+        assert_eq!(pic.text["dgmf.origin"], "lower-left");
+        let [x, y, w, h] = pic.rects("dgmf.panels")[0];
+        // A title above the panel, tick labels below it and on its left.
+        assert!(pic.has_text(0, 0, pic.width, y.min(30)), "no title");
+        assert!(pic.has_text(x, y + h + 1, w, 12), "no x axis labels");
+        assert!(
+            pic.has_text(x.saturating_sub(30), y, 30, h),
+            "no y axis labels"
+        );
         if what == "mean" {
-            // The stored scale is the field's, and the first pixel of the first panel has its value's colour.
+            // The stored scale is the field's; node (0, 0) is at the lower left of the panel and the last
+            // node at the upper right.
             assert_eq!(
                 (pmin as f64, pmax as f64),
                 (lo as f32 as f64, hi as f32 as f64)
             );
-            let px = |x: usize, y: usize| {
-                let i = (y * frame.width as usize + x) * 3;
-                [buf[i], buf[i + 1], buf[i + 2]]
-            };
-            let t = (values[0] as f32 - pmin) / (pmax - pmin);
-            assert_eq!(px(8, 8), dgmf_cli::picture::colour(t));
+            let at = |v: f64| dgmf_cli::picture::colour((v as f32 - pmin) / (pmax - pmin));
+            let (rows, cols) = (shape[shape.len() - 2], shape[shape.len() - 1]);
+            assert_eq!(pic.px(x, y + h - 1), at(values[0]));
+            assert_eq!(pic.px(x + w - 1, y), at(values[rows * cols - 1]));
+            assert_eq!(pic.px(x + w - 1, y + h - 1), at(values[cols - 1]));
         }
     }
-    std::fs::remove_dir_all(&dir).ok();
+}
+
+/// `--reference`: the summary compares the mean with it, the pictures draw it beside the mean (and the
+/// error beside the std) on one scale; a reference of the wrong shape or with non-finite values is refused
+/// before the model runs, and an output may not overwrite it.
+#[test]
+fn a_reference_is_compared_and_drawn_beside_the_prediction() {
+    let dir = tempfile::tempdir().unwrap();
+    let m = model("analytic_score.onnx");
+    let p = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let run = |extra: &[&str]| {
+        let mut args = vec!["--params", "0.3,-0.6", "--samples", "3"];
+        args.extend(extra);
+        dgmf_within(60, None, &predict_args(&m, &args))
+    };
+    let mean = p("mean.npy");
+    let o = run(&["--out", &mean]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let (shape, values) = read_npy(std::path::Path::new(&mean)).unwrap();
+    // The mean itself as the reference: zero error, and the reference panel is the mean panel's copy.
+    let o = run(&["--reference", &mean, "--png", &p("r")]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        out.contains("reference  rel. L2 of the mean 0.000 %"),
+        "{out}"
+    );
+    assert!(out.contains("within ±1σ"), "{out}");
+    let pic = Picture::read(&dir.path().join("r_mean.png"));
+    let (a, b) = (pic.rects("dgmf.panels")[0], pic.rects("dgmf.beside")[0]);
+    assert_eq!((a[2], a[3]), (b[2], b[3]));
+    assert!(a[0] + a[2] <= b[0], "the reference is beside the mean");
+    for (dx, dy) in [(0, 0), (a[2] / 2, a[3] / 3), (a[2] - 1, a[3] - 1)] {
+        assert_eq!(pic.px(a[0] + dx, a[1] + dy), pic.px(b[0] + dx, b[1] + dy));
+    }
+    // A shifted reference: the error is reported, and the std picture holds |mean − reference|, which is
+    // the largest value on its scale.
+    let shifted = p("shifted.npy");
+    let mut bytes = dgmf_cli::npy::encode_header(
+        "<f8",
+        &format!("{:?}", shape).replace('[', "(").replace(']', ",)"),
+    );
+    for v in &values {
+        bytes.extend((v + 10.0).to_le_bytes());
+    }
+    std::fs::write(&shifted, bytes).unwrap();
+    let o = run(&["--reference", &shifted, "--png", &p("s")]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(!out.contains("rel. L2 of the mean 0.000 %"), "{out}");
+    let pic = Picture::read(&dir.path().join("s_std.png"));
+    assert!((pic.scale().1 - 10.0).abs() < 1e-3, "{:?}", pic.scale());
+    // Refused: a wrong shape (before the model runs), a NaN, an output naming the reference.
+    let wrong = p("wrong.npy");
+    let mut bytes = npy_header("(1, 5)");
+    bytes.extend([0u8; 40]);
+    std::fs::write(&wrong, bytes).unwrap();
+    let o = run(&["--reference", &wrong]);
+    assert_eq!(o.status.code(), Some(1), "{}", text(&o).1);
+    assert!(
+        text(&o).1.contains("--reference") && text(&o).1.contains("shape [1, 5]"),
+        "{}",
+        text(&o).1
+    );
+    let nan = p("nan.npy");
+    let mut bytes = dgmf_cli::npy::encode_header(
+        "<f8",
+        &format!("{:?}", shape).replace('[', "(").replace(']', ",)"),
+    );
+    for k in 0..values.len() {
+        bytes.extend((if k == 3 { f64::NAN } else { 0.0 }).to_le_bytes());
+    }
+    std::fs::write(&nan, bytes).unwrap();
+    let o = run(&["--reference", &nan]);
+    assert!(
+        text(&o).1.contains("flat index 3") && text(&o).1.contains("not a finite"),
+        "{}",
+        text(&o).1
+    );
+    let o = run(&["--reference", &mean, "--out", &mean]);
+    assert!(!o.status.success());
+    assert!(text(&o).1.contains("--reference"), "{}", text(&o).1);
 }
 
 /// A model's own dgmf.sampler far dearer than the library default (within the limits) runs, with a warning
