@@ -254,8 +254,10 @@ def generate(out_dir, names=tuple(CONFIG), train_counts=None, n_test=None, n_cal
 def main(argv=None, prog=None):
     ap = argparse.ArgumentParser(prog=prog, description=" ".join(__doc__.split("\n\n")[0].split()))
     ap.add_argument("--out", default="data", help="output directory")
-    ap.add_argument("--only", nargs="+", choices=list(CONFIG), default=list(CONFIG))
-    ap.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS))
+    ap.add_argument("--only", nargs="+", choices=list(CONFIG), default=list(CONFIG),
+                    help="the benchmarks to generate (default: all)")
+    ap.add_argument("--splits", nargs="+", choices=SPLITS, default=list(SPLITS),
+                    help="the splits to write (default: all)")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
     generate(args.out, names=args.only, splits=args.splits)

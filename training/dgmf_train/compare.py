@@ -239,7 +239,7 @@ def parse(argv, prog):
     ap = argparse.ArgumentParser(prog=prog, description=" ".join(__doc__.split("\n\n")[0].split()),
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n".join(__doc__.splitlines()[2:]))
-    ap.add_argument("manifest")
+    ap.add_argument("manifest", help="your dataset's manifest (.json), every fidelity level")
     ap.add_argument("--out", required=True, help="directory for compare.json, compare.png and the networks")
     ap.add_argument("--seed", type=int, default=0, help="the held-out split and the runs a budget keeps")
     ap.add_argument("--calib", type=float, default=0.2, help="fraction of the target-fidelity cases")
@@ -250,7 +250,7 @@ def parse(argv, prog):
     ap.add_argument("--minutes", type=float, default=10.0, help="training minutes per network and design")
     ap.add_argument("--steps", type=int, help="step cap per network (a quick check)")
     ap.add_argument("--samples", type=int, default=16, help="DGMF ensemble size")
-    ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--threads", type=int, default=2, help="CPU threads for the networks (default 2)")
     a = ap.parse_args(argv)
     if a.budget is not None and a.cost is None:
         ap.error("--budget needs --cost (the solver seconds of one run at each level)")

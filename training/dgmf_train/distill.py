@@ -150,11 +150,12 @@ def parse(argv, prog=None):
                     help="the two-step sampler's second noise level (the model's normalized units)")
     ap.add_argument("--teacher-sampler", metavar="'NAME steps=N'",
                     help="the teacher's sampler, name and steps (default: its dgmf.sampler)")
-    ap.add_argument("--lr", type=float, default=1e-4)
-    ap.add_argument("--ema", type=float, default=0.999)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--log-every", type=int, default=100)
+    ap.add_argument("--lr", type=float, default=1e-4, help="peak learning rate of Adam (default 1e-4)")
+    ap.add_argument("--ema", type=float, default=0.999,
+                    help="decay of the student's exponential moving average, which is what exports")
+    ap.add_argument("--seed", type=int, default=0, help="conditions, noise and batches (default 0)")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    ap.add_argument("--log-every", type=int, default=100, help="a log line every N steps")
     ap.add_argument("--snapshot-minutes", type=float, default=0.0,
                     help="also save the checkpoint every M minutes to <out stem>_<minutes>min.pt")
     ap.add_argument("--resume", metavar="CK", help="continue a distillation from its checkpoint")

@@ -109,7 +109,7 @@ def figure(rows, path, title):
 
 def main(argv=None, prog="dgmf-train evaluate"):
     ap = argparse.ArgumentParser(prog=prog, description=" ".join(__doc__.split("\n\n")[0].split()))
-    ap.add_argument("model")
+    ap.add_argument("model", help="the calibrated score model (.onnx)")
     ap.add_argument("--data", required=True, help="held-out cases (a case directory: dgmf-train split's test/)")
     ap.add_argument("--samples", type=int, default=16, help="ensemble size (the std is calibrated for it)")
     ap.add_argument("--sampler", help="sampler (default: the model's recommended, `dgmf info` shows it)")

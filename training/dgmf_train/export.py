@@ -149,9 +149,10 @@ def load_ema(ckpt_path):
 
 def main(argv=None, prog=None):
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.splitlines()[0])
-    ap.add_argument("checkpoint")
+    ap.add_argument("checkpoint", help="a dgmf-train fit (or distill) checkpoint (.pt)")
     ap.add_argument("out", help="output .onnx path")
-    ap.add_argument("--check-rows", type=int, default=64)
+    ap.add_argument("--check-rows", type=int, default=64,
+                    help="random input rows on which torch and ONNX Runtime must agree (default 64)")
     ap.add_argument("--fp16", metavar="OUT16", help="also write an fp16 copy (weights and I/O)")
     ap.add_argument("--no-known-values", dest="known", action="store_false",
                     help="do not impose the benchmark's known output values (Poisson's boundary)")

@@ -30,7 +30,7 @@ from . import dataset, network_rules, sampler_search
 def _check(argv):
     ap = argparse.ArgumentParser(prog="dgmf-train check", description="Validate a dataset (manifest + "
                                  "arrays) and print what it holds; exit 1 with the reason if it is not usable.")
-    ap.add_argument("manifest")
+    ap.add_argument("manifest", help="the dataset's manifest (.json); its arrays file is read from beside it")
     a = ap.parse_args(argv)
     ds = dataset.load(a.manifest)
     m = ds.manifest
@@ -68,9 +68,9 @@ def _split(argv):
                                  "(a dataset: OUT/train.json + .npz), calibration and test cases (OUT/calib/, "
                                  "OUT/test/: the directories `dgmf calibrate --data` reads). The held-out "
                                  "cases are whole cases at the target fidelity, drawn by --seed.")
-    ap.add_argument("manifest")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("manifest", help="the dataset's manifest (.json)")
+    ap.add_argument("--out", required=True, help="directory for train.json + .npz, calib/ and test/")
+    ap.add_argument("--seed", type=int, default=0, help="draws the held-out cases (default 0)")
     ap.add_argument("--calib", type=float, default=0.2,
                     help="fraction of the target-fidelity cases held out to calibrate the std (default 0.2)")
     ap.add_argument("--test", type=float, default=0.2,
@@ -102,7 +102,7 @@ def _calibrate(argv):
         "Fit dgmf.std_scale on held-out cases (split-conformal: ±2σ covers 95.45 % of their points) and "
         "write it into the model, with the sampler it holds for (by default the search's choice), sampling "
         "with the engine itself (`dgmf calibrate`)."))
-    ap.add_argument("model")
+    ap.add_argument("model", help="the exported score model (.onnx)")
     ap.add_argument("--data", required=True, help="a case directory (dgmf-train split writes them)")
     ap.add_argument("--samples", type=int, default=16, help="ensemble size (the std is calibrated for it)")
     ap.add_argument("--sampler", help="the sampler to fit the scale for and recommend (default: the search's "

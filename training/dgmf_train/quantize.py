@@ -140,13 +140,14 @@ def quantize(src, manifest, out, *, rows=256, keep_float=(), method="minmax", se
 
 def main(argv=None, prog=None):
     ap = argparse.ArgumentParser(prog=prog, description=__doc__.split("\n\n")[0])
-    ap.add_argument("model")
+    ap.add_argument("model", help="the float32 score model (.onnx)")
     ap.add_argument("manifest", help="the training set's dataset manifest (calibration rows)")
-    ap.add_argument("out")
+    ap.add_argument("out", help="the int8 model to write (.onnx)")
     ap.add_argument("--rows", type=int, default=256, help="calibration rows (default 256)")
     ap.add_argument("--keep-float", default="", help="comma list of first,last: convolutions kept in float32")
-    ap.add_argument("--method", default="minmax", choices=("minmax", "percentile", "entropy"))
-    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--method", default="minmax", choices=("minmax", "percentile", "entropy"),
+                    help="how ONNX Runtime sets each activation's range from the calibration rows")
+    ap.add_argument("--seed", type=int, default=0, help="calibration rows and their noise (default 0)")
     a = ap.parse_args(argv)
     keep = tuple(s for s in a.keep_float.split(",") if s)
     bad = [s for s in keep if s not in ("first", "last")]

@@ -250,12 +250,17 @@ def main(argv=None, prog=None):
     ap.add_argument("--out", required=True, help="checkpoint path (.pt)")
     ap.add_argument("--minutes", type=float, default=60.0, help="wall-clock training budget")
     ap.add_argument("--steps", type=int, default=1_000_000, help="step cap")
-    ap.add_argument("--batch", type=int, default=32)
-    ap.add_argument("--lr", type=float, default=1e-3)
-    ap.add_argument("--ema", type=float, default=0.999)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--log-every", type=int, default=200)
+    ap.add_argument("--batch", type=int, default=32, help="training rows per optimiser step (default 32)")
+    ap.add_argument("--lr", type=float, default=1e-3,
+                    help="peak learning rate of Adam: linear warm-up, then cosine decay to 5 %% over the "
+                         "budget (default 1e-3)")
+    ap.add_argument("--ema", type=float, default=0.999,
+                    help="decay of the weights' exponential moving average, which is what exports "
+                         "(default 0.999)")
+    ap.add_argument("--seed", type=int, default=0, help="initial weights and batches (default 0)")
+    ap.add_argument("--threads", type=int, default=2, help="torch CPU threads (default 2)")
+    ap.add_argument("--log-every", type=int, default=200,
+                    help="a log line (loss, ms per step, share of the budget, ETA) every N steps")
     ap.add_argument("--baseline", action="store_true", help="direct MSE regression instead of DSM")
     ap.add_argument("--channels", default="16,32,64",
                     help="U-Net widths per resolution level, fine -> coarse (three levels)")

@@ -338,8 +338,13 @@ def test_every_command_help_is_whole(capsys, monkeypatch):
     """Each command's --help describes it in whole sentences, and needs neither torch nor the CLI."""
     import importlib.util
     from dgmf_train import main
+    import argparse
     monkeypatch.setenv("DGMF_CLI", "/nonexistent/dgmf")
     monkeypatch.setenv("PATH", "/nonexistent")
+    shown = []
+    print_help = argparse.ArgumentParser.print_help
+    monkeypatch.setattr(argparse.ArgumentParser, "print_help",
+                        lambda self, *a: (shown.append(self), print_help(self, *a))[1])
     for cmd in main.COMMANDS:
         if cmd in ("fit", "export", "distill") and importlib.util.find_spec("torch") is None:
             continue  # they say they need torch (test_cli_check_split_and_errors)
@@ -351,3 +356,6 @@ def test_every_command_help_is_whole(capsys, monkeypatch):
         body = text.split("\n\n")[1]
         assert not body.startswith(("positional", "options")), f"{cmd}: no description"
         assert body.rstrip().endswith((".", ")")), f"{cmd} --help stops mid-sentence: {body!r}"
+        # Every argument says what it is.
+        bare = [a.dest for a in shown[-1]._actions if not a.help and a.dest != "help"]
+        assert not bare, f"{cmd} --help: no text for {bare}"
