@@ -38,6 +38,19 @@ def test_solver_levels_match_runs_at_the_held_out_parameters(tmp_path):
     assert r["cases"] == 3 and r["mean_rel_l2"] > 0
 
 
+def test_the_target_level_is_a_row_when_a_finer_solve_is_the_reference(tmp_path):
+    ds = nested(tmp_path)
+    t = {k: np.load(tmp_path / "test" / f"{k}.npy") for k in ("params", "fidelity", "u")}
+    t["case"] = np.arange(4)
+    t["u"] = t["u"] * 1.01                      # a reference other than the target solver's own runs
+    found, target = E.solver_levels(tmp_path / "toy.json", t)
+    assert [label for _, label, _, _ in found] == ["coarse", "fine"]
+    level, label, fields, keep = found[1]
+    assert keep.all()
+    r = E.row("solver", fields, t, None, keep=keep)
+    np.testing.assert_allclose(r["mean_rel_l2"], 0.01 / 1.01, rtol=1e-4)
+
+
 def test_baseline_inputs_are_the_documented_ones():
     feeds = E.baseline_feeds(3, dict(params=np.ones((2, 2)), fidelity=np.array([2, 2]), coords=np.zeros((2, 1))))
     assert feeds["fidelity"].tolist() == [[0, 0, 1], [0, 0, 1]] and feeds["params"].dtype == np.float32
