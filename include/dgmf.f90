@@ -75,6 +75,7 @@ module dgmf
       procedure :: rank => dgmf_model_rank
       procedure :: shape => dgmf_model_shape
       procedure :: sample_len => dgmf_model_sample_len
+      procedure :: members => dgmf_model_members
       procedure :: num_params => dgmf_model_num_params
       procedure :: param => dgmf_model_param
       procedure :: num_coords => dgmf_model_num_coords
@@ -135,17 +136,17 @@ module dgmf
    public :: dgmf_options_create, dgmf_options_set_ort_library, dgmf_options_set_provider, dgmf_options_set_tensorrt
    public :: dgmf_options_set_threads, dgmf_options_set_max_sessions, dgmf_options_set_optimization, dgmf_model_load
    public :: dgmf_model_load_from_memory, dgmf_model_rank, dgmf_model_shape, dgmf_model_sample_len
-   public :: dgmf_model_num_params, dgmf_model_param, dgmf_model_num_coords, dgmf_model_coord
-   public :: dgmf_model_fidelity, dgmf_model_fidelity_label, dgmf_model_sigma_range, dgmf_model_name
-   public :: dgmf_model_provider, dgmf_model_precision, dgmf_config_create, dgmf_config_create_for_model
-   public :: dgmf_config_set_steps, dgmf_config_set_schedule, dgmf_config_set_corrector, dgmf_config_set_churn
-   public :: dgmf_config_set_sigma_last, dgmf_config_set_denoise, dgmf_config_set_samples, dgmf_config_set_seed
-   public :: dgmf_config_set_first_query, dgmf_config_set_max_batch, dgmf_config_set_extrapolation, &
-         dgmf_config_set_memory_limit
-   public :: dgmf_config_set_time_limit, dgmf_config_set_progress, dgmf_config_nfe, dgmf_predict_batch
-   public :: dgmf_predict, dgmf_predict_moments, dgmf_moments_create, dgmf_moments_merge
-   public :: dgmf_moments_num_queries, dgmf_moments_count, dgmf_moments_finish, dgmf_moments_packed_len
-   public :: dgmf_moments_pack, dgmf_moments_unpack, dgmf_moments_merge_packed
+   public :: dgmf_model_members, dgmf_model_num_params, dgmf_model_param, dgmf_model_num_coords
+   public :: dgmf_model_coord, dgmf_model_fidelity, dgmf_model_fidelity_label, dgmf_model_sigma_range
+   public :: dgmf_model_name, dgmf_model_provider, dgmf_model_precision, dgmf_config_create
+   public :: dgmf_config_create_for_model, dgmf_config_set_steps, dgmf_config_set_schedule, dgmf_config_set_corrector
+   public :: dgmf_config_set_churn, dgmf_config_set_sigma_last, dgmf_config_set_denoise, dgmf_config_set_samples
+   public :: dgmf_config_set_seed, dgmf_config_set_first_query, dgmf_config_set_max_batch, &
+         dgmf_config_set_extrapolation
+   public :: dgmf_config_set_memory_limit, dgmf_config_set_time_limit, dgmf_config_set_progress, dgmf_config_nfe
+   public :: dgmf_predict_batch, dgmf_predict, dgmf_predict_moments, dgmf_moments_create
+   public :: dgmf_moments_merge, dgmf_moments_num_queries, dgmf_moments_count, dgmf_moments_finish
+   public :: dgmf_moments_packed_len, dgmf_moments_pack, dgmf_moments_unpack, dgmf_moments_merge_packed
 
    interface dgmf_reverse_dims
       module procedure reverse_dims_2, reverse_dims_3, reverse_dims_4
@@ -315,6 +316,12 @@ module dgmf
          type(c_ptr), value :: model
          type(c_ptr), value :: len
          integer(c_int) :: c_model_sample_len
+      end function
+      function c_model_members(model, members) bind(C, name="dgmf_model_members")
+         import :: c_int, c_ptr
+         type(c_ptr), value :: model
+         type(c_ptr), value :: members
+         integer(c_int) :: c_model_members
       end function
       function c_model_num_params(model, count) bind(C, name="dgmf_model_num_params")
          import :: c_int, c_ptr
@@ -920,6 +927,19 @@ contains
       call finish(c_model_sample_len(model%ptr, c_loc(len_c)), stat)
       if (present(errmsg)) call message(errmsg, stat)
       len = int(len_c)
+   end subroutine
+
+   subroutine dgmf_model_members(model, members, stat, errmsg)
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      integer, intent(out) :: members  !! networks in the model: K >= 2 for a deep ensemble, 1 for one network
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      integer(c_size_t), target :: members_c
+      members_c = 0
+      call finish(c_model_members(model%ptr, c_loc(members_c)), stat)
+      if (present(errmsg)) call message(errmsg, stat)
+      members = int(members_c)
    end subroutine
 
    subroutine dgmf_model_num_params(model, count, stat, errmsg)

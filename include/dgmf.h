@@ -279,6 +279,11 @@ enum dgmf_status dgmf_model_shape(const struct dgmf_model *model, size_t *dims, 
 // Values per sample (the product of the dims): the length of one mean or std field.
 enum dgmf_status dgmf_model_sample_len(const struct dgmf_model *model, size_t *len);
 
+// Networks in the model: K ≥ 2 for a deep ensemble (`dgmf.members`; sample j of every query is drawn by
+// member j mod K, one network evaluation per sample and step as for one network), 1 for a single network.
+enum dgmf_status dgmf_model_members(const struct dgmf_model *model,
+                                    size_t *members);
+
 // Number of PDE parameters P.
 enum dgmf_status dgmf_model_num_params(const struct dgmf_model *model, size_t *count);
 

@@ -41,6 +41,17 @@ done
 cmp "$work/sweep-1.npy" "$work/sweep_f-1.npy"
 echo "sweeps identical on 1, 2 and 3 ranks, C++ and Fortran"
 
+# A deep ensemble (3 members, tests/models/analytic_ensemble.onnx): every split draws each sample with the
+# member the serial run does (sample j: member j mod 3), so the merged result is the serial one.
+for np in 1 2 3; do
+  for exe in ensemble ensemble_f; do
+    mkdir -p "$work/members-$exe-$np"
+    (cd "$work/members-$exe-$np" && "${run[@]}" -np "$np" "$work/build/$exe" "$root/tests/models/analytic_ensemble.onnx" 13)
+  done
+  cmp "$work/members-ensemble-$np/ensemble_mean.npy" "$work/members-ensemble_f-$np/ensemble_mean.npy"
+done
+echo "a deep ensemble split over 1, 2 and 3 ranks gives the serial result, C++ and Fortran"
+
 "${run[@]}" -np 3 "$work/build/ensemble" "$model" 1 --gpus-per-node 2 --print-devices >"$work/devices.txt"
 # Sorted: the ranks print concurrently, so their lines reach the file in any order.
 printf 'rank 0 (local 0): cuda:0\nrank 1 (local 1): cuda:1\nrank 2 (local 2): cuda:0\n' | diff - <(sort "$work/devices.txt")

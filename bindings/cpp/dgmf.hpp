@@ -210,6 +210,8 @@ public:
         return dims;
     }
     std::size_t sample_len() const { return get_size(dgmf_model_sample_len); }
+    // Networks in the model: K >= 2 for a deep ensemble (sample j drawn by member j mod K), else 1.
+    std::size_t members() const { return get_size(dgmf_model_members); }
     std::size_t num_params() const { return get_size(dgmf_model_num_params); }
     Variable param(std::size_t i) const {
         Variable v{};

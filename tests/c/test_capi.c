@@ -170,6 +170,15 @@ int main(int argc, char **argv) {
     OK(dgmf_model_precision(model, &name));
     CHECK(strcmp(name, "fp32") == 0, "precision %s", name);
     EXPECT(dgmf_model_precision(model, NULL), DGMF_ERR_NULL_ARGUMENT, "`precision` is NULL");
+    size_t members = 0;
+    OK(dgmf_model_members(model, &members));
+    CHECK(members == 1, "one network: %zu members", members);
+    EXPECT(dgmf_model_members(model, NULL), DGMF_ERR_NULL_ARGUMENT, "`members` is NULL");
+    dgmf_model *ensemble = NULL;
+    OK(dgmf_model_load(path("analytic_ensemble.onnx"), NULL, &ensemble));
+    OK(dgmf_model_members(ensemble, &members));
+    CHECK(members == 3, "a deep ensemble of 3: %zu members", members);
+    dgmf_model_destroy(ensemble);
 
     dgmf_model *coords_model = NULL, *cont = NULL;
     OK(dgmf_model_load(path("analytic_coords.onnx"), NULL, &coords_model));

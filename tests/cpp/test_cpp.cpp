@@ -64,6 +64,8 @@ int main(int argc, char** argv) {
     expect_error([&] { one.set_sigma_last(-1.0f); }, DGMF_ERR_INVALID_ARGUMENT, "sigma_last");
     CHECK(dgmf::Config().nfe() == DGMF_DEFAULT_STEPS, "the default config is ancestral with 30 levels");
     CHECK(model.precision() == "fp32", "precision");
+    CHECK(model.members() == 1, "one network");
+    CHECK(dgmf::Model::load(dir + "/analytic_ensemble.onnx", &opts).members() == 3, "a deep ensemble of 3");
     CHECK(dgmf::Config::for_model(model).nfe() == DGMF_DEFAULT_STEPS, "no recommendation: the default");
     auto recommends = dgmf::Model::load(dir + "/analytic_recommends.onnx", &opts);
     CHECK(dgmf::Config::for_model(recommends).nfe() == 7, "the model's recommendation: heun 4 levels");

@@ -22,7 +22,7 @@ program test_fortran
    type(dgmf_options_t) :: opts
    type(dgmf_model_t) :: model, bad
    type(dgmf_config_t) :: cfg
-   integer :: stat, rank, n, p, q, kind, levels, nfe, checks = 0, failures = 0
+   integer :: stat, rank, n, p, q, kind, levels, nfe, members, checks = 0, failures = 0
    integer, allocatable :: dims(:)
    character(len=:), allocatable :: msg, name
    real(c_double) :: lo, hi
@@ -78,6 +78,8 @@ program test_fortran
    call check(name == "analytic_score", "name")
    call dgmf_model_provider(model, name)
    call check(name == "cpu", "provider")
+   call dgmf_model_members(model, members)
+   call check(members == 1, "one network")
    call dgmf_model_precision(model, name)
    call check(name == "fp32", "precision")
    call dgmf_config_create_for_model(cfg, model)

@@ -17,6 +17,7 @@ The output is deterministic: rerunning produces byte-identical files.
 """
 import json
 import os
+import sys
 
 import numpy as np
 import onnx
@@ -282,6 +283,23 @@ def main():
     save(make_model(g, meta), os.path.join(HERE, "analytic_coords.onnx"))
     record("analytic_coords.onnx", [1, 8], "score", "discrete:3", None, None, c)
 
+    # --- a deep ensemble: analytic_score and two members with other means ---------
+    # Their c0 comes from a generator of its own, so that the draws above stay as they were.
+    rng = np.random.default_rng(2026)
+    members = ["analytic_score.onnx"]
+    for k in (1, 2):
+        c = dict(main_c, c0=(main_c["c0"] + rng.uniform(-1.5, 1.5, 24)).astype(np.float32))
+        name = f"analytic_member{k}"
+        g = build_graph("analytic", shape, c["c0"], main_linear(), "score")
+        meta = main_meta(name, "score", f"analytic_score with another c0: member {k} of analytic_ensemble")
+        save(make_model(g, meta), os.path.join(HERE, name + ".onnx"))
+        record(name + ".onnx", shape, "score", "discrete:3", [1.0, -2.0], [2.0, 0.5], c)
+        members.append(name + ".onnx")
+    sys.path.insert(0, os.path.join(HERE, "..", "..", "training"))
+    from dgmf_train.ensemble import compose
+    compose([os.path.join(HERE, m) for m in members], os.path.join(HERE, "analytic_ensemble.onnx"),
+            name="analytic_ensemble")
+
     with open(os.path.join(HERE, "analytic.json"), "w") as f:
         json.dump(info, f, indent=1)
         f.write("\n")
@@ -334,6 +352,21 @@ def main():
     bad("opset_too_new.onnx", check=False,
         post=lambda m: setattr(m.opset_import[0], "version", 27))
     bad("shift_len.onnx", {"dgmf.data_shift": "1,-2,0.5"})
+    bad("members_no_input.onnx", {"dgmf.members": "2"})
+
+    # The deep ensemble with its dgmf.members key removed, or out of range.
+    def bad_ensemble(fname, members):
+        m = onnx.load(os.path.join(HERE, "analytic_ensemble.onnx"))
+        props = {p.key: p.value for p in m.metadata_props if p.key != "dgmf.members"}
+        if members is not None:
+            props["dgmf.members"] = members
+        del m.metadata_props[:]
+        helper.set_model_props(m, props)
+        save(m, os.path.join(BAD, fname))
+
+    bad_ensemble("member_no_key.onnx", None)
+    bad_ensemble("members_one.onnx", "1")
+    bad_ensemble("members_too_many.onnx", "65")
     # An initializer whose data would come from a file outside the model's directory: the engine must
     # refuse it before ONNX Runtime could open the path (no file is written here).
     bad("external_data.onnx", check=False, post=point_outside)

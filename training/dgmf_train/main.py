@@ -7,11 +7,12 @@
     dgmf-train distill  model.onnx --out fast.pt       a one- or two-step student of a score model
     dgmf-train calibrate model.onnx --data DIR/calib   fit dgmf.std_scale (and its sampler) into the model
     dgmf-train quantize model.onnx DIR/train.json q.onnx   an int8 (QDQ) copy, checked against float
+    dgmf-train ensemble m0.onnx m1.onnx ... --out e.onnx   K networks of one contract as a deep ensemble
     dgmf-train evaluate model.onnx --data DIR/test     does it beat my solver? DGMF, baseline, solver levels
     dgmf-train compare  DATA.json --out DIR            DGMF against GP baselines on your data
     dgmf-train generate --out data                     the built-in benchmarks, in the same format
 
-fit, export and distill need torch (pip install 'dgmf-train[train]'), compare SMT ('dgmf-train[compare]'), quantize onnx and onnxruntime; calibrate and evaluate run the engine's
+fit, export and distill need torch (pip install 'dgmf-train[train]'), compare SMT ('dgmf-train[compare]'), quantize and ensemble onnx and onnxruntime; calibrate and evaluate run the engine's
 own sampler through the `dgmf` CLI (found as $DGMF_CLI, on PATH, or in this checkout's target/release).
 Each command's --help has the details.
 """
@@ -25,6 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from . import dataset, network_rules, sampler_search
+from .contract import ContractError
 
 
 def _check(argv):
@@ -163,6 +165,16 @@ def _quantize(argv):
     return quantize.main(argv, prog="dgmf-train quantize")
 
 
+def _ensemble(argv):
+    import importlib.util
+    missing = [m for m in ("onnx", "onnxruntime") if importlib.util.find_spec(m) is None]
+    if missing:
+        raise dataset.DatasetError(f"`dgmf-train ensemble` needs {' and '.join(missing)}: "
+                                   "pip install onnx onnxruntime")
+    from .ensemble import main as ensemble_main
+    return ensemble_main(argv)
+
+
 def _compare(argv):
     import importlib.util
     if importlib.util.find_spec("smt") is None:
@@ -193,6 +205,7 @@ COMMANDS = {
     "evaluate": _evaluate,
     "compare": _compare,
     "quantize": _quantize,
+    "ensemble": _ensemble,
     "generate": _generate,
 }
 
@@ -207,7 +220,7 @@ def main(argv=None):
         return 0 if argv else 2
     try:
         rc = COMMANDS[argv[0]](argv[1:])
-    except (dataset.DatasetError, FileNotFoundError) as e:
+    except (dataset.DatasetError, ContractError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1
     return rc or 0

@@ -176,6 +176,16 @@ pub extern "C" fn dgmf_model_sample_len(model: *const dgmf_model, len: *mut usiz
     })
 }
 
+/// Networks in the model: K ≥ 2 for a deep ensemble (`dgmf.members`; sample j of every query is drawn by
+/// member j mod K, one network evaluation per sample and step as for one network), 1 for a single network.
+#[no_mangle]
+pub extern "C" fn dgmf_model_members(model: *const dgmf_model, members: *mut usize) -> dgmf_status {
+    guard(|| {
+        *non_null_mut(members, "members")? = get(model)?.model.contract().members;
+        Ok(())
+    })
+}
+
 /// Number of PDE parameters P.
 #[no_mangle]
 pub extern "C" fn dgmf_model_num_params(

@@ -82,6 +82,14 @@ pub(crate) fn info(path: &Path, json: bool, rt: &RuntimeArgs) -> Result<(), Erro
         }
     }
     units(&mut out, c)?;
+    if c.members > 1 {
+        say!(
+            out,
+            "members    {} networks, a deep ensemble (sample j is drawn by member j mod {})",
+            c.members,
+            c.members
+        );
+    }
     say!(
         out,
         "precision  {} (z {:?}, output {:?})",
@@ -173,6 +181,7 @@ pub(crate) fn info_json(model: &Model) -> serde_json::Value {
         "data_shift": c.data_shift,
         "data_scale": c.data_scale,
         "std_scale": c.std_scale,
+        "members": c.members,
         "precision": model.precision(),
         "sampler": model.recommended_sampler().spec(),
         "sampler_from_model": c.sampler.is_some(),

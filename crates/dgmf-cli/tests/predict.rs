@@ -32,6 +32,20 @@ fn info_shows_the_contract() {
 }
 
 #[test]
+fn info_shows_a_deep_ensembles_members() {
+    let m = model("analytic_ensemble.onnx");
+    let o = dgmf(&["info", &m], &[]);
+    let (out, err) = text(&o);
+    assert!(o.status.success(), "{err}");
+    assert!(out.contains("members    3 networks, a deep ensemble"), "{out}");
+    let o = dgmf(&["info", &m, "--json"], &[]);
+    let v: serde_json::Value = serde_json::from_str(&text(&o).0).unwrap();
+    assert_eq!(v["members"], 3);
+    let single = dgmf(&["info", &model("analytic_score.onnx")], &[]);
+    assert!(!text(&single).0.contains("members"), "one network says nothing of members");
+}
+
+#[test]
 fn predict_uses_the_models_recommended_sampler_unless_told_otherwise() {
     let dir = tempfile::tempdir().unwrap();
     let report = dir.path().join("r.json");

@@ -94,6 +94,8 @@ pub struct IoTypes {
     pub params: ElemType,
     pub fidelity: ElemType,
     pub coords: Option<ElemType>,
+    /// The rank (0 or 1) of a deep ensemble's scalar int64 `member` input; `None` without one.
+    pub member: Option<usize>,
     pub output: ElemType,
 }
 
@@ -118,6 +120,9 @@ pub struct Contract {
     /// one its `dgmf.std_scale` was fitted with, which `dgmf calibrate` writes. `None`: the library
     /// default ([`Contract::recommended_sampler`]).
     pub sampler: Option<SamplerConfig>,
+    /// `dgmf.members`: the networks of a deep ensemble (1: a single network). Sample j of every query is
+    /// drawn by member j mod K, which the graph selects through its scalar int64 input `member`.
+    pub members: usize,
     pub name: Option<String>,
     pub description: Option<String>,
     pub io: IoTypes,
@@ -169,6 +174,7 @@ pub const KEYS: &[&str] = &[
     "dgmf.data_scale",
     "dgmf.std_scale",
     "dgmf.sampler",
+    "dgmf.members",
     "dgmf.name",
     "dgmf.description",
 ];
@@ -262,6 +268,7 @@ impl Contract {
         }
         let std_scale = std_scale(meta, &fidelity)?;
         let sampler = recommended_sampler(meta)?;
+        let members = parse_members(meta)?;
         let io = check_signature(
             inputs,
             outputs,
@@ -269,6 +276,7 @@ impl Contract {
             params.len(),
             &fidelity,
             coords.len(),
+            members,
         )?;
         Ok(Contract {
             sigma_min,
@@ -282,6 +290,7 @@ impl Contract {
             data_scale,
             std_scale,
             sampler,
+            members,
             name: meta.get("dgmf.name").cloned(),
             description: meta.get("dgmf.description").cloned(),
             io,
@@ -368,7 +377,10 @@ fn recommended_sampler(meta: &BTreeMap<String, String>) -> Result<Option<Sampler
 }
 
 mod keys;
-use keys::{affine, number, parse_fidelity, parse_shape, required, std_scale, variables};
+pub use keys::MAX_MEMBERS;
+use keys::{
+    affine, number, parse_fidelity, parse_members, parse_shape, required, std_scale, variables,
+};
 mod signature;
 use signature::check_signature;
 

@@ -70,6 +70,22 @@ fn each_contract_violation_names_its_cause() {
         ),
         ("coords_no_meta", ErrorKind::Contract, "no dgmf.coord_names"),
         (
+            "members_no_input",
+            ErrorKind::Contract,
+            "dgmf.members = 2 but the model has no `member` input",
+        ),
+        (
+            "member_no_key",
+            ErrorKind::Contract,
+            "has a `member` input but no dgmf.members key",
+        ),
+        ("members_one", ErrorKind::Contract, "dgmf.members is `1`"),
+        (
+            "members_too_many",
+            ErrorKind::Contract,
+            "dgmf.members is `65`",
+        ),
+        (
             "coord_meta_no_input",
             ErrorKind::Contract,
             "no `coords` input",

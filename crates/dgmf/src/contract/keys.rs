@@ -128,6 +128,29 @@ pub(super) fn variables(
         .collect()
 }
 
+/// Members of a deep ensemble at most (`dgmf.members`): far more than anyone trains, few enough that the
+/// graph's chain of member selections stays shallow.
+pub const MAX_MEMBERS: usize = 64;
+
+/// `dgmf.members`: absent is one network (every contract-v1 model before ensembles); K in
+/// 2..=MAX_MEMBERS is a deep ensemble of K networks behind the `member` input.
+pub(super) fn parse_members(meta: &BTreeMap<String, String>) -> Result<usize> {
+    let Some(text) = meta.get("dgmf.members") else {
+        return Ok(1);
+    };
+    text.trim()
+        .parse::<usize>()
+        .ok()
+        .filter(|k| (2..=MAX_MEMBERS).contains(k))
+        .ok_or_else(|| {
+            Error::contract(format!(
+                "dgmf.members is `{}`; expected the member count K, 2 ≤ K ≤ {MAX_MEMBERS} (a single network \
+                 has no dgmf.members key)",
+                crate::error::printable(text)
+            ))
+        })
+}
+
 pub(super) fn parse_fidelity(meta: &BTreeMap<String, String>) -> Result<Fidelity> {
     let text = required(meta, "dgmf.fidelity")?.trim();
     let bad = || {

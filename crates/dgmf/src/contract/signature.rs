@@ -4,7 +4,7 @@
 use super::{ElemType, Fidelity, IoTypes, TensorSpec};
 use crate::error::{Error, Result};
 
-const ROLES: [&str; 5] = ["z", "sigma", "params", "fidelity", "coords"];
+const ROLES: [&str; 6] = ["z", "sigma", "params", "fidelity", "coords", "member"];
 
 pub(super) fn check_signature(
     inputs: &[TensorSpec],
@@ -13,11 +13,13 @@ pub(super) fn check_signature(
     n_params: usize,
     fidelity: &Fidelity,
     n_coords: usize,
+    members: usize,
 ) -> Result<IoTypes> {
     for input in inputs {
         if !ROLES.contains(&input.name.as_str()) {
             return Err(Error::contract(format!(
-                "unexpected model input `{}`; contract v1 inputs are z, sigma, params, fidelity and (optionally) coords",
+                "unexpected model input `{}`; contract v1 inputs are z, sigma, params, fidelity and (optionally) \
+                 coords, and member for a deep ensemble",
                 input.name
             )));
         }
@@ -51,6 +53,7 @@ pub(super) fn check_signature(
             ))
         }
     };
+    let member = check_member(find("member"), members)?;
     if outputs.len() != 1 {
         return Err(Error::contract(format!(
             "the model has {} outputs; contract v1 requires exactly one, shaped [batch, {}]",
@@ -65,8 +68,40 @@ pub(super) fn check_signature(
         params,
         fidelity,
         coords,
+        member,
         output,
     })
+}
+
+/// A deep ensemble's `member` input: a scalar int64 (the graph's member selection takes one member per
+/// call), present exactly when `dgmf.members` declares K ≥ 2.
+fn check_member(spec: Option<&TensorSpec>, members: usize) -> Result<Option<usize>> {
+    match (spec, members) {
+        (None, 1) => Ok(None),
+        (None, k) => Err(Error::contract(format!(
+            "dgmf.members = {k} but the model has no `member` input; a deep ensemble selects its network \
+             through a scalar int64 input `member` (dgmf-train ensemble builds one)"
+        ))),
+        (Some(_), 1) => Err(Error::contract(
+            "the model has a `member` input but no dgmf.members key; set dgmf.members to the number of \
+             networks (dgmf-train ensemble writes both)",
+        )),
+        (Some(s), _) => {
+            let scalar = matches!(s.dims.as_deref(), Some([]) | Some([1]));
+            if s.elem.as_ref().err().map(String::as_str) != Some("int64") || !scalar {
+                return Err(Error::contract(format!(
+                    "model input `member` is {} with dims {:?}; a deep ensemble's member input is a scalar \
+                     int64 (dims [] or [1])",
+                    match &s.elem {
+                        Ok(e) => format!("{e:?}").to_lowercase(),
+                        Err(t) => t.clone(),
+                    },
+                    s.dims
+                )));
+            }
+            Ok(s.dims.as_ref().map(Vec::len))
+        }
+    }
 }
 
 fn join(dims: &[usize]) -> String {

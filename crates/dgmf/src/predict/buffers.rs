@@ -84,6 +84,7 @@ impl Buffers {
         rows: usize,
         z: &[f32],
         sigma: f32,
+        member: usize,
         deadline: Option<&Deadline>,
     ) -> Result<&[f32]> {
         let (p, w, q, n) = self.widths;
@@ -96,18 +97,23 @@ impl Buffers {
             params: &self.params[..rows * p],
             fidelity: &self.fidelity[..rows * w],
             coords: &self.coords[..rows * q],
+            member: member as i64,
         };
         let raw = &mut self.raw[..rows * n];
         net.run(&feeds, &mut self.half, deadline, raw)?;
         Ok(raw)
     }
 
-    /// Fills the conditioning inputs of rows `first..first + rows` of a run of `per_query` samples per
-    /// query (row j belongs to query j / per_query).
-    pub(super) fn condition(&mut self, req: &Request, first: usize, rows: usize, per_query: usize) {
+    /// Fills the conditioning inputs of a batch whose row r belongs to query `query_of(r)`.
+    pub(super) fn condition(
+        &mut self,
+        req: &Request,
+        rows: usize,
+        query_of: impl Fn(usize) -> usize,
+    ) {
         let (p, w, q, _) = self.widths;
         for r in 0..rows {
-            let query = &req.queries[(first + r) / per_query];
+            let query = &req.queries[query_of(r)];
             for (d, &v) in self.params[r * p..(r + 1) * p]
                 .iter_mut()
                 .zip(&query.params)

@@ -43,9 +43,11 @@ impl Model {
             true => Some(zeros::<f32>(q * req.n_samples * n)?),
             false => None,
         };
-        let run = self.run_samples(req, 0..req.n_samples, progress, |row, query, x| {
+        let k = req.n_samples;
+        let run = self.run_samples(req, 0..k, progress, |query, sample, x| {
             stats.add(query, x);
             if let Some(all) = samples.as_mut() {
+                let row = query * k + sample;
                 all[row * n..(row + 1) * n].copy_from_slice(x);
             }
         })?;
@@ -84,7 +86,7 @@ impl Model {
             )));
         }
         let mut stats = EnsembleMoments::new(req.queries.len(), &c.shape)?;
-        self.run_samples(req, samples, progress, |_, query, x| stats.add(query, x))?;
+        self.run_samples(req, samples, progress, |query, _, x| stats.add(query, x))?;
         Ok(stats)
     }
 
@@ -135,10 +137,10 @@ impl Model {
             .map_err(|e| Error::internal(format!("result buffer and shape disagree: {e}")))
     }
 
-    /// Integrates samples `samples` of every query (row r of the run is query r / k, sample
-    /// samples.start + r % k, k = samples.len(); its noise stream is (seed, (first_query + query) ·
-    /// n_samples + sample)) and hands each finished sample, in physical units, to
-    /// `sink(row, query, values)` in row order.
+    /// Integrates samples `samples` of every query (sample j's noise stream is (seed, (first_query +
+    /// query) · n_samples + j), and a deep ensemble draws it with member j mod K) and hands each finished
+    /// sample, in physical units, to `sink(query, sample, values)`, member by member, each in (query,
+    /// sample) order.
     fn run_samples(
         &self,
         req: &Request,
@@ -151,7 +153,7 @@ impl Model {
         let mut run = Runner {
             c,
             req,
-            plan: Plan::new(req, &samples)?,
+            plan: Plan::new(req, &samples, c.members)?,
             sigmas: req.sampler.sigmas(c.sigma_min, c.sigma_max)?,
             deadline: req.time_limit.map(Deadline::start).transpose()?,
             progress,
@@ -168,12 +170,17 @@ impl Model {
             let mut ws = Workspace::new(batch * n)?;
             let mut x = zeros::<f32>(batch * n)?;
             run.streams.reserve_exact(batch);
-            for first in (0..run.plan.rows).step_by(batch) {
-                let rows = batch.min(run.plan.rows - first);
-                let x = &mut x[..rows * n];
-                run.batch(&mut net, &mut buf, &mut ws, first, x)?;
-                for (r, row) in x.chunks_exact(n).enumerate() {
-                    sink(first + r, run.plan.who(first + r).0, row);
+            // One member per network call: the graph selects one network for the whole batch.
+            for b in 0..run.plan.blocks.len() {
+                let block = run.plan.blocks[b];
+                for first in (block.offset..block.offset + block.rows).step_by(batch) {
+                    let rows = batch.min(block.offset + block.rows - first);
+                    let x = &mut x[..rows * n];
+                    run.batch(&mut net, &mut buf, &mut ws, first, x)?;
+                    for (r, row) in x.chunks_exact(n).enumerate() {
+                        let (query, sample, _) = run.plan.who(first + r);
+                        sink(query, sample, row);
+                    }
                 }
             }
             Ok(())
@@ -215,43 +222,78 @@ impl Model {
     }
 }
 
-/// How a run of samples is cut into batches.
+/// How a run of samples is cut into batches: one block of rows per deep-ensemble member (a single network
+/// is one block), each cut into network calls of at most `batch` rows.
 struct Plan {
-    /// Samples per query in this run, and the first one's ensemble index.
-    k: usize,
-    start: usize,
-    /// Rows in all (queries × k) and rows per network call.
-    rows: usize,
+    blocks: Vec<Block>,
+    /// Members (1 for a single network).
+    members: usize,
+    /// Rows per network call at most.
     batch: usize,
     /// Network evaluations in all, for progress.
     total: usize,
 }
 
+/// The rows of one member: for every query, the samples of the run's range that the member draws
+/// (first, first + K, ...), `per_query` of them; row `offset + i·per_query + j` is query i's j-th.
+#[derive(Clone, Copy)]
+struct Block {
+    first: usize,
+    per_query: usize,
+    offset: usize,
+    rows: usize,
+}
+
 impl Plan {
-    fn new(req: &Request, samples: &Range<usize>) -> Result<Self> {
+    fn new(req: &Request, samples: &Range<usize>, members: usize) -> Result<Self> {
         // `validate` bounded every product below (buffer_bytes); checked anyway, no wrap is possible.
         let overflow =
             || Error::invalid("the request's sizes overflow: lower the sample or query count");
-        let k = samples.len();
-        let rows = req.queries.len().checked_mul(k).ok_or_else(overflow)?;
-        let batch = req.max_batch.min(rows);
+        let members = members.max(1);
+        let mut blocks = Vec::with_capacity(members);
+        let (mut offset, mut largest) = (0usize, 0usize);
+        for m in 0..members {
+            // The first sample of the range that member m draws, and how many it draws per query.
+            let first = samples.start + (m + members - samples.start % members) % members;
+            let per_query = samples.end.saturating_sub(first).div_ceil(members);
+            let rows = req
+                .queries
+                .len()
+                .checked_mul(per_query)
+                .ok_or_else(overflow)?;
+            if rows > 0 {
+                blocks.push(Block {
+                    first,
+                    per_query,
+                    offset,
+                    rows,
+                });
+            }
+            offset += rows;
+            largest = largest.max(rows);
+        }
+        let batch = req.max_batch.min(largest).max(1);
+        let calls: usize = blocks.iter().map(|b| b.rows.div_ceil(batch)).sum();
         let total = req
             .sampler
             .checked_nfe()
-            .and_then(|nfe| nfe.checked_mul(rows.div_ceil(batch)))
+            .and_then(|nfe| nfe.checked_mul(calls))
             .ok_or_else(overflow)?;
         Ok(Plan {
-            k,
-            start: samples.start,
-            rows,
+            blocks,
+            members,
             batch,
             total,
         })
     }
 
-    /// Query and ensemble index of row `r` of the run.
-    fn who(&self, r: usize) -> (usize, usize) {
-        (r / self.k, self.start + r % self.k)
+    /// Query, ensemble index and member of row `r` of the run.
+    fn who(&self, r: usize) -> (usize, usize, usize) {
+        let b = self.blocks.iter().rposition(|b| b.offset <= r).unwrap_or(0);
+        let block = &self.blocks[b];
+        let local = r - block.offset;
+        let sample = block.first + (local % block.per_query) * self.members;
+        (local / block.per_query, sample, sample % self.members)
     }
 }
 
@@ -280,11 +322,12 @@ impl Runner<'_, '_> {
     ) -> Result<()> {
         let (c, req, n) = (self.c, self.req, self.c.sample_len());
         let rows = x.len() / n;
-        buf.condition(req, first, rows, self.plan.k);
         let plan = &self.plan;
+        buf.condition(req, rows, |r| plan.who(first + r).0);
+        let member = plan.who(first).2;
         self.streams.clear();
         self.streams.extend((first..first + rows).map(|r| {
-            let (query, sample) = plan.who(r);
+            let (query, sample, _) = plan.who(r);
             // Cannot wrap: `validate` checked the request's largest stream index.
             let global = req.first_query + query as u64;
             NoiseStream::new(req.seed, global * req.n_samples as u64 + sample as u64)
@@ -295,6 +338,7 @@ impl Runner<'_, '_> {
             c,
             rows,
             first,
+            member,
             plan: &self.plan,
             deadline: self.deadline.as_ref(),
             network_time: &mut self.stats.network_time,
@@ -320,7 +364,7 @@ impl Runner<'_, '_> {
         // Finite scores can still overflow float32 in the sampler's arithmetic or the unit conversion
         // (huge data_scale): a non-finite result is an error, never a success.
         if let Some(i) = first_non_finite(x) {
-            let (query, sample) = self.plan.who(first + i / n);
+            let (query, sample, _) = self.plan.who(first + i / n);
             return Err(Error::inference(format!(
                 "the prediction overflowed float32 ({}) for query {query}, sample {sample}: the model's \
                  outputs or its dgmf.data_scale/data_shift are too large for these inputs",
@@ -339,6 +383,7 @@ struct BatchScore<'a, 'n> {
     c: &'a Contract,
     rows: usize,
     first: usize,
+    member: usize,
     plan: &'a Plan,
     deadline: Option<&'a Deadline>,
     network_time: &'a mut Duration,
@@ -352,11 +397,11 @@ impl ScoreFn for BatchScore<'_, '_> {
         let t = Instant::now();
         let raw = self
             .buf
-            .evaluate(self.net, self.rows, z, sigma, self.deadline)?;
+            .evaluate(self.net, self.rows, z, sigma, self.member, self.deadline)?;
         *self.network_time += t.elapsed();
         let n = self.c.sample_len();
         if let Some(i) = first_non_finite(raw) {
-            let (query, sample) = self.plan.who(self.first + i / n);
+            let (query, sample, _) = self.plan.who(self.first + i / n);
             return Err(Error::inference(format!(
                 "the network returned {} at noise level σ = {sigma} for query {query}, sample {sample} \
                  (value {} of that sample): the model is broken for these inputs, or they lie far outside \

@@ -189,6 +189,8 @@ pub(crate) struct Feeds<'a> {
     pub params: &'a [f32],
     pub fidelity: &'a [f32],
     pub coords: &'a [f32],
+    /// The deep-ensemble member every row of the call uses (models with a `member` input).
+    pub member: i64,
 }
 
 impl Network<'_> {
@@ -201,6 +203,7 @@ impl Network<'_> {
         out: &mut [f32],
     ) -> Result<()> {
         let rows = feeds.rows;
+        let member = [feeds.member];
         let mut z_shape = Vec::with_capacity(self.shape.len() + 1);
         z_shape.push(rows);
         z_shape.extend_from_slice(self.shape);
@@ -243,6 +246,15 @@ impl Network<'_> {
                     .into(),
             };
             inputs.push((name, value));
+        }
+        if let Some(rank) = t.member {
+            let shape = vec![1usize; rank];
+            inputs.push((
+                "member",
+                TensorRef::from_array_view((shape, &member[..]))
+                    .map_err(run_err)?
+                    .into(),
+            ));
         }
         let outputs = match deadline {
             Some(d) => self

@@ -1,0 +1,171 @@
+"""`dgmf-train ensemble`: K score models of one contract -> one deep-ensemble model file.
+
+    dgmf-train ensemble m0.onnx m1.onnx m2.onnx m3.onnx --out ens.onnx
+
+The members are networks trained apart (other seeds, other data order) for the same data; the spread of
+their samples then includes how much the networks disagree, which one network's samples cannot show
+(docs/model-contract.md, "Deep ensembles").  The file holds every member's graph under a chain of ONNX `If`
+nodes selected by a scalar int64 input `member`, and `dgmf.members = K`: one network evaluation per row,
+as for a single network, and the engine draws sample j of every query with member j mod K.
+
+Every member must have the same contract: inputs, output, shape, parameters, fidelity, coordinates,
+σ range, output kind, data normalization, and the same opset.  The members' calibration (`dgmf.std_scale`)
+and recommended sampler do not carry over, since the ensemble's spread is not a member's: calibrate the
+ensemble (`dgmf-train calibrate ens.onnx --data split/calib`).
+"""
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from .contract import ContractError, check_with_cli, save_checked
+
+#: keys that may differ between members, and what the ensemble does with them
+PER_MEMBER = ("dgmf.name", "dgmf.description", "dgmf.std_scale", "dgmf.sampler")
+MAX_MEMBERS = 64  # the engine's limit (contract::MAX_MEMBERS)
+
+
+def _signature(graph):
+    """Names, element types and dims of the graph's inputs and outputs."""
+    def one(v):
+        t = v.type.tensor_type
+        dims = tuple(d.dim_param or d.dim_value for d in t.shape.dim)
+        return v.name, t.elem_type, dims
+    return [one(v) for v in graph.input], [one(v) for v in graph.output]
+
+
+def _check_members(models, paths):
+    import onnx  # noqa: F401  (the caller loaded them)
+    first = models[0]
+    meta0 = {p.key: p.value for p in first.metadata_props}
+    if "dgmf.members" in meta0 or any(i.name == "member" for i in first.graph.input):
+        raise ContractError(f"{paths[0]} is already an ensemble; give the single-network members")
+    sig0 = _signature(first.graph)
+    ops0 = sorted((o.domain, o.version) for o in first.opset_import)
+    for model, path in zip(models[1:], paths[1:]):
+        meta = {p.key: p.value for p in model.metadata_props}
+        if "dgmf.members" in meta:
+            raise ContractError(f"{path} is already an ensemble; give the single-network members")
+        keys = sorted(k for k in set(meta0) | set(meta) if k.startswith("dgmf.") and k not in PER_MEMBER)
+        for k in keys:
+            if meta0.get(k) != meta.get(k):
+                raise ContractError(
+                    f"{path}: {k} is {meta.get(k)!r} but {paths[0]} has {meta0.get(k)!r}; the members of "
+                    "an ensemble must share their contract (train them on the same data, export them the "
+                    "same way)")
+        if _signature(model.graph) != sig0:
+            raise ContractError(f"{path}: inputs/outputs {_signature(model.graph)} differ from {paths[0]}'s "
+                                f"{sig0} (element types, e.g. an fp16 copy among fp32 members, included)")
+        if sorted((o.domain, o.version) for o in model.opset_import) != ops0:
+            raise ContractError(f"{path}: opsets {list(model.opset_import)} differ from {paths[0]}'s; "
+                                "export every member with the same opset")
+    return meta0
+
+
+def compose(paths, out, name=None):
+    """Writes the ensemble of the models at `paths` to `out` (`dgmf.name`: `name`, else the first
+    member's); returns its metadata."""
+    import onnx
+    from onnx import TensorProto, compose as oc, helper
+    if not 2 <= len(paths) <= MAX_MEMBERS:
+        raise ContractError(f"an ensemble has 2 to {MAX_MEMBERS} members, got {len(paths)}")
+    models = []
+    for p in paths:
+        try:
+            models.append(onnx.load(str(p)))
+        except FileNotFoundError:
+            raise
+        except Exception as e:  # onnx raises protobuf's DecodeError and others for a file that is not ONNX
+            raise ContractError(f"{p}: not a readable ONNX model ({type(e).__name__}: {e})") from e
+    meta = _check_members(models, [str(p) for p in paths])
+    out_name = models[0].graph.output[0].name
+    bodies, initializers = [], []
+    for k, model in enumerate(models):
+        # Every name but the shared inputs gets the member's prefix: the graphs live side by side.
+        m = oc.add_prefix(model, prefix=f"member{k}/", rename_inputs=False, rename_outputs=True)
+        g = m.graph
+        initializers += list(g.initializer)
+        bodies.append(helper.make_graph(list(g.node), f"member{k}", [], list(g.output),
+                                        value_info=list(g.value_info)))
+    elem = models[0].graph.output[0].type.tensor_type.elem_type
+
+    def select(k):
+        """member == k ? member k : select(k + 1); the last member is the final else."""
+        if k == len(bodies) - 1:
+            return bodies[k]
+        nodes = [helper.make_node("Constant", [], [f"select{k}/k"],
+                                  value=helper.make_tensor(f"select{k}/k", TensorProto.INT64, [], [k])),
+                 helper.make_node("Equal", ["member", f"select{k}/k"], [f"select{k}/is"]),
+                 helper.make_node("If", [f"select{k}/is"], [f"select{k}/out"],
+                                  then_branch=bodies[k], else_branch=select(k + 1))]
+        return helper.make_graph(nodes, f"select{k}", [],
+                                 [helper.make_tensor_value_info(f"select{k}/out", elem, None)])
+
+    chain = select(0)
+    nodes = list(chain.node) + [helper.make_node("Identity", [chain.output[0].name], [out_name])]
+    inputs = list(models[0].graph.input) + [helper.make_tensor_value_info("member", TensorProto.INT64, [])]
+    graph = helper.make_graph(nodes, "dgmf_ensemble", inputs, list(models[0].graph.output),
+                              initializer=initializers)
+    model = helper.make_model(graph, opset_imports=list(models[0].opset_import))
+    model.ir_version = models[0].ir_version
+    props = {k: v for k, v in meta.items() if k not in ("dgmf.std_scale", "dgmf.sampler")}
+    props["dgmf.members"] = str(len(models))
+    if name is not None:
+        props["dgmf.name"] = name
+    if "dgmf.description" in props:
+        props["dgmf.description"] = f"{props['dgmf.description']} (a deep ensemble of {len(models)} networks)"
+    save_checked(model, props, out, doc=f"deep ensemble of {len(models)} members: "
+                 + ", ".join(Path(p).name for p in paths))
+    return props
+
+
+def check(paths, out, rows=8, seed=0, tol=1e-5):
+    """ONNX Runtime on random inputs: the ensemble with member = k gives member k's output."""
+    import onnxruntime as ort
+    ens = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(seed)
+    feeds = {}
+    for i in ens.get_inputs():
+        if i.name == "member":
+            continue
+        dims = [rows if not isinstance(d, int) else d for d in i.shape]
+        if i.name == "fidelity" and "float" in i.type and len(dims) == 2 and dims[1] > 1:
+            v = np.eye(dims[1])[rng.integers(0, dims[1], rows)]
+        elif i.name == "sigma":
+            v = np.exp(rng.uniform(-3, 2, dims))
+        else:
+            v = rng.uniform(-1, 1, dims)
+        feeds[i.name] = v.astype(np.float16 if "float16" in i.type else np.float32)
+    worst = 0.0
+    for k, p in enumerate(paths):
+        want = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        got = ens.run(None, dict(feeds, member=np.array(k, np.int64)))[0]
+        err = float(np.abs(got.astype(np.float64) - want).max() / max(np.abs(want).max(), 1e-30))
+        worst = max(worst, err)
+        if not err <= tol:
+            raise ContractError(f"member {k} ({p}) in the ensemble differs from the file by {err:.2e} "
+                                f"(relative, > {tol:g})")
+    print(f"onnxruntime: each of the {len(paths)} members gives its own file's output "
+          f"(max relative difference {worst:.1e} on {rows} random rows)")
+
+
+def main(argv=None, prog="dgmf-train ensemble"):
+    ap = argparse.ArgumentParser(prog=prog, description=" ".join(__doc__.split("\n\n")[0].split()) + ".",
+                                 formatter_class=argparse.RawDescriptionHelpFormatter,
+                                 epilog="\n".join(__doc__.splitlines()[2:]))
+    ap.add_argument("members", nargs="+", help="the member models (.onnx), 2 to 64, of one contract")
+    ap.add_argument("--out", required=True, help="the ensemble model to write (.onnx)")
+    ap.add_argument("--name", help="its dgmf.name (default: the first member's)")
+    a = ap.parse_args(argv)
+    if Path(a.out).resolve() in [Path(p).resolve() for p in a.members]:
+        ap.error("--out names one of the members; write the ensemble to a new file")
+    props = compose(a.members, a.out, a.name)
+    size = Path(a.out).stat().st_size
+    print(f"wrote {a.out}: {props['dgmf.members']} members, {size / 1e6:.2f} MB "
+          f"({size / 1e6 / int(props['dgmf.members']):.2f} MB per member)")
+    check(a.members, a.out)
+    check_with_cli(a.out)
+    print(f"next: calibrate it (its spread is not a member's): dgmf-train calibrate {a.out} --data DIR")
+    return 0

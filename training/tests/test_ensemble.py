@@ -1,0 +1,67 @@
+"""`dgmf-train ensemble` (dgmf_train.ensemble): K models of one contract as one deep-ensemble file."""
+import filecmp
+
+import numpy as np
+import onnx
+import onnxruntime as ort
+import pytest
+
+from dgmf_train import main as M
+from dgmf_train.contract import ContractError, read_metadata
+from dgmf_train.ensemble import compose
+from dgmf_train.paths import REPO
+
+MODELS = REPO / "tests" / "models"
+MEMBERS = [MODELS / f for f in ("analytic_score.onnx", "analytic_member1.onnx", "analytic_member2.onnx")]
+
+
+def test_each_member_runs_behind_the_member_input(tmp_path):
+    out = tmp_path / "e.onnx"
+    assert M.main(["ensemble", *map(str, MEMBERS), "--out", str(out), "--name", "e"]) == 0
+    meta = read_metadata(out).raw
+    assert meta["dgmf.members"] == "3" and meta["dgmf.name"] == "e"
+    assert "dgmf.sampler" not in meta and "dgmf.std_scale" not in meta
+    ens = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(1)
+    feeds = dict(z=rng.standard_normal((5, 2, 3, 4)).astype(np.float32), sigma=np.full(5, 0.3, np.float32),
+                 params=rng.uniform(0, 1, (5, 2)).astype(np.float32),
+                 fidelity=np.eye(3, dtype=np.float32)[[0, 1, 2, 1, 0]])
+    outs = []
+    for k, p in enumerate(MEMBERS):
+        want = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        got = ens.run(None, dict(feeds, member=np.array(k, np.int64)))[0]
+        np.testing.assert_array_equal(got, want)
+        outs.append(got)
+    assert not np.array_equal(outs[0], outs[1])      # the members differ
+    # The committed test model is what the composer makes.
+    compose(MEMBERS, tmp_path / "again.onnx", name="analytic_ensemble")
+    assert filecmp.cmp(tmp_path / "again.onnx", MODELS / "analytic_ensemble.onnx", shallow=False)
+
+
+@pytest.mark.parametrize("other, why", [
+    ("analytic_x0.onnx", "dgmf.output is 'x0'"),
+    ("analytic_fp16.onnx", "element types"),
+    ("analytic_coords.onnx", "must share their contract"),
+    ("analytic_ensemble.onnx", "already an ensemble"),
+])
+def test_members_of_other_contracts_are_refused(tmp_path, other, why):
+    with pytest.raises(ContractError, match=why):
+        compose([MEMBERS[0], MODELS / other], tmp_path / "e.onnx")
+    assert not (tmp_path / "e.onnx").exists()
+
+
+def test_misuse_is_a_clear_error(tmp_path, capsys):
+    (tmp_path / "junk.onnx").write_bytes(b"not a model")
+    assert M.main(["ensemble", str(tmp_path / "junk.onnx"), str(MEMBERS[0]), "--out", str(tmp_path / "e.onnx")]) == 1
+    assert "not a readable ONNX model" in capsys.readouterr().err
+    assert M.main(["ensemble", str(MEMBERS[0]), "--out", str(tmp_path / "e.onnx")]) == 1
+    assert "2 to 64 members, got 1" in capsys.readouterr().err
+    with pytest.raises(SystemExit):
+        M.main(["ensemble", str(MEMBERS[0]), str(MEMBERS[1]), "--out", str(MEMBERS[1])])
+    assert "names one of the members" in capsys.readouterr().err
+    # A model whose opsets differ from the first member's.
+    m = onnx.load(str(MEMBERS[1]))
+    m.opset_import[0].version = 18
+    onnx.save(m, str(tmp_path / "opset18.onnx"))
+    with pytest.raises(ContractError, match="opsets"):
+        compose([MEMBERS[0], tmp_path / "opset18.onnx"], tmp_path / "e.onnx")
