@@ -59,6 +59,9 @@ fn main() -> ExitCode {
     }));
     match result {
         Ok(Ok(())) => ExitCode::SUCCESS,
+        Ok(Err(e)) if e.kind() == dgmf::ErrorKind::Io && e.message() == terminal::READER_CLOSED => {
+            ExitCode::SUCCESS
+        }
         Ok(Err(e)) => {
             // Library messages are single, escaped lines already (dgmf::Error::new); escaping again is a
             // no-op that keeps this line safe whatever builds the error.

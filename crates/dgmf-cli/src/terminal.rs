@@ -38,6 +38,10 @@ pub(crate) fn error_line(message: &str) -> String {
 
 /// Standard output for results: each line is written with controls escaped, and a failed write (a closed
 /// pipe, a full disk) is an error rather than a panic.
+/// The error of a write to a standard output whose reader has gone (`dgmf info M | grep -q x`, `| head`):
+/// the reader has what it wanted, so `main` ends quietly with success, as Unix filters do.
+pub(crate) const READER_CLOSED: &str = "standard output was closed by its reader";
+
 pub(crate) struct Out(std::io::StdoutLock<'static>);
 
 impl Out {
@@ -49,10 +53,12 @@ impl Out {
         writeln!(self.0, "{}", escape_controls(text))
             .and_then(|()| self.0.flush())
             .map_err(|e| {
-                Error::new(
-                    dgmf::ErrorKind::Io,
-                    format!("cannot write to standard output: {e}"),
-                )
+                let message = if e.kind() == std::io::ErrorKind::BrokenPipe {
+                    READER_CLOSED.to_string()
+                } else {
+                    format!("cannot write to standard output: {e}")
+                };
+                Error::new(dgmf::ErrorKind::Io, message)
             })
     }
 }
