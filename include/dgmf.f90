@@ -89,6 +89,7 @@ module dgmf
       procedure :: predict_batch => dgmf_predict_batch
       procedure :: predict => dgmf_predict
       procedure :: predict_moments => dgmf_predict_moments
+      procedure :: std_rms => dgmf_std_rms
       procedure :: moments_packed_len => dgmf_moments_packed_len
       final :: model_final
    end type
@@ -146,7 +147,8 @@ module dgmf
    public :: dgmf_config_set_memory_limit, dgmf_config_set_time_limit, dgmf_config_set_progress, dgmf_config_nfe
    public :: dgmf_predict_batch, dgmf_predict, dgmf_predict_moments, dgmf_moments_create
    public :: dgmf_moments_merge, dgmf_moments_num_queries, dgmf_moments_count, dgmf_moments_finish
-   public :: dgmf_moments_packed_len, dgmf_moments_pack, dgmf_moments_unpack, dgmf_moments_merge_packed
+   public :: dgmf_std_rms, dgmf_moments_packed_len, dgmf_moments_pack, dgmf_moments_unpack
+   public :: dgmf_moments_merge_packed
 
    interface dgmf_reverse_dims
       module procedure reverse_dims_2, reverse_dims_3, reverse_dims_4
@@ -527,6 +529,16 @@ module dgmf
          type(c_ptr), value :: options
          integer(c_int32_t), value :: level
          integer(c_int) :: c_options_set_optimization
+      end function
+      function c_std_rms(model, n, std, std_len, rms, rms_len) bind(C, name="dgmf_std_rms")
+         import :: c_int, c_ptr, c_size_t
+         type(c_ptr), value :: model
+         integer(c_size_t), value :: n
+         type(c_ptr), value :: std
+         integer(c_size_t), value :: std_len
+         type(c_ptr), value :: rms
+         integer(c_size_t), value :: rms_len
+         integer(c_int) :: c_std_rms
       end function
       function c_predict_batch(model, config, n, params, fidelity, coords, mean, mean_len, std, std_len) bind(C, &
             name="dgmf_predict_batch")
@@ -1222,6 +1234,27 @@ contains
       status = DGMF_ERR_INVALID_ARGUMENT
       if (why == "") status = c_predict_moments(model%ptr, config%ptr, size(fidelity, kind=c_size_t), c_loc(params), &
             c_loc(fidelity), c, int(first_sample, c_size_t), int(count, c_size_t), moments%ptr)
+      call finish(status, stat, why)
+      if (present(errmsg)) call message(errmsg, stat, why)
+   end subroutine
+
+   !> One number per query for a fallback policy: rms(i) = the RMS over query i's field of std (as
+   !> dgmf_predict_batch wrote it: calibrated when the model carries dgmf.std_scale), in physical units.
+   subroutine dgmf_std_rms(model, std, rms, stat, errmsg)
+      class(dgmf_model_t), intent(in) :: model  !! the model handle
+      !! std: the std fields of n queries, n * sample_len values, e.g. std(W, H, C, n)
+      real(c_float), intent(in), target, contiguous :: std(..)
+      real(c_double), intent(inout), target, contiguous :: rms(:)  !! receives rms(n), n = size(rms) queries
+      !! stat: status (DGMF_OK = 0 on success); absent: a failure stops the program with the message
+      integer, intent(out), optional :: stat
+      character(len=:), allocatable, intent(out), optional :: errmsg  !! the library's message on failure, "" on success
+      integer(c_int) :: status
+      character(len=:), allocatable :: why
+      why = ""
+      ! Both lengths go to C, which checks std against size(rms) * sample_len.
+      status = DGMF_ERR_INVALID_ARGUMENT
+      if (why == "") status = c_std_rms(model%ptr, size(rms, kind=c_size_t), c_loc(std), size(std, kind=c_size_t), &
+            c_loc(rms), size(rms, kind=c_size_t))
       call finish(status, stat, why)
       if (present(errmsg)) call message(errmsg, stat, why)
    end subroutine

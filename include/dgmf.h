@@ -454,6 +454,17 @@ enum dgmf_status dgmf_options_set_max_sessions(struct dgmf_options *options,
 // Graph optimization level: 0 disable, 1 basic, 2 extended, 3 all (default).
 enum dgmf_status dgmf_options_set_optimization(struct dgmf_options *options, int32_t level);
 
+// One number per query for a fallback policy ("trust the surrogate, or run the solver"): `rms[i]` = the
+// root mean square over query i's field of `std` (n fields of sample_len floats, as dgmf_predict_batch or
+// dgmf_moments_finish wrote them: calibrated when the model carries `dgmf.std_scale`), in the field's
+// physical units. Compare it with a threshold chosen on held-out cases (docs/accuracy.md).
+enum dgmf_status dgmf_std_rms(const struct dgmf_model *model,
+                              size_t n,
+                              const float *std,
+                              size_t std_len,
+                              double *rms,
+                              size_t rms_len);
+
 // Predicts `n` queries. Layout (row-major): `params` n×P, `fidelity` n (level index as a whole number for
 // discrete models, the value for continuous ones), `coords` n×Q (NULL when Q = 0); `mean` receives n fields
 // of sample_len floats each (`mean_len` ≥ n·sample_len); `std` likewise, or NULL (needs ≥ 2 samples),

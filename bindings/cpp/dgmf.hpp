@@ -274,6 +274,16 @@ public:
         return predict_batch(config, params, std::vector<double>{fidelity}, coords, with_std);
     }
 
+    // dgmf_std_rms: one number per query, the RMS over its field of the (calibrated) std.
+    void std_rms(std::size_t n, const float* std, std::size_t std_len, double* rms, std::size_t rms_len) const {
+        check(dgmf_std_rms(get(), n, std, std_len, rms, rms_len));
+    }
+    std::vector<double> std_rms(const std::vector<float>& std) const {
+        std::vector<double> rms(std.size() / sample_len());
+        std_rms(rms.size(), std.data(), std.size(), rms.data(), rms.size());
+        return rms;
+    }
+
     // dgmf_predict_moments: statistics of samples first_sample .. first_sample + count - 1 of the
     // config's ensemble (defined below, after Moments).
     Moments predict_moments(const Config& config, std::size_t n, const double* params, const double* fidelity,

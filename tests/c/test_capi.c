@@ -298,6 +298,14 @@ int main(int argc, char **argv) {
     OK(dgmf_predict_batch(model, cfg, 3, bp, bf, NULL, big, 72, bigsd, 72));
     OK(dgmf_predict(model, cfg, params, 2.0, NULL, mean, 24, sd, 24));
     CHECK(memcmp(big, mean, sizeof mean) == 0 && memcmp(bigsd, sd, sizeof sd) == 0, "batch query 0 = single");
+    /* The fallback policy's number: the RMS of each query's std field. */
+    double rms[3] = {0}, want = 0;
+    OK(dgmf_std_rms(model, 3, bigsd, 72, rms, 3));
+    for (int i = 24; i < 48; i++) want += (double)bigsd[i] * bigsd[i];
+    CHECK(fabs(rms[1] - sqrt(want / 24)) <= 1e-12 * rms[1] && rms[0] > 0 && rms[2] > 0, "rms[1] %g", rms[1]);
+    EXPECT(dgmf_std_rms(model, 3, bigsd, 71, rms, 3), DGMF_ERR_BUFFER_TOO_SMALL, "need 72");
+    EXPECT(dgmf_std_rms(model, 3, bigsd, 72, rms, 2), DGMF_ERR_BUFFER_TOO_SMALL, "there are 3 queries");
+    EXPECT(dgmf_std_rms(model, 3, NULL, 72, rms, 3), DGMF_ERR_NULL_ARGUMENT, "`std` is NULL");
     EXPECT(dgmf_predict_batch(model, cfg, 0, bp, bf, NULL, big, 72, NULL, 0), DGMF_ERR_INVALID_ARGUMENT, "n = 0");
     EXPECT(dgmf_predict_batch(model, cfg, 3, bp, bf, NULL, big, 71, NULL, 0), DGMF_ERR_BUFFER_TOO_SMALL, "needs 72");
     bf[1] = -1;

@@ -77,6 +77,10 @@ int main(int argc, char** argv) {
     CHECK(ok, "finite mean and positive std");
     auto batch = model.predict_batch(cfg, {0.3, -0.6, 0.5, 0.5}, {2.0, 0.0}, {}, true);
     CHECK(batch.mean.size() == 48, "batch size");
+    const auto rms = model.std_rms(batch.std);
+    double want = 0;
+    for (std::size_t i = 24; i < 48; i++) want += double(batch.std[i]) * batch.std[i];
+    CHECK(rms.size() == 2 && std::abs(rms[1] - std::sqrt(want / 24)) <= 1e-12 * rms[1], "std rms per query");
     CHECK(std::equal(p.mean.begin(), p.mean.end(), batch.mean.begin()), "batch query 0 equals the single call");
     expect_error([&] { model.predict(cfg, {0.3, 9.0}, 2.0); }, DGMF_ERR_INVALID_ARGUMENT, "outside the model's range");
     expect_error([&] { model.predict_batch(cfg, {0.3}, {2.0}); }, DGMF_ERR_INVALID_ARGUMENT, "n*P");

@@ -27,6 +27,7 @@ program test_fortran
    character(len=:), allocatable :: msg, name
    real(c_double) :: lo, hi
    real(c_float) :: mean(4, 3, 2), sd(4, 3, 2), flat(24), batch(4, 3, 2, 2), small(10)
+   real(c_double) :: rms(1)
    real(c_float), allocatable :: natural(:, :, :)
    real(c_double) :: params(2) = [0.3d0, -0.6d0], bparams(2, 2)
 
@@ -134,6 +135,8 @@ program test_fortran
    call dgmf_predict(model, cfg, params, 2d0, mean, sd)
    call check(abs(sum(sd(:, :, 1))/12 - 1.0) < 0.2, "channel 1 std ~ 1 (reversed dims)")
    call check(abs(sum(sd(:, :, 2))/12 - 0.25) < 0.05, "channel 2 std ~ 0.25 (reversed dims)")
+   call dgmf_std_rms(model, sd, rms)
+   call check(abs(rms(1) - sqrt(sum(real(sd, c_double)**2)/24)) < 1d-12*rms(1), "std rms of the one query")
    call dgmf_predict(model, cfg, params, 2d0, flat)
    call check(all(reshape(flat, [4, 3, 2]) == mean), "any rank, same memory")
    natural = dgmf_reverse_dims(mean)

@@ -27,6 +27,47 @@ pub(crate) fn check_len(name: &str, got: usize, need: usize) -> CResult {
     Ok(())
 }
 
+/// One number per query for a fallback policy ("trust the surrogate, or run the solver"): `rms[i]` = the
+/// root mean square over query i's field of `std` (n fields of sample_len floats, as dgmf_predict_batch or
+/// dgmf_moments_finish wrote them: calibrated when the model carries `dgmf.std_scale`), in the field's
+/// physical units. Compare it with a threshold chosen on held-out cases (docs/accuracy.md).
+#[no_mangle]
+pub extern "C" fn dgmf_std_rms(
+    model: *const dgmf_model,
+    n: usize,
+    std: *const f32,
+    std_len: usize,
+    rms: *mut f64,
+    rms_len: usize,
+) -> dgmf_status {
+    guard(|| {
+        let len = get(model)?.model.contract().sample_len();
+        let need = n.checked_mul(len).ok_or_else(|| {
+            invalid(format!(
+                "n = {n} queries of {len} values overflow the address space"
+            ))
+        })?;
+        if std_len < need {
+            return Err(Failure(
+                dgmf_status::DGMF_ERR_BUFFER_TOO_SMALL,
+                format!(
+                    "`std` holds {std_len} floats but {n} queries need {need} (n × sample_len)"
+                ),
+            ));
+        }
+        if rms_len < n {
+            return Err(Failure(
+                dgmf_status::DGMF_ERR_BUFFER_TOO_SMALL,
+                format!("`rms` holds {rms_len} doubles but there are {n} queries"),
+            ));
+        }
+        let std = c_slice(std, need, "std")?;
+        let out = c_slice_mut(rms, rms_len, "rms")?;
+        out[..n].copy_from_slice(&dgmf::predict::field_rms(std, len));
+        Ok(())
+    })
+}
+
 /// Predicts `n` queries. Layout (row-major): `params` n×P, `fidelity` n (level index as a whole number for
 /// discrete models, the value for continuous ones), `coords` n×Q (NULL when Q = 0); `mean` receives n fields
 /// of sample_len floats each (`mean_len` ≥ n·sample_len); `std` likewise, or NULL (needs ≥ 2 samples),

@@ -173,7 +173,8 @@ pub(crate) struct PredictArgs {
     /// Run the prediction this many times on the loaded model (timing; outputs are from the last run).
     #[arg(long, default_value_t = 1)]
     pub(crate) repeat: usize,
-    /// Write a JSON summary here: sampler, NFE, network calls, wall and ONNX Runtime milliseconds.
+    /// Write a JSON summary here: sampler, NFE, network calls, wall and ONNX Runtime milliseconds, and per
+    /// query the RMS of its std field (`std_rms`, null with one sample: the fallback policy's number).
     #[arg(long, value_name = "FILE")]
     pub(crate) report_json: Option<PathBuf>,
     /// Write pictures of the fields: PREFIX_mean.png (and PREFIX_std.png with --samples > 1), one panel per

@@ -360,6 +360,7 @@ pub(crate) fn report_json(
         "wall_ms": ms(p.wall),
         "ort_ms": ms(p.network_time),
         "wall_ms_runs": walls,
+        "std_rms": p.std_rms(),
     });
     json_text(&value) + "\n"
 }

@@ -664,22 +664,3 @@ fn samplers_lists_the_engine_table() {
         );
     }
 }
-
-/// A reader that closes standard output early (`dgmf info M | grep -q x`, `| head -1`) has what it wanted:
-/// dgmf ends quietly with success, not with an error that fails the reader's pipeline.
-#[test]
-fn a_closed_standard_output_ends_quietly() {
-    let m = model("analytic_score.onnx");
-    for args in [vec!["info", m.as_str()], vec!["samplers"]] {
-        let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_dgmf"))
-            .args(&args)
-            .stdout(std::process::Stdio::piped())
-            .stderr(std::process::Stdio::piped())
-            .spawn()
-            .unwrap();
-        drop(child.stdout.take()); // the read end closes before dgmf writes its first line
-        let o = child.wait_with_output().unwrap();
-        assert!(o.status.success(), "{args:?}: {}", text(&o).1);
-        assert!(o.stderr.is_empty(), "{args:?}: {}", text(&o).1);
-    }
-}

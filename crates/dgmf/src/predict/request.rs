@@ -181,3 +181,40 @@ pub struct Prediction {
     /// Time spent inside ONNX Runtime.
     pub network_time: Duration,
 }
+
+impl Prediction {
+    /// One number per query for "trust this answer, or run the solver": the RMS over the query's field of
+    /// its std (calibrated when the model carries `dgmf.std_scale`), in the field's physical units. `None`
+    /// without a std (one sample).
+    pub fn std_rms(&self) -> Option<Vec<f64>> {
+        let std = self.std.as_ref()?;
+        let n = self.shape.iter().product();
+        Some(field_rms(std.as_slice()?, n))
+    }
+}
+
+/// The RMS of each consecutive field of `sample_len` values in `values` (a partial last field is left
+/// out; `sample_len` 0 gives none).
+pub fn field_rms(values: &[f32], sample_len: usize) -> Vec<f64> {
+    if sample_len == 0 {
+        return Vec::new();
+    }
+    values
+        .chunks_exact(sample_len)
+        .map(|f| {
+            (f.iter().map(|&v| (v as f64) * (v as f64)).sum::<f64>() / sample_len as f64).sqrt()
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn field_rms_is_per_field() {
+        let v = [3.0f32, 4.0, 0.0, 0.0, 1.0];
+        let r = super::field_rms(&v, 2);
+        assert_eq!(r.len(), 2); // the partial last field is left out
+        assert!((r[0] - (12.5f64).sqrt()).abs() < 1e-12 && r[1] == 0.0);
+        assert!(super::field_rms(&v, 0).is_empty());
+    }
+}
