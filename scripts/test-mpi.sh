@@ -23,13 +23,18 @@ model="$root/models/poisson.onnx"
 cmake -S examples/mpi -B "$work/build" -DCMAKE_PREFIX_PATH="$prefix" >/dev/null
 cmake --build "$work/build" -j 2 >/dev/null
 
-for np in 1 2 3; do
+# ensemble NAME MODEL NP: the ensemble example in C++ and Fortran on NP ranks (each checks itself against the
+# serial run), which must agree with each other.
+ensemble() {
   for exe in ensemble ensemble_f; do
-    mkdir -p "$work/$exe-$np"
-    (cd "$work/$exe-$np" && "${run[@]}" -np "$np" "$work/build/$exe" "$model" 13)
+    mkdir -p "$work/$1-$exe-$3"
+    (cd "$work/$1-$exe-$3" && "${run[@]}" -np "$3" "$work/build/$exe" "$2" 13)
   done
-  cmp "$work/ensemble-$np/ensemble_mean.npy" "$work/ensemble_f-$np/ensemble_mean.npy"
-  cmp "$work/ensemble-$np/ensemble_std.npy" "$work/ensemble_f-$np/ensemble_std.npy"
+  cmp "$work/$1-ensemble-$3/ensemble_mean.npy" "$work/$1-ensemble_f-$3/ensemble_mean.npy"
+  cmp "$work/$1-ensemble-$3/ensemble_std.npy" "$work/$1-ensemble_f-$3/ensemble_std.npy"
+}
+for np in 1 2 3; do
+  ensemble poisson "$model" "$np"
   for exe in sweep sweep_f; do
     "${run[@]}" -np "$np" "$work/build/$exe" "$model" 7 3 "$work/$exe-$np.npy"
   done
@@ -44,11 +49,7 @@ echo "sweeps identical on 1, 2 and 3 ranks, C++ and Fortran"
 # A deep ensemble (3 members, tests/models/analytic_ensemble.onnx): every split draws each sample with the
 # member the serial run does (sample j: member j mod 3), so the merged result is the serial one.
 for np in 1 2 3; do
-  for exe in ensemble ensemble_f; do
-    mkdir -p "$work/members-$exe-$np"
-    (cd "$work/members-$exe-$np" && "${run[@]}" -np "$np" "$work/build/$exe" "$root/tests/models/analytic_ensemble.onnx" 13)
-  done
-  cmp "$work/members-ensemble-$np/ensemble_mean.npy" "$work/members-ensemble_f-$np/ensemble_mean.npy"
+  ensemble members "$root/tests/models/analytic_ensemble.onnx" "$np"
 done
 echo "a deep ensemble split over 1, 2 and 3 ranks gives the serial result, C++ and Fortran"
 

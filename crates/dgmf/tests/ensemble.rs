@@ -5,7 +5,6 @@
 mod common;
 
 use common::{load, requests};
-use dgmf::{FidelityValue, Query};
 
 const K: usize = 3;
 const MEMBERS: [&str; K] = [
@@ -16,14 +15,7 @@ const MEMBERS: [&str; K] = [
 
 fn request(samples: usize, max_batch: usize) -> dgmf::Request {
     let mut req = requests::request("ancestral", Some(10), samples);
-    req.queries = vec![
-        requests::query(),
-        Query {
-            params: vec![0.2, 0.5],
-            fidelity: FidelityValue::Level(0),
-            coords: vec![],
-        },
-    ];
+    req.queries = requests::three_queries()[..2].to_vec();
     req.max_batch = max_batch;
     req.keep_samples = true;
     req

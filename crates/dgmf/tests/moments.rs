@@ -20,19 +20,7 @@ impl Rng {
 
 fn request(samples: usize) -> dgmf::Request {
     let mut req = requests::request("ancestral", Some(12), samples);
-    req.queries = vec![
-        requests::query(),
-        Query {
-            params: vec![0.2, 0.5],
-            fidelity: FidelityValue::Level(0),
-            coords: vec![],
-        },
-        Query {
-            params: vec![0.9, 0.1],
-            fidelity: FidelityValue::Level(1),
-            coords: vec![],
-        },
-    ];
+    req.queries = requests::three_queries();
     req.max_batch = 7; // batches that cut across queries and parts
     req
 }

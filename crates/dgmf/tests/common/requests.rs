@@ -13,6 +13,16 @@ pub fn query() -> Query {
     }
 }
 
+/// Three queries at different parameters and fidelity levels, the first being [`query`].
+pub fn three_queries() -> Vec<Query> {
+    let at = |params: [f64; 2], level| Query {
+        params: params.to_vec(),
+        fidelity: FidelityValue::Level(level),
+        coords: vec![],
+    };
+    vec![query(), at([0.2, 0.5], 0), at([0.9, 0.1], 1)]
+}
+
 pub fn request(sampler: &str, steps: Option<usize>, samples: usize) -> Request {
     let mut cfg = SamplerConfig::new(SamplerKind::parse(sampler).unwrap());
     if let Some(s) = steps {
