@@ -67,7 +67,7 @@ fi
 cmake -S examples/topopt -B "$work/ex-topopt" -DCMAKE_PREFIX_PATH="$prefix" -DCMAKE_BUILD_TYPE=Release >/dev/null
 cmake --build "$work/ex-topopt" -j 2 >/dev/null
 "$work/ex-topopt/topopt" --model "$root/models/topopt.onnx" --position 0.3 --angle 0.6 --mesh 64 --samples 4 \
-  --json "$work/topopt.json" --save "$work/topopt"
+  --fallback-std 0.05 --json "$work/topopt.json" --save "$work/topopt"
 # The JSON's invariants (warm <= cold iterations is reported, not asserted: docs/topopt.md measures it).
 "${PYTHON:-python3}" - "$work/topopt.json" "$work/topopt" <<'PY'
 import json, math, sys
@@ -81,6 +81,10 @@ for name in ("cold", "warm", "surrogate"):
     assert Path(sys.argv[2], name + ".npy").stat().st_size == 128 + 64 * 64 * 8, name
     assert Path(sys.argv[2], name + ".png").exists(), name
 assert Path(sys.argv[2], "std.npy").exists()
+# The fallback policy: the surrogate's design when its std RMS is within the threshold, else cold SIMP.
+p, trust = r["policy"], r["std_rms"] <= r["policy"]["fallback_std"]
+assert r["std_rms"] > 0 and p["design"] == ("surrogate" if trust else "cold"), (r["std_rms"], p)
+assert p["compliance"] == r[p["design"]]["compliance"], p
 print(f"topopt JSON ok: iterations cold {r['cold']['iterations']}, warm {r['warm']['iterations']}; "
       f"compliance cold {r['cold']['compliance']:.4f}, warm {r['warm']['compliance']:.4f}, "
       f"surrogate {r['surrogate']['compliance']:.4f}")

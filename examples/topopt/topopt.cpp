@@ -5,8 +5,12 @@
 // Same FE model, filter, update and stopping rule for both SIMP runs; the surrogate's time is included in
 // warm and surrogate.
 //
+// --fallback-std T adds the decision a design loop makes with the surrogate's uncertainty: answer with the
+// surrogate's design when the RMS of its calibrated std (dgmf_std_rms) is at most T, else run the solver
+// (cold SIMP). The JSON's "policy" says which it took; "std_rms" lets a study sweep T afterwards.
+//
 //   topopt --model models/topopt.onnx --position P --angle A [--mesh 64] [--samples S] [--max-iter N]
-//          [--sampler NAME] [--steps N] --json OUT.json [--save DIR]
+//          [--sampler NAME] [--steps N] [--fallback-std T] --json OUT.json [--save DIR]
 #include <dgmf.hpp>
 
 #include "args.hpp"
@@ -31,11 +35,12 @@ struct Args {
     std::string model, json, save, sampler;  // sampler "": the model's recommended one
     double position = -1, angle = -1;
     int mesh = 64, samples = 8, max_iter = 300, steps = 0;  // steps 0: the sampler's default
+    double fallback_std = -1;                                // < 0: no policy
 };
 
 const char* kUsage =
     "usage: topopt --model MODEL.onnx --position P --angle A [--mesh 64] [--samples 8] [--max-iter 300]\n"
-    "              [--sampler NAME] [--steps N] --json OUT.json [--save DIR]\n"
+    "              [--sampler NAME] [--steps N] [--fallback-std T] --json OUT.json [--save DIR]\n"
     "  P, A in [0, 1]: the load at x = 1, y = 0.5 - 0.5 P, direction A * 90 degrees from straight down\n";
 
 Args parse(int argc, char** argv) {
@@ -58,11 +63,17 @@ Args parse(int argc, char** argv) {
         else if (flag == "--max-iter") a.max_iter = args::count(flag, v, 1, 100000);
         else if (flag == "--sampler") a.sampler = v;
         else if (flag == "--steps") a.steps = args::count(flag, v, 2, 100000);
+        else if (flag == "--fallback-std") {
+            a.fallback_std = args::number(flag, v);
+            if (!(a.fallback_std >= 0)) throw std::invalid_argument("--fallback-std needs a threshold >= 0");
+        }
         else throw std::invalid_argument("unknown option " + flag);
     }
     if (a.model.empty() || a.json.empty()) throw std::invalid_argument("--model and --json are required");
     if (!(a.position >= 0 && a.position <= 1) || !(a.angle >= 0 && a.angle <= 1))
         throw std::invalid_argument("--position and --angle are required, each in [0, 1]");
+    if (a.fallback_std >= 0 && a.samples < 2)
+        throw std::invalid_argument("--fallback-std needs --samples 2 or more (the std is the samples' spread)");
     return a;
 }
 
@@ -129,6 +140,9 @@ int run(const Args& a) {
     const lbracket::Result cold = bracket.optimize(bracket.uniform(), a.max_iter);
     lbracket::Result warm = bracket.optimize(surrogate, a.max_iter);
     warm.seconds += surrogate_seconds;
+    // The surrogate's one number of uncertainty (calibrated units when the model carries dgmf.std_scale).
+    const double std_rms = with_std ? model.std_rms(pred.std).at(0) : -1;
+    const bool trust = a.fallback_std >= 0 && std_rms <= a.fallback_std;
 
     std::ofstream out(a.json);
     if (!out) throw std::runtime_error("cannot write " + a.json);
@@ -141,7 +155,12 @@ int run(const Args& a) {
     };
     out << "{\n  \"position\": " << a.position << ", \"angle\": " << a.angle << ", \"mesh\": " << n
         << ", \"samples\": " << a.samples << ", \"nfe\": " << config.nfe() << ", \"model\": \"" << model.name()
-        << "\",\n  \"surrogate_load_seconds\": " << load_seconds << ",\n";
+        << "\",\n  \"surrogate_load_seconds\": " << load_seconds << ", \"std_rms\": " << std_rms << ",\n";
+    if (a.fallback_std >= 0)  // the policy's answer: the surrogate alone, or the solver run instead
+        out << "  \"policy\": {\"fallback_std\": " << a.fallback_std << ", \"design\": \""
+            << (trust ? "surrogate" : "cold") << "\", \"compliance\": "
+            << (trust ? c_surrogate : cold.compliance)
+            << ", \"seconds\": " << (trust ? s_surrogate : surrogate_seconds + cold.seconds) << "},\n";
     entry("cold", cold.iterations, cold.compliance, cold.seconds, cold.density, false);
     entry("warm", warm.iterations, warm.compliance, warm.seconds, warm.density, false);
     entry("surrogate", 0, c_surrogate, s_surrogate, surrogate, true);
@@ -155,6 +174,9 @@ int run(const Args& a) {
                 volume_fraction(warm.density));
     std::printf("%-10s %10s %14.6g %10.3f %8.4f\n", "surrogate", "-", c_surrogate, s_surrogate,
                 volume_fraction(surrogate));
+    if (a.fallback_std >= 0)
+        std::printf("policy: std RMS %.4g %s %.4g: %s\n", std_rms, trust ? "<=" : ">", a.fallback_std,
+                    trust ? "the surrogate's design answers" : "the solver runs (cold SIMP)");
 
     if (!a.save.empty()) {
         std::filesystem::create_directories(a.save);  // throws filesystem_error with the reason
