@@ -97,7 +97,7 @@ cmake --build "$work/ex-flow" -j 2 >/dev/null
 (cd training && "${PYTHON:-python3}" -m dgmf_data.flow --write-case "$work/flowcase" --meshes 64 128 \
   --params 180 0.8 -0.6 0.4 -0.9)
 "$work/ex-flow/flow" --model "$root/models/flow.onnx" --case "$work/flowcase" --out "$work/flow-series" \
-  --json "$work/flow.json"
+  --fallback-std 0.02 --json "$work/flow.json"
 # The JSON's solver row recomputed in Python (the example's vorticity is dgmf_data.flow.vorticity), the
 # series files parsed back. Speed is reported, not asserted: docs/flow.md measures it.
 (cd training && "${PYTHON:-python3}" - "$work/flow.json" "$work/flowcase" "$work/flow-series" <<'PY'
@@ -115,6 +115,10 @@ assert r["reference_mesh"] == 128 and s["mesh"] == 64, r
 w = flow.field_vorticity
 assert abs(s["rel_l2"] - rel(top, ref)) < 1e-4 and abs(s["vorticity_rel_l2"] - rel(w(top), w(ref))) < 1e-4, s
 assert r["dgmf"]["rel_l2"] < 0.3 and 0.5 < r["dgmf"]["coverage_2sigma"] <= 1, r
+# The fallback policy: the DGMF series when its std RMS is within the threshold, else the 64^2 solver's.
+p, trust = r["policy"], r["std_rms"] <= r["policy"]["fallback_std"]
+assert r["std_rms"] > 0 and p["answer"] == ("dgmf" if trust else "solver"), (r["std_rms"], p)
+assert abs(p["rel_l2"] - (r["dgmf"]["rel_l2"] if trust else s["rel_l2"])) < 1e-9, p
 steps = ET.parse(series / "flow.pvd").getroot().findall("./Collection/DataSet")
 np.testing.assert_allclose([float(d.get("timestep")) for d in steps], flow.TIMES, atol=1e-5)
 last = ET.parse(series / steps[-1].get("file")).getroot()

@@ -3,11 +3,15 @@
 // and — given a case solved by the flow solver — compared with it in accuracy and wall time.
 //
 //   flow --model models/flow.onnx [--params RE UN US VW VE] [--samples 8] [--times 16] [--repeat 3]
-//        [--out DIR] [--case DIR] [--json OUT.json]
+//        [--out DIR] [--case DIR [--fallback-std T]] [--json OUT.json]
 //
 // --case DIR: what `python3 -m dgmf_data.flow --write-case DIR --meshes 64 128 --params ...` writes: the
 // case solved on each mesh at the model's 16 output times (meshN.bin) with the solve's wall time and its
 // parameters (meshN.txt). The finest mesh is the reference; every other mesh is a solver to race.
+//
+// --fallback-std T (with --case): the decision a coupled code makes with the surrogate's uncertainty:
+// answer with the DGMF series when the RMS of its calibrated std over the series (dgmf_std_rms) is at most
+// T, else run the solver (the case's coarsest mesh) and pay its time. The JSON's "policy" holds the answer.
 #include <dgmf.hpp>
 
 #include "args.hpp"
@@ -35,11 +39,12 @@ struct Args {
     std::string model, out, case_dir, json;
     std::vector<double> params;  // empty: the case's, else the classic lid-driven cavity at Re 100
     int samples = 8, times = 0, repeat = 3;  // times 0: 16, or the --case's
+    double fallback_std = -1;                // < 0: no policy
 };
 
 const char* kUsage =
     "usage: flow --model MODEL.onnx [--params RE UN US VW VE] [--samples 8] [--times 16] [--repeat 3]\n"
-    "            [--out DIR] [--case DIR] [--json OUT.json]\n"
+    "            [--out DIR] [--case DIR [--fallback-std T]] [--json OUT.json]\n"
     "  RE in [10, 300]; UN, US, VW, VE in [-1, 1]: the north, south, west and east wall speeds\n";
 
 Args parse(int argc, char** argv) {
@@ -61,12 +66,19 @@ Args parse(int argc, char** argv) {
         else if (flag == "--samples") a.samples = args::count(flag, value(), 1, 4096);
         else if (flag == "--times") a.times = args::count(flag, value(), 1, 4096);
         else if (flag == "--repeat") a.repeat = args::count(flag, value(), 1, 1000);
+        else if (flag == "--fallback-std") {
+            a.fallback_std = args::number(flag, value());
+            if (!(a.fallback_std >= 0)) throw std::invalid_argument("--fallback-std needs a threshold >= 0");
+        }
         else if (flag == "--params") {
             if (i + 5 >= argc) throw std::invalid_argument("--params needs 5 values: RE UN US VW VE");
             for (int k = 0; k < 5; ++k) a.params.push_back(args::number(flag, argv[++i]));
         } else throw std::invalid_argument("unknown argument '" + flag + "'");
     }
     if (a.model.empty()) throw std::invalid_argument("--model is required");
+    if (a.fallback_std >= 0 && (a.case_dir.empty() || a.samples < 2))
+        throw std::invalid_argument("--fallback-std needs --case (the solver to fall back on) and --samples 2 or "
+                                    "more (the std is the samples' spread)");
     return a;
 }
 
@@ -256,6 +268,25 @@ int run(const Args& args) {
         }
         json << "]";
         if (with_std) std::printf("  +-2 std of the DGMF ensemble covers %.1f %% of the reference's values\n", 100 * coverage);
+        if (with_std) {
+            // One number for the series: the RMS of the per-snapshot std RMS values, i.e. over all values.
+            double sq = 0;
+            for (double r : model.std_rms(pred.std)) sq += r * r;
+            const double std_rms = std::sqrt(sq / times);
+            json << ", \"std_rms\": " << std_rms;
+            if (args.fallback_std >= 0) {
+                const bool trust = std_rms <= args.fallback_std;
+                const Solve& solver = solves.front();
+                const double e = trust ? rel_l2(pred.mean, ref->field) : rel_l2(solver.field, ref->field);
+                const double s = trust ? predict_s : predict_s + solver.seconds;
+                std::printf("policy: std RMS %.4g %s %.4g: %s (rel. L2 %.4f, %.3f s)\n", std_rms,
+                            trust ? "<=" : ">", args.fallback_std,
+                            trust ? "the DGMF series answers" : "the solver runs", e, s);
+                json << ", \"policy\": {\"fallback_std\": " << args.fallback_std << ", \"answer\": \""
+                     << (trust ? "dgmf" : "solver") << "\", \"mesh\": " << (trust ? 0 : solver.mesh)
+                     << ", \"rel_l2\": " << e << ", \"seconds\": " << s << "}";
+            }
+        }
     }
     json << "}\n";
 
