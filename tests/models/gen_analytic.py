@@ -299,6 +299,12 @@ def main():
     from dgmf_train.ensemble import compose
     compose([os.path.join(HERE, m) for m in members], os.path.join(HERE, "analytic_ensemble.onnx"),
             name="analytic_ensemble")
+    # The same ensemble with its member input declared [1] instead of a scalar (the contract allows both).
+    m = onnx.load(os.path.join(HERE, "analytic_ensemble.onnx"))
+    for i in m.graph.input:
+        if i.name == "member":
+            i.CopyFrom(helper.make_tensor_value_info("member", I64, [1]))
+    save(m, os.path.join(HERE, "analytic_ensemble_rank1.onnx"))
 
     with open(os.path.join(HERE, "analytic.json"), "w") as f:
         json.dump(info, f, indent=1)

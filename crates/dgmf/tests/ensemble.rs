@@ -35,6 +35,15 @@ fn the_ensemble_declares_its_members() {
 }
 
 #[test]
+fn a_member_input_of_rank_one_works_alike() {
+    let scalar = load("analytic_ensemble.onnx");
+    let rank1 = load("analytic_ensemble_rank1.onnx");
+    assert_eq!(rank1.contract().io.member, Some(1));
+    let req = request(6, 4);
+    assert_eq!(samples(&rank1, &req), samples(&scalar, &req));
+}
+
+#[test]
 fn sample_j_is_member_j_mod_k_for_any_batching() {
     let e = load("analytic_ensemble.onnx");
     let members: Vec<_> = MEMBERS.iter().map(|m| load(m)).collect();

@@ -1,0 +1,104 @@
+#!/usr/bin/env python3
+"""docs/flow.md's fallback policy: answer with the DGMF series when its std is small, else run the solver.
+
+    python3 bench/flow_fallback.py [--calib-cases 8] [--test-cases 16] [--tolerance 0.03]
+
+Builds libdgmf and examples/flow (as bench/flow_speed.py does). For each case of the shipped flow model's
+calibration and test sets (models/flow/calib, models/flow), `python3 -m dgmf_data.flow --write-case` solves
+it on the 64² mesh (the solver) and the 128² mesh (the reference); the example predicts its series
+(8 samples, the model's recommended sampler) and reports the RMS of its calibrated std over the series
+(`std_rms`). A policy with threshold T answers a case with the DGMF series when std_rms <= T and runs the 64²
+solver otherwise. For every T: the share of solver runs saved, the mean and worst relative L2 of the answers
+against the reference, and the wall time. T is chosen on the calibration cases (the largest whose worst
+error is within --tolerance) and reported on the test cases. Writes --json
+(default docs/figures/flow_fallback.json).
+"""
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import numpy as np
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "training"))
+sys.path.insert(0, str(REPO / "bench"))
+from dgmf_train.testsets import load_testset, machine  # noqa: E402
+from flow_speed import build  # noqa: E402
+
+
+def run_cases(exe, t, n, tmp, tag):
+    rows = []
+    for c in np.unique(t["case"])[:n]:
+        params = t["params"][np.flatnonzero(t["case"] == c)[0]]
+        case = Path(tmp) / f"{tag}{c}"
+        subprocess.run([sys.executable, "-m", "dgmf_data.flow", "--write-case", str(case), "--meshes", "64", "128",
+                        "--params", *(repr(float(p)) for p in params)], cwd=REPO / "training", check=True,
+                       stdout=subprocess.DEVNULL)
+        out = Path(tmp) / f"{tag}{c}.json"
+        subprocess.run([str(exe), "--model", str(REPO / "models" / "flow.onnx"), "--case", str(case), "--samples", "8",
+                        "--repeat", "1", "--json", str(out)], check=True, stdout=subprocess.DEVNULL)
+        r = json.loads(out.read_text())
+        s = r["solvers"][0]
+        rows.append(dict(case=int(c), params=[float(p) for p in params], std_rms=r["std_rms"],
+                         dgmf_rel_l2=r["dgmf"]["rel_l2"], solver_rel_l2=s["rel_l2"], dgmf_s=r["predict_s"],
+                         solver_s=s["seconds"]))
+        x = rows[-1]
+        print(f"{tag} case {c}: std_rms {x['std_rms']:.4f}, rel. L2 DGMF {x['dgmf_rel_l2']:.4f} / 64² solver "
+              f"{x['solver_rel_l2']:.4f}", flush=True)
+    return rows
+
+
+def sweep(rows):
+    """(T, share answered by DGMF, mean error, worst error, seconds per case) at each case's std_rms."""
+    s = np.array([r["std_rms"] for r in rows])
+    e_d, e_s = (np.array([r[k] for r in rows]) for k in ("dgmf_rel_l2", "solver_rel_l2"))
+    t_d, t_s = (np.array([r[k] for r in rows]) for k in ("dgmf_s", "solver_s"))
+    out = []
+    for t in np.concatenate([[0.0], np.sort(s)]):
+        answered = s <= t
+        e = np.where(answered, e_d, e_s)
+        out.append((float(t), float(answered.mean()), float(e.mean()), float(e.max()),
+                    float(np.where(answered, t_d, t_d + t_s).mean())))
+    return out
+
+
+def main(argv=None):
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--calib-cases", type=int, default=8)
+    ap.add_argument("--test-cases", type=int, default=16)
+    ap.add_argument("--tolerance", type=float, default=0.03, help="largest relative L2 accepted (default 3 %%)")
+    ap.add_argument("--json", default=str(REPO / "docs" / "figures" / "flow_fallback.json"))
+    a = ap.parse_args(argv)
+    exe = build()
+    with tempfile.TemporaryDirectory() as tmp:
+        calib = run_cases(exe, load_testset("flow", "calib"), a.calib_cases, tmp, "calib")
+        test = run_cases(exe, load_testset("flow"), a.test_cases, tmp, "test")
+    ok = [t for t, _, _, worst, _ in sweep(calib) if worst <= a.tolerance]
+    chosen = max(ok) if ok else 0.0
+    print(f"\nchosen on the {len(calib)} calibration cases: T = {chosen:.4g} (the largest with worst error <= "
+          f"{a.tolerance:.0%})\n")
+    print("| split | T | solver runs saved | mean rel. L2 | worst | seconds per case |")
+    print("|---|---|---|---|---|---|")
+    result = {}
+    for name, rows in (("calibration", calib), ("test", test)):
+        t, share, mean, worst, sec = [r for r in sweep(rows) if r[0] <= chosen][-1]
+        print(f"| {name} | {chosen:.4g} | {share:.0%} | {100 * mean:.2f} % | {100 * worst:.2f} % | {sec:.2f} |")
+        result[name] = dict(share_saved=share, mean_rel_l2=mean, worst_rel_l2=worst, seconds=sec)
+    print("\nthe trade-off on the test cases:\n| T | solver runs saved | mean rel. L2 | worst | seconds per case |")
+    print("|---|---|---|---|---|")
+    curve = sweep(test)
+    for t, share, mean, worst, sec in curve:
+        print(f"| {t:.4g} | {share:.0%} | {100 * mean:.2f} % | {100 * worst:.2f} % | {sec:.2f} |")
+    Path(a.json).write_text(json.dumps(dict(machine=machine(), command=" ".join(sys.argv), tolerance=a.tolerance,
+                                            chosen_T=chosen, calib=calib, test=test, result=result, curve=curve),
+                                       indent=1) + "\n")
+    print(f"wrote {a.json}")
+
+
+if __name__ == "__main__":
+    main()
