@@ -28,6 +28,8 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "training"))
 sys.path.insert(0, str(REPO / "bench"))
 from dgmf_train.testsets import load_testset, machine  # noqa: E402
+from fallback_policy import at, choose  # noqa: E402
+from fallback_policy import sweep as policy_sweep  # noqa: E402
 from flow_speed import build  # noqa: E402
 
 
@@ -54,17 +56,9 @@ def run_cases(exe, t, n, tmp, tag):
 
 
 def sweep(rows):
-    """(T, share answered by DGMF, mean error, worst error, seconds per case) at each case's std_rms."""
-    s = np.array([r["std_rms"] for r in rows])
-    e_d, e_s = (np.array([r[k] for r in rows]) for k in ("dgmf_rel_l2", "solver_rel_l2"))
-    t_d, t_s = (np.array([r[k] for r in rows]) for k in ("dgmf_s", "solver_s"))
-    out = []
-    for t in np.concatenate([[0.0], np.sort(s)]):
-        answered = s <= t
-        e = np.where(answered, e_d, e_s)
-        out.append((float(t), float(answered.mean()), float(e.mean()), float(e.max()),
-                    float(np.where(answered, t_d, t_d + t_s).mean())))
-    return out
+    """The policy's curve: DGMF's error where it answers, the 64² solver's where the solver ran."""
+    col = lambda k: [r[k] for r in rows]
+    return policy_sweep(col("std_rms"), col("dgmf_rel_l2"), col("solver_rel_l2"), col("dgmf_s"), col("solver_s"))
 
 
 def main(argv=None):
@@ -78,15 +72,14 @@ def main(argv=None):
     with tempfile.TemporaryDirectory() as tmp:
         calib = run_cases(exe, load_testset("flow", "calib"), a.calib_cases, tmp, "calib")
         test = run_cases(exe, load_testset("flow"), a.test_cases, tmp, "test")
-    ok = [t for t, _, _, worst, _ in sweep(calib) if worst <= a.tolerance]
-    chosen = max(ok) if ok else 0.0
+    chosen = choose(sweep(calib), a.tolerance)
     print(f"\nchosen on the {len(calib)} calibration cases: T = {chosen:.4g} (the largest with worst error <= "
           f"{a.tolerance:.0%})\n")
     print("| split | T | solver runs saved | mean rel. L2 | worst | seconds per case |")
     print("|---|---|---|---|---|---|")
     result = {}
     for name, rows in (("calibration", calib), ("test", test)):
-        t, share, mean, worst, sec = [r for r in sweep(rows) if r[0] <= chosen][-1]
+        t, share, mean, worst, sec = at(sweep(rows), chosen)
         print(f"| {name} | {chosen:.4g} | {share:.0%} | {100 * mean:.2f} % | {100 * worst:.2f} % | {sec:.2f} |")
         result[name] = dict(share_saved=share, mean_rel_l2=mean, worst_rel_l2=worst, seconds=sec)
     print("\nthe trade-off on the test cases:\n| T | solver runs saved | mean rel. L2 | worst | seconds per case |")

@@ -23,6 +23,8 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
+from fallback_policy import at, choose  # noqa: E402
+from fallback_policy import sweep as policy_sweep  # noqa: E402
 from topopt_warmstart import REPO, machine, run_case  # noqa: E402
 
 
@@ -39,15 +41,10 @@ def cases(exe, model, params, samples):
 
 
 def sweep(rows):
-    """(T, share answered by the surrogate, mean gap, worst gap) for T at each case's std_rms (and 0)."""
-    s = np.array([r["std_rms"] for r in rows])
-    gap = np.array([r["c_surrogate"] / r["c_cold"] - 1 for r in rows])
-    out = []
-    for t in np.concatenate([[0.0], np.sort(s)]):
-        answered = s <= t
-        g = np.where(answered, gap, 0.0)
-        out.append((float(t), float(answered.mean()), float(g.mean()), float(g.max())))
-    return out
+    """The policy's curve: the gap is the surrogate's where it answers, 0 where SIMP ran."""
+    col = lambda k: [r[k] for r in rows]
+    gap = [r["c_surrogate"] / r["c_cold"] - 1 for r in rows]
+    return policy_sweep(col("std_rms"), gap, np.zeros(len(rows)), col("s_surrogate"), col("s_cold"))
 
 
 def oracle(rows, share):
@@ -71,15 +68,14 @@ def main():
     calib = cases(a.exe, a.model, np.load(REPO / "models" / "topopt" / "calib" / "params.npy")[:a.calib_cases],
                   a.samples)
     test = cases(a.exe, a.model, np.load(REPO / "models" / "topopt" / "params.npy")[:a.test_cases], a.samples)
-    ok = [t for t, _, _, worst in sweep(calib) if worst <= a.tolerance]
-    chosen = max(ok)
+    chosen = choose(sweep(calib), a.tolerance)
     print(f"\nchosen on the {len(calib)} calibration cases: T = {chosen:.4g} (the largest with worst gap <= "
           f"{a.tolerance:.0%})\n")
     print("| split | T | SIMP runs saved | mean gap | worst gap | oracle at that share: mean / worst |")
     print("|---|---|---|---|---|---|")
     result = {}
     for name, rows in (("calibration", calib), ("test", test)):
-        t, share, mean, worst = [r for r in sweep(rows) if r[0] <= chosen][-1]
+        t, share, mean, worst, _ = at(sweep(rows), chosen)
         om, ow = oracle(rows, share)
         print(f"| {name} | {chosen:.4g} | {share:.0%} | {100 * mean:.2f} % | {100 * worst:.2f} % | "
               f"{100 * om:.2f} / {100 * ow:.2f} % |")
@@ -88,7 +84,7 @@ def main():
     print("| T | SIMP runs saved | mean gap | worst gap |")
     print("|---|---|---|---|")
     curve = sweep(test)
-    for t, share, mean, worst in curve[:: max(1, len(curve) // 12)] + [curve[-1]]:
+    for t, share, mean, worst, _ in curve[:: max(1, len(curve) // 12)] + [curve[-1]]:
         print(f"| {t:.4g} | {share:.0%} | {100 * mean:.2f} % | {100 * worst:.2f} % |")
     doc = dict(machine=machine(), command=" ".join(sys.argv), tolerance=a.tolerance, chosen_T=chosen,
                calib=calib, test=test, result=result, curve=curve)

@@ -1,0 +1,30 @@
+"""The threshold policy both fallback studies share (bench/topopt_fallback.py, bench/flow_fallback.py):
+answer a case with the surrogate when its std RMS is at most T, else with the solver."""
+from __future__ import annotations
+
+import numpy as np
+
+
+def sweep(std, err_surrogate, err_solver, cost_surrogate, cost_solver):
+    """(T, share answered by the surrogate, mean error, worst error, mean cost per case) for T = 0 and T at
+    each case's std: a case answered by the surrogate has its error and cost, any other the solver's error
+    and both costs (the surrogate ran first)."""
+    std, e_s, e_f, c_s, c_f = (np.asarray(v, float) for v in (std, err_surrogate, err_solver, cost_surrogate,
+                                                             cost_solver))
+    rows = []
+    for t in np.concatenate([[0.0], np.sort(std)]):
+        trust = std <= t
+        e = np.where(trust, e_s, e_f)
+        rows.append((float(t), float(trust.mean()), float(e.mean()), float(e.max()),
+                     float(np.where(trust, c_s, c_s + c_f).mean())))
+    return rows
+
+
+def choose(curve, tolerance):
+    """The largest T of a (calibration) curve whose worst error is within `tolerance` (0: trust none)."""
+    return max([t for t, _, _, worst, _ in curve if worst <= tolerance], default=0.0)
+
+
+def at(curve, t):
+    """The curve's row for threshold `t` (its last row with T <= t)."""
+    return [r for r in curve if r[0] <= t][-1]
