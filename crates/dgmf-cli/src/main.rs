@@ -156,6 +156,7 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     warn_costly_sampler(a, model.contract(), &job.request);
     let (pred, walls) = run(a, &model, &job)?;
     // The files first (each written whole or not at all), then the summary on standard output.
+    let reference = reference.map(|r| reference::Compared::new(r, &pred));
     let written = write_outputs(a, model.contract(), &job, &pred, &walls, reference.as_ref())?;
     let mut out = Out::new();
     report(&mut out, &model, &job.request, &pred)?;

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 
 use dgmf::contract::{Contract, Fidelity};
-use dgmf::ndarray::ArrayD;
 use dgmf::{Error, FidelityValue, Prediction, Request};
 use dgmf_cli::npy;
 use dgmf_cli::picture::{Beside, Figure};
+
+use crate::reference::Compared;
 
 use crate::terminal::json_text;
 use crate::{invalid, Job, PredictArgs};
@@ -150,7 +151,7 @@ pub(crate) fn write_outputs(
     job: &Job,
     pred: &Prediction,
     walls: &[f64],
-    reference: Option<&ArrayD<f32>>,
+    reference: Option<&Compared>,
 ) -> Result<Vec<String>, Error> {
     let (req, sweep) = (&job.request, job.sweep.as_ref());
     let n_q = pred.mean.shape()[0];
@@ -196,20 +197,31 @@ pub(crate) fn write_outputs(
         ));
     }
     if let Some(prefix) = &a.png {
-        let error = reference.map(|r| crate::reference::abs_error(&pred.mean, r));
+        // The std picture shows |mean − reference| beside the std, the mean picture the reference and each
+        // query's error in its caption.
+        let error = reference
+            .filter(|_| pred.std.is_some())
+            .map(|r| crate::reference::abs_error(&pred.mean, &r.field));
         let fields = [
-            ("mean", Some(&pred.mean), reference, "reference"),
+            (
+                "mean",
+                Some(&pred.mean),
+                reference.map(|r| &r.field),
+                "reference",
+                reference.map(|r| &r.errors[..]),
+            ),
             (
                 "std",
                 pred.std.as_ref(),
                 error.as_ref(),
                 "|mean - reference|",
+                None,
             ),
         ];
-        for (what, field, beside, label) in fields {
+        for (what, field, beside, label, errors) in fields {
             if let Some(field) = field {
                 let path = png_path(prefix, what);
-                let text = FigureText::new(a, c, req, sweep, pred, what, reference);
+                let text = FigureText::new(a, c, req, sweep, pred, what, errors);
                 let fig = Figure {
                     title: text.title,
                     sample_shape: &c.shape,
@@ -261,7 +273,7 @@ impl FigureText {
         sweep: Option<&(Vec<f64>, Vec<f64>)>,
         pred: &Prediction,
         what: &str,
-        reference: Option<&ArrayD<f32>>,
+        errors: Option<&[Option<f64>]>,
     ) -> FigureText {
         let model = a.model.file_name().map_or_else(
             || a.model.display().to_string(),
@@ -297,7 +309,6 @@ impl FigureText {
                 .collect::<Vec<_>>()
                 .join(" ")
         };
-        let errors = reference.map(|r| crate::reference::rel_l2(&pred.mean, r));
         let n = pred.mean.shape()[0];
         let captions: Vec<String> = (0..n)
             .map(|q| {
@@ -316,11 +327,9 @@ impl FigureText {
                         )
                     }
                 };
-                match errors.as_ref().and_then(|e| e[q]) {
-                    Some(e) if what == "mean" => {
-                        format!("{} rel.L2={:.2}%", text.trim(), 100.0 * e)
-                    }
-                    _ => text.trim().to_string(),
+                match errors.and_then(|e| e[q]) {
+                    Some(e) => format!("{} rel.L2={:.2}%", text.trim(), 100.0 * e),
+                    None => text.trim().to_string(),
                 }
             })
             .collect();

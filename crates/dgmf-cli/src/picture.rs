@@ -174,13 +174,18 @@ struct Panel {
     caption: String,
 }
 
-/// The panels of `field` (`[n, C, *grid]` with `sample_shape = [C, *grid]`): for a 1-D grid one stacked
-/// panel per channel (a row per query); otherwise one per query, channel and leading grid index.
-fn panels(field: &ArrayD<f32>, fig: &Figure) -> Vec<Panel> {
-    let values = field.as_slice_memory_order().map_or_else(
-        || field.iter().copied().collect::<Vec<f32>>(),
-        <[f32]>::to_vec,
-    );
+/// The first `max` panels of `field` (`[n, C, *grid]` with `sample_shape = [C, *grid]`), and how many it
+/// has: for a 1-D grid one stacked panel per channel (a row per query); otherwise one per query, channel
+/// and leading grid index. Only the panels drawn are copied out of the field.
+fn panels(field: &ArrayD<f32>, fig: &Figure, max: usize) -> (Vec<Panel>, usize) {
+    let owned: Vec<f32>;
+    let values = match field.as_slice_memory_order() {
+        Some(v) => v,
+        None => {
+            owned = field.iter().copied().collect();
+            &owned
+        }
+    };
     let (channels, grid) = match fig.sample_shape.split_first() {
         Some((&c, grid)) if c > 0 => (c, grid),
         _ => (1, &[][..]),
@@ -196,7 +201,7 @@ fn panels(field: &ArrayD<f32>, fig: &Figure) -> Vec<Panel> {
     };
     if grid.len() <= 1 {
         let w = grid.first().copied().unwrap_or(1).max(1);
-        return (0..channels)
+        let stacked = (0..channels.min(max))
             .map(|c| Panel {
                 rows: n,
                 cols: w,
@@ -209,11 +214,14 @@ fn panels(field: &ArrayD<f32>, fig: &Figure) -> Vec<Panel> {
                     .into(),
             })
             .collect();
+        return (stacked, channels);
     }
     let (h, w) = (grid[grid.len() - 2], grid[grid.len() - 1]);
     let slices = per_sample / channels / (h * w).max(1);
     let mut out = Vec::new();
-    for (k, chunk) in values.chunks_exact((h * w).max(1)).enumerate() {
+    let chunks = values.chunks_exact((h * w).max(1));
+    let total = chunks.len();
+    for (k, chunk) in chunks.take(max).enumerate() {
         let (q, c, s) = (k / (channels * slices), (k / slices) % channels, k % slices);
         let mut caption = fig.captions.get(q).cloned().unwrap_or_default();
         for note in [
@@ -235,23 +243,23 @@ fn panels(field: &ArrayD<f32>, fig: &Figure) -> Vec<Panel> {
             caption,
         });
     }
-    out
+    (out, total)
 }
 
 /// Writes the picture of `field` to `path` (atomically, like every output).
 pub fn write_png(path: &Path, field: &ArrayD<f32>, fig: &Figure) -> Result<()> {
-    let canvas = draw(field, fig);
+    let Drawn { image, chunks } = draw(field, fig);
     write_atomically(path, |out| {
-        let mut enc = png::Encoder::new(out, canvas.width as u32, canvas.height as u32);
+        let mut enc = png::Encoder::new(out, image.width as u32, image.height as u32);
         enc.set_color(png::ColorType::Rgb);
         enc.set_depth(png::BitDepth::Eight);
         let io = |e: png::EncodingError| std::io::Error::other(e.to_string());
-        for (key, value) in &canvas.chunks {
+        for (key, value) in &chunks {
             enc.add_text_chunk(key.to_string(), value.clone())
                 .map_err(io)?;
         }
         let mut w = enc.write_header().map_err(io)?;
-        w.write_image_data(&canvas.image.rgb).map_err(io)?;
+        w.write_image_data(&image.rgb).map_err(io)?;
         w.finish().map_err(io)
     })
 }
@@ -259,8 +267,6 @@ pub fn write_png(path: &Path, field: &ArrayD<f32>, fig: &Figure) -> Result<()> {
 /// A drawn picture and the text chunks that describe it.
 struct Drawn {
     image: Canvas,
-    width: usize,
-    height: usize,
     chunks: Vec<(&'static str, String)>,
 }
 
@@ -272,13 +278,11 @@ fn rects(r: &[[usize; 4]]) -> String {
 }
 
 fn draw(field: &ArrayD<f32>, fig: &Figure) -> Drawn {
-    let mut main = panels(field, fig);
-    let mut other = fig.beside.as_ref().map(|b| panels(b.field, fig));
-    let total = main.len();
-    main.truncate(MAX_PANELS);
-    if let Some(o) = other.as_mut() {
-        o.truncate(main.len());
-    }
+    let (main, total) = panels(field, fig, MAX_PANELS);
+    let other = fig
+        .beside
+        .as_ref()
+        .map(|b| panels(b.field, fig, MAX_PANELS).0);
     let stacked = fig.sample_shape.len() <= 2;
     let finite = |p: &Vec<Panel>| {
         p.iter()
@@ -437,12 +441,7 @@ fn draw(field: &ArrayD<f32>, fig: &Figure) -> Drawn {
     if pair {
         chunks.push(("dgmf.beside", rects(&placed_beside)));
     }
-    Drawn {
-        width,
-        height,
-        image,
-        chunks,
-    }
+    Drawn { image, chunks }
 }
 
 #[cfg(test)]
@@ -476,19 +475,20 @@ mod tests {
     fn panels_follow_the_sample_shape() {
         // 2 queries, 3 channels of 4×5: a panel per query and channel, captioned with both.
         let f = ArrayD::<f32>::zeros(IxDyn(&[2, 3, 4, 5]));
-        let p = panels(&f, &figure(&[3, 4, 5]));
+        let (p, total) = panels(&f, &figure(&[3, 4, 5]), MAX_PANELS);
+        assert_eq!(total, 6);
         assert_eq!(p.len(), 6);
         assert_eq!((p[0].rows, p[0].cols), (4, 5));
         assert_eq!(p[4].caption, "query 1 channel 1");
         // 7 one-channel 1-D fields: one stacked panel, a row per query.
         let slices = ArrayD::<f32>::zeros(IxDyn(&[7, 1, 64]));
-        let p = panels(&slices, &figure(&[1, 64]));
+        let (p, _) = panels(&slices, &figure(&[1, 64]), MAX_PANELS);
         assert_eq!(p.len(), 1);
         assert_eq!((p[0].rows, p[0].cols), (7, 64));
         // Two channels of a 1-D field are two stacked panels, not one 2×64 image.
         let mut two = ArrayD::<f32>::zeros(IxDyn(&[3, 2, 64]));
         two[[1, 1, 5]] = 1.0;
-        let p = panels(&two, &figure(&[2, 64]));
+        let (p, _) = panels(&two, &figure(&[2, 64]), MAX_PANELS);
         assert_eq!(p.len(), 2);
         assert_eq!((p[1].rows, p[1].cols), (3, 64));
         assert_eq!(p[1].values[64 + 5], 1.0);
@@ -514,14 +514,13 @@ mod tests {
             .map(|v| v.parse().unwrap())
             .collect();
         let px = |x: usize, y: usize| {
-            let i = (y * d.width + x) * 3;
+            let i = (y * d.image.width + x) * 3;
             [d.image.rgb[i], d.image.rgb[i + 1], d.image.rgb[i + 2]]
         };
         let (x, y, w, h) = (r[0], r[1], r[2], r[3]);
         assert_eq!(px(x, y + h - 1), colour(1.0));
         assert_eq!(px(x + w - 1, y), colour(0.5));
         assert_eq!(px(x + w - 1, y + h - 1), colour(0.0));
-        assert_eq!(d.height, d.image.height);
     }
 
     #[test]
@@ -529,7 +528,8 @@ mod tests {
         let f = ArrayD::<f32>::zeros(IxDyn(&[1000, 1, 8, 8]));
         let d = draw(&f, &figure(&[1, 8, 8]));
         assert_eq!(d.chunks[2].1.split(';').count(), MAX_PANELS);
-        assert!(d.width * d.height < 4_000_000, "{}x{}", d.width, d.height);
+        let (w, h) = (d.image.width, d.image.height);
+        assert!(w * h < 4_000_000, "{w}x{h}");
         // Non-finite values neither panic nor set the scale.
         let mut g = ArrayD::<f32>::from_elem(IxDyn(&[1, 1, 2, 2]), 2.0);
         g[[0, 0, 0, 0]] = f32::NAN;

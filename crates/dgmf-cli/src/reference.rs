@@ -49,6 +49,21 @@ pub(crate) fn load(
         .map_err(|e| invalid(format!("--reference: {e}")))
 }
 
+/// A reference and the prediction's relative L2 error against it per query, computed once for the
+/// summary and the pictures.
+pub(crate) struct Compared {
+    pub(crate) field: ArrayD<f32>,
+    /// ‖mean − reference‖ / ‖reference‖ per query; `None` where the reference is zero.
+    pub(crate) errors: Vec<Option<f64>>,
+}
+
+impl Compared {
+    pub(crate) fn new(field: ArrayD<f32>, p: &Prediction) -> Compared {
+        let errors = rel_l2(&p.mean, &field);
+        Compared { field, errors }
+    }
+}
+
 /// ‖a − b‖ / ‖b‖ per query (the first axis); `None` where the reference is zero.
 pub(crate) fn rel_l2(a: &ArrayD<f32>, b: &ArrayD<f32>) -> Vec<Option<f64>> {
     let n = a.shape()[0];
@@ -73,8 +88,8 @@ pub(crate) fn abs_error(mean: &ArrayD<f32>, reference: &ArrayD<f32>) -> ArrayD<f
 
 /// The summary's lines: the mean's relative L2 error against the reference, and with a std the share of
 /// values within ±1σ and ±2σ (the std as the engine returns it: calibrated when the model is).
-pub(crate) fn summary(p: &Prediction, reference: &ArrayD<f32>) -> Vec<String> {
-    let errors = rel_l2(&p.mean, reference);
+pub(crate) fn summary(p: &Prediction, r: &Compared) -> Vec<String> {
+    let (errors, reference) = (&r.errors, &r.field);
     let known: Vec<f64> = errors.iter().flatten().copied().collect();
     let mut lines = Vec::new();
     if known.is_empty() {
