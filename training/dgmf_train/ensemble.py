@@ -20,7 +20,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .contract import ContractError, check_with_cli, save_checked
+from .contract import ContractError, check_with_cli, read_metadata, save_checked
 
 #: keys that may differ between members, and what the ensemble does with them
 PER_MEMBER = ("dgmf.name", "dgmf.description", "dgmf.std_scale", "dgmf.sampler")
@@ -36,18 +36,25 @@ def _signature(graph):
     return [one(v) for v in graph.input], [one(v) for v in graph.output]
 
 
+def _metadata(model, path):
+    """The member's `dgmf.*` metadata (contract.read_metadata), refused when it is not a single network."""
+    try:
+        raw = read_metadata(model).raw
+    except (KeyError, ValueError) as e:
+        raise ContractError(f"{path} is not a dgmf score model (its metadata lacks or garbles {e}); give "
+                            "models exported under the contract") from e
+    if "dgmf.members" in raw or any(i.name == "member" for i in model.graph.input):
+        raise ContractError(f"{path} is already an ensemble; give the single-network members")
+    return raw
+
+
 def _check_members(models, paths):
-    import onnx  # noqa: F401  (the caller loaded them)
-    first = models[0]
-    meta0 = {p.key: p.value for p in first.metadata_props}
-    if "dgmf.members" in meta0 or any(i.name == "member" for i in first.graph.input):
-        raise ContractError(f"{paths[0]} is already an ensemble; give the single-network members")
-    sig0 = _signature(first.graph)
-    ops0 = sorted((o.domain, o.version) for o in first.opset_import)
-    for model, path in zip(models[1:], paths[1:]):
-        meta = {p.key: p.value for p in model.metadata_props}
-        if "dgmf.members" in meta:
-            raise ContractError(f"{path} is already an ensemble; give the single-network members")
+    """The first member's metadata, once every member is a single network of its contract, signature and
+    opsets."""
+    metas = [_metadata(m, p) for m, p in zip(models, paths)]
+    meta0, sig0 = metas[0], _signature(models[0].graph)
+    ops = lambda m: sorted((o.domain, o.version) for o in m.opset_import)
+    for model, path, meta in zip(models[1:], paths[1:], metas[1:]):
         keys = sorted(k for k in set(meta0) | set(meta) if k.startswith("dgmf.") and k not in PER_MEMBER)
         for k in keys:
             if meta0.get(k) != meta.get(k):
@@ -58,7 +65,7 @@ def _check_members(models, paths):
         if _signature(model.graph) != sig0:
             raise ContractError(f"{path}: inputs/outputs {_signature(model.graph)} differ from {paths[0]}'s "
                                 f"{sig0} (element types, e.g. an fp16 copy among fp32 members, included)")
-        if sorted((o.domain, o.version) for o in model.opset_import) != ops0:
+        if ops(model) != ops(models[0]):
             raise ContractError(f"{path}: opsets {list(model.opset_import)} differ from {paths[0]}'s; "
                                 "export every member with the same opset")
     return meta0

@@ -59,6 +59,13 @@ def test_misuse_is_a_clear_error(tmp_path, capsys):
     with pytest.raises(SystemExit):
         M.main(["ensemble", str(MEMBERS[0]), str(MEMBERS[1]), "--out", str(MEMBERS[1])])
     assert "names one of the members" in capsys.readouterr().err
+    # An ONNX model that is no score model at all.
+    g = onnx.helper.make_graph([onnx.helper.make_node("Identity", ["x"], ["y"])], "g",
+                               [onnx.helper.make_tensor_value_info("x", onnx.TensorProto.FLOAT, [1])],
+                               [onnx.helper.make_tensor_value_info("y", onnx.TensorProto.FLOAT, [1])])
+    onnx.save(onnx.helper.make_model(g), str(tmp_path / "plain.onnx"))
+    with pytest.raises(ContractError, match="plain.onnx is not a dgmf score model"):
+        compose([MEMBERS[0], tmp_path / "plain.onnx"], tmp_path / "e.onnx")
     # A model whose opsets differ from the first member's.
     m = onnx.load(str(MEMBERS[1]))
     m.opset_import[0].version = 18
