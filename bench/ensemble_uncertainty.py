@@ -22,6 +22,7 @@ from pathlib import Path
 import numpy as np
 from scipy.stats import spearmanr
 
+import local_calibration
 from dgmf_train import engine
 from dgmf_train.contract import read_metadata
 from dgmf_train.testsets import cases_fidelity_arg, load_cases, per_case_error
@@ -29,10 +30,17 @@ from dgmf_train.testsets import cases_fidelity_arg, load_cases, per_case_error
 QS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 
-def case_rms(std, t):
-    """The RMS of the std over each case's rows and values, in case order."""
-    cases = t.get("case", np.arange(len(std)))
-    return np.array([np.sqrt(np.mean(std[cases == c].astype(np.float64) ** 2)) for c in np.unique(cases)])
+def cases_of(t):
+    """Each row's case index 0..n-1 (in the order of np.unique(case)) and each case's parameters."""
+    ids, first, row_case = np.unique(t.get("case", np.arange(len(t["params"]))), return_index=True,
+                                     return_inverse=True)
+    return row_case, np.asarray(t["params"], np.float64)[first]
+
+
+def case_rms(a, row_case):
+    """The RMS of `a` over each case's rows and values, in case order."""
+    a = np.asarray(a, np.float64).reshape(len(a), -1)
+    return np.sqrt(np.array([np.mean(a[row_case == c] ** 2) for c in range(row_case.max() + 1)]))
 
 
 def risk_coverage(rank_by, err):
@@ -46,59 +54,110 @@ def risk_coverage(rank_by, err):
     return rows
 
 
-def evaluate(model, calib, t, samples, sampler, steps, work):
+def scores(mean, std, t):
+    """The uncertainty's report on one case set: coverage, spread-skill, Spearman, risk-coverage."""
+    err = per_case_error(mean, t)
+    ref = t["u"].astype(np.float64)
+    live = std > 0
+    z = np.abs(mean - ref)[live] / std[live]
+    rms = case_rms(std, cases_of(t)[0])
+    return dict(mean_rel_l2=float(err.mean()), worst_rel_l2=float(err.max()), coverage_1=float(np.mean(z <= 1)),
+                coverage_2=float(np.mean(z <= 2)),
+                spread_skill=float(np.sqrt(np.mean(std[live] ** 2) / np.mean((mean - ref)[live] ** 2))),
+                spearman=float(spearmanr(rms, err).statistic),
+                risk_coverage=risk_coverage(rms, err), oracle=risk_coverage(err, err))
+
+
+def fit_local(mean, std, t):
+    """local_calibration.fit on the calibration cases' prediction."""
+    row_case, feats = cases_of(t)
+    ref = t["u"].astype(np.float64)
+    live = std > 0
+    point_case = np.broadcast_to(row_case.reshape((-1,) + (1,) * (std.ndim - 1)), std.shape)[live]
+    return local_calibration.fit(feats, case_rms(mean - ref, row_case), case_rms(std, row_case),
+                                 np.abs(mean - ref)[live], std[live], point_case)
+
+
+def local_std(std, t, local, factor):
+    """The std rescaled by the local scale at each row's case parameters."""
+    row_case, feats = cases_of(t)
+    scale = factor * np.exp(local.log_scale(feats))[row_case]
+    return std * scale.reshape((-1,) + (1,) * (std.ndim - 1))
+
+
+def evaluate(model, calib, sets, samples, sampler, steps, work):
+    """Calibrates a copy of `model` on `calib`, fits the local scale on the calibration cases, and
+    scores both the single and the local scale on each case set of `sets` ({label: cases})."""
     copy = Path(work) / Path(model).name
     shutil.copy(model, copy)
     subprocess.run(engine.calibrate_command(copy, calib, samples=samples, sampler=sampler, steps=steps,
                                             out=copy), check=True, stdout=subprocess.DEVNULL)
     meta = read_metadata(copy)
-    fid = cases_fidelity_arg(t, meta.levels is not None, "the test cases")
-    mean, std, _ = engine.predict(copy, t["params"], fid, coords=t.get("coords"), samples=samples, std=True)
-    err = per_case_error(mean, t)
-    ref = t["u"].astype(np.float64)
-    live = std > 0
-    z = np.abs(mean - ref)[live] / std[live]
-    rms = case_rms(std, t)
-    return dict(model=str(model), members=int(meta.raw.get("dgmf.members", 1)), samples=samples,
-                std_scale=meta.raw.get("dgmf.std_scale"), mean_rel_l2=float(err.mean()),
-                worst_rel_l2=float(err.max()), coverage_1=float(np.mean(z <= 1)), coverage_2=float(np.mean(z <= 2)),
-                spread_skill=float(np.sqrt(np.mean(std[live] ** 2) / np.mean((mean - ref)[live] ** 2))),
-                spearman=float(spearmanr(rms, err).statistic),
-                risk_coverage=risk_coverage(rms, err), oracle=risk_coverage(err, err))
+
+    def predict(t, what):
+        fid = cases_fidelity_arg(t, meta.levels is not None, what)
+        mean, std, _ = engine.predict(copy, t["params"], fid, coords=t.get("coords"), samples=samples,
+                                      std=True, sampler=sampler, steps=steps)
+        return mean, std
+
+    local, factor = fit_local(*predict(load_cases(calib), "the calibration cases"), load_cases(calib))
+    out = dict(model=str(model), members=int(meta.raw.get("dgmf.members", 1)), samples=samples,
+               std_scale=meta.raw.get("dgmf.std_scale"), local=dict(neighbours=local.k, factor=factor,
+                                                                  loo_mse=local.loo_mse), sets={})
+    for label, t in sets.items():
+        mean, std = predict(t, label)
+        out["sets"][label] = dict(single=scores(mean, std, t), local=scores(mean, local_std(std, t, local, factor), t))
+    return out
+
+
+def name(r):
+    return Path(r["model"]).name
+
+
+def report(results, label, title):
+    """The markdown tables of one case set."""
+    print(f"\n### {title}\n")
+    print("| model | networks | scale | rel. L2 mean | worst | ±1σ | ±2σ | spread-skill | Spearman(std, error) |")
+    print("|---|---|---|---|---|---|---|---|---|")
+    for r in results:
+        for kind in ("single", "local"):
+            x = r["sets"][label][kind]
+            print(f"| {name(r)} | {r['members']} | {kind} | {100 * x['mean_rel_l2']:.2f} % | "
+                  f"{100 * x['worst_rel_l2']:.2f} % | {100 * x['coverage_1']:.1f} % | "
+                  f"{100 * x['coverage_2']:.1f} % | {x['spread_skill']:.2f} | {x['spearman']:.2f} |")
+    print("\nrisk-coverage: answer the q most confident cases; mean / worst error among them\n")
+    cols = [(r, kind) for r in results for kind in ("single", "local")]
+    print("| q | " + " | ".join(f"{name(r)}, {kind}" for r, kind in cols) + " | oracle (first model) |")
+    print("|---|" + "---|" * (len(cols) + 1))
+    for i, q in enumerate(QS):
+        cells = [r["sets"][label][kind]["risk_coverage"][i] for r, kind in cols]
+        o = results[0]["sets"][label]["single"]["oracle"][i]
+        print(f"| {q:.0%} | " + " | ".join(f"{100 * m:.2f} / {100 * w:.2f} %" for _, m, w in cells)
+              + f" | {100 * o[1]:.2f} / {100 * o[2]:.2f} % |")
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="+", help="score models (.onnx): one network, an ensemble, ...")
     ap.add_argument("--calib", required=True, help="calibration case directory")
-    ap.add_argument("--test", required=True, help="test case directory")
+    ap.add_argument("--test", required=True, nargs="+", help="case directories to score (the test split, "
+                    "fresh draws: bench/fresh_cases.py)")
     ap.add_argument("--samples", type=int, default=18, help="samples per case (default 18)")
     ap.add_argument("--sampler", default="ancestral", help="one sampler for every model (default ancestral)")
     ap.add_argument("--steps", type=int, default=6, help="its levels (default 6)")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args()
-    t = load_cases(a.test)
-    results = []
+    sets = {d: load_cases(d) for d in a.test}
     with tempfile.TemporaryDirectory() as work:
-        for m in a.models:
-            results.append(evaluate(m, a.calib, t, a.samples, a.sampler, a.steps, work))
-    print(f"{len(np.unique(t.get('case', np.arange(len(t['params'])))))} test cases of {a.test}, "
-          f"{a.samples} samples, {a.sampler} {a.steps}, each model calibrated on {a.calib}\n")
-    print("| model | members | rel. L2 mean | worst | ±1σ | ±2σ | spread-skill | Spearman(std, error) |")
-    print("|---|---|---|---|---|---|---|---|")
-    for r in results:
-        print(f"| {Path(r['model']).name} | {r['members']} | {100 * r['mean_rel_l2']:.2f} % | "
-              f"{100 * r['worst_rel_l2']:.2f} % | {100 * r['coverage_1']:.1f} % | {100 * r['coverage_2']:.1f} % | "
-              f"{r['spread_skill']:.2f} | {r['spearman']:.2f} |")
-    print("\nrisk-coverage: answer the q most confident cases; mean / worst error among them")
-    print("| q | " + " | ".join(Path(r["model"]).name for r in results) + " | oracle (first model) |")
-    print("|---|" + "---|" * (len(results) + 1))
-    for i, q in enumerate(QS):
-        cells = [f"{100 * r['risk_coverage'][i][1]:.2f} / {100 * r['risk_coverage'][i][2]:.2f} %" for r in results]
-        o = results[0]["oracle"][i]
-        print(f"| {q:.0%} | " + " | ".join(cells) + f" | {100 * o[1]:.2f} / {100 * o[2]:.2f} % |")
+        results = [evaluate(m, a.calib, sets, a.samples, a.sampler, a.steps, work) for m in a.models]
+    print(f"{a.samples} samples, {a.sampler} {a.steps}, each model calibrated on {a.calib} (single scale: "
+          "dgmf calibrate; local: bench/local_calibration.py, " +
+          ", ".join(f"{name(r)} k = {r['local']['neighbours']}" for r in results) + ")")
+    for label, t in sets.items():
+        report(results, label, f"{label}: {len(np.unique(t['case']))} cases")
     if a.json:
-        Path(a.json).write_text(json.dumps(results, indent=1) + "\n")
+        Path(a.json).write_text(json.dumps(dict(calib=a.calib, samples=a.samples, sampler=a.sampler,
+                                                steps=a.steps, results=results), indent=1) + "\n")
         print(f"\nwrote {a.json}")
 
 

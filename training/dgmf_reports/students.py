@@ -5,6 +5,8 @@ time of the 16-sample ensemble, both through libdgmf in one run.
     cd training && python3 -m dgmf_reports.students poisson runs/poisson_fast.onnx [--cases 64]
     cd training && python3 -m dgmf_reports.students poisson ../models/poisson_fast.onnx \
         --ci-json ../models/poisson/accuracy_fast.json     (a shipped student: the figures CI checks)
+    cd training && python3 -m dgmf_reports.students poisson ../models/poisson_ens.onnx \
+        --ci-json ../models/poisson/accuracy_ens.json      (a shipped deep ensemble, the same figures)
 """
 from __future__ import annotations
 
@@ -42,24 +44,27 @@ def calibrated(model, name, out):
 def ci_figures(name, model, cases=None):
     """The figures crates/dgmf/tests/accuracy.rs checks for a shipped model, as it computes them: the
     model's own sampler, seed 0; one sample on the first `cases` test cases and on the box set; the
-    ±2σ coverage of the 16-sample calibrated std on the same cases (points with std 0 left out)."""
+    ±2σ coverage of the 16-sample calibrated std on the same cases (points with std 0 left out). A deep
+    ensemble of K members uses 16 rounded up to a multiple of K, so that every member draws as many."""
     import numpy as np
     from dgmf_train.contract import read_metadata
     from .accuracy import CI_CASES, CI_CASES_OF  # the teacher's CI subset: the same cases
     cases = cases or CI_CASES_OF.get(name, CI_CASES)
     meta = read_metadata(model).raw
+    members = int(meta.get("dgmf.members", 1))
+    samples = -(-16 // members) * members
     t = subset(load_testset(name), cases)
     box = load_testset(name, "box")
     with tempfile.TemporaryDirectory() as tmp:
         one, _, _ = predict_testset(name, t, None, None, tmp, model=model)
         boxed, _, _ = predict_testset(name, box, None, None, tmp, model=model)
-        mean, std, _ = predict_testset(name, t, None, None, tmp, samples=16, std=True, model=model)
+        mean, std, _ = predict_testset(name, t, None, None, tmp, samples=samples, std=True, model=model)
     e, eb = per_case_error(one, t), per_case_error(boxed, box)
     live = std > 0
     cov = float((np.abs(mean - t["u"])[live] <= 2 * std[live]).mean())
     return dict(spec=meta["dgmf.sampler"], cases=cases, seed=0, samples=1, mean=float(e.mean()),
                 worst=float(e.max()), box=dict(cases=len(eb), worst=float(eb.max())),
-                calibration=dict(samples=16, seed=0, cases=cases, coverage_2sigma=cov,
+                calibration=dict(samples=samples, seed=0, cases=cases, coverage_2sigma=cov,
                                  scale=float(np.float32(meta["dgmf.std_scale"]))))
 
 
@@ -70,7 +75,7 @@ def main(argv=None):
     ap.add_argument("--cases", type=int, default=64, help="first test cases to score")
     ap.add_argument("--json", help="also write the rows here")
     ap.add_argument("--ci-json", help="write the figures the engine's accuracy test checks for this "
-                                      "(shipped, calibrated) student here, and nothing else")
+                                      "(shipped, calibrated) student or ensemble here, and nothing else")
     a = ap.parse_args(argv)
     if a.ci_json:
         Path(a.ci_json).write_text(json.dumps(ci_figures(a.bench, a.student), indent=1) + "\n")

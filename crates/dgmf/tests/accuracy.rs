@@ -83,7 +83,7 @@ fn load_set(dir: &Path, model: &Model, cases: Option<usize>) -> Set {
 }
 
 fn request(doc: &Value, set: &Set, samples: usize) -> Request {
-    // A student's figures name its whole sampler spec (`consistency ... sigma_last=...`).
+    // A student's or an ensemble's figures name its whole sampler spec (`consistency ... sigma_last=...`).
     let cfg = match doc["spec"].as_str() {
         Some(spec) => SamplerConfig::from_spec(spec).unwrap(),
         None => {
@@ -254,4 +254,24 @@ fn shipped_flow_model_meets_its_documented_accuracy() {
 #[test]
 fn shipped_flow_student_meets_its_documented_accuracy() {
     check_model("flow", "flow_fast", "accuracy_fast.json", 0.3);
+}
+
+/// A shipped deep ensemble (`models/<name>_ens.onnx`, docs/uncertainty.md): `members` networks, the
+/// first the shipped one, its figures in `accuracy_ens.json` (the calibrated std's coverage is the
+/// mixture's: the 18 samples there come from every member alike).
+fn check_ensemble(name: &str, members: usize, sanity: f64) {
+    let file = format!("{name}_ens");
+    let model = Model::load(
+        models().join(format!("{file}.onnx")),
+        &SessionOptions::default(),
+    )
+    .unwrap_or_else(|e| panic!("{file}: {e}"));
+    assert_eq!(model.contract().members, members, "{file}: members");
+    drop(model);
+    check_model(name, &file, "accuracy_ens.json", sanity);
+}
+
+#[test]
+fn shipped_poisson_ensemble_meets_its_documented_accuracy() {
+    check_ensemble("poisson", 3, 0.1);
 }
