@@ -1,7 +1,8 @@
 """Does the std say which answers to trust? One network against a deep ensemble, on held-out cases.
 
     python3 bench/ensemble_uncertainty.py models/poisson.onnx work/poisson_ens.onnx \
-        --calib models/poisson/calib --test models/poisson [--samples 18] [--json out.json]
+        --calib models/poisson/calib --test "test split=models/poisson" "fresh draws=work/poisson_fresh" \
+        [--samples 18] [--json out.json]
 
 Each model is first calibrated the same way on the calibration cases (a copy: `dgmf calibrate --out`,
 with one sampler for all, default `ancestral` 6 levels, so that only the networks differ), then predicts the
@@ -140,14 +141,16 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("models", nargs="+", help="score models (.onnx): one network, an ensemble, ...")
     ap.add_argument("--calib", required=True, help="calibration case directory")
-    ap.add_argument("--test", required=True, nargs="+", help="case directories to score (the test split, "
-                    "fresh draws: bench/fresh_cases.py)")
+    ap.add_argument("--test", required=True, nargs="+", metavar="[LABEL=]DIR",
+                    help="case directories to score (the test split, fresh draws: bench/fresh_cases.py), each "
+                         "optionally named: `test=models/poisson`")
     ap.add_argument("--samples", type=int, default=18, help="samples per case (default 18)")
     ap.add_argument("--sampler", default="ancestral", help="one sampler for every model (default ancestral)")
     ap.add_argument("--steps", type=int, default=6, help="its levels (default 6)")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args()
-    sets = {d: load_cases(d) for d in a.test}
+    sets = {label: load_cases(d) for label, _, d in (x.rpartition("=") if "=" in x else (x, "", x)
+                                                     for x in a.test)}
     with tempfile.TemporaryDirectory() as work:
         results = [evaluate(m, a.calib, sets, a.samples, a.sampler, a.steps, work) for m in a.models]
     print(f"{a.samples} samples, {a.sampler} {a.steps}, each model calibrated on {a.calib} (single scale: "

@@ -286,6 +286,34 @@ def student_lines(name, r):
             f"{100 * s['coverage_2sigma']:.1f} % | {s['box_worst']:.4f} |", ""]
 
 
+def ensemble_lines(name, e):
+    """One network against the shipped deep ensemble (docs/figures/<name>_ensemble.json, written by
+    bench/ensemble_uncertainty.py): per case set, coverage, spread-skill, Spearman(std, error) and the
+    risk-coverage point the targets name (the worst error among the 80 % most confident cases)."""
+    if not e:
+        return []
+    lines = [f"Deep ensemble (`models/{name}_ens.onnx`, docs/uncertainty.md) against the one network, both "
+             f"calibrated on the calibration split with {e['sampler']} {e['steps']} and {e['samples']} samples; "
+             "`single`: the one scale `dgmf calibrate` fits, `local`: a scale per parameter point "
+             "(bench/local_calibration.py). Worst at 80 %: the worst error among the 80 % of cases with the "
+             f"smallest std RMS, against the worst of all (`python3 bench/ensemble_uncertainty.py models/{name}.onnx "
+             f"models/{name}_ens.onnx --calib models/{name}/calib --test \"test split=models/{name}\" \"fresh "
+             f"draws=FRESH\"`, FRESH from `python3 bench/fresh_cases.py {name} --out FRESH`).", "",
+             "| cases | networks | scale | rel. L2 mean | ±1σ | ±2σ | spread-skill | Spearman(std, error) | "
+             "worst at 80 % / all |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
+    for label in e["results"][0]["sets"]:
+        for r in e["results"]:
+            for kind in ("single", "local"):
+                x = r["sets"][label][kind]
+                at80 = next(w for q, _, w in x["risk_coverage"] if abs(q - 0.8) < 1e-9)
+                lines.append(f"| {label} | {r['members']} | {kind} | {100 * x['mean_rel_l2']:.2f} % | "
+                             f"{100 * x['coverage_1']:.1f} % | {100 * x['coverage_2']:.1f} % | "
+                             f"{x['spread_skill']:.2f} | {x['spearman']:.2f} | "
+                             f"{100 * at80:.2f} / {100 * x['worst_rel_l2']:.2f} % |")
+    return lines + [""]
+
+
 def vorticity_rows(t, fields):
     """Per method: relative L2 of the vorticity (dgmf_data.flow.vorticity of the output fields) per
     case (all its snapshots together), mean and worst over the cases."""
@@ -553,6 +581,7 @@ def markdown(results):
         lines += curve_lines(name, r.get("curve"))
         lines += calibration_lines(name, r["calib"])
         lines += student_lines(name, r)
+        lines += ensemble_lines(name, r.get("ensemble"))
         lines += [f"Engine test (`tests/accuracy.rs`, in CI): {ci['sampler']} {ci['steps']} on the "
                   f"first {ci['cases']} cases gives mean {ci['mean']:.4f}, worst {ci['worst']:.4f}; on the box "
                   f"set worst {box['worst']:.4f}; ±2σ coverage of the calibrated std "
@@ -597,9 +626,9 @@ def main(argv=None):
         path = fig_dir / f"{name}_results.json"
         if path.exists():
             results[name] = json.loads(path.read_text())
-            for extra in ("curve", "student"):
+            for extra, shipped in (("curve", None), ("student", "_fast"), ("ensemble", "_ens")):
                 extra_path = fig_dir / f"{name}_{extra}.json"
-                if extra_path.exists() and (extra != "student" or (REPO / "models" / f"{name}_fast.onnx").exists()):
+                if extra_path.exists() and (shipped is None or (REPO / "models" / f"{name}{shipped}.onnx").exists()):
                     results[name][extra] = json.loads(extra_path.read_text())
     Path(args.out).write_text(markdown(results))
     print(f"wrote {args.out} ({', '.join(results)})")

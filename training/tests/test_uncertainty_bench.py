@@ -1,0 +1,76 @@
+"""The uncertainty studies' rules (bench/fallback_policy.py, bench/local_calibration.py): the fallback
+threshold keeps its promised miss rate, and the local scale finds a scale that varies with the parameters
+and keeps ±2σ coverage."""
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
+import fallback_policy  # noqa: E402
+import local_calibration  # noqa: E402
+
+
+def test_controlled_trusts_all_cases_only_with_enough_of_them():
+    std = np.linspace(0.1, 1.0, 64)
+    # 64 cases, none worse than the tolerance: the bound 1 - 0.1^(1/64) = 3.5 % is under 10 %
+    assert fallback_policy.controlled(std, np.zeros(64), 0.05, 0.1, 0.1) == pytest.approx(1.0)
+    # 8 cases: even 0 misses bound the rate only by 25 %
+    assert fallback_policy.controlled(std[:8], np.zeros(8), 0.05, 0.1, 0.1) == 0.0
+
+
+def test_controlled_stops_before_the_misses():
+    std = np.linspace(0.01, 1.0, 100)
+    err = np.where(std > 0.5, 1.0, 0.0)  # every case above std 0.5 misses
+    t = fallback_policy.controlled(std, err, 0.05, 0.1, 0.1)
+    assert 0.5 <= t < 0.6  # a few misses fit in 10 %, not many
+
+
+def test_controlled_keeps_its_promise_over_calibration_draws():
+    # std ~ U(0, 1), a case misses with probability std: the miss rate at T is T^2 / 2.
+    rng = np.random.default_rng(0)
+    alpha, delta, broken, trials = 0.1, 0.1, 0, 1000
+    for _ in range(trials):
+        std = rng.uniform(size=64)
+        err = (rng.uniform(size=64) < std).astype(float)
+        t = fallback_policy.controlled(std, err, 0.5, alpha, delta)
+        broken += t * t / 2 > alpha
+    assert broken / trials <= delta + 0.03
+
+
+def synthetic(rng, n):
+    """Cases whose error scale grows tenfold along the first parameter; the std does not know it."""
+    x = rng.uniform(size=(n, 2))
+    scale = np.exp(np.log(10) * x[:, 0])
+    std = np.full((n, 50), 0.1)
+    err = std * scale[:, None] * rng.standard_normal((n, 50))
+    return x, err, std
+
+
+def fit(x, err, std):
+    case = np.repeat(np.arange(len(x)), std.shape[1])
+    return local_calibration.fit(x, np.sqrt((err ** 2).mean(1)), np.sqrt((std ** 2).mean(1)),
+                                 np.abs(err).ravel(), std.ravel(), case)
+
+
+def test_local_scale_follows_the_parameters_and_keeps_coverage():
+    rng = np.random.default_rng(1)
+    local, factor = fit(*synthetic(rng, 64))
+    assert local.k < 64  # it found structure
+    x, err, std = synthetic(rng, 256)
+    scaled = std * factor * np.exp(local.log_scale(x))[:, None]
+    assert 0.93 <= np.mean(np.abs(err) <= 2 * scaled) <= 0.98
+    from scipy.stats import spearmanr
+    assert spearmanr(scaled[:, 0], np.sqrt((err ** 2).mean(1))).statistic > 0.8
+
+
+def test_local_scale_without_structure_is_one_scale():
+    rng = np.random.default_rng(2)
+    x = rng.uniform(size=(64, 3))
+    std = np.full((64, 50), 0.1)
+    err = 0.3 * rng.standard_normal((64, 50))
+    local, factor = fit(x, err, std)
+    g = local.log_scale(rng.uniform(size=(100, 3)))
+    assert np.ptp(g) < 0.3  # nearly flat: 0.1 std against 0.3 errors, a scale near 3 everywhere
+    assert 2.5 < factor * np.exp(g.mean()) < 3.6
