@@ -5,7 +5,7 @@
         [--samples 18] [--json out.json]
 
 Each model is first calibrated the same way on the calibration cases (a copy: `dgmf calibrate --out`,
-with one sampler for all, default `ancestral` 6 levels, so that only the networks differ), then predicts the
+each with its recommended sampler unless --sampler names one for all), then predicts the
 test cases with `--samples` samples (a multiple of the member count weights the members equally). Per
 model: the mean relative L2 of the ensemble mean, the ±1σ/±2σ coverage of the calibrated std (points with
 std exactly 0, values the model imposes, left out), spread-skill RMS(std)/RMS(error), the per-case
@@ -56,34 +56,41 @@ def risk_coverage(rank_by, err):
 
 
 def scores(mean, std, t):
-    """The uncertainty's report on one case set: coverage, spread-skill, Spearman, risk-coverage."""
+    """The uncertainty's report on one case set: coverage, spread-skill, and how well the per-case std RMS
+    ranks the cases, as it is (against the RMS error, its own units) and relative to the prediction's RMS
+    (against the relative L2 error the docs report); `norm` ranks by 1 / RMS(mean) alone, the control
+    that says how much of the relative ranking the prediction's size gives without any std."""
+    row_case = cases_of(t)[0]
     err = per_case_error(mean, t)
     ref = t["u"].astype(np.float64)
     live = std > 0
     z = np.abs(mean - ref)[live] / std[live]
-    rms = case_rms(std, cases_of(t)[0])
+    rms, size, abs_err = case_rms(std, row_case), case_rms(mean, row_case), case_rms(mean - ref, row_case)
+    rank = lambda a, b: float(spearmanr(a, b).statistic)
     return dict(mean_rel_l2=float(err.mean()), worst_rel_l2=float(err.max()), coverage_1=float(np.mean(z <= 1)),
                 coverage_2=float(np.mean(z <= 2)),
                 spread_skill=float(np.sqrt(np.mean(std[live] ** 2) / np.mean((mean - ref)[live] ** 2))),
-                spearman=float(spearmanr(rms, err).statistic),
-                risk_coverage=risk_coverage(rms, err), oracle=risk_coverage(err, err))
+                spearman=rank(rms, err), spearman_abs=rank(rms, abs_err), spearman_rel=rank(rms / size, err),
+                spearman_norm=rank(1 / size, err),
+                risk_coverage=risk_coverage(rms, err), risk_coverage_rel=risk_coverage(rms / size, err),
+                risk_coverage_norm=risk_coverage(1 / size, err), oracle=risk_coverage(err, err))
 
 
 def fit_local(mean, std, t):
     """local_calibration.fit on the calibration cases' prediction."""
-    row_case, feats = cases_of(t)
+    row_case, params = cases_of(t)
     ref = t["u"].astype(np.float64)
     live = std > 0
     point_case = np.broadcast_to(row_case.reshape((-1,) + (1,) * (std.ndim - 1)), std.shape)[live]
-    return local_calibration.fit(feats, case_rms(mean - ref, row_case), case_rms(std, row_case),
-                                 np.abs(mean - ref)[live], std[live], point_case)
+    return local_calibration.fit(params, case_rms(mean - ref, row_case), case_rms(std, row_case),
+                                 case_rms(mean, row_case), np.abs(mean - ref)[live], std[live], point_case)
 
 
-def local_std(std, t, local, factor):
-    """The std rescaled by the local scale at each row's case parameters."""
-    row_case, feats = cases_of(t)
-    scale = factor * np.exp(local.log_scale(feats))[row_case]
-    return std * scale.reshape((-1,) + (1,) * (std.ndim - 1))
+def local_std(mean, std, t, local, factor):
+    """The std rescaled by the local scale of each row's case."""
+    row_case, params = cases_of(t)
+    g = local.log_scale(params, np.log(case_rms(std, row_case)), np.log(case_rms(mean, row_case)))
+    return std * (factor * np.exp(g))[row_case].reshape((-1,) + (1,) * (std.ndim - 1))
 
 
 def evaluate(model, calib, sets, samples, sampler, steps, work):
@@ -97,17 +104,20 @@ def evaluate(model, calib, sets, samples, sampler, steps, work):
 
     def predict(t, what):
         fid = cases_fidelity_arg(t, meta.levels is not None, what)
-        mean, std, _ = engine.predict(copy, t["params"], fid, coords=t.get("coords"), samples=samples,
-                                      std=True, sampler=sampler, steps=steps)
+        mean, std, report = engine.predict(copy, t["params"], fid, coords=t.get("coords"), samples=samples,
+                                           std=True, sampler=sampler, steps=steps)
+        used.update(sampler=report["sampler"], steps=report["steps"], nfe=report["nfe"])
         return mean, std
 
+    used = {}
+
     local, factor = fit_local(*predict(load_cases(calib), "the calibration cases"), load_cases(calib))
-    out = dict(model=str(model), members=int(meta.raw.get("dgmf.members", 1)), samples=samples,
-               std_scale=meta.raw.get("dgmf.std_scale"), local=dict(neighbours=local.k, factor=factor,
+    out = dict(model=str(model), members=int(meta.raw.get("dgmf.members", 1)), samples=samples, **used,
+               std_scale=meta.raw.get("dgmf.std_scale"), local=dict(choice=local.describe(), factor=factor,
                                                                   loo_mse=local.loo_mse), sets={})
     for label, t in sets.items():
         mean, std = predict(t, label)
-        out["sets"][label] = dict(single=scores(mean, std, t), local=scores(mean, local_std(std, t, local, factor), t))
+        out["sets"][label] = dict(single=scores(mean, std, t), local=scores(mean, local_std(mean, std, t, local, factor), t))
     return out
 
 
@@ -118,23 +128,28 @@ def name(r):
 def report(results, label, title):
     """The markdown tables of one case set."""
     print(f"\n### {title}\n")
-    print("| model | networks | scale | rel. L2 mean | worst | ±1σ | ±2σ | spread-skill | Spearman(std, error) |")
-    print("|---|---|---|---|---|---|---|---|---|")
+    print("| model | networks | scale | rel. L2 mean | worst | ±1σ | ±2σ | spread-skill | Spearman: std, RMS error | "
+          "std, rel. error | std / RMS(mean), rel. error | 1 / RMS(mean) alone |")
+    print("|---|---|---|---|---|---|---|---|---|---|---|---|")
     for r in results:
         for kind in ("single", "local"):
             x = r["sets"][label][kind]
             print(f"| {name(r)} | {r['members']} | {kind} | {100 * x['mean_rel_l2']:.2f} % | "
                   f"{100 * x['worst_rel_l2']:.2f} % | {100 * x['coverage_1']:.1f} % | "
-                  f"{100 * x['coverage_2']:.1f} % | {x['spread_skill']:.2f} | {x['spearman']:.2f} |")
-    print("\nrisk-coverage: answer the q most confident cases; mean / worst error among them\n")
-    cols = [(r, kind) for r in results for kind in ("single", "local")]
-    print("| q | " + " | ".join(f"{name(r)}, {kind}" for r, kind in cols) + " | oracle (first model) |")
-    print("|---|" + "---|" * (len(cols) + 1))
+                  f"{100 * x['coverage_2']:.1f} % | {x['spread_skill']:.2f} | {x['spearman_abs']:.2f} | "
+                  f"{x['spearman']:.2f} | {x['spearman_rel']:.2f} | {x['spearman_norm']:.2f} |")
+    print("\nrisk-coverage: answer the q most confident cases (by std RMS / by std RMS relative to the "
+          "prediction's RMS); mean / worst relative error among them\n")
+    cols = [(r, kind, by) for r in results for kind in ("single", "local")
+            for by in ("risk_coverage", "risk_coverage_rel")]
+    print("| q | " + " | ".join(f"{name(r)}, {kind}, {'relative' if by.endswith('rel') else 'std'}"
+                               for r, kind, by in cols) + " | 1 / RMS(mean) alone (first model) | oracle (first model) |")
+    print("|---|" + "---|" * (len(cols) + 2))
     for i, q in enumerate(QS):
-        cells = [r["sets"][label][kind]["risk_coverage"][i] for r, kind in cols]
-        o = results[0]["sets"][label]["single"]["oracle"][i]
-        print(f"| {q:.0%} | " + " | ".join(f"{100 * m:.2f} / {100 * w:.2f} %" for _, m, w in cells)
-              + f" | {100 * o[1]:.2f} / {100 * o[2]:.2f} % |")
+        cells = [r["sets"][label][kind][by][i] for r, kind, by in cols]
+        first = results[0]["sets"][label]["single"]
+        extra = [first["risk_coverage_norm"][i], first["oracle"][i]]
+        print(f"| {q:.0%} | " + " | ".join(f"{100 * m:.2f} / {100 * w:.2f} %" for _, m, w in cells + extra) + " |")
 
 
 def main():
@@ -145,17 +160,18 @@ def main():
                     help="case directories to score (the test split, fresh draws: bench/fresh_cases.py), each "
                          "optionally named: `test=models/poisson`")
     ap.add_argument("--samples", type=int, default=18, help="samples per case (default 18)")
-    ap.add_argument("--sampler", default="ancestral", help="one sampler for every model (default ancestral)")
-    ap.add_argument("--steps", type=int, default=6, help="its levels (default 6)")
+    ap.add_argument("--sampler", help="one sampler for every model (default: each model's recommended one; "
+                    "the shipped ensembles recommend their first member's)")
+    ap.add_argument("--steps", type=int, help="its levels (default: the sampler's)")
     ap.add_argument("--json", help="write the results here")
     a = ap.parse_args()
     sets = {label: load_cases(d) for label, _, d in (x.rpartition("=") if "=" in x else (x, "", x)
                                                      for x in a.test)}
     with tempfile.TemporaryDirectory() as work:
         results = [evaluate(m, a.calib, sets, a.samples, a.sampler, a.steps, work) for m in a.models]
-    print(f"{a.samples} samples, {a.sampler} {a.steps}, each model calibrated on {a.calib} (single scale: "
+    print(f"{a.samples} samples, {a.sampler or 'recommended sampler'} {a.steps or ''}, each model calibrated on {a.calib} (single scale: "
           "dgmf calibrate; local: bench/local_calibration.py, " +
-          ", ".join(f"{name(r)} k = {r['local']['neighbours']}" for r in results) + ")")
+          ", ".join(f"{name(r)}: {r['local']['choice']}" for r in results) + ")")
     for label, t in sets.items():
         report(results, label, f"{label}: {len(np.unique(t['case']))} cases")
     if a.json:

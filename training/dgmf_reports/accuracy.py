@@ -286,31 +286,37 @@ def student_lines(name, r):
             f"{100 * s['coverage_2sigma']:.1f} % | {s['box_worst']:.4f} |", ""]
 
 
-def ensemble_lines(name, e):
-    """One network against the shipped deep ensemble (docs/figures/<name>_ensemble.json, written by
-    bench/ensemble_uncertainty.py): per case set, coverage, spread-skill, Spearman(std, error) and the
-    risk-coverage point the targets name (the worst error among the 80 % most confident cases)."""
+def uncertainty_lines(name, e):
+    """Does the std rank the cases? One network, and the shipped deep ensemble where there is one
+    (docs/figures/<name>_uncertainty.json, written by bench/ensemble_uncertainty.py; docs/uncertainty.md)."""
     if not e:
         return []
-    lines = [f"Deep ensemble (`models/{name}_ens.onnx`, docs/uncertainty.md) against the one network, both "
-             f"calibrated on the calibration split with {e['sampler']} {e['steps']} and {e['samples']} samples; "
-             "`single`: the one scale `dgmf calibrate` fits, `local`: a scale per parameter point "
-             "(bench/local_calibration.py). Worst at 80 %: the worst error among the 80 % of cases with the "
-             f"smallest std RMS, against the worst of all (`python3 bench/ensemble_uncertainty.py models/{name}.onnx "
-             f"models/{name}_ens.onnx --calib models/{name}/calib --test \"test split=models/{name}\" \"fresh "
-             f"draws=FRESH\"`, FRESH from `python3 bench/fresh_cases.py {name} --out FRESH`).", "",
-             "| cases | networks | scale | rel. L2 mean | ±1σ | ±2σ | spread-skill | Spearman(std, error) | "
-             "worst at 80 % / all |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|"]
-    for label in e["results"][0]["sets"]:
+    first = e["results"][0]
+    ens = f"models/{name}_ens.onnx" if len(e["results"]) > 1 else ""
+    lines = [f"Does the std rank the cases? {'The one network against the deep ensemble (`' + ens + '`), both' if ens else 'The one network,'} "
+             f"calibrated on the calibration split, {first['sampler']} {first['steps']}, {e['samples']} samples "
+             "(docs/uncertainty.md). Spearman per case: the std RMS against the RMS error (its own units), and "
+             "relative to the prediction's RMS against the relative error; `1 / RMS(mean)` ranks by the "
+             "prediction's size alone, the control. Worst at 80 %: the worst relative error among the 80 % of "
+             "cases with the smallest relative std, against the worst of all. `local`: a scale per query fitted "
+             "on the calibration split (bench/local_calibration.py) instead of one. Command: `python3 "
+             f"bench/ensemble_uncertainty.py models/{name}.onnx {ens + ' ' if ens else ''}--calib models/{name}/calib "
+             f"--test \"test split=models/{name}\"" + (f" \"fresh draws=FRESH\" --json docs/figures/{name}_uncertainty.json`, "
+             f"FRESH from `python3 bench/fresh_cases.py {name} --out FRESH`." if "fresh draws" in first["sets"] else
+             f" --json docs/figures/{name}_uncertainty.json` (no fresh draws: a reference costs a minute a case).")
+             + (" The relative error here is the density's, not the compliance's." if name == "topopt" else ""), "",
+             "| cases | networks | scale | rel. L2 mean | ±1σ | ±2σ | spread-skill | Spearman: std, RMS error | "
+             "relative std, rel. error | 1 / RMS(mean), rel. error | worst at 80 % / all |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    for label in first["sets"]:
         for r in e["results"]:
             for kind in ("single", "local"):
                 x = r["sets"][label][kind]
-                at80 = next(w for q, _, w in x["risk_coverage"] if abs(q - 0.8) < 1e-9)
+                at80 = next(w for q, _, w in x["risk_coverage_rel"] if abs(q - 0.8) < 1e-9)
                 lines.append(f"| {label} | {r['members']} | {kind} | {100 * x['mean_rel_l2']:.2f} % | "
                              f"{100 * x['coverage_1']:.1f} % | {100 * x['coverage_2']:.1f} % | "
-                             f"{x['spread_skill']:.2f} | {x['spearman']:.2f} | "
-                             f"{100 * at80:.2f} / {100 * x['worst_rel_l2']:.2f} % |")
+                             f"{x['spread_skill']:.2f} | {x['spearman_abs']:.2f} | {x['spearman_rel']:.2f} | "
+                             f"{x['spearman_norm']:.2f} | {100 * at80:.2f} / {100 * x['worst_rel_l2']:.2f} % |")
     return lines + [""]
 
 
@@ -581,7 +587,7 @@ def markdown(results):
         lines += curve_lines(name, r.get("curve"))
         lines += calibration_lines(name, r["calib"])
         lines += student_lines(name, r)
-        lines += ensemble_lines(name, r.get("ensemble"))
+        lines += uncertainty_lines(name, r.get("uncertainty"))
         lines += [f"Engine test (`tests/accuracy.rs`, in CI): {ci['sampler']} {ci['steps']} on the "
                   f"first {ci['cases']} cases gives mean {ci['mean']:.4f}, worst {ci['worst']:.4f}; on the box "
                   f"set worst {box['worst']:.4f}; ±2σ coverage of the calibrated std "
@@ -626,7 +632,7 @@ def main(argv=None):
         path = fig_dir / f"{name}_results.json"
         if path.exists():
             results[name] = json.loads(path.read_text())
-            for extra, shipped in (("curve", None), ("student", "_fast"), ("ensemble", "_ens")):
+            for extra, shipped in (("curve", None), ("student", "_fast"), ("uncertainty", None)):
                 extra_path = fig_dir / f"{name}_{extra}.json"
                 if extra_path.exists() and (shipped is None or (REPO / "models" / f"{name}{shipped}.onnx").exists()):
                     results[name][extra] = json.loads(extra_path.read_text())

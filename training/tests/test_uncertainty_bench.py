@@ -48,18 +48,27 @@ def synthetic(rng, n):
     return x, err, std
 
 
-def fit(x, err, std):
+def rms(a):
+    return np.sqrt((a ** 2).mean(1))
+
+
+def fit(x, err, std, size=None):
     case = np.repeat(np.arange(len(x)), std.shape[1])
-    return local_calibration.fit(x, np.sqrt((err ** 2).mean(1)), np.sqrt((std ** 2).mean(1)),
-                                 np.abs(err).ravel(), std.ravel(), case)
+    size = np.ones(len(x)) if size is None else size
+    return local_calibration.fit(x, rms(err), rms(std), size, np.abs(err).ravel(), std.ravel(), case)
+
+
+def apply(local, factor, x, std, size=None):
+    size = np.ones(len(x)) if size is None else size
+    return std * factor * np.exp(local.log_scale(x, np.log(rms(std)), np.log(size)))[:, None]
 
 
 def test_local_scale_follows_the_parameters_and_keeps_coverage():
     rng = np.random.default_rng(1)
     local, factor = fit(*synthetic(rng, 64))
-    assert local.k < 64  # it found structure
+    assert local.choice != ("neighbours", 64)  # it found structure
     x, err, std = synthetic(rng, 256)
-    scaled = std * factor * np.exp(local.log_scale(x))[:, None]
+    scaled = apply(local, factor, x, std)
     assert 0.93 <= np.mean(np.abs(err) <= 2 * scaled) <= 0.98
     from scipy.stats import spearmanr
     assert spearmanr(scaled[:, 0], np.sqrt((err ** 2).mean(1))).statistic > 0.8
@@ -71,6 +80,24 @@ def test_local_scale_without_structure_is_one_scale():
     std = np.full((64, 50), 0.1)
     err = 0.3 * rng.standard_normal((64, 50))
     local, factor = fit(x, err, std)
-    g = local.log_scale(rng.uniform(size=(100, 3)))
+    g = np.log(rms(apply(local, factor, rng.uniform(size=(100, 3)), np.full((100, 50), 0.1))) / 0.1)
     assert np.ptp(g) < 0.3  # nearly flat: 0.1 std against 0.3 errors, a scale near 3 everywhere
-    assert 2.5 < factor * np.exp(g.mean()) < 3.6
+    assert 2.5 < np.exp(g.mean()) < 3.6
+
+
+def test_local_scale_learns_a_dependence_on_the_prediction_size():
+    # Errors scale with 1 / size, which the std ignores: the ridge on [log std, log size] finds it.
+    rng = np.random.default_rng(3)
+
+    def cases(n):
+        x = rng.uniform(size=(n, 2))
+        size = np.exp(rng.uniform(-1, 1, n))
+        std = np.full((n, 50), 0.1)
+        return x, 0.1 / size[:, None] * rng.standard_normal((n, 50)), std, size
+
+    x, err, std, size = cases(64)
+    local, factor = fit(x, err, std, size)
+    assert local.choice[0] == "ridge"
+    x, err, std, size = cases(256)
+    from scipy.stats import spearmanr
+    assert spearmanr(rms(apply(local, factor, x, std, size)), rms(err)).statistic > 0.9
