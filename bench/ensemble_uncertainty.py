@@ -4,14 +4,17 @@
         --calib models/poisson/calib --test "test split=models/poisson" "fresh draws=work/poisson_fresh" \
         [--samples 18] [--json out.json]
 
-Each model is first calibrated the same way on the calibration cases (a copy: `dgmf calibrate --out`,
-each with its recommended sampler unless --sampler names one for all), then predicts the
-test cases with `--samples` samples (a multiple of the member count weights the members equally). Per
-model: the mean relative L2 of the ensemble mean, the ±1σ/±2σ coverage of the calibrated std (points with
-std exactly 0, values the model imposes, left out), spread-skill RMS(std)/RMS(error), the per-case
-Spearman correlation of the std's RMS with the error, and the risk-coverage table: answer only the q most
-confident cases (smallest std RMS) and report the mean and the worst error among those answered, for q from
-10 % to 100 %; the `oracle` row ranks by the true error, the best any ranking can do.
+Each model is first calibrated on the calibration cases (a copy: `dgmf calibrate --out`, each with its
+recommended sampler unless --sampler names one for all), and a locally adaptive scale is fitted on the same
+cases (bench/local_calibration.py). Then it predicts each case set with `--samples` samples (a multiple of
+the member count weights the members equally), and for both the single and the local scale the report
+gives: the mean and worst relative L2 of the ensemble mean, the ±1σ/±2σ coverage (points with std exactly
+0, values the model imposes, left out), spread-skill RMS(std)/RMS(error), and per-case Spearman
+correlations: the std RMS against the RMS error (its own units) and against the relative error, the std RMS
+relative to the prediction's RMS against the relative error, and 1 / RMS(prediction) alone (the control:
+how much of the relative ranking the prediction's size gives with no std at all). Risk-coverage: answer
+only the q most confident cases and report the mean and the worst relative error among those answered, for
+q from 10 % to 100 %; the oracle ranks by the true error, the best any ranking can do.
 """
 import argparse
 import json
@@ -33,7 +36,7 @@ QS = (0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9, 1.0)
 
 def cases_of(t):
     """Each row's case index 0..n-1 (in the order of np.unique(case)) and each case's parameters."""
-    ids, first, row_case = np.unique(t.get("case", np.arange(len(t["params"]))), return_index=True,
+    _, first, row_case = np.unique(t.get("case", np.arange(len(t["params"]))), return_index=True,
                                      return_inverse=True)
     return row_case, np.asarray(t["params"], np.float64)[first]
 
