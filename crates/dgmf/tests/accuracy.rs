@@ -275,3 +275,8 @@ fn check_ensemble(name: &str, members: usize, sanity: f64) {
 fn shipped_poisson_ensemble_meets_its_documented_accuracy() {
     check_ensemble("poisson", 3, 0.1);
 }
+
+#[test]
+fn shipped_burgers_ensemble_meets_its_documented_accuracy() {
+    check_ensemble("burgers", 3, 0.1);
+}
