@@ -298,7 +298,7 @@ def uncertainty_lines(name, e):
              "(docs/uncertainty.md). Spearman per case: the std RMS against the RMS error (its own units), and "
              "relative to the prediction's RMS against the relative error; `1 / RMS(mean)` ranks by the "
              "prediction's size alone, the control. Worst at 80 %: the worst relative error among the 80 % of "
-             "cases with the smallest relative std, against the worst of all. `local`: a scale per query fitted "
+             "cases with the smallest std RMS, or relative std, against the worst of all. `local`: a scale per query fitted "
              "on the calibration split (bench/local_calibration.py) instead of one. Command: `python3 "
              f"bench/ensemble_uncertainty.py models/{name}.onnx {ens + ' ' if ens else ''}--calib models/{name}/calib "
              f"--test \"test split=models/{name}\"" + (f" \"fresh draws=FRESH\" --json docs/figures/{name}_uncertainty.json`, "
@@ -306,17 +306,19 @@ def uncertainty_lines(name, e):
              f" --json docs/figures/{name}_uncertainty.json` (no fresh draws: a reference costs a minute a case).")
              + (" The relative error here is the density's, not the compliance's." if name == "topopt" else ""), "",
              "| cases | networks | scale | rel. L2 mean | ±1σ | ±2σ | spread-skill | Spearman: std, RMS error | "
-             "relative std, rel. error | 1 / RMS(mean), rel. error | worst at 80 % / all |",
-             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "relative std, rel. error | 1 / RMS(mean), rel. error | worst of all | worst at 80 %, by std | "
+             "by relative std |",
+             "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for label in first["sets"]:
         for r in e["results"]:
             for kind in ("single", "local"):
                 x = r["sets"][label][kind]
-                at80 = next(w for q, _, w in x["risk_coverage_rel"] if abs(q - 0.8) < 1e-9)
+                at80 = lambda curve: next(100 * w for q, _, w in curve if abs(q - 0.8) < 1e-9)
                 lines.append(f"| {label} | {r['members']} | {kind} | {100 * x['mean_rel_l2']:.2f} % | "
                              f"{100 * x['coverage_1']:.1f} % | {100 * x['coverage_2']:.1f} % | "
                              f"{x['spread_skill']:.2f} | {x['spearman_abs']:.2f} | {x['spearman_rel']:.2f} | "
-                             f"{x['spearman_norm']:.2f} | {100 * at80:.2f} / {100 * x['worst_rel_l2']:.2f} % |")
+                             f"{x['spearman_norm']:.2f} | {100 * x['worst_rel_l2']:.2f} % | {at80(x['risk_coverage']):.2f} % | "
+                             f"{at80(x['risk_coverage_rel']):.2f} % |")
     return lines + [""]
 
 
