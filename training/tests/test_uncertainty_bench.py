@@ -101,3 +101,29 @@ def test_local_scale_learns_a_dependence_on_the_prediction_size():
     x, err, std, size = cases(256)
     from scipy.stats import spearmanr
     assert spearmanr(rms(apply(local, factor, x, std, size)), rms(err)).statistic > 0.9
+
+
+def test_risk_coverage_answers_the_most_confident_cases():
+    import ensemble_uncertainty as eu
+    err = np.array([0.5, 0.1, 0.4, 0.2, 0.3])
+    rank = np.array([5.0, 1.0, 4.0, 2.0, 3.0])  # a perfect ranking
+    rows = {round(q, 1): (m, w) for q, m, w in eu.risk_coverage(rank, err)}
+    assert rows[0.2] == (pytest.approx(0.1), pytest.approx(0.1))  # ceil(0.2 * 5) = 1 case
+    assert rows[0.6] == (pytest.approx(0.2), pytest.approx(0.3))
+    assert rows[1.0] == (pytest.approx(0.3), pytest.approx(0.5))
+    assert eu.risk_coverage(rank, err) == eu.risk_coverage(err, err)
+
+
+def test_scores_on_cases_of_several_rows():
+    import ensemble_uncertainty as eu
+    rng = np.random.default_rng(4)
+    # 6 cases of 3 rows each (a coordinate model), errors growing with the case's std
+    case = np.repeat(np.arange(6), 3)
+    u = rng.uniform(1, 2, size=(18, 1, 8))
+    std = np.repeat(np.linspace(0.01, 0.06, 6), 3)[:, None, None] * np.ones((18, 1, 8))
+    mean = u + std * 1.5
+    s = eu.scores(mean, std, dict(u=u, case=case, params=np.zeros((18, 1))))
+    assert s["coverage_2"] == 1.0 and s["coverage_1"] == 0.0
+    assert s["spread_skill"] == pytest.approx(1 / 1.5)
+    assert s["spearman_abs"] == pytest.approx(1.0)
+    assert s["risk_coverage"][0][2] == pytest.approx(s["oracle"][0][2])
