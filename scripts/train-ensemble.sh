@@ -1,0 +1,85 @@
+#!/usr/bin/env bash
+# How the shipped deep ensembles were made (docs/uncertainty.md), for any built-in model: more members
+# trained like the shipped network (same data, same minutes, one thread each, other seeds), composed with
+# the shipped network into models/<name>_ens.onnx, calibrated with the shipped network's sampler, and the
+# figures CI checks written to models/<name>/accuracy_ens.json.
+#
+#   scripts/train-ensemble.sh NAME [SEED ...]        (default seeds 1 2: a 3-network ensemble)
+#
+# Resumable: rerun the same command after an interruption. Finished members (WORK/NAME_mK.pt) are kept,
+# an interrupted one resumes from its newest 10-minute snapshot, the data is generated once. The members
+# train side by side, one thread each (set DGMF_PARALLEL=1 to train them one after the other).
+# DGMF_MINUTES overrides the budget per member (default: the shipped network's, training/README.md);
+# DGMF_ENSEMBLE_WORK the working directory (default runs/ensembles, ignored by git).
+set -euo pipefail
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+py="${PYTHON:-python3}"
+name="${1:-}"
+declare -A minutes_of=([poisson]=70 [burgers]=70 [heat]=75 [topopt]=140 [flow]=90)
+if [[ -z "$name" || -z "${minutes_of[$name]:-}" ]]; then
+  echo "usage: scripts/train-ensemble.sh poisson|heat|burgers|topopt|flow [SEED ...]" >&2
+  exit 2
+fi
+shift
+seeds=("$@")
+[[ ${#seeds[@]} -gt 0 ]] || seeds=(1 2)
+for s in "${seeds[@]}"; do
+  if [[ ! "$s" =~ ^[1-9][0-9]*$ ]]; then
+    echo "seed '$s' is not a positive integer (seed 0 is the shipped network's)" >&2
+    exit 2
+  fi
+done
+minutes="${DGMF_MINUTES:-${minutes_of[$name]}}"
+work="${DGMF_ENSEMBLE_WORK:-$root/runs/ensembles}"
+mkdir -p "$work"
+cd "$root"
+cargo build --release --quiet --bin dgmf
+cli="$root/target/release/dgmf"
+
+if [[ ! -f "$work/data/${name}_train.json" ]]; then
+  echo "== $name: training data (the shipped network's: dgmf-train generate)"
+  dgmf-train generate --out "$work/data" --only "$name" --splits train
+fi
+
+train_member() {
+  local k="$1" out="$work/${name}_m$1.pt" resume=()
+  if [[ -f "$out" ]]; then
+    echo "== $name seed $k: trained ($out)"
+    return
+  fi
+  local last
+  last="$("$py" -c 'import sys; from dgmf_train.train import snapshots; s = snapshots(sys.argv[1]); print(s[-1] if s else "")' "$out")"
+  [[ -n "$last" ]] && resume=(--resume "$last")
+  echo "== $name seed $k: $minutes min on one thread${last:+, resuming $last}"
+  dgmf-train fit "$name" --data-dir "$work/data" --minutes "$minutes" --threads 1 --seed "$k" \
+    --snapshot-minutes 10 --out "$out" "${resume[@]}" > "$work/fit_${name}_m$k.log" 2>&1
+}
+
+pids=()
+for k in "${seeds[@]}"; do
+  if [[ "${DGMF_PARALLEL:-2}" == 1 ]]; then
+    train_member "$k"
+  else
+    train_member "$k" &
+    pids+=($!)
+  fi
+done
+for p in "${pids[@]}"; do wait "$p"; done
+
+members=("models/$name.onnx")
+for k in "${seeds[@]}"; do
+  dgmf-train export "$work/${name}_m$k.pt" "$work/${name}_m$k.onnx"
+  members+=("$work/${name}_m$k.onnx")
+done
+ens="models/${name}_ens.onnx"
+dgmf-train ensemble "${members[@]}" --out "$ens" --name "${name}_ens"
+
+# The shipped network's sampler, and a sample count that every member draws alike (16 rounded up).
+read -r sampler steps < <("$cli" info --json "models/$name.onnx" | "$py" -c \
+  'import json, sys; s = json.load(sys.stdin)["sampler"].split(); print(s[0], s[1].split("=")[1])')
+k=${#members[@]}
+samples=$(( (16 + k - 1) / k * k ))
+"$cli" calibrate "$ens" --data "models/$name/calib" --samples "$samples" --sampler "$sampler" --steps "$steps" \
+  --out "$ens"
+(cd training && "$py" -m dgmf_reports.students "$name" "../$ens" --ci-json "../models/$name/accuracy_ens.json")
+echo "wrote $ens and models/$name/accuracy_ens.json; add a check_ensemble test in crates/dgmf/tests/accuracy.rs"
