@@ -3,7 +3,11 @@ bench/ensemble_uncertainty.py): for each model, network count, case set and scal
 std ranks the cases and what answering the 80 % most confident cases (by the std RMS, or by it relative to the
 prediction's RMS) does to the worst relative error, beside the oracle (the 80 % of smallest true error).
 
-    python3 bench/uncertainty_summary.py [docs/figures]
+    python3 bench/uncertainty_summary.py [docs/figures] [--png docs/figures/risk_coverage.png]
+
+With --png, also the risk-coverage curves of the test splits: the worst relative error among the q most
+confident cases (relative to the worst of all) against q, per model, for each network count and ranking,
+beside the oracle.
 """
 import json
 import sys
@@ -16,8 +20,42 @@ def at(curve, q):
     return next(w for p, _, w in curve if abs(p - q) < 1e-9)
 
 
+def figure(studies, out):
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(studies), figsize=(3.2 * len(studies), 3.2), sharey=True, squeeze=False)
+    for ax, (m, doc) in zip(axes[0], studies.items()):
+        label = next(iter(doc["results"][0]["sets"]))
+        for r, colour in zip(doc["results"], ("tab:blue", "tab:orange")):
+            x = r["sets"][label]["single"]
+            worst = x["worst_rel_l2"]
+            for key, style, how in (("risk_coverage", "-", "std"), ("risk_coverage_rel", "--", "relative std")):
+                q, _, w = zip(*x[key])
+                ax.plot(q, [v / worst for v in w], style, color=colour,
+                        label=f"{r['members']} network{'s' if r['members'] > 1 else ''}, by {how}")
+        q, _, w = zip(*doc["results"][0]["sets"][label]["single"]["oracle"])
+        ax.plot(q, [v / doc["results"][0]["sets"][label]["single"]["worst_rel_l2"] for v in w], ":", color="k",
+                label="oracle (1 network)")
+        ax.set_title(f"{m} ({label})", fontsize=9)
+        ax.set_xlabel("share of cases answered")
+        ax.grid(alpha=0.3)
+    axes[0][0].set_ylabel("worst error answered / its worst of all")
+    axes[0][0].legend(fontsize=6, loc="lower right")
+    fig.tight_layout()
+    fig.savefig(out, dpi=110)
+    print(f"wrote {out}")
+
+
 def main():
-    figs = Path(sys.argv[1] if len(sys.argv) > 1 else Path(__file__).resolve().parents[1] / "docs" / "figures")
+    args = sys.argv[1:]
+    png = None
+    if "--png" in args:
+        i = args.index("--png")
+        png = args[i + 1]
+        del args[i:i + 2]
+    figs = Path(args[0] if args else Path(__file__).resolve().parents[1] / "docs" / "figures")
+    studies = {}
     print("| model | cases | networks | scale | ±2σ | Spearman: std, RMS error | relative std, rel. error | "
           "1 / RMS(mean) alone | worst of all | worst at 80 %, by std | by relative std | oracle |")
     print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
@@ -25,7 +63,7 @@ def main():
         path = figs / f"{m}_uncertainty.json"
         if not path.exists():
             continue
-        doc = json.loads(path.read_text())
+        doc = studies[m] = json.loads(path.read_text())
         for label in doc["results"][0]["sets"]:
             for r in doc["results"]:
                 for kind in ("single", "local"):
@@ -36,6 +74,8 @@ def main():
                           f"{x['spearman_abs']:.2f} | {x['spearman_rel']:.2f} | {x['spearman_norm']:.2f} | "
                           f"{100 * worst:.2f} % | {cut(x['risk_coverage'])} | {cut(x['risk_coverage_rel'])} | "
                           f"{cut(x['oracle'])} |")
+    if png:
+        figure(studies, png)
 
 
 if __name__ == "__main__":
