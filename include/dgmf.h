@@ -457,7 +457,9 @@ enum dgmf_status dgmf_options_set_optimization(struct dgmf_options *options, int
 // One number per query for a fallback policy ("trust the surrogate, or run the solver"): `rms[i]` = the
 // root mean square over query i's field of `std` (n fields of sample_len floats, as dgmf_predict_batch or
 // dgmf_moments_finish wrote them: calibrated when the model carries `dgmf.std_scale`), in the field's
-// physical units. Compare it with a threshold chosen on held-out cases (docs/accuracy.md).
+// physical units. Compare it with a threshold chosen on held-out cases (docs/uncertainty.md;
+// bench/fallback_risk.py picks one with a guarantee on the rate of misses). Divided by the RMS of the
+// query's mean it is a relative uncertainty: docs/uncertainty.md says on which models each ranks better.
 enum dgmf_status dgmf_std_rms(const struct dgmf_model *model,
                               size_t n,
                               const float *std,
