@@ -25,6 +25,7 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
     check_args(a)?;
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
     let c = model.contract();
+    crate::warn_uneven_members(c, a.samples, "the fitted scale and the coverage are");
     let cases = read_cases(&a.data, c, a.limit)?;
     let mut sampler = a
         .sampler

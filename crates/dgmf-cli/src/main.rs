@@ -154,6 +154,11 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         })
         .transpose()?;
     warn_costly_sampler(a, model.contract(), &job.request);
+    warn_uneven_members(
+        model.contract(),
+        job.request.n_samples,
+        "the mean and std are",
+    );
     let (pred, walls) = run(a, &model, &job)?;
     // The files first (each written whole or not at all), then the summary on standard output.
     let reference = reference.map(|r| reference::Compared::new(r, &pred));
@@ -197,6 +202,33 @@ fn warn_costly_sampler(a: &PredictArgs, c: &Contract, req: &Request) {
             nfe / default
         );
     }
+}
+
+/// A deep ensemble draws sample j with member j mod K: with fewer samples than members some never draw,
+/// and with a count that is not a multiple of K the first members weigh more. Legal, and often a slip: say
+/// so, with the count that weighs them alike.
+pub(crate) fn warn_uneven_members(c: &Contract, samples: usize, what: &str) {
+    let k = c.members;
+    if k < 2 || samples % k == 0 {
+        return;
+    }
+    let members = |a: usize, b: usize| match a == b {
+        true => format!("member {a} draws"),
+        false => format!("members {a} to {b} draw"),
+    };
+    let how = if samples < k {
+        format!("{} no sample", members(samples, k - 1))
+    } else {
+        format!(
+            "{} one sample more than the others",
+            members(0, samples % k - 1)
+        )
+    };
+    eprintln!(
+        "dgmf: warning: the model is a deep ensemble of {k} networks and {samples} samples do not weigh them \
+         alike ({how}), so {what} those of another mixture; use a multiple of {k}, e.g. --samples {}",
+        samples.div_ceil(k) * k
+    );
 }
 
 /// What `predict` runs: the request, or for `--coord-values` one parameter vector swept over the values.

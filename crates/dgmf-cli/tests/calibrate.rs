@@ -496,3 +496,21 @@ fn recalibrating_in_place_is_atomic_through_links_and_changes_only_the_std() {
         );
     }
 }
+
+#[test]
+fn calibrating_an_ensemble_with_uneven_samples_warns() {
+    let dir = tempfile::tempdir().unwrap();
+    analytic_cases(dir.path(), 8);
+    let m = model("analytic_ensemble.onnx");
+    let data = dir.path().to_str().unwrap();
+    let o = calibrate(&[&m, "--data", data, "--samples", "4", "--steps", "4"]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(o.status.success(), "{err}");
+    assert!(
+        err.contains("member 0 draws one sample more") && err.contains("the fitted scale"),
+        "{err}"
+    );
+    let o = calibrate(&[&m, "--data", data, "--samples", "6", "--steps", "4"]);
+    assert!(o.status.success());
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"));
+}
