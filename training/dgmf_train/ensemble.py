@@ -48,6 +48,20 @@ def _metadata(model, path):
     return raw
 
 
+def _weights(model):
+    """A fingerprint of a network's numbers: its initializers and constant nodes, not its names or metadata
+    (two exports of one checkpoint match)."""
+    import hashlib
+    h = hashlib.sha256()
+    for t in sorted(model.graph.initializer, key=lambda t: t.name):
+        h.update(t.SerializeToString().replace(t.name.encode(), b""))
+    for n in model.graph.node:
+        if n.op_type == "Constant":
+            for a in n.attribute:
+                h.update(a.SerializeToString())
+    return h.hexdigest()
+
+
 def _check_members(models, paths):
     """The first member's metadata, once every member is a single network of its contract, signature and
     opsets."""
@@ -68,6 +82,14 @@ def _check_members(models, paths):
         if ops(model) != ops(models[0]):
             raise ContractError(f"{path}: opsets {list(model.opset_import)} differ from {paths[0]}'s; "
                                 "export every member with the same opset")
+    seen = {}
+    for k, (model, path) in enumerate(zip(models, paths)):
+        twin = seen.setdefault(_weights(model), k)
+        if twin != k:
+            raise ContractError(f"member {k} ({path}) holds the same network as member {twin} ({paths[twin]}: "
+                                "the same weights): an ensemble's "
+                                "members are networks trained apart (another --seed); one network twice adds "
+                                "no disagreement, only weight")
     return meta0
 
 

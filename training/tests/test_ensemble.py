@@ -72,3 +72,17 @@ def test_misuse_is_a_clear_error(tmp_path, capsys):
     onnx.save(m, str(tmp_path / "opset18.onnx"))
     with pytest.raises(ContractError, match="opsets"):
         compose([MEMBERS[0], tmp_path / "opset18.onnx"], tmp_path / "e.onnx")
+
+
+def test_one_network_twice_is_refused(tmp_path):
+    # The same file twice, and a copy that differs only in its metadata: the same weights either way.
+    with pytest.raises(ContractError, match="member 1 .* holds the same network as member 0"):
+        compose([MEMBERS[0], MEMBERS[0]], tmp_path / "e.onnx")
+    m = onnx.load(str(MEMBERS[0]))
+    for p in m.metadata_props:
+        if p.key == "dgmf.name":
+            p.value = "renamed"
+    onnx.save(m, str(tmp_path / "renamed.onnx"))
+    with pytest.raises(ContractError, match="member 2 .*renamed.onnx.* holds the same network as member 0"):
+        compose([MEMBERS[0], MEMBERS[1], tmp_path / "renamed.onnx"], tmp_path / "e.onnx")
+    assert not (tmp_path / "e.onnx").exists()
