@@ -225,8 +225,9 @@ pub(crate) fn warn_uneven_members(c: &Contract, samples: usize, what: &str) {
         )
     };
     eprintln!(
-        "dgmf: warning: the model is a deep ensemble of {k} networks and {samples} samples do not weigh them \
+        "dgmf: warning: the model is a deep ensemble of {k} networks and {samples} {} not weigh them \
          alike ({how}), so {what} those of another mixture; use a multiple of {k}, e.g. --samples {}",
+        if samples == 1 { "sample does" } else { "samples do" },
         samples.div_ceil(k) * k
     );
 }

@@ -280,3 +280,8 @@ fn shipped_poisson_ensemble_meets_its_documented_accuracy() {
 fn shipped_burgers_ensemble_meets_its_documented_accuracy() {
     check_ensemble("burgers", 3, 0.1);
 }
+
+#[test]
+fn shipped_heat_ensemble_meets_its_documented_accuracy() {
+    check_ensemble("heat", 3, 0.1);
+}
