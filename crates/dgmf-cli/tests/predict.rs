@@ -53,62 +53,36 @@ fn info_shows_a_deep_ensembles_members() {
 
 #[test]
 fn predict_warns_when_the_samples_do_not_weigh_an_ensembles_members_alike() {
-    let m = model("analytic_ensemble.onnx");
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("m.npy");
-    let run = |samples: &str| {
-        let args = [
-            "predict",
-            &m,
-            "--params",
-            "0.3,-0.6",
-            "--fidelity",
-            "2",
-            "--steps",
-            "4",
-            "--samples",
-            samples,
-            "-q",
-            "--out",
-            out.to_str().unwrap(),
-        ];
+    // dgmf predict FILE with `samples` samples: its standard error.
+    let run = |file: &str, samples: &str| {
+        let m = model(file);
+        let mut args = vec!["predict", &m];
+        args.extend("--params 0.3,-0.6 --fidelity 2 --steps 4 -q".split(' '));
+        args.extend(["--samples", samples, "--out", out.to_str().unwrap()]);
         let o = dgmf(&args, &[]);
         assert!(o.status.success(), "{}", text(&o).1);
         text(&o).1
     };
-    let two = run("2");
+    let ensemble = "analytic_ensemble.onnx";
+    let two = run(ensemble, "2");
     assert!(
         two.contains("deep ensemble of 3 networks") && two.contains("member 2 draws no sample"),
         "{two}"
     );
     assert!(two.contains("--samples 3"), "{two}");
-    let five = run("5");
+    let five = run(ensemble, "5");
     assert!(
         five.contains("members 0 to 1 draw one sample more") && five.contains("--samples 6"),
         "{five}"
     );
     assert!(
-        !run("6").contains("warning"),
+        !run(ensemble, "6").contains("warning"),
         "a multiple of 3 weighs them alike"
     );
     // One network has no members to weigh.
-    let single = model("analytic_score.onnx");
-    let args = [
-        "predict",
-        &single,
-        "--params",
-        "0.3,-0.6",
-        "--fidelity",
-        "2",
-        "--steps",
-        "4",
-        "--samples",
-        "5",
-        "-q",
-        "--out",
-        out.to_str().unwrap(),
-    ];
-    assert!(!text(&dgmf(&args, &[])).1.contains("warning"));
+    assert!(!run("analytic_score.onnx", "5").contains("warning"));
 }
 
 #[test]
