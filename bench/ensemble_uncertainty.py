@@ -114,7 +114,8 @@ def evaluate(model, calib, sets, samples, sampler, steps, work):
 
     used = {}
 
-    local, factor = fit_local(*predict(load_cases(calib), "the calibration cases"), load_cases(calib))
+    cal = load_cases(calib)
+    local, factor = fit_local(*predict(cal, "the calibration cases"), cal)
     out = dict(model=str(model), members=int(meta.raw.get("dgmf.members", 1)), samples=samples, **used,
                std_scale=meta.raw.get("dgmf.std_scale"), local=dict(choice=local.describe(), factor=factor,
                                                                   loo_mse=local.loo_mse), sets={})

@@ -40,16 +40,22 @@ def cases(exe, model, params, samples):
     return rows
 
 
+def errors(rows):
+    """(std RMS, the surrogate's gap, the solver's gap) per case: the gap to cold SIMP, which is the
+    solver's own answer (gap 0)."""
+    gap = np.array([r["c_surrogate"] / r["c_cold"] - 1 for r in rows])
+    return np.array([r["std_rms"] for r in rows]), gap, np.zeros(len(rows))
+
+
 def sweep(rows):
     """The policy's curve: the gap is the surrogate's where it answers, 0 where SIMP ran."""
     col = lambda k: [r[k] for r in rows]
-    gap = [r["c_surrogate"] / r["c_cold"] - 1 for r in rows]
-    return policy_sweep(col("std_rms"), gap, np.zeros(len(rows)), col("s_surrogate"), col("s_cold"))
+    return policy_sweep(*errors(rows), col("s_surrogate"), col("s_cold"))
 
 
 def oracle(rows, share):
     """Mean and worst gap answering the ceil(share·n) cases of smallest true gap with the surrogate."""
-    gap = np.sort([r["c_surrogate"] / r["c_cold"] - 1 for r in rows])
+    gap = np.sort(errors(rows)[1])
     k = int(np.ceil(share * len(gap)))
     g = np.concatenate([gap[:k], np.zeros(len(gap) - k)])
     return float(g.mean()), float(g.max())

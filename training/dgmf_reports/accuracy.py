@@ -309,11 +309,11 @@ def uncertainty_lines(name, e):
              "relative std, rel. error | 1 / RMS(mean), rel. error | worst of all | worst at 80 %, by std | "
              "by relative std |",
              "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+    at80 = lambda curve: next(100 * w for q, _, w in curve if abs(q - 0.8) < 1e-9)
     for label in first["sets"]:
         for r in e["results"]:
             for kind in ("single", "local"):
                 x = r["sets"][label][kind]
-                at80 = lambda curve: next(100 * w for q, _, w in curve if abs(q - 0.8) < 1e-9)
                 lines.append(f"| {label} | {r['members']} | {kind} | {100 * x['mean_rel_l2']:.2f} % | "
                              f"{100 * x['coverage_1']:.1f} % | {100 * x['coverage_2']:.1f} % | "
                              f"{x['spread_skill']:.2f} | {x['spearman_abs']:.2f} | {x['spearman_rel']:.2f} | "
