@@ -47,6 +47,26 @@ fn bench(c: &mut Criterion) {
         }
     }
     group.finish();
+
+    // The same predictions with every network call through ONNX Runtime's I/O binding (the default) and
+    // without it (`unbound_calls`), side by side in one run: on the CPU binding must cost nothing.
+    let mut group = c.benchmark_group("io_binding_poisson");
+    group.sample_size(20);
+    for (name, unbound) in [("bound", false), ("unbound", true)] {
+        let opts = SessionOptions {
+            unbound_calls: unbound,
+            ..Default::default()
+        };
+        let model = Model::load(&path, &opts).unwrap_or_else(|e| panic!("{e}"));
+        for batch in [1, 8] {
+            let req = request("heun", 6, batch);
+            group.throughput(Throughput::Elements(batch as u64));
+            group.bench_with_input(BenchmarkId::new(name, batch), &req, |b, req| {
+                b.iter(|| model.predict(req, None).unwrap())
+            });
+        }
+    }
+    group.finish();
 }
 
 criterion_group!(benches, bench);

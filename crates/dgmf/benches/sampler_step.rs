@@ -26,6 +26,7 @@ fn bench(c: &mut Criterion) {
                 let mut ctx = Ctx {
                     score: &mut score,
                     streams: &mut streams,
+                    noise_threads: 1,
                     progress: None,
                     nfe: 0,
                 };
@@ -43,6 +44,21 @@ fn bench(c: &mut Criterion) {
     group.bench_function("first_non_finite", |b| {
         b.iter(|| dgmf::predict::first_non_finite(criterion::black_box(&out)))
     });
+    group.finish();
+
+    // The noise of one step of a batch of 64 topopt-sized rows (4096 values), drawn on 1, 2, 4 and 8
+    // threads (`rng::fill_rows`, the same bits on every count): what threads buy, and what starting them
+    // costs, on this machine's cores (read /proc/cpuinfo before quoting it).
+    let (rows, n) = (64, 4096);
+    let mut group = c.benchmark_group("noise");
+    group.throughput(Throughput::Elements((rows * n) as u64));
+    let mut out = vec![0f32; rows * n];
+    let mut streams: Vec<_> = (0..rows as u64).map(|j| NoiseStream::new(1, j)).collect();
+    for threads in [1, 2, 4, 8] {
+        group.bench_function(BenchmarkId::new("threads", threads), |b| {
+            b.iter(|| dgmf::rng::fill_rows(&mut streams, &mut out, threads))
+        });
+    }
     group.finish();
 }
 

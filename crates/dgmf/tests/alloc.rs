@@ -66,6 +66,7 @@ fn sampler_steps_do_not_allocate() {
         let mut ctx = Ctx {
             score: &mut score,
             streams: &mut streams,
+            noise_threads: 1,
             progress: Some(&mut progress),
             nfe: 0,
         };

@@ -3,7 +3,7 @@
 
 use crate::contract::{Contract, OutputKind};
 use crate::error::{Error, Result};
-use crate::runtime::{Deadline, Feeds, Half, Network};
+use crate::runtime::{Bound, Deadline, Feeds, Half, Network};
 
 use super::{FidelityValue, Request};
 
@@ -55,10 +55,14 @@ pub(super) struct Buffers {
     half: Half,
     /// Widths of a row: parameters, fidelity, coordinates, sample.
     widths: (usize, usize, usize, usize),
+    /// The I/O-bound tensors of the full batch size and of the latest smaller one (a block's last call),
+    /// made on first use; empty, and every call unbound, when `bind` is false.
+    bound: Vec<Bound>,
+    bind: bool,
 }
 
 impl Buffers {
-    pub(super) fn new(c: &Contract, rows: usize) -> Result<Self> {
+    pub(super) fn new(c: &Contract, rows: usize, bind: bool) -> Result<Self> {
         let len = |width: usize| rows.checked_mul(width).ok_or_else(|| too_big(usize::MAX));
         Ok(Buffers {
             sigma: zeros(rows)?,
@@ -73,6 +77,8 @@ impl Buffers {
                 c.coords.len(),
                 c.sample_len(),
             ),
+            bound: Vec::with_capacity(2),
+            bind,
         })
     }
 
@@ -100,7 +106,24 @@ impl Buffers {
             member: member as i64,
         };
         let raw = &mut self.raw[..rows * n];
-        net.run(&feeds, &mut self.half, deadline, raw)?;
+        if !self.bind {
+            net.run(&feeds, &mut self.half, deadline, raw)?;
+            return Ok(raw);
+        }
+        let i = match self.bound.iter().position(|b| b.rows() == rows) {
+            Some(i) => i,
+            None => {
+                // At most two sizes are held: the full batch, and the smaller last call of a block.
+                if self.bound.len() == 2 {
+                    let smaller = (self.bound[0].rows() > self.bound[1].rows()) as usize;
+                    self.bound.remove(smaller);
+                }
+                let b = Bound::new(net.session, net.types, net.shape, (p, w, q), rows)?;
+                self.bound.push(b);
+                self.bound.len() - 1
+            }
+        };
+        self.bound[i].run(net, &feeds, &mut self.half, deadline, raw)?;
         Ok(raw)
     }
 

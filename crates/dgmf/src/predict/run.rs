@@ -162,11 +162,12 @@ impl Model {
                 network_time: Duration::ZERO,
             },
             streams: Vec::new(),
+            noise_threads: self.options().threads(),
         };
         self.with_network(|mut net| -> Result<()> {
             // Buffers for the largest batch, allocated once per request.
             let batch = run.plan.batch;
-            let mut buf = Buffers::new(c, batch)?;
+            let mut buf = Buffers::new(c, batch, !self.options().unbound_calls)?;
             let mut ws = Workspace::new(batch * n)?;
             let mut x = zeros::<f32>(batch * n)?;
             run.streams.reserve_exact(batch);
@@ -308,6 +309,8 @@ struct Runner<'r, 'p> {
     stats: RunStats,
     /// The batch's noise streams, refilled for every batch (allocated once per run).
     streams: Vec<NoiseStream>,
+    /// Threads the noise is drawn on: the session's intra-op thread count.
+    noise_threads: usize,
 }
 
 impl Runner<'_, '_> {
@@ -355,6 +358,7 @@ impl Runner<'_, '_> {
         let mut ctx = Ctx {
             score: &mut score,
             streams: &mut self.streams,
+            noise_threads: self.noise_threads,
             progress: Some(&mut report),
             nfe: 0,
         };

@@ -19,9 +19,10 @@ pub(super) fn buffer_bytes(c: &Contract, req: &Request) -> Option<usize> {
         .checked_add(c.fidelity.width())?
         .checked_add(c.coords.len())?
         .checked_add(1)?;
-    // x, raw output, 4 workspace buffers and f16 copies (counted as one more f32 buffer) per batch row.
+    // x, raw output, 4 workspace buffers, f16 copies (counted as one more f32 buffer), and the I/O-bound
+    // state and output of two batch sizes (buffers.rs) per batch row.
     let per_row = n
-        .checked_mul(7)?
+        .checked_mul(11)?
         .checked_add(cond)?
         .checked_mul(4)?
         .checked_add(std::mem::size_of::<NoiseStream>())?;

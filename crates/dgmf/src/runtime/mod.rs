@@ -1,11 +1,13 @@
 //! ONNX Runtime: locating the library, session options and execution providers, and the session pool
 //! that lets many host threads share one model.
 
+mod binding;
 mod deadline;
 mod locate;
 mod pool;
 mod session;
 
+pub(crate) use binding::Bound;
 pub(crate) use deadline::Deadline;
 pub use locate::{loaded, runtime, Runtime, FETCH_HINT, MIN_ORT_MINOR, TESTED_ORT_VERSION};
 pub(crate) use pool::Pool;
@@ -91,9 +93,22 @@ pub struct SessionOptions {
     pub opt_level: OptLevel,
     /// Most sessions the pool may hold (one per concurrently predicting host thread); 0 = number of CPUs.
     pub max_sessions: usize,
+    /// Call the network without I/O binding: every call creates its input values and ONNX Runtime
+    /// allocates its output, as before I/O binding (for comparisons, `benches/predict.rs`; the results
+    /// are the same bits).
+    pub unbound_calls: bool,
 }
 
 impl SessionOptions {
+    /// The threads a prediction computes on: `intra_threads`, or one per CPU the process may use when 0.
+    /// The engine draws its noise on as many (`rng::fill_rows`).
+    pub fn threads(&self) -> usize {
+        match self.intra_threads {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        }
+    }
+
     /// Rejects thread and session counts above [`MAX_THREADS`].
     pub fn validate(&self) -> Result<()> {
         for (what, v) in [

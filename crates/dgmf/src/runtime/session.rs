@@ -317,7 +317,7 @@ fn check_dims(got: &ort::value::Shape, rows: usize, shape: &[usize]) -> Result<(
     Ok(())
 }
 
-fn run_err(e: impl std::fmt::Display) -> Error {
+pub(super) fn run_err(e: impl std::fmt::Display) -> Error {
     Error::inference(format!("ONNX Runtime failed to run the network: {e}"))
 }
 

@@ -293,6 +293,9 @@ impl Workspace {
 pub struct Ctx<'a> {
     pub score: &'a mut dyn ScoreFn,
     pub streams: &'a mut [NoiseStream],
+    /// Threads the noise is drawn on (`rng::fill_rows`: the same bits for any count; 1 draws on the calling
+    /// thread only).
+    pub noise_threads: usize,
     /// Called after every network evaluation with the evaluations done so far; returning false cancels.
     pub progress: Option<&'a mut dyn FnMut(usize) -> bool>,
     pub nfe: usize,
@@ -315,10 +318,7 @@ impl Ctx<'_> {
 
     /// Fills each row of `out` from that row's own stream.
     fn noise(&mut self, out: &mut [f32]) {
-        let n = out.len() / self.streams.len();
-        for (row, stream) in out.chunks_exact_mut(n).zip(self.streams.iter_mut()) {
-            stream.fill_normal(row);
-        }
+        crate::rng::fill_rows(self.streams, out, self.noise_threads);
     }
 }
 

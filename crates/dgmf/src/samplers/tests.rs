@@ -26,6 +26,7 @@ fn sample(cfg: &SamplerConfig, rows: usize, n: usize, seed: u64) -> (Vec<f32>, u
     let mut ctx = Ctx {
         score: &mut score,
         streams: &mut streams,
+        noise_threads: 1,
         progress: None,
         nfe: 0,
     };
@@ -239,6 +240,7 @@ fn rows_are_independent_of_their_batch() {
         let mut ctx = Ctx {
             score: &mut score,
             streams: &mut streams,
+            noise_threads: 1,
             progress: None,
             nfe: 0,
         };
@@ -292,6 +294,7 @@ fn progress_can_cancel_between_evaluations() {
     let mut ctx = Ctx {
         score: &mut score,
         streams: &mut streams,
+        noise_threads: 1,
         progress: Some(&mut progress),
         nfe: 0,
     };
