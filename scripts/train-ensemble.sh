@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # How the shipped deep ensembles were made (docs/uncertainty.md), for any built-in model: more members
 # trained like the shipped network (same data, same minutes, one thread each, other seeds), composed with
-# the shipped network into models/<name>_ens.onnx, calibrated with the shipped network's sampler, and the
+# the shipped network into models/<name>_ens.onnx (weights stored as float16, float32 arithmetic:
+# docs/model-contract.md, "Deep ensembles"), calibrated with the shipped network's sampler, and the
 # figures CI checks written to models/<name>/accuracy_ens.json.
 #
 #   scripts/train-ensemble.sh NAME [SEED ...]        (default seeds 1 2: a 3-network ensemble)
@@ -72,7 +73,7 @@ for k in "${seeds[@]}"; do
   members+=("$work/${name}_m$k.onnx")
 done
 ens="models/${name}_ens.onnx"
-dgmf-train ensemble "${members[@]}" --out "$ens" --name "${name}_ens"
+dgmf-train ensemble "${members[@]}" --out "$ens" --name "${name}_ens" --fp16-weights
 
 # The shipped network's sampler, and a sample count that every member draws alike (16 rounded up).
 read -r sampler steps < <("$cli" info --json "models/$name.onnx" | "$py" -c \

@@ -8,6 +8,11 @@ their samples then includes how much the networks disagree, which one network's 
 nodes selected by a scalar int64 input `member`, and `dgmf.members = K`: one network evaluation per row,
 as for a single network, and the engine draws sample j of every query with member j mod K.
 
+`--fp16-weights` stores each weight tensor in float16 beside a `Cast` back to float: the file halves, the
+inputs, the output and the arithmetic stay float32 (ONNX Runtime folds the casts when it loads the model),
+and each member then answers within the weights' rounding of its own file (checked: ≤ 1e-2 of the output's
+largest value, about 1e-3 in practice).  The shipped ensembles are written so (docs/uncertainty.md).
+
 Every member must have the same contract: inputs, output, shape, parameters, fidelity, coordinates,
 σ range, output kind, data normalization, and the same opset.  The members' calibration (`dgmf.std_scale`)
 and recommended sampler do not carry over, since the ensemble's spread is not a member's: calibrate the
@@ -25,6 +30,8 @@ from .contract import ContractError, check_with_cli, read_metadata, save_checked
 #: keys that may differ between members, and what the ensemble does with them
 PER_MEMBER = ("dgmf.name", "dgmf.description", "dgmf.std_scale", "dgmf.sampler")
 MAX_MEMBERS = 64  # the engine's limit (contract::MAX_MEMBERS)
+FP16_MAX = 65504.0  # float16's largest finite value
+FP16_MIN_SIZE = 256  # smaller tensors (biases, norms' scales) stay float32: they weigh nothing
 
 
 def _signature(graph):
@@ -93,9 +100,27 @@ def _check_members(models, paths):
     return meta0
 
 
-def compose(paths, out, name=None):
+def _fp16_weights(initializers):
+    """The initializers with every float32 tensor of FP16_MIN_SIZE elements or more stored as float16,
+    and the `Cast` nodes that give the graph back its float32 tensors under their old names."""
+    from onnx import TensorProto, helper, numpy_helper
+    kept, casts = [], []
+    for t in initializers:
+        if t.data_type != TensorProto.FLOAT or int(np.prod(t.dims)) < FP16_MIN_SIZE:
+            kept.append(t)
+            continue
+        w = numpy_helper.to_array(t)
+        if np.abs(w).max() > FP16_MAX:
+            raise ContractError(f"weight {t.name} reaches {np.abs(w).max():.3g}, beyond float16's range "
+                                f"({FP16_MAX:g}); compose without --fp16-weights")
+        kept.append(numpy_helper.from_array(w.astype(np.float16), f"{t.name}/fp16"))
+        casts.append(helper.make_node("Cast", [f"{t.name}/fp16"], [t.name], to=TensorProto.FLOAT))
+    return kept, casts
+
+
+def compose(paths, out, name=None, fp16_weights=False):
     """Writes the ensemble of the models at `paths` to `out` (`dgmf.name`: `name`, else the first
-    member's); returns its metadata."""
+    member's; weights stored as float16 when `fp16_weights`); returns its metadata."""
     import onnx
     from onnx import TensorProto, compose as oc, helper
     if not 2 <= len(paths) <= MAX_MEMBERS:
@@ -133,7 +158,10 @@ def compose(paths, out, name=None):
                                  [helper.make_tensor_value_info(f"select{k}/out", elem, None)])
 
     chain = select(0)
-    nodes = list(chain.node) + [helper.make_node("Identity", [chain.output[0].name], [out_name])]
+    casts = []
+    if fp16_weights:
+        initializers, casts = _fp16_weights(initializers)
+    nodes = casts + list(chain.node) + [helper.make_node("Identity", [chain.output[0].name], [out_name])]
     inputs = list(models[0].graph.input) + [helper.make_tensor_value_info("member", TensorProto.INT64, [])]
     graph = helper.make_graph(nodes, "dgmf_ensemble", inputs, list(models[0].graph.output),
                               initializer=initializers)
@@ -146,7 +174,8 @@ def compose(paths, out, name=None):
     if "dgmf.description" in props:
         props["dgmf.description"] = f"{props['dgmf.description']} (a deep ensemble of {len(models)} networks)"
     save_checked(model, props, out, doc=f"deep ensemble of {len(models)} members: "
-                 + ", ".join(Path(p).name for p in paths))
+                 + ", ".join(Path(p).name for p in paths)
+                 + (" (weights stored as float16)" if fp16_weights else ""))
     return props
 
 
@@ -187,14 +216,16 @@ def main(argv=None, prog="dgmf-train ensemble"):
     ap.add_argument("members", nargs="+", help="the member models (.onnx), 2 to 64, of one contract")
     ap.add_argument("--out", required=True, help="the ensemble model to write (.onnx)")
     ap.add_argument("--name", help="its dgmf.name (default: the first member's)")
+    ap.add_argument("--fp16-weights", action="store_true",
+                    help="store the weights as float16 (half the file; float32 arithmetic)")
     a = ap.parse_args(argv)
     if Path(a.out).resolve() in [Path(p).resolve() for p in a.members]:
         ap.error("--out names one of the members; write the ensemble to a new file")
-    props = compose(a.members, a.out, a.name)
+    props = compose(a.members, a.out, a.name, a.fp16_weights)
     size = Path(a.out).stat().st_size
     print(f"wrote {a.out}: {props['dgmf.members']} members, {size / 1e6:.2f} MB "
           f"({size / 1e6 / int(props['dgmf.members']):.2f} MB per member)")
-    check(a.members, a.out)
+    check(a.members, a.out, tol=1e-2 if a.fp16_weights else 1e-5)
     check_with_cli(a.out)
     print(f"next: calibrate it (its spread is not a member's): dgmf-train calibrate {a.out} --data DIR")
     return 0

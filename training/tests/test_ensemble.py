@@ -86,3 +86,44 @@ def test_one_network_twice_is_refused(tmp_path):
     with pytest.raises(ContractError, match="member 2 .*renamed.onnx.* holds the same network as member 0"):
         compose([MEMBERS[0], MEMBERS[1], tmp_path / "renamed.onnx"], tmp_path / "e.onnx")
     assert not (tmp_path / "e.onnx").exists()
+
+
+def test_fp16_weights_store_float16_and_keep_float32_arithmetic(tmp_path, monkeypatch):
+    import dgmf_train.ensemble as E
+    # The analytic members' tensors are small; store every one of them (the shipped networks' biases stay).
+    monkeypatch.setattr(E, "FP16_MIN_SIZE", 2)
+    full, half = tmp_path / "full.onnx", tmp_path / "half.onnx"
+    compose(MEMBERS, full)
+    compose(MEMBERS, half, fp16_weights=True)
+    m = onnx.load(str(half))
+    stored = {t.name: t.data_type for t in m.graph.initializer}
+    assert stored["member0/params_coef/fp16"] == onnx.TensorProto.FLOAT16
+    assert stored["member0/s2"] == onnx.TensorProto.FLOAT          # a scalar stays float32
+    assert {i.type.tensor_type.elem_type for i in m.graph.input if i.name != "member"} == {onnx.TensorProto.FLOAT}
+    casts = [n for n in m.graph.node if n.op_type == "Cast"]
+    assert len(casts) == sum(v == onnx.TensorProto.FLOAT16 for v in stored.values()) == 9
+    ens = ort.InferenceSession(str(half), providers=["CPUExecutionProvider"])
+    rng = np.random.default_rng(2)
+    feeds = dict(z=rng.standard_normal((4, 2, 3, 4)).astype(np.float32), sigma=np.full(4, 0.5, np.float32),
+                 params=rng.uniform(0, 1, (4, 2)).astype(np.float32),
+                 fidelity=np.eye(3, dtype=np.float32)[[0, 1, 2, 0]])
+    for k, p in enumerate(MEMBERS):
+        want = ort.InferenceSession(str(p), providers=["CPUExecutionProvider"]).run(None, feeds)[0]
+        got = ens.run(None, dict(feeds, member=np.array(k, np.int64)))[0]
+        assert got.dtype == np.float32
+        err = np.abs(got - want).max() / np.abs(want).max()
+        assert 0 < err < 1e-2       # rounded weights: close, not identical
+    # The CLI path checks the members against their files within that bound.
+    assert M.main(["ensemble", *map(str, MEMBERS), "--out", str(tmp_path / "cli.onnx"), "--fp16-weights"]) == 0
+
+
+def test_fp16_weights_refuse_a_weight_beyond_float16(tmp_path, monkeypatch):
+    import dgmf_train.ensemble as E
+    monkeypatch.setattr(E, "FP16_MIN_SIZE", 2)
+    m = onnx.load(str(MEMBERS[1]))
+    for t in m.graph.initializer:
+        if t.name == "params_coef":
+            t.CopyFrom(onnx.numpy_helper.from_array(np.full((2, 24), 1e5, np.float32), "params_coef"))
+    onnx.save(m, str(tmp_path / "big.onnx"))
+    with pytest.raises(ContractError, match="member1/params_coef reaches 1e\\+05, beyond float16's range"):
+        compose([MEMBERS[0], tmp_path / "big.onnx"], tmp_path / "e.onnx", fp16_weights=True)
