@@ -83,9 +83,14 @@ pub(crate) struct RuntimeArgs {
     /// Fall back to the CPU if the provider cannot be registered (default: error).
     #[arg(long)]
     pub(crate) allow_fallback: bool,
-    /// ONNX Runtime intra-op threads (0 = one per physical core).
+    /// ONNX Runtime intra-op threads (0 = one per physical core); libdgmf draws a large batch's noise on
+    /// as many (0 = one per CPU). The results are the same for every count.
     #[arg(long, default_value_t = 0)]
     pub(crate) threads: usize,
+    /// Call the network without ONNX Runtime's I/O binding, as before it (for comparisons: the same
+    /// results, bench/gpu.py times both).
+    #[arg(long)]
+    pub(crate) unbound_calls: bool,
     /// TensorRT: build fp16 engines.
     #[arg(long)]
     pub(crate) trt_fp16: bool,

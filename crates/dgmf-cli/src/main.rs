@@ -124,7 +124,7 @@ pub(crate) fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error>
         intra_threads: rt.threads,
         opt_level: OptLevel::All,
         max_sessions: 0,
-        unbound_calls: false,
+        unbound_calls: rt.unbound_calls,
     })
 }
 

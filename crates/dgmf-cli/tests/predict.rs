@@ -166,15 +166,22 @@ fn predict_writes_numpy_files() {
         assert_eq!(shape, vec![3, 2, 3, 4]);
         assert!(values.iter().all(|v| v.is_finite()));
     }
-    // The same seed gives the same file, with another batch size.
+    // The same seed gives the same file, with another batch size, thread count, or without I/O binding.
     let again = dir.join("again.npy");
-    assert!(run(&["--max-batch", "5", "--out", again.to_str().unwrap()])
-        .status
-        .success());
-    assert_eq!(
-        std::fs::read(&mean).unwrap(),
-        std::fs::read(&again).unwrap()
-    );
+    for extra in [
+        &["--max-batch", "5"][..],
+        &["--threads", "3"],
+        &["--threads", "1", "--unbound-calls"],
+    ] {
+        let mut args = extra.to_vec();
+        args.extend(["--out", again.to_str().unwrap()]);
+        assert!(run(&args).status.success(), "{extra:?}");
+        assert_eq!(
+            std::fs::read(&mean).unwrap(),
+            std::fs::read(&again).unwrap(),
+            "{extra:?}"
+        );
+    }
     std::fs::remove_dir_all(&dir).ok();
 }
 
