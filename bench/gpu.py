@@ -10,6 +10,11 @@ model and batch (1, 8, 64 queries, the first test cases), the library default (a
 recommended sampler run on cuda and on cpu: ms per prediction of the whole batch (median of the warm runs
 of `--repeat 3`, the first run, which pays CUDA's and cuDNN's set-up, reported apart) and the engine's own
 share. Agreement: the deterministic `heun` 18 at batch 8 on both, max |cuda − cpu| relative to max |cpu|.
+
+`--paths` (issue #29) times instead the engine's path before I/O binding and threaded noise
+(`--noise-threads 1 --unbound-calls`) against today's default, side by side on the device, with each model's
+recommended sampler at batch 1, 8, 64 and 512: ms per prediction, the engine's share outside ONNX Runtime,
+and the achieved GFLOP/s (bench/flops.py's count × rows × NFE / time), to set against the card's peak.
 """
 from __future__ import annotations
 
@@ -41,6 +46,29 @@ def run(a, work, name, provider, batch, extra):
             "engine_share": (r["wall_ms"] - r["ort_ms"]) / r["ort_ms"]}, mean
 
 
+def paths(a, work):
+    """The old path against the new one on the device, per model and batch."""
+    import onnx
+    sys.path.insert(0, str(REPO / "bench"))
+    from flops import count
+    out = {}
+    for name in a.models:
+        per_eval = count(onnx.load(str(REPO / "models" / f"{name}.onnx")))
+        gflop = (per_eval["heavy_flops"] + per_eval["other_flops"]) / 1e9
+        for batch in (1, 8, 64, 512):
+            row = {}
+            for label, extra in (("before", ["--noise-threads", "1", "--unbound-calls"]), ("now", [])):
+                cell, _ = run(a, work, name, a.device, batch, extra)
+                cell["gflops"] = gflop * batch * cell["nfe"] / (cell["ms"] / 1e3)
+                row[label] = cell
+            out[f"{name}, batch {batch}"] = row
+            b, n = row["before"], row["now"]
+            print(f"{name:8s} b{batch:<4d} before {b['ms']:8.2f} ms (engine {100 * b['engine_share']:5.1f} %)  "
+                  f"now {n['ms']:8.2f} ms (engine {100 * n['engine_share']:5.1f} %)  {b['ms'] / n['ms']:5.2f}x  "
+                  f"{n['gflops']:8.1f} GFLOP/s", flush=True)
+    return out
+
+
 def main(argv=None):
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--exe", required=True)
@@ -48,10 +76,14 @@ def main(argv=None):
     ap.add_argument("--models", nargs="+", default=list(FIDELITY))
     ap.add_argument("--device", default="cuda")
     ap.add_argument("--json", default="gpu.json")
+    ap.add_argument("--paths", action="store_true", help="old path against new on the device (#29)")
     a = ap.parse_args(argv)
     out = {}
     with tempfile.TemporaryDirectory() as tmp:
         work = Path(tmp)
+        if a.paths:
+            Path(a.json).write_text(json.dumps(paths(a, work), indent=1) + "\n")
+            return 0
         for name in a.models:
             res = out[name] = {"timing": {}, "agreement": None}
             for setting, extra in SETTINGS.items():

@@ -97,9 +97,9 @@ pub extern "C" fn dgmf_options_set_tensorrt(
 }
 
 /// ONNX Runtime intra-op threads per session (0: ONNX Runtime's default, one per physical core; at most
-/// DGMF_MAX_THREADS, else DGMF_ERR_INVALID_ARGUMENT). libdgmf draws a large batch's noise on as many
-/// threads (0: one per CPU), started for the fill only; results are the same bits for every count. Set 1
-/// to keep all work on the calling thread (one MPI rank per core).
+/// DGMF_MAX_THREADS, else DGMF_ERR_INVALID_ARGUMENT). On a GPU provider libdgmf also draws a large
+/// batch's noise on as many threads (0: one per CPU), started for the fill only, with the same results
+/// for every count; on the cpu provider it draws it on the calling thread.
 #[no_mangle]
 pub extern "C" fn dgmf_options_set_threads(
     options: *mut dgmf_options,

@@ -83,10 +83,13 @@ pub(crate) struct RuntimeArgs {
     /// Fall back to the CPU if the provider cannot be registered (default: error).
     #[arg(long)]
     pub(crate) allow_fallback: bool,
-    /// ONNX Runtime intra-op threads (0 = one per physical core); libdgmf draws a large batch's noise on
-    /// as many (0 = one per CPU). The results are the same for every count.
+    /// ONNX Runtime intra-op threads (0 = one per physical core).
     #[arg(long, default_value_t = 0)]
     pub(crate) threads: usize,
+    /// Threads libdgmf draws a large batch's noise on (0 = 1 on the cpu provider, --threads on a GPU
+    /// provider). The results are the same for every count.
+    #[arg(long, default_value_t = 0)]
+    pub(crate) noise_threads: usize,
     /// Call the network without ONNX Runtime's I/O binding, as before it (for comparisons: the same
     /// results, bench/gpu.py times both).
     #[arg(long)]

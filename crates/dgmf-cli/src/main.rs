@@ -125,6 +125,7 @@ pub(crate) fn session_options(rt: &RuntimeArgs) -> Result<SessionOptions, Error>
         opt_level: OptLevel::All,
         max_sessions: 0,
         unbound_calls: rt.unbound_calls,
+        noise_threads: rt.noise_threads,
     })
 }
 

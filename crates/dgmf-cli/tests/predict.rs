@@ -170,8 +170,8 @@ fn predict_writes_numpy_files() {
     let again = dir.join("again.npy");
     for extra in [
         &["--max-batch", "5"][..],
-        &["--threads", "3"],
-        &["--threads", "1", "--unbound-calls"],
+        &["--threads", "1", "--noise-threads", "3"],
+        &["--unbound-calls"],
     ] {
         let mut args = extra.to_vec();
         args.extend(["--out", again.to_str().unwrap()]);

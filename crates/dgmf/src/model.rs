@@ -138,6 +138,14 @@ impl Model {
         &self.inner.opts
     }
 
+    /// Threads a prediction draws its noise on: [`SessionOptions::noise_threads`] for the provider in
+    /// use (a GPU provider that fell back to the CPU counts as the CPU).
+    pub fn noise_threads(&self) -> usize {
+        self.inner
+            .opts
+            .noise_threads(self.inner.provider.starts_with("cpu"))
+    }
+
     /// Where the model came from (a path or `<memory>`).
     pub fn source(&self) -> &str {
         &self.inner.source

@@ -45,7 +45,7 @@ fn request(params: usize, coords: bool, queries: usize, samples: usize, batch: u
 
 fn opts(threads: usize, unbound: bool) -> SessionOptions {
     SessionOptions {
-        intra_threads: threads,
+        noise_threads: threads,
         unbound_calls: unbound,
         ..Default::default()
     }
@@ -96,4 +96,25 @@ fn noise_on_several_threads_and_bound_calls_give_the_same_bits() {
             "{threads} threads, unbound {unbound}: other bits"
         );
     }
+}
+
+#[test]
+fn the_noise_thread_count_follows_the_provider_unless_set() {
+    let with = |noise_threads, intra_threads| SessionOptions {
+        noise_threads,
+        intra_threads,
+        ..Default::default()
+    };
+    // The cpu provider: ONNX Runtime's threads hold the cores, the noise stays on the calling thread.
+    assert_eq!(with(0, 4).noise_threads(true), 1);
+    // A GPU provider: the session's threads (one per CPU when 0).
+    assert_eq!(with(0, 3).noise_threads(false), 3);
+    assert!(with(0, 0).noise_threads(false) >= 1);
+    // Set: as set, on either.
+    assert_eq!(with(5, 0).noise_threads(true), 5);
+    assert_eq!(with(5, 2).noise_threads(false), 5);
+    let m = Model::load(models_dir().join("analytic_score.onnx"), &with(0, 4)).unwrap();
+    assert_eq!(m.noise_threads(), 1);
+    let e = Model::load(models_dir().join("analytic_score.onnx"), &with(5000, 0)).unwrap_err();
+    assert!(e.message().contains("noise_threads = 5000"), "{e}");
 }

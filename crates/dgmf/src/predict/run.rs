@@ -162,7 +162,7 @@ impl Model {
                 network_time: Duration::ZERO,
             },
             streams: Vec::new(),
-            noise_threads: self.options().threads(),
+            noise_threads: self.noise_threads(),
         };
         self.with_network(|mut net| -> Result<()> {
             // Buffers for the largest batch, allocated once per request.
@@ -309,7 +309,7 @@ struct Runner<'r, 'p> {
     stats: RunStats,
     /// The batch's noise streams, refilled for every batch (allocated once per run).
     streams: Vec<NoiseStream>,
-    /// Threads the noise is drawn on: the session's intra-op thread count.
+    /// Threads the noise is drawn on (`Model::noise_threads`).
     noise_threads: usize,
 }
 

@@ -97,15 +97,20 @@ pub struct SessionOptions {
     /// allocates its output, as before I/O binding (for comparisons, `benches/predict.rs`; the results
     /// are the same bits).
     pub unbound_calls: bool,
+    /// Threads the engine draws a batch's noise on; 0 chooses ([`SessionOptions::noise_threads`]).
+    pub noise_threads: usize,
 }
 
 impl SessionOptions {
-    /// The threads a prediction computes on: `intra_threads`, or one per CPU the process may use when 0.
-    /// The engine draws its noise on as many (`rng::fill_rows`).
-    pub fn threads(&self) -> usize {
-        match self.intra_threads {
-            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
-            n => n,
+    /// Threads the engine draws a batch's noise on (`rng::fill_rows`; the same bits for every count):
+    /// `noise_threads`, or when 0, one on the CPU provider (ONNX Runtime's own threads hold the cores and
+    /// spin between calls: measured, two noise threads took twice as long as one, docs/performance.md
+    /// §10) and `intra_threads` on a GPU provider (one per CPU the process may use when that is 0).
+    pub fn noise_threads(&self, on_cpu: bool) -> usize {
+        match (self.noise_threads, on_cpu, self.intra_threads) {
+            (0, true, _) => 1,
+            (0, false, 0) => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            (0, false, n) | (n, _, _) => n,
         }
     }
 
@@ -114,6 +119,7 @@ impl SessionOptions {
         for (what, v) in [
             ("intra_threads", self.intra_threads),
             ("max_sessions", self.max_sessions),
+            ("noise_threads", self.noise_threads),
         ] {
             if v > MAX_THREADS {
                 return Err(Error::invalid(format!(
