@@ -43,6 +43,8 @@ if ! diff -r -q "$tmp/committed" tests/models >/dev/null; then
   echo "tests/models differs from what tests/models/gen_analytic.py generates: regenerate and commit" >&2
   exit 1
 fi
+echo "== the analytic test models against their formulas, and each bad model broken in its one way only"
+"$py" tests/models/check_analytic.py | tail -1
 
 echo "== C ABI, C++ and Fortran bindings, packaging and examples"
 scripts/test-bindings.sh

@@ -354,6 +354,35 @@ fn misbehaving_networks_are_errors_not_results() {
 }
 
 #[test]
+fn a_time_limit_stops_a_bound_network_call() {
+    // The first evaluation (at sigma_max) finishes; the next never does, and it is the first call of
+    // this size to go through ONNX Runtime's I/O binding: the time limit must stop it there too, as on
+    // the unbound path.
+    let path = models_dir().join("bad/endless_after_sigma_max.onnx");
+    for unbound_calls in [false, true] {
+        let opts = SessionOptions {
+            unbound_calls,
+            ..Default::default()
+        };
+        let m = Model::load(&path, &opts).unwrap();
+        let mut req = request("heun", Some(5), 1);
+        req.time_limit = Some(std::time::Duration::from_millis(500));
+        let mut done = 0;
+        let mut progress = |p: dgmf::Progress| {
+            done = p.done;
+            true
+        };
+        let e = m.predict(&req, Some(&mut progress)).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Cancelled, "{e}");
+        assert!(e.message().contains("time limit of 0.500 s"), "{e}");
+        assert_eq!(
+            done, 1,
+            "unbound {unbound_calls}: the first call finished, the second was stopped"
+        );
+    }
+}
+
+#[test]
 fn a_time_limit_stops_a_network_that_never_finishes() {
     // A Loop of 2^62 iterations inside the network: only ONNX Runtime's terminate flag can stop it.
     let m = load_bad("endless_loop.onnx");
