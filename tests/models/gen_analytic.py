@@ -423,9 +423,8 @@ def main():
             d.ClearField("dim_value")
             d.dim_param = f"d{i}"
 
-    def endless_loop(model):
-        # out = out_pre + 0 * (a Loop of 2^62 iterations adding 1 to a scalar): a network evaluation that
-        # never finishes, for the time limit.
+    def endless(model, trips_nodes=(), trips="trips_c", inits=()):
+        """out = out_pre + 0 * (a Loop of `trips` iterations adding 1 to a scalar; trips_c = 2^62)."""
         body = helper.make_graph(
             [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
              helper.make_node("Add", ["acc_in", "one_c"], ["acc_out"])],
@@ -437,39 +436,29 @@ def main():
              helper.make_tensor_value_info("acc_out", F32, [])],
             [numpy_helper.from_array(np.float32(1), "one_c")])
         wrap_output(model, [
-            helper.make_node("Loop", ["trips_c", "true_c", "zero_c"], ["acc"], body=body),
-            helper.make_node("Mul", ["acc", "zero_c"], ["acc0"]),
-            helper.make_node("Add", ["out_pre", "acc0"], ["out"])],
-            [numpy_helper.from_array(np.int64(1 << 62), "trips_c"),
-             numpy_helper.from_array(np.bool_(True), "true_c"),
-             numpy_helper.from_array(np.float32(0), "zero_c")])
-
-    def endless_after_sigma_max(model):
-        # The same endless Loop, run only below sigma_max: the first network evaluation of a prediction
-        # (at sigma_max) finishes and every later one never does, so the time limit must stop a call that
-        # goes through ONNX Runtime's I/O binding (the engine binds from the second call of a size on).
-        body = helper.make_graph(
-            [helper.make_node("Identity", ["cond_in"], ["cond_out"]),
-             helper.make_node("Add", ["acc_in", "one_c"], ["acc_out"])],
-            "endless_body",
-            [helper.make_tensor_value_info("iter", I64, []),
-             helper.make_tensor_value_info("cond_in", TensorProto.BOOL, []),
-             helper.make_tensor_value_info("acc_in", F32, [])],
-            [helper.make_tensor_value_info("cond_out", TensorProto.BOOL, []),
-             helper.make_tensor_value_info("acc_out", F32, [])],
-            [numpy_helper.from_array(np.float32(1), "one_c")])
-        wrap_output(model, [
-            helper.make_node("ReduceMin", ["sigma"], ["sig_lo"], keepdims=0),
-            helper.make_node("Less", ["sig_lo", "below_max_c"], ["is_below"]),
-            helper.make_node("Cast", ["is_below"], ["below_i"], to=I64),
-            helper.make_node("Mul", ["below_i", "trips_c"], ["trips"]),
-            helper.make_node("Loop", ["trips", "true_c", "zero_c"], ["acc"], body=body),
+            *trips_nodes,
+            helper.make_node("Loop", [trips, "true_c", "zero_c"], ["acc"], body=body),
             helper.make_node("Mul", ["acc", "zero_c"], ["acc0"]),
             helper.make_node("Add", ["out_pre", "acc0"], ["out"])],
             [numpy_helper.from_array(np.int64(1 << 62), "trips_c"),
              numpy_helper.from_array(np.bool_(True), "true_c"),
              numpy_helper.from_array(np.float32(0), "zero_c"),
-             numpy_helper.from_array(np.float32(0.99 * float(good_meta["dgmf.sigma_max"])), "below_max_c")])
+             *inits])
+
+    def endless_loop(model):
+        # A network evaluation that never finishes, for the time limit.
+        endless(model)
+
+    def endless_after_sigma_max(model):
+        # The Loop runs only below sigma_max: the first network evaluation of a prediction (at sigma_max)
+        # finishes and every later one never does, so the time limit must stop a call that goes through
+        # ONNX Runtime's I/O binding (the engine binds from the second call of a size on).
+        endless(model, [
+            helper.make_node("ReduceMin", ["sigma"], ["sig_lo"], keepdims=0),
+            helper.make_node("Less", ["sig_lo", "below_max_c"], ["is_below"]),
+            helper.make_node("Cast", ["is_below"], ["below_i"], to=I64),
+            helper.make_node("Mul", ["below_i", "trips_c"], ["trips"])], "trips",
+            [numpy_helper.from_array(np.float32(0.99 * float(good_meta["dgmf.sigma_max"])), "below_max_c")])
 
     bad("endless_loop.onnx", post=endless_loop)
     bad("endless_after_sigma_max.onnx", post=endless_after_sigma_max)
