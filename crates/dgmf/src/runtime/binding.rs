@@ -7,7 +7,7 @@ use half::f16;
 use ort::session::{IoBinding, Session};
 use ort::value::Tensor;
 
-use super::session::{run_err, Feeds, Half, Network};
+use super::session::{from_f16, run_err, to_f16, Feeds, Half, Network};
 use super::Deadline;
 use crate::contract::{ElemType, IoTypes};
 use crate::error::Result;
@@ -48,13 +48,7 @@ impl Slot {
                 .map_err(run_err)?
                 .1
                 .copy_from_slice(data),
-            Slot::F16(t) => t
-                .try_extract_tensor_mut::<f16>()
-                .map_err(run_err)?
-                .1
-                .iter_mut()
-                .zip(data)
-                .for_each(|(d, &v)| *d = f16::from_f32(v)),
+            Slot::F16(t) => to_f16(t.try_extract_tensor_mut::<f16>().map_err(run_err)?.1, data),
         }
         Ok(())
     }
@@ -62,10 +56,7 @@ impl Slot {
     fn read(&self, out: &mut [f32]) -> Result<()> {
         match self {
             Slot::F32(t) => out.copy_from_slice(t.try_extract_tensor::<f32>().map_err(run_err)?.1),
-            Slot::F16(t) => out
-                .iter_mut()
-                .zip(t.try_extract_tensor::<f16>().map_err(run_err)?.1)
-                .for_each(|(o, d)| *o = d.to_f32()),
+            Slot::F16(t) => from_f16(out, t.try_extract_tensor::<f16>().map_err(run_err)?.1),
         }
         Ok(())
     }
