@@ -118,3 +118,26 @@ fn the_noise_thread_count_follows_the_provider_unless_set() {
     let e = Model::load(models_dir().join("analytic_score.onnx"), &with(5000, 0)).unwrap_err();
     assert!(e.message().contains("noise_threads = 5000"), "{e}");
 }
+
+#[test]
+fn sample_ranges_merged_are_the_same_bits_on_any_noise_thread_count() {
+    // 8 queries × 30 samples of the Poisson ensemble split as MPI ranks would split them (0..24 gives
+    // each member 64 rows of 1024 values in a call: drawn on several threads), merged in a fixed order.
+    let path =
+        std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../models/poisson_ens.onnx");
+    let mut req = request(5, false, 8, 30, 64);
+    req.keep_samples = false;
+    let merged = |threads| {
+        let m = Model::load(&path, &opts(threads, false)).unwrap();
+        let mut total = m.predict_moments(&req, 0..24, None).unwrap();
+        total
+            .merge(&m.predict_moments(&req, 24..30, None).unwrap())
+            .unwrap();
+        total
+    };
+    let one = merged(1);
+    assert!(
+        merged(4) == one,
+        "4 noise threads changed the merged moments"
+    );
+}
