@@ -109,6 +109,7 @@ EXPECTED_BAD = {
     "endless_after_sigma_max": (set(), True),
     "inf_at_sigma_min": (set(), True),
     "permuted_output": (set(), True),
+    "permuted_after_sigma_max": (set(), True),
     "external_data": (set(), True),
     "levels_overflow": ({"dgmf.fidelity", "dgmf.fidelity_labels"}, False),
     "param_range_huge": ({"dgmf.param_max"}, False),

@@ -451,8 +451,8 @@ def main():
 
     def endless_after_sigma_max(model):
         # The Loop runs only below sigma_max: the first network evaluation of a prediction (at sigma_max)
-        # finishes and every later one never does, so the time limit must stop a call that goes through
-        # ONNX Runtime's I/O binding (the engine binds from the second call of a size on).
+        # finishes and every later one never does, so the time limit must stop a call in the middle of a
+        # prediction, with its tensors bound (ONNX Runtime's I/O binding) since the first call.
         endless(model, [
             helper.make_node("ReduceMin", ["sigma"], ["sig_lo"], keepdims=0),
             helper.make_node("Less", ["sig_lo", "below_max_c"], ["is_below"]),
@@ -460,7 +460,27 @@ def main():
             helper.make_node("Mul", ["below_i", "trips_c"], ["trips"])], "trips",
             [numpy_helper.from_array(np.float32(0.99 * float(good_meta["dgmf.sigma_max"])), "below_max_c")])
 
+    def permute_after_sigma_max(model):
+        # Right dims at sigma_max (the first evaluation), [batch, 4, 3, 2] below it: the bound output of
+        # the later calls has the first call's dims, and the engine must still say what is wrong.
+        wrap_output(model, [
+            helper.make_node("ReduceMin", ["sigma"], ["sig_lo"], keepdims=0),
+            helper.make_node("Less", ["sig_lo", "below_max_c"], ["is_below"]),
+            helper.make_node("Cast", ["is_below"], ["below_f"], to=F32),
+            helper.make_node("Mul", ["below_f", "swap_dims_f"], ["swap"]),
+            helper.make_node("Add", ["base_dims_f", "swap"], ["dims_f"]),
+            helper.make_node("Cast", ["dims_f"], ["dims_i"], to=I64),
+            helper.make_node("Reshape", ["out_pre", "dims_i"], ["out"])],
+            [numpy_helper.from_array(np.float32(0.99 * float(good_meta["dgmf.sigma_max"])), "below_max_c"),
+             numpy_helper.from_array(np.array([-1, 2, 3, 4], np.float32), "base_dims_f"),
+             numpy_helper.from_array(np.array([0, 2, 0, -2], np.float32), "swap_dims_f")])
+        dims = model.graph.output[0].type.tensor_type.shape.dim
+        for i, d in enumerate(dims[1:], 1):
+            d.ClearField("dim_value")
+            d.dim_param = f"d{i}"
+
     bad("endless_loop.onnx", post=endless_loop)
+    bad("permuted_after_sigma_max.onnx", post=permute_after_sigma_max)
     bad("endless_after_sigma_max.onnx", post=endless_after_sigma_max)
     bad("inf_at_sigma_min.onnx", post=inf_at_sigma_min)
     bad("permuted_output.onnx", post=permute_output)

@@ -354,10 +354,30 @@ fn misbehaving_networks_are_errors_not_results() {
 }
 
 #[test]
+fn an_output_whose_dims_change_after_the_first_call_is_named() {
+    // Right dims at sigma_max, permuted below it: the second call, through the I/O binding's output of
+    // the first call's dims, must end in the engine's own error, as on the unbound path.
+    let path = models_dir().join("bad/permuted_after_sigma_max.onnx");
+    for unbound_calls in [false, true] {
+        let opts = SessionOptions {
+            unbound_calls,
+            ..Default::default()
+        };
+        let m = Model::load(&path, &opts).unwrap();
+        let e = m.predict(&request("heun", Some(5), 1), None).unwrap_err();
+        assert_eq!(e.kind(), ErrorKind::Inference, "{e}");
+        assert!(
+            e.message().contains("dims [1, 4, 3, 2] where [1, 2, 3, 4]"),
+            "unbound {unbound_calls}: {e}"
+        );
+    }
+}
+
+#[test]
 fn a_time_limit_stops_a_bound_network_call() {
-    // The first evaluation (at sigma_max) finishes; the next never does, and it is the first call of
-    // this size to go through ONNX Runtime's I/O binding: the time limit must stop it there too, as on
-    // the unbound path.
+    // The first evaluation (at sigma_max) finishes; the next never does, on tensors bound to the session
+    // since the first call (ONNX Runtime's I/O binding): the time limit must stop it there too, as on the
+    // unbound path.
     let path = models_dir().join("bad/endless_after_sigma_max.onnx");
     for unbound_calls in [false, true] {
         let opts = SessionOptions {

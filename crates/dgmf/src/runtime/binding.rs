@@ -20,10 +20,6 @@ pub(crate) struct Bound {
     inputs: Vec<(&'static str, Slot)>,
     member: Option<Tensor<i64>>,
     output: Slot,
-    /// Whether a call of this size has run. The bound output's dims are fixed, so a network whose output
-    /// has other dims would fail inside ONNX Runtime in its own words; the first call therefore runs
-    /// unbound, where the engine checks the dims against the contract and says what is wrong.
-    checked: bool,
 }
 
 /// One tensor in the element type the model declares; the engine's side is always f32.
@@ -114,7 +110,6 @@ impl Bound {
             inputs,
             member,
             output,
-            checked: false,
         })
     }
 
@@ -131,11 +126,6 @@ impl Bound {
         deadline: Option<&Deadline>,
         out: &mut [f32],
     ) -> Result<()> {
-        if !self.checked {
-            net.run(feeds, half, deadline, out)?;
-            self.checked = true;
-            return Ok(());
-        }
         let session = &mut *net.session;
         let data = [
             feeds.z,
@@ -155,16 +145,19 @@ impl Bound {
             self.binding.bind_input("member", m).map_err(run_err)?;
         }
         let result = match deadline {
-            Some(d) => session
-                .run_binding_with_options(&self.binding, d.run_options())
-                .map(drop)
-                .map_err(|e| if d.expired() { d.error() } else { run_err(e) }),
-            None => session
-                .run_binding(&self.binding)
-                .map(drop)
-                .map_err(run_err),
-        };
-        result?;
+            Some(d) => session.run_binding_with_options(&self.binding, d.run_options()),
+            None => session.run_binding(&self.binding),
+        }
+        .map(drop);
+        if result.is_err() {
+            if let Some(d) = deadline.filter(|d| d.expired()) {
+                return Err(d.error());
+            }
+            // Most likely an output of other dims than the bound one's (a broken or input-dependent
+            // graph): the same call unbound either succeeds, or fails in the engine's own words
+            // (`check_dims` names the dims), not in ONNX Runtime's.
+            return net.run(feeds, half, deadline, out);
+        }
         self.output.read(out)
     }
 }
