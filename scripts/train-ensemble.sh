@@ -11,6 +11,8 @@
 # an interrupted one resumes from its newest 10-minute snapshot, the data is generated once. The members
 # train side by side, one thread each (set DGMF_PARALLEL=1 to train them one after the other).
 # DGMF_MINUTES overrides the budget per member (default: the shipped network's, training/README.md);
+# DGMF_STEPS caps its steps (e.g. the shipped network's step count, with DGMF_MINUTES as a generous
+# bound, so that a member trains as far as the shipped one whatever the machine's speed);
 # DGMF_ENSEMBLE_WORK the working directory (default runs/ensembles, ignored by git).
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -52,8 +54,10 @@ train_member() {
   last="$("$py" -c 'import sys; from dgmf_train.train import snapshots; s = snapshots(sys.argv[1]); print(s[-1] if s else "")' "$out")"
   [[ -n "$last" ]] && resume=(--resume "$last")
   echo "== $name seed $k: $minutes min on one thread${last:+, resuming $last}"
+  local steps=()
+  if [[ -n "${DGMF_STEPS:-}" ]]; then steps=(--steps "$DGMF_STEPS"); fi
   dgmf-train fit "$name" --data-dir "$work/data" --minutes "$minutes" --threads 1 --seed "$k" \
-    --snapshot-minutes 10 --out "$out" "${resume[@]}" > "$work/fit_${name}_m$k.log" 2>&1
+    --snapshot-minutes 10 --out "$out" "${resume[@]}" "${steps[@]}" > "$work/fit_${name}_m$k.log" 2>&1
 }
 
 pids=()
