@@ -39,20 +39,32 @@ impl Slot {
 
     fn write(&mut self, data: &[f32]) -> Result<()> {
         match self {
-            Slot::F32(t) => t
-                .try_extract_tensor_mut::<f32>()
-                .map_err(run_err)?
-                .1
-                .copy_from_slice(data),
-            Slot::F16(t) => to_f16(t.try_extract_tensor_mut::<f16>().map_err(run_err)?.1, data),
+            Slot::F32(t) => {
+                let dst = t.try_extract_tensor_mut::<f32>().map_err(run_err)?.1;
+                same_len(dst.len(), data.len())?;
+                dst.copy_from_slice(data);
+            }
+            Slot::F16(t) => {
+                let dst = t.try_extract_tensor_mut::<f16>().map_err(run_err)?.1;
+                same_len(dst.len(), data.len())?;
+                to_f16(dst, data);
+            }
         }
         Ok(())
     }
 
     fn read(&self, out: &mut [f32]) -> Result<()> {
         match self {
-            Slot::F32(t) => out.copy_from_slice(t.try_extract_tensor::<f32>().map_err(run_err)?.1),
-            Slot::F16(t) => from_f16(out, t.try_extract_tensor::<f16>().map_err(run_err)?.1),
+            Slot::F32(t) => {
+                let src = t.try_extract_tensor::<f32>().map_err(run_err)?.1;
+                same_len(src.len(), out.len())?;
+                out.copy_from_slice(src);
+            }
+            Slot::F16(t) => {
+                let src = t.try_extract_tensor::<f16>().map_err(run_err)?.1;
+                same_len(src.len(), out.len())?;
+                from_f16(out, src);
+            }
         }
         Ok(())
     }
@@ -66,9 +78,20 @@ impl Slot {
     }
 }
 
+/// A bound tensor and the engine's buffer always have the same length (both are `rows` × a contract
+/// width); an internal error, never a panic, if that ever broke.
+fn same_len(bound: usize, engine: usize) -> Result<()> {
+    if bound == engine {
+        return Ok(());
+    }
+    Err(crate::error::Error::internal(format!(
+        "a bound tensor holds {bound} values where the call has {engine}"
+    )))
+}
+
 impl Bound {
-    /// Tensors for calls of `rows` rows of a model with these input types and sample shape, bound to
-    /// `session`'s inputs and output `output_name`.
+    /// Tensors for calls of `rows` rows of a model with these input types, sample shape and widths
+    /// (parameters, fidelity, coordinates), bound to `session`'s inputs and its one output.
     pub(crate) fn new(
         session: &Session,
         types: &IoTypes,
