@@ -9,7 +9,8 @@ nodes selected by a scalar int64 input `member`, and `dgmf.members = K`: one net
 as for a single network, and the engine draws sample j of every query with member j mod K.
 
 `--fp16-weights` stores each weight tensor in float16 beside a `Cast` back to float: the file halves, the
-inputs, the output and the arithmetic stay float32 (ONNX Runtime folds the casts when it loads the model),
+inputs, the output and the arithmetic stay float32 (ONNX Runtime folds the casts when it loads the model;
+bench/fp16_weights.py),
 and each member then answers within the weights' rounding of its own file (checked: ≤ 1e-2 of the output's
 largest value, about 1e-3 in practice).  The shipped ensembles are written so (docs/uncertainty.md).
 
