@@ -10,9 +10,9 @@ as for a single network, and the engine draws sample j of every query with membe
 
 `--fp16-weights` stores each weight tensor in float16 beside a `Cast` back to float: the file halves, the
 inputs, the output and the arithmetic stay float32 (ONNX Runtime folds the casts when it loads the model;
-bench/fp16_weights.py),
-and each member then answers within the weights' rounding of its own file (checked: ≤ 1e-2 of the output's
-largest value, about 1e-3 in practice).  The shipped ensembles are written so (docs/uncertainty.md).
+bench/fp16_weights.py), and each member then answers within the weights' rounding of its own file
+(checked: ≤ 1e-2 of the output's largest value; 1.5-2.4e-4 on the shipped ensembles, which are written
+so).
 
 Every member must have the same contract: inputs, output, shape, parameters, fidelity, coordinates,
 σ range, output kind, data normalization, and the same opset.  The members' calibration (`dgmf.std_scale`)
