@@ -79,12 +79,10 @@ done
 ens="models/${name}_ens.onnx"
 dgmf-train ensemble "${members[@]}" --out "$ens" --name "${name}_ens" --fp16-weights
 
-# The shipped network's sampler, and a sample count that every member draws alike (16 rounded up).
+# The shipped network's sampler; `dgmf calibrate`'s default sample count (16, rounded up to a multiple
+# of the member count) has every member draw alike.
 read -r sampler steps < <("$cli" info --json "models/$name.onnx" | "$py" -c \
   'import json, sys; s = json.load(sys.stdin)["sampler"].split(); print(s[0], s[1].split("=")[1])')
-k=${#members[@]}
-samples=$(( (16 + k - 1) / k * k ))
-"$cli" calibrate "$ens" --data "models/$name/calib" --samples "$samples" --sampler "$sampler" --steps "$steps" \
-  --out "$ens"
+"$cli" calibrate "$ens" --data "models/$name/calib" --sampler "$sampler" --steps "$steps" --out "$ens"
 (cd training && "$py" -m dgmf_reports.students "$name" "../$ens" --ci-json "../models/$name/accuracy_ens.json")
 echo "wrote $ens and models/$name/accuracy_ens.json; add a check_ensemble test in crates/dgmf/tests/accuracy.rs"

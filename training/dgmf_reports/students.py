@@ -45,14 +45,15 @@ def ci_figures(name, model, cases=None):
     """The figures crates/dgmf/tests/accuracy.rs checks for a shipped model, as it computes them: the
     model's own sampler, seed 0; one sample on the first `cases` test cases and on the box set; the
     ±2σ coverage of the 16-sample calibrated std on the same cases (points with std 0 left out). A deep
-    ensemble of K members uses 16 rounded up to a multiple of K, so that every member draws as many."""
+    ensemble uses `dgmf calibrate`'s default count, 16 rounded up to a multiple of its members."""
     import numpy as np
     from dgmf_train.contract import read_metadata
+    from dgmf_train.engine import balanced_samples
     from .accuracy import CI_CASES, CI_CASES_OF  # the teacher's CI subset: the same cases
     cases = cases or CI_CASES_OF.get(name, CI_CASES)
     meta = read_metadata(model).raw
     members = int(meta.get("dgmf.members", 1))
-    samples = -(-16 // members) * members
+    samples = balanced_samples(16, members)
     t = subset(load_testset(name), cases)
     box = load_testset(name, "box")
     with tempfile.TemporaryDirectory() as tmp:

@@ -51,6 +51,12 @@ def fidelity_arg(value, discrete):
     return str(int(value)) if discrete else repr(float(value))
 
 
+def balanced_samples(at_least, members):
+    """The engine's `Contract::balanced_samples` (`dgmf calibrate`'s default count): `at_least` rounded up
+    to a multiple of a deep ensemble's member count, so that every member draws alike."""
+    return -(-at_least // members) * members
+
+
 def calibrate_command(model, data, *, exe=None, samples=None, sampler=None, steps=None, limit=None,
                       report_json=None, out=None):
     """The `dgmf calibrate MODEL --data DIR ...` command line (`exe`: the CLI, default: paths.find_cli's);

@@ -106,7 +106,8 @@ def _calibrate(argv):
         "with the engine itself (`dgmf calibrate`)."))
     ap.add_argument("model", help="the exported score model (.onnx)")
     ap.add_argument("--data", required=True, help="a case directory (dgmf-train split writes them)")
-    ap.add_argument("--samples", type=int, default=16, help="ensemble size (the std is calibrated for it)")
+    ap.add_argument("--samples", type=int, help="ensemble size (the std is calibrated for it; default 16, "
+                                                "rounded up to a multiple of a deep ensemble's members)")
     ap.add_argument("--sampler", help="the sampler to fit the scale for and recommend (default: the search's "
                                       "choice, see --no-search)")
     ap.add_argument("--steps", type=int, help="its noise levels (with --sampler)")

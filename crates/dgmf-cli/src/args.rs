@@ -50,9 +50,10 @@ pub(crate) struct CalibrateArgs {
     /// Without it, only the report.
     #[arg(long, value_name = "FILE")]
     pub(crate) out: Option<PathBuf>,
-    /// Ensemble size per case (the std is calibrated for this size and sampler).
-    #[arg(long, default_value_t = 16)]
-    pub(crate) samples: usize,
+    /// Ensemble size per case (the std is calibrated for this size and sampler; default 16, rounded up to
+    /// a multiple of a deep ensemble's member count so that every member draws alike).
+    #[arg(long)]
+    pub(crate) samples: Option<usize>,
     /// Sampler (default: the model's recommended one, `dgmf info` shows it). With --out, the model is
     /// written with this sampler as its recommended one (dgmf.sampler): the fitted scale holds for it.
     #[arg(long, value_parser = sampler_names())]

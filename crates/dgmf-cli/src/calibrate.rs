@@ -14,6 +14,10 @@ use crate::args::CalibrateArgs;
 use crate::terminal::{json_text, Out};
 use crate::{invalid, session_options};
 
+/// Samples per case unless `--samples` says otherwise (for a deep ensemble, rounded up to a multiple of
+/// its member count).
+const DEFAULT_SAMPLES: usize = 16;
+
 /// The held-out cases: one query per row, the reference solutions, and each row's case.
 struct Cases {
     queries: Vec<Query>,
@@ -25,7 +29,8 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
     check_args(a)?;
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
     let c = model.contract();
-    crate::warn_uneven_members(c, a.samples, "the fitted scale and the coverage are");
+    let samples = a.samples.unwrap_or(c.balanced_samples(DEFAULT_SAMPLES));
+    crate::warn_uneven_members(c, samples, "the fitted scale and the coverage are");
     let cases = read_cases(&a.data, c, a.limit)?;
     let mut sampler = a
         .sampler
@@ -34,7 +39,7 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
         sampler.steps = s;
     }
     let mut req = Request::new(cases.queries.clone(), sampler);
-    req.n_samples = a.samples;
+    req.n_samples = samples;
     req.seed = a.seed;
     let pred = model.predict(&req, None)?;
     let std = pred
@@ -148,7 +153,9 @@ struct Fit<'a> {
 
 /// Everything checkable before the model loads.
 fn check_args(a: &CalibrateArgs) -> Result<(), Error> {
-    Request::check_std_samples(a.samples).map_err(|e| e.context("--samples"))?;
+    if let Some(samples) = a.samples {
+        Request::check_std_samples(samples).map_err(|e| e.context("--samples"))?;
+    }
     // predict's output rules: writable directory (tried now, not after the prediction), a regular file or
     // nothing yet (never a device or FIFO), no two outputs one file, no output over an input — except
     // --out over the model, which is rewritten atomically.
@@ -175,7 +182,7 @@ fn fit_json(a: &CalibrateArgs, cases: &Cases, req: &Request, fit: &Fit<'_>) -> s
         "data": a.data.display().to_string(),
         "rows": cases.queries.len(),
         "cases": cases.case.iter().max().map_or(0, |c| c + 1),
-        "samples": a.samples,
+        "samples": req.n_samples,
         "sampler": req.sampler.kind.to_string(),
         "steps": req.sampler.steps,
         "method": "split-conformal quantile of |error|/std at 95.45 %, halved",
@@ -215,7 +222,7 @@ fn print_report(
         "data        {} ({} rows, {n_cases} cases, {} samples each)",
         a.data.display(),
         cases.queries.len(),
-        a.samples
+        req.n_samples
     );
     say!(
         out,

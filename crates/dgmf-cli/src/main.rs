@@ -230,7 +230,7 @@ pub(crate) fn warn_uneven_members(c: &Contract, samples: usize, what: &str) {
         "dgmf: warning: the model is a deep ensemble of {k} networks and {samples} {} not weigh them \
          alike ({how}), so {what} those of another mixture; use a multiple of {k}, e.g. --samples {}",
         if samples == 1 { "sample does" } else { "samples do" },
-        samples.div_ceil(k) * k
+        c.balanced_samples(samples)
     );
 }
 

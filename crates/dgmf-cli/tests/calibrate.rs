@@ -513,4 +513,21 @@ fn calibrating_an_ensemble_with_uneven_samples_warns() {
     let o = calibrate(&[&m, "--data", data, "--samples", "6", "--steps", "4"]);
     assert!(o.status.success());
     assert!(!String::from_utf8_lossy(&o.stderr).contains("warning"));
+    // Without --samples: 16 rounded up to a multiple of the 3 members, and no warning.
+    let o = calibrate(&[&m, "--data", data, "--steps", "4"]);
+    let (out, err) = (
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr),
+    );
+    assert!(o.status.success() && !err.contains("warning"), "{err}");
+    assert!(out.contains("8 cases, 18 samples each"), "{out}");
+    // A single network keeps 16.
+    let o = calibrate(&[
+        &model("analytic_score.onnx"),
+        "--data",
+        data,
+        "--steps",
+        "4",
+    ]);
+    assert!(String::from_utf8_lossy(&o.stdout).contains("8 cases, 16 samples each"));
 }

@@ -194,6 +194,13 @@ fn check_known_keys(meta: &BTreeMap<String, String>) -> Result<()> {
 }
 
 impl Contract {
+    /// The smallest sample count of at least `at_least` that every member of a deep ensemble draws
+    /// alike (sample j is member j mod K's): `at_least` rounded up to a multiple of the member count.
+    pub fn balanced_samples(&self, at_least: usize) -> usize {
+        let k = self.members.max(1);
+        at_least.div_ceil(k).saturating_mul(k)
+    }
+
     /// The sampler to use when the caller names none: `dgmf.sampler`, else the library default
     /// [`SamplerConfig::default`].
     pub fn recommended_sampler(&self) -> SamplerConfig {
