@@ -285,3 +285,8 @@ fn shipped_burgers_ensemble_meets_its_documented_accuracy() {
 fn shipped_heat_ensemble_meets_its_documented_accuracy() {
     check_ensemble("heat", 3, 0.1);
 }
+
+#[test]
+fn shipped_flow_ensemble_meets_its_documented_accuracy() {
+    check_ensemble("flow", 3, 0.3);
+}
