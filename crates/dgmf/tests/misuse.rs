@@ -353,17 +353,23 @@ fn misbehaving_networks_are_errors_not_results() {
     );
 }
 
-#[test]
-fn an_output_whose_dims_change_after_the_first_call_is_named() {
-    // Right dims at sigma_max, permuted below it: the second call, through the I/O binding's output of
-    // the first call's dims, must end in the engine's own error, as on the unbound path.
-    let path = models_dir().join("bad/permuted_after_sigma_max.onnx");
-    for unbound_calls in [false, true] {
+/// A bad model loaded twice: network calls through ONNX Runtime's I/O binding (the default), and without.
+fn bound_and_unbound(name: &str) -> [(bool, Model); 2] {
+    let path = models_dir().join("bad").join(name);
+    [false, true].map(|unbound_calls| {
         let opts = SessionOptions {
             unbound_calls,
             ..Default::default()
         };
-        let m = Model::load(&path, &opts).unwrap();
+        (unbound_calls, Model::load(&path, &opts).unwrap())
+    })
+}
+
+#[test]
+fn an_output_whose_dims_change_after_the_first_call_is_named() {
+    // Right dims at sigma_max, permuted below it: the second call, through the I/O binding's output of
+    // the first call's dims, must end in the engine's own error, as on the unbound path.
+    for (unbound_calls, m) in bound_and_unbound("permuted_after_sigma_max.onnx") {
         let e = m.predict(&request("heun", Some(5), 1), None).unwrap_err();
         assert_eq!(e.kind(), ErrorKind::Inference, "{e}");
         assert!(
@@ -378,13 +384,7 @@ fn a_time_limit_stops_a_bound_network_call() {
     // The first evaluation (at sigma_max) finishes; the next never does, on tensors bound to the session
     // since the first call (ONNX Runtime's I/O binding): the time limit must stop it there too, as on the
     // unbound path.
-    let path = models_dir().join("bad/endless_after_sigma_max.onnx");
-    for unbound_calls in [false, true] {
-        let opts = SessionOptions {
-            unbound_calls,
-            ..Default::default()
-        };
-        let m = Model::load(&path, &opts).unwrap();
+    for (unbound_calls, m) in bound_and_unbound("endless_after_sigma_max.onnx") {
         let mut req = request("heun", Some(5), 1);
         req.time_limit = Some(std::time::Duration::from_millis(500));
         let mut done = 0;

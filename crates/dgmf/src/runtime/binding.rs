@@ -7,7 +7,7 @@ use half::f16;
 use ort::session::{IoBinding, Session};
 use ort::value::Tensor;
 
-use super::session::{from_f16, run_err, to_f16, Feeds, Half, Network};
+use super::session::{run_err, Feeds, Half, Network};
 use super::Deadline;
 use crate::contract::{ElemType, IoTypes};
 use crate::error::Result;
@@ -39,34 +39,20 @@ impl Slot {
 
     fn write(&mut self, data: &[f32]) -> Result<()> {
         match self {
-            Slot::F32(t) => {
-                let dst = t.try_extract_tensor_mut::<f32>().map_err(run_err)?.1;
-                same_len(dst.len(), data.len())?;
-                dst.copy_from_slice(data);
-            }
-            Slot::F16(t) => {
-                let dst = t.try_extract_tensor_mut::<f16>().map_err(run_err)?.1;
-                same_len(dst.len(), data.len())?;
-                to_f16(dst, data);
-            }
+            Slot::F32(t) => copy_into(t.try_extract_tensor_mut().map_err(run_err)?.1, data, |v| v),
+            Slot::F16(t) => copy_into(
+                t.try_extract_tensor_mut().map_err(run_err)?.1,
+                data,
+                f16::from_f32,
+            ),
         }
-        Ok(())
     }
 
     fn read(&self, out: &mut [f32]) -> Result<()> {
         match self {
-            Slot::F32(t) => {
-                let src = t.try_extract_tensor::<f32>().map_err(run_err)?.1;
-                same_len(src.len(), out.len())?;
-                out.copy_from_slice(src);
-            }
-            Slot::F16(t) => {
-                let src = t.try_extract_tensor::<f16>().map_err(run_err)?.1;
-                same_len(src.len(), out.len())?;
-                from_f16(out, src);
-            }
+            Slot::F32(t) => copy_into(out, t.try_extract_tensor().map_err(run_err)?.1, |v| v),
+            Slot::F16(t) => copy_into(out, t.try_extract_tensor().map_err(run_err)?.1, f16::to_f32),
         }
-        Ok(())
     }
 
     fn bind_input(&self, binding: &mut IoBinding, name: &str) -> Result<()> {
@@ -78,15 +64,18 @@ impl Slot {
     }
 }
 
-/// A bound tensor and the engine's buffer always have the same length (both are `rows` × a contract
-/// width); an internal error, never a panic, if that ever broke.
-fn same_len(bound: usize, engine: usize) -> Result<()> {
-    if bound == engine {
-        return Ok(());
+/// Copies `src` into `dst`, converting each value. A bound tensor and the engine's buffer always have the
+/// same length (both are `rows` × a contract width): an internal error, never a panic, if that ever broke.
+fn copy_into<S: Copy, D>(dst: &mut [D], src: &[S], convert: impl Fn(S) -> D) -> Result<()> {
+    if dst.len() != src.len() {
+        return Err(crate::error::Error::internal(format!(
+            "a bound tensor and the call's buffer hold {} and {} values",
+            dst.len(),
+            src.len()
+        )));
     }
-    Err(crate::error::Error::internal(format!(
-        "a bound tensor holds {bound} values where the call has {engine}"
-    )))
+    dst.iter_mut().zip(src).for_each(|(d, &s)| *d = convert(s));
+    Ok(())
 }
 
 impl Bound {

@@ -175,13 +175,13 @@ impl Half {
 }
 
 /// The engine computes in f32; a float16 model's inputs are rounded to nearest, its outputs widened.
-pub(super) fn to_f16(dst: &mut [f16], src: &[f32]) {
+fn to_f16(dst: &mut [f16], src: &[f32]) {
     dst.iter_mut()
         .zip(src)
         .for_each(|(d, &v)| *d = f16::from_f32(v));
 }
 
-pub(super) fn from_f16(dst: &mut [f32], src: &[f16]) {
+fn from_f16(dst: &mut [f32], src: &[f16]) {
     dst.iter_mut().zip(src).for_each(|(d, v)| *d = v.to_f32());
 }
 
