@@ -168,21 +168,9 @@ impl Half {
     fn convert(&mut self, slot: usize, data: &[f32]) -> &[f16] {
         let b = &mut self.bufs[slot];
         b.clear();
-        b.resize(data.len(), f16::ZERO);
-        to_f16(b, data);
+        b.extend(data.iter().map(|&v| f16::from_f32(v)));
         b
     }
-}
-
-/// The engine computes in f32; a float16 model's inputs are rounded to nearest, its outputs widened.
-fn to_f16(dst: &mut [f16], src: &[f32]) {
-    dst.iter_mut()
-        .zip(src)
-        .for_each(|(d, &v)| *d = f16::from_f32(v));
-}
-
-fn from_f16(dst: &mut [f32], src: &[f16]) {
-    dst.iter_mut().zip(src).for_each(|(d, v)| *d = v.to_f32());
 }
 
 /// The network's inputs for one call, in contract roles.
@@ -297,7 +285,10 @@ fn read_output(
         ElemType::F16 => {
             let (shape, data) = value.try_extract_tensor::<f16>().map_err(run_err)?;
             check_dims(shape, rows, sample)?;
-            from_f16(&mut out[..expected], data);
+            out[..expected]
+                .iter_mut()
+                .zip(data)
+                .for_each(|(o, d)| *o = d.to_f32());
         }
     }
     Ok(())
