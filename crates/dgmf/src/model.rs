@@ -22,6 +22,8 @@ struct Inner {
     bytes: Arc<[u8]>,
     opts: SessionOptions,
     provider: String,
+    /// Threads a prediction draws its noise on, resolved once for the provider in use.
+    noise_threads: usize,
     runtime: &'static Runtime,
     pool: Pool,
     source: String,
@@ -82,12 +84,15 @@ impl Model {
             n => n,
         };
         let pool = Pool::new(session, max);
+        // A GPU provider that fell back to the CPU counts as the CPU.
+        let noise_threads = opts.noise_threads(provider.starts_with("cpu"));
         let inner = Inner {
             contract,
             header,
             bytes,
             opts: opts.clone(),
             provider,
+            noise_threads,
             runtime,
             pool,
             source,
@@ -141,9 +146,7 @@ impl Model {
     /// Threads a prediction draws its noise on: [`SessionOptions::noise_threads`] for the provider in
     /// use (a GPU provider that fell back to the CPU counts as the CPU).
     pub fn noise_threads(&self) -> usize {
-        self.inner
-            .opts
-            .noise_threads(self.inner.provider.starts_with("cpu"))
+        self.inner.noise_threads
     }
 
     /// Where the model came from (a path or `<memory>`).
