@@ -104,7 +104,7 @@ pub struct SessionOptions {
 impl SessionOptions {
     /// Threads the engine draws a batch's noise on (`rng::fill_rows`; the same bits for every count):
     /// `noise_threads`, or when 0, one on the CPU provider (ONNX Runtime's own threads hold the cores and
-    /// spin between calls: measured, two noise threads took twice as long as one, docs/performance.md
+    /// spin between calls: measured, two noise threads took 1.6–1.7× as long as one, docs/performance.md
     /// §10) and `intra_threads` on a GPU provider (one per CPU the process may use when that is 0).
     pub fn noise_threads(&self, on_cpu: bool) -> usize {
         match (self.noise_threads, on_cpu, self.intra_threads) {
