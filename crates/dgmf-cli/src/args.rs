@@ -54,13 +54,10 @@ pub(crate) struct CalibrateArgs {
     /// a multiple of a deep ensemble's member count so that every member draws alike).
     #[arg(long)]
     pub(crate) samples: Option<usize>,
-    /// Sampler (default: the model's recommended one, `dgmf info` shows it). With --out, the model is
-    /// written with this sampler as its recommended one (dgmf.sampler): the fitted scale holds for it.
-    #[arg(long, value_parser = sampler_names())]
-    pub(crate) sampler: Option<SamplerKind>,
-    /// Noise levels of the schedule (default: the sampler's).
-    #[arg(long)]
-    pub(crate) steps: Option<usize>,
+    // The sampler to calibrate (default: the model's recommended one). With --out, the model is written
+    // with it as its recommended sampler (dgmf.sampler, every setting): the fitted scale holds for it.
+    #[command(flatten)]
+    pub(crate) sampling: SamplerArgs,
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
     /// Use at most this many rows of the data (the first ones).
@@ -71,6 +68,44 @@ pub(crate) struct CalibrateArgs {
     pub(crate) report_json: Option<PathBuf>,
     #[command(flatten)]
     pub(crate) rt: RuntimeArgs,
+}
+
+/// Which sampler and its settings: the same flags for every command that samples (`predict`,
+/// `calibrate`), turned into a `SamplerConfig` in one place (`sampler_config` in main.rs).
+#[derive(Args)]
+pub(crate) struct SamplerArgs {
+    /// Sampler (`dgmf samplers` lists them). Omitted: the model's recommended sampler (dgmf.sampler,
+    /// shown by `dgmf info`; its std calibration holds for it), else the library default, ancestral with
+    /// 30 levels (docs/samplers.md).
+    #[arg(long, value_parser = sampler_names())]
+    pub(crate) sampler: Option<SamplerKind>,
+    /// Noise levels in the schedule (default: the sampler's, `dgmf samplers` lists them; the recommended
+    /// sampler's when --sampler is omitted).
+    #[arg(long)]
+    pub(crate) steps: Option<usize>,
+    /// Noise schedule: geometric or karras (default depends on the sampler).
+    #[arg(long)]
+    pub(crate) schedule: Option<Schedule>,
+    /// Langevin signal-to-noise ratio (pc samplers).
+    #[arg(long)]
+    pub(crate) snr: Option<f32>,
+    /// Langevin steps per noise level (pc samplers).
+    #[arg(long)]
+    pub(crate) corrector_steps: Option<usize>,
+    /// EDM stochastic churn (edm sampler): S_CHURN,S_MIN,S_MAX,S_NOISE [default: 40,0,3.4e38,1: every level].
+    #[arg(
+        long,
+        allow_hyphen_values = true,
+        value_name = "S_CHURN,S_MIN,S_MAX,S_NOISE"
+    )]
+    pub(crate) churn: Option<String>,
+    /// Last noise level of the schedule, in the model's σ units (consistency sampler) [default: the
+    /// model's σ_min, `dgmf info` shows it].
+    #[arg(long)]
+    pub(crate) sigma_last: Option<f32>,
+    /// Skip the final denoising step.
+    #[arg(long)]
+    pub(crate) no_denoise: bool,
 }
 
 #[derive(Args)]
@@ -127,40 +162,10 @@ pub(crate) struct PredictArgs {
     /// Samples per query (ensemble size; > 1 gives a std field).
     #[arg(long, default_value_t = 1)]
     pub(crate) samples: usize,
-    /// Sampler (`dgmf samplers` lists them). Omitted: the model's recommended sampler (dgmf.sampler,
-    /// shown by `dgmf info`; its std calibration holds for it), else the library default, ancestral with
-    /// 30 levels (docs/samplers.md).
-    #[arg(long, value_parser = sampler_names())]
-    pub(crate) sampler: Option<SamplerKind>,
-    /// Noise levels in the schedule (default: the sampler's, `dgmf samplers` lists them; the recommended
-    /// sampler's when --sampler is omitted).
-    #[arg(long)]
-    pub(crate) steps: Option<usize>,
-    /// Noise schedule: geometric or karras (default depends on the sampler).
-    #[arg(long)]
-    pub(crate) schedule: Option<Schedule>,
+    #[command(flatten)]
+    pub(crate) sampling: SamplerArgs,
     #[arg(long, default_value_t = 0)]
     pub(crate) seed: u64,
-    /// Langevin signal-to-noise ratio (pc samplers).
-    #[arg(long)]
-    pub(crate) snr: Option<f32>,
-    /// Langevin steps per noise level (pc samplers).
-    #[arg(long)]
-    pub(crate) corrector_steps: Option<usize>,
-    /// EDM stochastic churn (edm sampler): S_CHURN,S_MIN,S_MAX,S_NOISE [default: 40,0,3.4e38,1: every level].
-    #[arg(
-        long,
-        allow_hyphen_values = true,
-        value_name = "S_CHURN,S_MIN,S_MAX,S_NOISE"
-    )]
-    pub(crate) churn: Option<String>,
-    /// Last noise level of the schedule, in the model's σ units (consistency sampler) [default: the
-    /// model's σ_min, `dgmf info` shows it].
-    #[arg(long)]
-    pub(crate) sigma_last: Option<f32>,
-    /// Skip the final denoising step.
-    #[arg(long)]
-    pub(crate) no_denoise: bool,
     /// Most rows (query × sample) per network call.
     #[arg(long, default_value_t = dgmf::predict::DEFAULT_MAX_BATCH)]
     pub(crate) max_batch: usize,

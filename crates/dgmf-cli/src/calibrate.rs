@@ -5,7 +5,6 @@ use std::path::Path;
 
 use dgmf::contract::Contract;
 use dgmf::ndarray::ArrayD;
-use dgmf::samplers::SamplerConfig;
 use dgmf::{Error, Model, Query, Request};
 use dgmf_cli::coverage::{conformal_scale, report, Points, Report, TWO_SIGMA};
 use dgmf_cli::npy;
@@ -32,12 +31,7 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
     let samples = a.samples.unwrap_or(c.balanced_samples(DEFAULT_SAMPLES));
     crate::warn_uneven_members(c, samples, "the fitted scale and the coverage are");
     let cases = read_cases(&a.data, c, a.limit)?;
-    let mut sampler = a
-        .sampler
-        .map_or_else(|| model.recommended_sampler(), SamplerConfig::new);
-    if let Some(s) = a.steps {
-        sampler.steps = s;
-    }
+    let sampler = crate::sampler_config(&a.sampling, c)?;
     let mut req = Request::new(cases.queries.clone(), sampler);
     req.n_samples = samples;
     req.seed = a.seed;

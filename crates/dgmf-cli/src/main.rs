@@ -17,7 +17,7 @@ mod queries;
 mod reference;
 mod show;
 
-use args::{Cli, Command, PredictArgs, RuntimeArgs};
+use args::{Cli, Command, PredictArgs, RuntimeArgs, SamplerArgs};
 use calibrate::calibrate;
 use outputs::{check_outputs, write_outputs};
 use queries::{numbers, read_queries, Budget};
@@ -194,7 +194,7 @@ fn warn_costly_sampler(a: &PredictArgs, c: &Contract, req: &Request) {
     const FACTOR: usize = 10;
     let default = SamplerConfig::default().nfe();
     let nfe = req.sampler.nfe();
-    if a.sampler.is_none() && c.sampler.is_some() && nfe > FACTOR * default {
+    if a.sampling.sampler.is_none() && c.sampler.is_some() && nfe > FACTOR * default {
         let calls = nfe.saturating_mul(req.queries.len().saturating_mul(req.n_samples));
         eprintln!(
             "dgmf: warning: the model's dgmf.sampler `{}` costs {nfe} network evaluations per sample \
@@ -308,7 +308,7 @@ fn query_rows(a: &PredictArgs, c: &Contract) -> Result<(Rows, Rows), Error> {
 
 /// The sampler: the model's recommended one (`dgmf.sampler`, else the library default), or `--sampler`
 /// with its defaults, then each given setting (the engine validates them all when the request runs).
-fn sampler_config(a: &PredictArgs, c: &Contract) -> Result<SamplerConfig, Error> {
+pub(crate) fn sampler_config(a: &SamplerArgs, c: &Contract) -> Result<SamplerConfig, Error> {
     let mut sampler = a
         .sampler
         .map_or_else(|| c.recommended_sampler(), SamplerConfig::new);
@@ -374,7 +374,7 @@ fn build_request(a: &PredictArgs, c: &Contract) -> Result<Job, Error> {
             coords,
         })
         .collect();
-    let mut req = Request::new(queries, sampler_config(a, c)?);
+    let mut req = Request::new(queries, sampler_config(&a.sampling, c)?);
     req.n_samples = a.samples;
     req.seed = a.seed;
     req.max_batch = a.max_batch;

@@ -114,6 +114,37 @@ fn calibration_fits_the_known_scale_and_writes_it_into_the_model() {
     );
 }
 
+/// `calibrate` takes every sampler setting `predict` takes (one set of flags) and writes them all into
+/// the model's recommended sampler: a few-step student's `consistency` with its `sigma_last`, say.
+#[test]
+fn calibration_writes_every_sampler_setting_it_was_given() {
+    let dir = tempfile::tempdir().unwrap();
+    analytic_cases(dir.path(), 8);
+    let out = dir.path().join("calibrated.onnx");
+    let o = calibrate(&[
+        &model("analytic_score.onnx"),
+        "--data",
+        dir.path().to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--sampler",
+        "consistency",
+        "--steps",
+        "2",
+        "--sigma-last",
+        "0.25",
+        "--schedule",
+        "karras",
+        "--no-denoise",
+    ]);
+    assert!(o.status.success(), "{}", text(&o).1);
+    let shown = text(&dgmf(&["info", out.to_str().unwrap()], &[])).0;
+    assert!(
+        shown.contains("sampler    consistency steps=2 schedule=karras denoise=0 sigma_last=0.25"),
+        "{shown}"
+    );
+}
+
 #[test]
 fn calibration_refuses_what_it_cannot_use() {
     let dir = tempfile::tempdir().unwrap();
