@@ -38,6 +38,8 @@ mkdir -p "$work"
 cd "$root"
 cargo build --release --quiet --bin dgmf
 cli="$root/target/release/dgmf"
+# shellcheck source=lib/compose-ensemble.sh
+source "$root/scripts/lib/compose-ensemble.sh"
 
 if [[ ! -f "$work/data/${name}_train.json" ]]; then
   echo "== $name: training data (the shipped network's: dgmf-train generate)"
@@ -71,18 +73,9 @@ for k in "${seeds[@]}"; do
 done
 for p in "${pids[@]}"; do wait "$p"; done
 
-members=("models/$name.onnx")
+members=()
 for k in "${seeds[@]}"; do
   dgmf-train export "$work/${name}_m$k.pt" "$work/${name}_m$k.onnx"
   members+=("$work/${name}_m$k.onnx")
 done
-ens="models/${name}_ens.onnx"
-dgmf-train ensemble "${members[@]}" --out "$ens" --name "${name}_ens" --fp16-weights
-
-# The shipped network's sampler; `dgmf calibrate`'s default sample count (16, rounded up to a multiple
-# of the member count) has every member draw alike.
-read -r sampler steps < <("$cli" info --json "models/$name.onnx" | "$py" -c \
-  'import json, sys; s = json.load(sys.stdin)["sampler"].split(); print(s[0], s[1].split("=")[1])')
-"$cli" calibrate "$ens" --data "models/$name/calib" --sampler "$sampler" --steps "$steps" --out "$ens"
-(cd training && "$py" -m dgmf_reports.students "$name" "../$ens" --ci-json "../models/$name/accuracy_ens.json")
-echo "wrote $ens and models/$name/accuracy_ens.json; add a check_ensemble test in crates/dgmf/tests/accuracy.rs"
+compose_ensemble "$name" ens "models/$name.onnx" "${members[@]}"
