@@ -50,6 +50,31 @@ def test_members_of_other_contracts_are_refused(tmp_path, other, why):
     assert not (tmp_path / "e.onnx").exists()
 
 
+def _with_meta(src, dst, key, change):
+    m = onnx.load(str(src))
+    for p in m.metadata_props:
+        if p.key == key:
+            p.value = change(p.value)
+    onnx.save(m, str(dst))
+    return dst
+
+
+def test_numbers_from_the_data_may_differ_in_their_last_digits(tmp_path):
+    # A regenerated data set's float64 sums: sigma_max 1e-12 apart is the same contract (the first
+    # member's value is kept); 1e-6 apart is another data set, refused with the key named.
+    near = _with_meta(MEMBERS[1], tmp_path / "near.onnx", "dgmf.sigma_max", lambda v: repr(float(v) * (1 + 1e-12)))
+    compose([MEMBERS[0], near], tmp_path / "e.onnx")
+    assert read_metadata(tmp_path / "e.onnx").raw["dgmf.sigma_max"] == read_metadata(MEMBERS[0]).raw["dgmf.sigma_max"]
+    far = _with_meta(MEMBERS[1], tmp_path / "far.onnx", "dgmf.sigma_max", lambda v: repr(float(v) * (1 + 1e-6)))
+    with pytest.raises(ContractError, match="dgmf.sigma_max is .* must share their contract"):
+        compose([MEMBERS[0], far], tmp_path / "e2.onnx")
+    # Only numbers computed from the data get the tolerance: a declared range must match exactly.
+    lo = _with_meta(MEMBERS[1], tmp_path / "lo.onnx", "dgmf.param_min",
+                    lambda v: ",".join(repr(float(x) * (1 + 1e-12) + 1e-300) for x in v.split(",")))
+    with pytest.raises(ContractError, match="dgmf.param_min"):
+        compose([MEMBERS[0], lo], tmp_path / "e3.onnx")
+
+
 def test_misuse_is_a_clear_error(tmp_path, capsys):
     (tmp_path / "junk.onnx").write_bytes(b"not a model")
     assert M.main(["ensemble", str(tmp_path / "junk.onnx"), str(MEMBERS[0]), "--out", str(tmp_path / "e.onnx")]) == 1

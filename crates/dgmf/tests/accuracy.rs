@@ -256,11 +256,12 @@ fn shipped_flow_student_meets_its_documented_accuracy() {
     check_model("flow", "flow_fast", "accuracy_fast.json", 0.3);
 }
 
-/// A shipped deep ensemble (`models/<name>_ens.onnx`, docs/uncertainty.md): `members` networks, the
-/// first the shipped one, its figures in `accuracy_ens.json` (the calibrated std's coverage is the
-/// mixture's: the 18 samples there come from every member alike).
-fn check_ensemble(name: &str, members: usize, sanity: f64) {
-    let file = format!("{name}_ens");
+/// A shipped deep ensemble (`models/<name>_<tag>.onnx`, docs/uncertainty.md): `members` networks, the
+/// first the shipped one (tag `ens`) or the shipped student (tag `fast_ens`: one student per member), its
+/// figures in `accuracy_<tag>.json` (the calibrated std's coverage is the mixture's: the samples there
+/// come from every member alike).
+fn check_ensemble(name: &str, tag: &str, members: usize, sanity: f64) {
+    let file = format!("{name}_{tag}");
     let model = Model::load(
         models().join(format!("{file}.onnx")),
         &SessionOptions::default(),
@@ -268,25 +269,25 @@ fn check_ensemble(name: &str, members: usize, sanity: f64) {
     .unwrap_or_else(|e| panic!("{file}: {e}"));
     assert_eq!(model.contract().members, members, "{file}: members");
     drop(model);
-    check_model(name, &file, "accuracy_ens.json", sanity);
+    check_model(name, &file, &format!("accuracy_{tag}.json"), sanity);
 }
 
 #[test]
 fn shipped_poisson_ensemble_meets_its_documented_accuracy() {
-    check_ensemble("poisson", 3, 0.1);
+    check_ensemble("poisson", "ens", 3, 0.1);
 }
 
 #[test]
 fn shipped_burgers_ensemble_meets_its_documented_accuracy() {
-    check_ensemble("burgers", 3, 0.1);
+    check_ensemble("burgers", "ens", 3, 0.1);
 }
 
 #[test]
 fn shipped_heat_ensemble_meets_its_documented_accuracy() {
-    check_ensemble("heat", 3, 0.1);
+    check_ensemble("heat", "ens", 3, 0.1);
 }
 
 #[test]
 fn shipped_flow_ensemble_meets_its_documented_accuracy() {
-    check_ensemble("flow", 3, 0.3);
+    check_ensemble("flow", "ens", 3, 0.3);
 }
