@@ -43,7 +43,8 @@ def calibrated(model, name, out):
 
 def ci_figures(name, model, cases=None):
     """The figures crates/dgmf/tests/accuracy.rs checks for a shipped model, as it computes them: the
-    model's own sampler, seed 0; one sample on the first `cases` test cases and on the box set; the
+    model's own sampler, seed 0; one sample (a deep ensemble: one per member, so that the figures are
+    the ensemble's and not its first network's) on the first `cases` test cases and on the box set; the
     ±2σ coverage of the 16-sample calibrated std on the same cases (points with std 0 left out). A deep
     ensemble uses `dgmf calibrate`'s default count, 16 rounded up to a multiple of its members."""
     import numpy as np
@@ -57,13 +58,13 @@ def ci_figures(name, model, cases=None):
     t = subset(load_testset(name), cases)
     box = load_testset(name, "box")
     with tempfile.TemporaryDirectory() as tmp:
-        one, _, _ = predict_testset(name, t, None, None, tmp, model=model)
-        boxed, _, _ = predict_testset(name, box, None, None, tmp, model=model)
+        one, _, _ = predict_testset(name, t, None, None, tmp, samples=members, model=model)
+        boxed, _, _ = predict_testset(name, box, None, None, tmp, samples=members, model=model)
         mean, std, _ = predict_testset(name, t, None, None, tmp, samples=samples, std=True, model=model)
     e, eb = per_case_error(one, t), per_case_error(boxed, box)
     live = std > 0
     cov = float((np.abs(mean - t["u"])[live] <= 2 * std[live]).mean())
-    return dict(spec=meta["dgmf.sampler"], cases=cases, seed=0, samples=1, mean=float(e.mean()),
+    return dict(spec=meta["dgmf.sampler"], cases=cases, seed=0, samples=members, mean=float(e.mean()),
                 worst=float(e.max()), box=dict(cases=len(eb), worst=float(eb.max())),
                 calibration=dict(samples=samples, seed=0, cases=cases, coverage_2sigma=cov,
                                  scale=float(np.float32(meta["dgmf.std_scale"]))))

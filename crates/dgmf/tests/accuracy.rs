@@ -142,9 +142,11 @@ fn check_model(name: &str, file: &str, doc: &str, sanity: f64) {
     )
     .unwrap_or_else(|e| panic!("{file}: {e}"));
 
-    // The test split's first cases against the exact solutions.
+    // The test split's first cases against the exact solutions, with the documented sample count (one;
+    // a deep ensemble's: one per member).
+    let one = doc["samples"].as_u64().unwrap() as usize;
     let set = load_set(&dir, &model, Some(doc["cases"].as_u64().unwrap() as usize));
-    let pred = model.predict(&request(&doc, &set, 1), None).unwrap();
+    let pred = model.predict(&request(&doc, &set, one), None).unwrap();
     let errors = case_errors(pred.mean.as_slice().unwrap(), &set);
     let mean = errors.iter().sum::<f64>() / errors.len() as f64;
     let worst = errors.iter().cloned().fold(0.0, f64::max);
@@ -165,7 +167,7 @@ fn check_model(name: &str, file: &str, doc: &str, sanity: f64) {
 
     // Every declared range: the box set (corners and uniform draws) bounds the worst case.
     let box_set = load_set(&dir.join("box"), &model, None);
-    let pred = model.predict(&request(&doc, &box_set, 1), None).unwrap();
+    let pred = model.predict(&request(&doc, &box_set, one), None).unwrap();
     let errors = case_errors(pred.mean.as_slice().unwrap(), &box_set);
     let worst = errors.iter().cloned().fold(0.0, f64::max);
     assert_eq!(errors.len() as u64, doc["box"]["cases"].as_u64().unwrap());
@@ -269,6 +271,12 @@ fn check_ensemble(name: &str, tag: &str, members: usize, sanity: f64) {
     .unwrap_or_else(|e| panic!("{file}: {e}"));
     assert_eq!(model.contract().members, members, "{file}: members");
     drop(model);
+    // Its error figures are the ensemble's, not its first network's: one sample from every member.
+    let doc: Value = serde_json::from_str(
+        &std::fs::read_to_string(models().join(name).join(format!("accuracy_{tag}.json"))).unwrap(),
+    )
+    .expect("valid JSON");
+    assert_eq!(doc["samples"].as_u64(), Some(members as u64), "{file}: samples");
     check_model(name, &file, &format!("accuracy_{tag}.json"), sanity);
 }
 
@@ -285,6 +293,11 @@ fn shipped_burgers_ensemble_meets_its_documented_accuracy() {
 #[test]
 fn shipped_heat_ensemble_meets_its_documented_accuracy() {
     check_ensemble("heat", "ens", 3, 0.1);
+}
+
+#[test]
+fn shipped_topopt_ensemble_meets_its_documented_accuracy() {
+    check_ensemble("topopt", "ens", 3, 0.3);
 }
 
 #[test]
