@@ -173,7 +173,7 @@ def main():
                                                      for x in a.test)}
     with tempfile.TemporaryDirectory() as work:
         results = [evaluate(m, a.calib, sets, a.samples, a.sampler, a.steps, work) for m in a.models]
-    print(f"{a.samples} samples, {a.sampler or 'recommended sampler'} {a.steps or ''}, each model calibrated on {a.calib} (single scale: "
+    print(f"{a.samples} samples, {a.sampler or 'recommended sampler'}{f' {a.steps} levels' if a.steps else ''}, each model calibrated on {a.calib} (single scale: "
           "dgmf calibrate; local: bench/local_calibration.py, " +
           ", ".join(f"{name(r)}: {r['local']['choice']}" for r in results) + ")")
     for label, t in sets.items():

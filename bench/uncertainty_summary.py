@@ -1,7 +1,8 @@
 """The cross-model table of docs/uncertainty.md from the stored studies (docs/figures/<name>_uncertainty.json,
 bench/ensemble_uncertainty.py): for each model, network count, case set and scale, how well the per-case
 std ranks the cases and what answering the 80 % most confident cases (by the std RMS, or by it relative to the
-prediction's RMS) does to the worst relative error, beside the oracle (the 80 % of smallest true error).
+prediction's RMS) does to the worst relative error, beside the oracle (the 80 % of smallest true error);
+the few-step students' studies (docs/figures/<name>_fast_uncertainty.json) as rows `<name>_fast`.
 
     python3 bench/uncertainty_summary.py [docs/figures] [--png docs/figures/risk_coverage.png]
 
@@ -59,7 +60,9 @@ def main():
     print("| model | cases | networks | scale | ±2σ | Spearman: std, RMS error | relative std, rel. error | "
           "1 / RMS(mean) alone | worst of all | worst at 80 %, by std | by relative std | oracle |")
     print("|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-    for m in MODELS:
+    # Each model, then its few-step student's study (<name>_fast: the shipped student and, where shipped,
+    # the ensemble of students) where one was made.
+    for m in (v for n in MODELS for v in (n, f"{n}_fast")):
         path = figs / f"{m}_uncertainty.json"
         if not path.exists():
             continue
@@ -74,8 +77,8 @@ def main():
                           f"{x['spearman_abs']:.2f} | {x['spearman_rel']:.2f} | {x['spearman_norm']:.2f} | "
                           f"{100 * worst:.2f} % | {cut(x['risk_coverage'])} | {cut(x['risk_coverage_rel'])} | "
                           f"{cut(x['oracle'])} |")
-    if png:
-        figure(studies, png)
+    if png:  # the curves of the full samplers (a student's beside them would halve each panel)
+        figure({m: d for m, d in studies.items() if not m.endswith("_fast")}, png)
 
 
 if __name__ == "__main__":
