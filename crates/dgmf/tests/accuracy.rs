@@ -276,7 +276,11 @@ fn check_ensemble(name: &str, tag: &str, members: usize, sanity: f64) {
         &std::fs::read_to_string(models().join(name).join(format!("accuracy_{tag}.json"))).unwrap(),
     )
     .expect("valid JSON");
-    assert_eq!(doc["samples"].as_u64(), Some(members as u64), "{file}: samples");
+    assert_eq!(
+        doc["samples"].as_u64(),
+        Some(members as u64),
+        "{file}: samples"
+    );
     check_model(name, &file, &format!("accuracy_{tag}.json"), sanity);
 }
 
