@@ -299,6 +299,13 @@ fn shipped_heat_ensemble_meets_its_documented_accuracy() {
     check_ensemble("heat", "ens", 3, 0.1);
 }
 
+/// The ensemble of few-step students (docs/uncertainty.md): the shipped student and one student per new
+/// network, two evaluations a sample.
+#[test]
+fn shipped_poisson_student_ensemble_meets_its_documented_accuracy() {
+    check_ensemble("poisson", "fast_ens", 3, 0.1);
+}
+
 #[test]
 fn shipped_topopt_ensemble_meets_its_documented_accuracy() {
     check_ensemble("topopt", "ens", 3, 0.3);
