@@ -307,6 +307,11 @@ fn shipped_poisson_student_ensemble_meets_its_documented_accuracy() {
 }
 
 #[test]
+fn shipped_heat_student_ensemble_meets_its_documented_accuracy() {
+    check_ensemble("heat", "fast_ens", 3, 0.1);
+}
+
+#[test]
 fn shipped_topopt_ensemble_meets_its_documented_accuracy() {
     check_ensemble("topopt", "ens", 3, 0.3);
 }
