@@ -38,8 +38,8 @@ done
 cd "$root"
 cargo build --release --quiet --bin dgmf
 cli="$root/target/release/dgmf"
-# shellcheck source=lib/compose-ensemble.sh
-source "$root/scripts/lib/compose-ensemble.sh"
+# shellcheck source=lib/ensemble.sh
+source "$root/scripts/lib/ensemble.sh"
 
 # What the shipped student was distilled with: its teacher's sampler (name and steps) and its own
 # second noise level, both from the shipped files' recommended samplers.
@@ -57,7 +57,7 @@ distill_member() {
     echo "== $name student of seed $k: distilled ($out)"
     return
   fi
-  last="$("$py" -c 'import sys; from dgmf_train.train import snapshots; s = snapshots(sys.argv[1]); print(s[-1] if s else "")' "$out")"
+  last="$(latest_snapshot "$out")"
   [[ -n "$last" ]] && resume=(--resume "$last")
   echo "== $name student of seed $k: ${steps_of[$name]} steps on one thread${last:+, resuming $last}"
   dgmf-train distill "$work/${name}_m$k.onnx" --teacher-sampler "$t_name $t_steps" --steps 2 \
@@ -66,20 +66,6 @@ distill_member() {
     > "$work/distill_${name}_m$k.log" 2>&1
 }
 
-pids=()
-for k in "${seeds[@]}"; do
-  if [[ "${DGMF_PARALLEL:-2}" == 1 ]]; then
-    distill_member "$k"
-  else
-    distill_member "$k" &
-    pids+=($!)
-  fi
-done
-for p in "${pids[@]}"; do wait "$p"; done
-
-members=()
-for k in "${seeds[@]}"; do
-  dgmf-train export "$work/${name}_fast_m$k.pt" "$work/${name}_fast_m$k.onnx"
-  members+=("$work/${name}_fast_m$k.onnx")
-done
+for_each_seed distill_member
+export_members "${name}_fast"
 compose_ensemble "$name" fast_ens "models/${name}_fast.onnx" "${members[@]}"

@@ -38,8 +38,8 @@ mkdir -p "$work"
 cd "$root"
 cargo build --release --quiet --bin dgmf
 cli="$root/target/release/dgmf"
-# shellcheck source=lib/compose-ensemble.sh
-source "$root/scripts/lib/compose-ensemble.sh"
+# shellcheck source=lib/ensemble.sh
+source "$root/scripts/lib/ensemble.sh"
 
 if [[ ! -f "$work/data/${name}_train.json" ]]; then
   echo "== $name: training data (the shipped network's: dgmf-train generate)"
@@ -53,7 +53,7 @@ train_member() {
     return
   fi
   local last
-  last="$("$py" -c 'import sys; from dgmf_train.train import snapshots; s = snapshots(sys.argv[1]); print(s[-1] if s else "")' "$out")"
+  last="$(latest_snapshot "$out")"
   [[ -n "$last" ]] && resume=(--resume "$last")
   echo "== $name seed $k: $minutes min on one thread${last:+, resuming $last}"
   local steps=()
@@ -62,20 +62,6 @@ train_member() {
     --snapshot-minutes 10 --out "$out" "${resume[@]}" "${steps[@]}" > "$work/fit_${name}_m$k.log" 2>&1
 }
 
-pids=()
-for k in "${seeds[@]}"; do
-  if [[ "${DGMF_PARALLEL:-2}" == 1 ]]; then
-    train_member "$k"
-  else
-    train_member "$k" &
-    pids+=($!)
-  fi
-done
-for p in "${pids[@]}"; do wait "$p"; done
-
-members=()
-for k in "${seeds[@]}"; do
-  dgmf-train export "$work/${name}_m$k.pt" "$work/${name}_m$k.onnx"
-  members+=("$work/${name}_m$k.onnx")
-done
+for_each_seed train_member
+export_members "${name}"
 compose_ensemble "$name" ens "models/$name.onnx" "${members[@]}"

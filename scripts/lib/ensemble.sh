@@ -1,5 +1,36 @@
-# Sourced by scripts/train-ensemble.sh and scripts/distill-ensemble.sh: the one way a shipped deep ensemble
-# is put together once its members exist.
+# Sourced by scripts/train-ensemble.sh and scripts/distill-ensemble.sh: what both do with their members.
+# Needs $root, $py, $cli, $work and the array seeds set by the caller.
+
+# The newest snapshot (OUT_<minutes>min.pt) of an interrupted run writing OUT, or nothing.
+latest_snapshot() {
+  "$py" -c 'import sys; from dgmf_train.train import snapshots; s = snapshots(sys.argv[1]); print(s[-1] if s else "")' "$1"
+}
+
+# FUNC SEED for every seed: side by side (one thread each), or one after the other with DGMF_PARALLEL=1.
+for_each_seed() {
+  local pids=() k p
+  for k in "${seeds[@]}"; do
+    if [[ "${DGMF_PARALLEL:-2}" == 1 ]]; then
+      "$1" "$k"
+    else
+      "$1" "$k" &
+      pids+=($!)
+    fi
+  done
+  for p in "${pids[@]}"; do wait "$p"; done
+}
+
+# Exports WORK/STEM_mK.pt to WORK/STEM_mK.onnx for every seed and lists the .onnx files in `members`.
+export_members() {
+  local k
+  members=()
+  for k in "${seeds[@]}"; do
+    dgmf-train export "$work/${1}_m$k.pt" "$work/${1}_m$k.onnx"
+    members+=("$work/${1}_m$k.onnx")
+  done
+}
+
+# The one way a shipped deep ensemble is put together once its members exist:
 #
 #   compose_ensemble NAME TAG SHIPPED MEMBER.onnx ...
 #
@@ -7,7 +38,7 @@
 # arithmetic), calibrates it on models/NAME/calib with SHIPPED's recommended sampler (every setting: a
 # student's sigma_last too; `dgmf calibrate`'s default sample count is 16 rounded up to a multiple of the
 # member count, so every member draws alike), and writes the figures CI checks to
-# models/NAME/accuracy_TAG.json. Needs $root, $py and $cli set by the caller.
+# models/NAME/accuracy_TAG.json.
 compose_ensemble() {
   local name="$1" tag="$2" shipped="$3"
   shift 3
