@@ -312,6 +312,11 @@ fn shipped_heat_student_ensemble_meets_its_documented_accuracy() {
 }
 
 #[test]
+fn shipped_flow_student_ensemble_meets_its_documented_accuracy() {
+    check_ensemble("flow", "fast_ens", 3, 0.3);
+}
+
+#[test]
 fn shipped_topopt_ensemble_meets_its_documented_accuracy() {
     check_ensemble("topopt", "ens", 3, 0.3);
 }
