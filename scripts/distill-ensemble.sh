@@ -14,6 +14,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${PYTHON:-python3}"
+# shellcheck source=lib/ensemble.sh
+source "$root/scripts/lib/ensemble.sh"
 name="${1:-}"
 # The shipped students' optimizer steps (docs/distill.md, "The shipped students").
 declare -A steps_of=([poisson]=8675 [heat]=8232 [burgers]=8193 [topopt]=3112 [flow]=10375)
@@ -22,14 +24,9 @@ if [[ -z "$name" || -z "${steps_of[$name]:-}" ]]; then
   exit 2
 fi
 shift
-seeds=("$@")
-[[ ${#seeds[@]} -gt 0 ]] || seeds=(1 2)
+read_seeds "$@"
 work="${DGMF_ENSEMBLE_WORK:-$root/runs/ensembles}"
 for s in "${seeds[@]}"; do
-  if [[ ! "$s" =~ ^[1-9][0-9]*$ ]]; then
-    echo "seed '$s' is not a positive integer (seed 0 is the shipped network's)" >&2
-    exit 2
-  fi
   if [[ ! -f "$work/${name}_m$s.onnx" ]]; then
     echo "$work/${name}_m$s.onnx is missing: run scripts/train-ensemble.sh $name ${seeds[*]} first" >&2
     exit 2
@@ -38,8 +35,6 @@ done
 cd "$root"
 cargo build --release --quiet --bin dgmf
 cli="$root/target/release/dgmf"
-# shellcheck source=lib/ensemble.sh
-source "$root/scripts/lib/ensemble.sh"
 
 # What the shipped student was distilled with: its teacher's sampler (name and steps) and its own
 # second noise level, both from the shipped files' recommended samplers.

@@ -17,6 +17,8 @@
 set -euo pipefail
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 py="${PYTHON:-python3}"
+# shellcheck source=lib/ensemble.sh
+source "$root/scripts/lib/ensemble.sh"
 name="${1:-}"
 declare -A minutes_of=([poisson]=70 [burgers]=70 [heat]=75 [topopt]=140 [flow]=90)
 if [[ -z "$name" || -z "${minutes_of[$name]:-}" ]]; then
@@ -24,22 +26,13 @@ if [[ -z "$name" || -z "${minutes_of[$name]:-}" ]]; then
   exit 2
 fi
 shift
-seeds=("$@")
-[[ ${#seeds[@]} -gt 0 ]] || seeds=(1 2)
-for s in "${seeds[@]}"; do
-  if [[ ! "$s" =~ ^[1-9][0-9]*$ ]]; then
-    echo "seed '$s' is not a positive integer (seed 0 is the shipped network's)" >&2
-    exit 2
-  fi
-done
+read_seeds "$@"
 minutes="${DGMF_MINUTES:-${minutes_of[$name]}}"
 work="${DGMF_ENSEMBLE_WORK:-$root/runs/ensembles}"
 mkdir -p "$work"
 cd "$root"
 cargo build --release --quiet --bin dgmf
 cli="$root/target/release/dgmf"
-# shellcheck source=lib/ensemble.sh
-source "$root/scripts/lib/ensemble.sh"
 
 if [[ ! -f "$work/data/${name}_train.json" ]]; then
   echo "== $name: training data (the shipped network's: dgmf-train generate)"

@@ -1,5 +1,18 @@
 # Sourced by scripts/train-ensemble.sh and scripts/distill-ensemble.sh: what both do with their members.
-# Needs $root, $py, $cli, $work and the array seeds set by the caller.
+# Only defines functions; they need $root, $py, $cli, $work and the array seeds set by the caller.
+
+# The seeds given on the command line (default 1 2) into the array `seeds`, each a positive integer.
+read_seeds() {
+  local s
+  seeds=("$@")
+  [[ ${#seeds[@]} -gt 0 ]] || seeds=(1 2)
+  for s in "${seeds[@]}"; do
+    if [[ ! "$s" =~ ^[1-9][0-9]*$ ]]; then
+      echo "seed '$s' is not a positive integer (seed 0 is the shipped network's)" >&2
+      exit 2
+    fi
+  done
+}
 
 # The newest snapshot (OUT_<minutes>min.pt) of an interrupted run writing OUT, or nothing.
 latest_snapshot() {
