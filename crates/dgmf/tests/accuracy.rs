@@ -132,7 +132,8 @@ fn check(name: &str, sanity: f64) {
 
 /// `models/<file>.onnx` on the test sets of `models/<name>/` against the figures in `models/<name>/<doc>`
 /// (a student, `<name>_fast.onnx`, has its own: `accuracy_fast.json`).
-fn check_model(name: &str, file: &str, doc: &str, sanity: f64) {
+/// Returns what an ensemble's check needs besides: the model's member count and the figures' sample count.
+fn check_model(name: &str, file: &str, doc: &str, sanity: f64) -> (usize, usize) {
     let dir = models().join(name);
     let doc: Value =
         serde_json::from_str(&std::fs::read_to_string(dir.join(doc)).unwrap()).expect("valid JSON");
@@ -204,6 +205,7 @@ fn check_model(name: &str, file: &str, doc: &str, sanity: f64) {
         (coverage - documented).abs() <= 0.01,
         "{name}: ±2σ coverage {coverage} differs from the documented {documented}"
     );
+    (model.contract().members, one)
 }
 
 #[test]
@@ -264,24 +266,10 @@ fn shipped_flow_student_meets_its_documented_accuracy() {
 /// come from every member alike).
 fn check_ensemble(name: &str, tag: &str, members: usize, sanity: f64) {
     let file = format!("{name}_{tag}");
-    let model = Model::load(
-        models().join(format!("{file}.onnx")),
-        &SessionOptions::default(),
-    )
-    .unwrap_or_else(|e| panic!("{file}: {e}"));
-    assert_eq!(model.contract().members, members, "{file}: members");
-    drop(model);
+    let (loaded, samples) = check_model(name, &file, &format!("accuracy_{tag}.json"), sanity);
+    assert_eq!(loaded, members, "{file}: members");
     // Its error figures are the ensemble's, not its first network's: one sample from every member.
-    let doc: Value = serde_json::from_str(
-        &std::fs::read_to_string(models().join(name).join(format!("accuracy_{tag}.json"))).unwrap(),
-    )
-    .expect("valid JSON");
-    assert_eq!(
-        doc["samples"].as_u64(),
-        Some(members as u64),
-        "{file}: samples"
-    );
-    check_model(name, &file, &format!("accuracy_{tag}.json"), sanity);
+    assert_eq!(samples, members, "{file}: samples");
 }
 
 #[test]
