@@ -29,12 +29,14 @@ pub(crate) fn calibrate(a: &CalibrateArgs) -> Result<(), Error> {
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
     let c = model.contract();
     let samples = a.samples.unwrap_or(c.balanced_samples(DEFAULT_SAMPLES));
-    crate::warn_uneven_members(c, samples, "the fitted scale and the coverage are");
     let cases = read_cases(&a.data, c, a.limit)?;
     let sampler = crate::sampler_config(&a.sampling, c)?;
     let mut req = Request::new(cases.queries.clone(), sampler);
     req.n_samples = samples;
     req.seed = a.seed;
+    // Checked before the warning, which is for a calibration that runs.
+    req.validate(c)?;
+    crate::warn_uneven_members(c, samples, "the fitted scale and the coverage are");
     let pred = model.predict(&req, None)?;
     let std = pred
         .std

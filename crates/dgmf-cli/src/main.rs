@@ -1,5 +1,6 @@
 //! `dgmf`: inspect a score model and predict PDE solutions with it from the command line.
 
+use std::borrow::Cow;
 use std::process::ExitCode;
 
 use clap::Parser;
@@ -144,6 +145,18 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
     check_outputs(a)?;
     let model = Model::load(&a.model, &session_options(&a.rt)?)?;
     let job = build_request(a, model.contract())?;
+    // The request that runs, checked whole first: the warnings below are for a request that runs, and an
+    // error is best read alone.
+    let runs = match &job.sweep {
+        Some((params, values)) => Cow::Owned(model.coords_request(
+            params,
+            job.request.queries[0].fidelity,
+            values,
+            &job.request,
+        )?),
+        None => Cow::Borrowed(&job.request),
+    };
+    runs.validate(model.contract())?;
     let reference = a
         .reference
         .as_deref()
@@ -161,7 +174,7 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         job.request.n_samples,
         "the mean and std are",
     );
-    let (pred, walls) = run(a, &model, &job)?;
+    let (pred, walls) = run(a, &model, &runs)?;
     // The files first (each written whole or not at all), then the summary on standard output.
     let reference = reference.map(|r| reference::Compared::new(r, &pred));
     let written = write_outputs(a, model.contract(), &job, &pred, &walls, reference.as_ref())?;
@@ -391,9 +404,9 @@ fn build_request(a: &PredictArgs, c: &Contract) -> Result<Job, Error> {
     })
 }
 
-/// Runs the job `--repeat` times with a progress bar; returns the last prediction and each run's wall time
-/// in ms (the later runs time a warm session, as a long-running simulation sees it).
-fn run(a: &PredictArgs, model: &Model, job: &Job) -> Result<(Prediction, Vec<f64>), Error> {
+/// Runs the request `--repeat` times with a progress bar; returns the last prediction and each run's wall
+/// time in ms (the later runs time a warm session, as a long-running simulation sees it).
+fn run(a: &PredictArgs, model: &Model, req: &Request) -> Result<(Prediction, Vec<f64>), Error> {
     let bar = (!a.quiet).then(|| {
         let bar = indicatif::ProgressBar::new(0);
         bar.set_style(
@@ -411,16 +424,10 @@ fn run(a: &PredictArgs, model: &Model, job: &Job) -> Result<(Prediction, Vec<f64
         }
         true
     };
-    let fidelity = job.request.queries[0].fidelity;
     let mut walls = Vec::with_capacity(a.repeat);
     let mut result = Err(invalid("no run".into()));
     for _ in 0..a.repeat {
-        result = match &job.sweep {
-            Some((params, values)) => {
-                model.predict_coords(params, fidelity, values, &job.request, Some(&mut tick))
-            }
-            None => model.predict(&job.request, Some(&mut tick)),
-        };
+        result = model.predict(req, Some(&mut tick));
         match &result {
             Ok(p) => walls.push(p.wall.as_secs_f64() * 1e3),
             Err(_) => break,

@@ -85,6 +85,55 @@ fn predict_warns_when_the_samples_do_not_weigh_an_ensembles_members_alike() {
     assert!(!run("analytic_score.onnx", "5").contains("warning"));
 }
 
+/// A request the engine refuses gets its error alone: the warnings (uneven members, a costly declared
+/// sampler) are for requests that run, and `--steps 0` once printed a cost of 2^64 − 1 evaluations.
+#[test]
+fn a_refused_request_gets_its_error_without_warnings() {
+    let dir = tempfile::tempdir().unwrap();
+    let costly = dir.path().join("costly.onnx");
+    let bytes = std::fs::read(model("analytic_recommends.onnx")).unwrap();
+    let with = with_metadata(
+        &bytes,
+        &[("dgmf.sampler", "pc steps=200 corrector_steps=1")],
+    );
+    std::fs::write(&costly, with).unwrap();
+    let ensemble = model("analytic_ensemble.onnx");
+    for (m, extra, error) in [
+        (ensemble.as_str(), "--params 0.3", "1 parameters given"),
+        (
+            ensemble.as_str(),
+            "--params 0.3,-0.6 --steps 0",
+            "steps = 0",
+        ),
+        (
+            ensemble.as_str(),
+            "--params 0.3,-0.6 --coord-values 0.5",
+            "coordinate sweep",
+        ),
+        (
+            costly.to_str().unwrap(),
+            "--params 0.3,-0.6 --steps 0",
+            "steps = 0",
+        ),
+        (
+            costly.to_str().unwrap(),
+            "--params 9,9",
+            "outside the model's range",
+        ),
+    ] {
+        let mut args = vec!["predict", m, "--fidelity", "2", "-q"];
+        args.extend(extra.split(' '));
+        let o = dgmf(&args, &[]);
+        let (_, err) = text(&o);
+        assert!(!o.status.success(), "{extra}: {err}");
+        assert!(
+            err.contains(error) && !err.contains("warning"),
+            "{extra}: {err}"
+        );
+        assert_eq!(err.lines().count(), 1, "{extra}: {err}");
+    }
+}
+
 #[test]
 fn predict_uses_the_models_recommended_sampler_unless_told_otherwise() {
     let dir = tempfile::tempdir().unwrap();

@@ -199,6 +199,19 @@ impl Model {
         template: &Request,
         progress: Option<&mut dyn FnMut(Progress) -> bool>,
     ) -> Result<Prediction> {
+        let req = self.coords_request(params, fidelity, values, template)?;
+        self.predict(&req, progress)
+    }
+
+    /// The request [`Model::predict_coords`] runs: one query per coordinate value, the other settings
+    /// from `template` (to check it, e.g. with [`Request::validate`], before running it).
+    pub fn coords_request(
+        &self,
+        params: &[f64],
+        fidelity: FidelityValue,
+        values: &[f64],
+        template: &Request,
+    ) -> Result<Request> {
         if self.contract().coords.len() != 1 {
             return Err(Error::invalid(format!(
                 "a coordinate sweep needs a model with exactly one coordinate; this one has {}",
@@ -213,13 +226,10 @@ impl Model {
                 coords: vec![v],
             })
             .collect();
-        self.predict(
-            &Request {
-                queries,
-                ..template.clone()
-            },
-            progress,
-        )
+        Ok(Request {
+            queries,
+            ..template.clone()
+        })
     }
 }
 

@@ -67,9 +67,10 @@ pub fn check_query_count(c: &Contract, n: usize, memory_limit: usize) -> Result<
         .map_or(true, |b| b > memory_limit)
     {
         return Err(Error::invalid(format!(
-            "n = {n} queries would take more than the memory limit of {memory_limit} bytes with their \
-             results: predict them in smaller batches, or raise the limit (dgmf_config_set_memory_limit, \
-             --memory-limit, Request::memory_limit)"
+            "n = {n} queries would take more than the memory limit of {} with their results: predict them in \
+             smaller batches, or raise the limit (dgmf_config_set_memory_limit, --memory-limit, \
+             Request::memory_limit)",
+            size_text(memory_limit)
         )));
     }
     Ok(())
@@ -178,8 +179,16 @@ pub(super) fn validate(c: &Contract, req: &Request) -> Result<()> {
     Ok(())
 }
 
-fn gib(b: usize) -> f64 {
-    b as f64 / (1u64 << 30) as f64
+/// A byte count in the unit that shows it (a limit of 0 or 100 bytes printed as "0.00 GiB" says nothing).
+fn size_text(b: usize) -> String {
+    const UNITS: [(&str, u32); 3] = [("GiB", 30), ("MiB", 20), ("KiB", 10)];
+    for (unit, shift) in UNITS {
+        if b >= 1 << shift {
+            let v = b as f64 / (1u64 << shift) as f64;
+            return format!("{v:.2} {unit}");
+        }
+    }
+    format!("{b} bytes")
 }
 
 /// The request's buffers fit the memory limit and the machine.
@@ -189,15 +198,15 @@ fn check_sizes(c: &Contract, req: &Request) -> Result<()> {
         need => {
             return Err(Error::invalid(format!(
                 "the request ({} queries × {} samples{}, batches of {} rows, {} values per sample) needs {} of \
-                 buffers, above the memory limit of {:.2} GiB: lower the sample count or max_batch, or raise \
+                 buffers, above the memory limit of {}: lower the sample count or max_batch, or raise \
                  the limit (Request::memory_limit, dgmf_config_set_memory_limit, --memory-limit)",
                 req.queries.len(),
                 req.n_samples,
                 if req.keep_samples { ", all samples kept" } else { "" },
                 req.max_batch,
                 c.sample_len(),
-                need.map_or("more bytes than the address space".into(), |b| format!("{:.2} GiB", gib(b))),
-                gib(req.memory_limit)
+                need.map_or("more bytes than the address space".into(), size_text),
+                size_text(req.memory_limit)
             )))
         }
     }
@@ -206,10 +215,10 @@ fn check_sizes(c: &Contract, req: &Request) -> Result<()> {
     if let (Some(need), Some(phys)) = (buffer_bytes(c, req), physical_memory()) {
         if need > phys {
             return Err(Error::invalid(format!(
-                "the request needs {:.2} GiB of buffers but this machine has {:.2} GiB of memory: lower the \
+                "the request needs {} of buffers but this machine has {} of memory: lower the \
                  sample count or max_batch, or predict fewer queries per call",
-                gib(need),
-                gib(phys)
+                size_text(need),
+                size_text(phys)
             )));
         }
     }
@@ -273,4 +282,18 @@ fn check_query(c: &Contract, req: &Request, q: &super::Query, at: &str) -> Resul
         )?;
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::size_text;
+
+    #[test]
+    fn sizes_are_printed_in_the_unit_that_shows_them() {
+        assert_eq!(size_text(0), "0 bytes");
+        assert_eq!(size_text(1023), "1023 bytes");
+        assert_eq!(size_text(1536), "1.50 KiB");
+        assert_eq!(size_text(5 << 20), "5.00 MiB");
+        assert_eq!(size_text(4 << 30), "4.00 GiB");
+    }
 }
