@@ -287,7 +287,7 @@ fn read_cases(dir: &Path, c: &Contract, limit: Option<usize>) -> Result<Cases, E
         )));
     }
     let max = dgmf::predict::DEFAULT_MEMORY_LIMIT as u64;
-    let read = |name: &str| npy::read(&dir.join(name), &format!("--data {}", dir.display()), max);
+    let read = |name: &str| npy::read(&dir.join(name), "the --data file", max);
     let bad = |why: String| invalid(format!("--data {}: {why}", dir.display()));
     let params = read("params.npy")?;
     let fidelity = read("fidelity.npy")?;
