@@ -546,7 +546,7 @@ def markdown(results):
         "cannot change it. Where it is low, the spread of the samples does not track the network's",
         "approximation error or the training data's discretization error, which dominate here. Each",
         "section's \"Does the std rank the cases?\" table tries the two remedies, a deep ensemble of",
-        "independently trained networks (shipped for Poisson, Heat and Burgers as `models/<name>_ens.onnx`)",
+        "independently trained networks (shipped for every model as `models/<name>_ens.onnx`, its students' as `_fast_ens`)",
         "and a locally adaptive scale fitted on the calibration split; docs/uncertainty.md compares them",
         "across the models and says where neither helps.",
         "",

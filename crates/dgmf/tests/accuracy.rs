@@ -313,3 +313,13 @@ fn shipped_topopt_ensemble_meets_its_documented_accuracy() {
 fn shipped_flow_ensemble_meets_its_documented_accuracy() {
     check_ensemble("flow", "ens", 3, 0.3);
 }
+
+#[test]
+fn shipped_topopt_student_ensemble_meets_its_documented_accuracy() {
+    check_ensemble("topopt", "fast_ens", 3, 0.3);
+}
+
+#[test]
+fn shipped_burgers_student_ensemble_meets_its_documented_accuracy() {
+    check_ensemble("burgers", "fast_ens", 3, 0.1);
+}
