@@ -2,11 +2,12 @@
 """docs/flow.md's fallback policy: answer with the DGMF series when its std is small, else run the solver.
 
     python3 bench/flow_fallback.py [--calib-cases 8] [--test-cases 16] [--tolerance 0.03]
+        [--model models/flow.onnx] [--samples 8]
 
 Builds libdgmf and examples/flow (as bench/flow_speed.py does). For each case of the shipped flow model's
 calibration and test sets (models/flow/calib, models/flow), `python3 -m dgmf_data.flow --write-case` solves
 it on the 64² mesh (the solver) and the 128² mesh (the reference); the example predicts its series
-(8 samples, the model's recommended sampler) and reports the RMS of its calibrated std over the series
+(--samples, the model's recommended sampler; --model, e.g. the deep ensemble models/flow_ens.onnx) and reports the RMS of its calibrated std over the series
 (`std_rms`). A policy with threshold T answers a case with the DGMF series when std_rms <= T and runs the 64²
 solver otherwise. For every T: the share of solver runs saved, the mean and worst relative L2 of the answers
 against the reference, and the wall time. T is chosen on the calibration cases (the largest whose worst
@@ -33,7 +34,7 @@ from fallback_policy import sweep as policy_sweep  # noqa: E402
 from flow_speed import build  # noqa: E402
 
 
-def run_cases(exe, t, n, tmp, tag):
+def run_cases(exe, model, samples, t, n, tmp, tag):
     rows = []
     for c in np.unique(t["case"])[:n]:
         params = t["params"][np.flatnonzero(t["case"] == c)[0]]
@@ -42,7 +43,7 @@ def run_cases(exe, t, n, tmp, tag):
                         "--params", *(repr(float(p)) for p in params)], cwd=REPO / "training", check=True,
                        stdout=subprocess.DEVNULL)
         out = Path(tmp) / f"{tag}{c}.json"
-        subprocess.run([str(exe), "--model", str(REPO / "models" / "flow.onnx"), "--case", str(case), "--samples", "8",
+        subprocess.run([str(exe), "--model", str(model), "--case", str(case), "--samples", str(samples),
                         "--repeat", "1", "--json", str(out)], check=True, stdout=subprocess.DEVNULL)
         r = json.loads(out.read_text())
         s = r["solvers"][0]
@@ -73,11 +74,13 @@ def main(argv=None):
     ap.add_argument("--test-cases", type=int, default=16)
     ap.add_argument("--tolerance", type=float, default=0.03, help="largest relative L2 accepted (default 3 %%)")
     ap.add_argument("--json", default=str(REPO / "docs" / "figures" / "flow_fallback.json"))
+    ap.add_argument("--model", default=str(REPO / "models" / "flow.onnx"))
+    ap.add_argument("--samples", type=int, default=8, help="DGMF samples per case (default 8)")
     a = ap.parse_args(argv)
     exe = build()
     with tempfile.TemporaryDirectory() as tmp:
-        calib = run_cases(exe, load_testset("flow", "calib"), a.calib_cases, tmp, "calib")
-        test = run_cases(exe, load_testset("flow"), a.test_cases, tmp, "test")
+        calib = run_cases(exe, a.model, a.samples, load_testset("flow", "calib"), a.calib_cases, tmp, "calib")
+        test = run_cases(exe, a.model, a.samples, load_testset("flow"), a.test_cases, tmp, "test")
     chosen = choose(sweep(calib), a.tolerance)
     print(f"\nchosen on the {len(calib)} calibration cases: T = {chosen:.4g} (the largest with worst error <= "
           f"{a.tolerance:.0%})\n")
