@@ -286,6 +286,10 @@ def student_lines(name, r):
             f"{100 * s['coverage_2sigma']:.1f} % | {s['box_worst']:.4f} |", ""]
 
 
+# Fresh draws per model in the uncertainty studies: 64, but flow's 128² references cost a minute a case.
+FRESH_CASES = {"flow": 16}
+
+
 def uncertainty_lines(name, e):
     """Does the std rank the cases? One network, and the shipped deep ensemble where there is one
     (docs/figures/<name>_uncertainty.json, written by bench/ensemble_uncertainty.py; docs/uncertainty.md)."""
@@ -302,7 +306,8 @@ def uncertainty_lines(name, e):
              "on the calibration split (bench/local_calibration.py) instead of one. Command: `python3 "
              f"bench/ensemble_uncertainty.py models/{name}.onnx {ens + ' ' if ens else ''}--calib models/{name}/calib "
              f"--test \"test split=models/{name}\"" + (f" \"fresh draws=FRESH\" --json docs/figures/{name}_uncertainty.json`, "
-             f"FRESH from `python3 bench/fresh_cases.py {name} --out FRESH`." if "fresh draws" in first["sets"] else
+             f"FRESH from `python3 bench/fresh_cases.py {name} --cases {FRESH_CASES.get(name, 64)} --out FRESH`."
+             if "fresh draws" in first["sets"] else
              f" --json docs/figures/{name}_uncertainty.json` (no fresh draws: a reference costs a minute a case).")
              + (" The relative error here is the density's, not the compliance's." if name == "topopt" else ""), "",
              "| cases | networks | scale | rel. L2 mean | ±1σ | ±2σ | spread-skill | Spearman: std, RMS error | "
