@@ -161,19 +161,16 @@ fn predict(a: &PredictArgs) -> Result<(), Error> {
         .reference
         .as_deref()
         .map(|path| {
-            let n = job
-                .sweep
-                .as_ref()
-                .map_or(job.request.queries.len(), |s| s.1.len());
-            reference::load(path, model.contract(), n, job.request.memory_limit as u64)
+            reference::load(
+                path,
+                model.contract(),
+                runs.queries.len(),
+                runs.memory_limit as u64,
+            )
         })
         .transpose()?;
-    warn_costly_sampler(a, model.contract(), &job.request);
-    warn_uneven_members(
-        model.contract(),
-        job.request.n_samples,
-        "the mean and std are",
-    );
+    warn_costly_sampler(a, model.contract(), &runs);
+    warn_uneven_members(model.contract(), runs.n_samples, "the mean and std are");
     let (pred, walls) = run(a, &model, &runs)?;
     // The files first (each written whole or not at all), then the summary on standard output.
     let reference = reference.map(|r| reference::Compared::new(r, &pred));

@@ -173,9 +173,9 @@ pub(super) fn zeros<T: Clone + Default>(len: usize) -> Result<Vec<T>> {
 
 pub(super) fn too_big(bytes: usize) -> Error {
     Error::invalid(format!(
-        "cannot allocate {:.2} GiB for the prediction's buffers: the machine refused the memory; lower the \
+        "cannot allocate {} for the prediction's buffers: the machine refused the memory; lower the \
          sample count, max_batch or the number of queries (the memory limit is above what is available)",
-        bytes as f64 / (1u64 << 30) as f64
+        super::validate::size_text(bytes)
     ))
 }
 

@@ -180,7 +180,7 @@ pub(super) fn validate(c: &Contract, req: &Request) -> Result<()> {
 }
 
 /// A byte count in the unit that shows it (a limit of 0 or 100 bytes printed as "0.00 GiB" says nothing).
-fn size_text(b: usize) -> String {
+pub(super) fn size_text(b: usize) -> String {
     const UNITS: [(&str, u32); 3] = [("GiB", 30), ("MiB", 20), ("KiB", 10)];
     for (unit, shift) in UNITS {
         if b >= 1 << shift {
