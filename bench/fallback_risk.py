@@ -5,7 +5,8 @@ worst-case choice (fallback_policy.choose), from a stored study: no example is r
         [--delta 0.1]
 
 Reads the calibration and test cases a study wrote (bench/topopt_fallback.py: the compliance gap of the
-surrogate's design; bench/flow_fallback.py: the DGMF series' relative L2) and reports, for both choices of
+surrogate's design; bench/flow_fallback.py: the DGMF series' relative L2) and reports how well the std ranks the
+surrogate's errors (Spearman, per case set) and the surrogate answering every case, then, for both choices of
 T, the share of solver runs saved and, on the test cases, the miss rate (surrogate answers worse than the
 tolerance, as a share of all cases) and the worst error.
 """
@@ -17,6 +18,7 @@ import sys
 from pathlib import Path
 
 import numpy as np
+from scipy.stats import spearmanr
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from fallback_policy import choose, controlled, sweep  # noqa: E402
@@ -51,6 +53,13 @@ def main():
     worst_t = choose(sweep(std, e_s, e_f, np.zeros(len(std)), np.zeros(len(std))), tol)
     rate_t = controlled(std, e_s, tol, a.alpha, a.delta)
     print(f"{len(doc['calib'])} calibration and {len(doc['test'])} test cases of {a.study}; tolerance {tol:.0%}\n")
+    # How well the std ranks the surrogate's errors, and the surrogate answering every case (no policy).
+    for split in ("calib", "test"):
+        std_s, err_s, _ = columns(doc[split])
+        print(f"{split}: Spearman(std RMS, surrogate error) {spearmanr(std_s, err_s)[0]:.2f}; the surrogate "
+              f"always: mean {100 * err_s.mean():.2f} %, worst {100 * err_s.max():.2f} %, "
+              f"{np.mean(err_s <= tol):.0%} within {tol:.0%}")
+    print()
     print("| choice of T | T | calibration: saved | test: saved | test: miss rate | test: mean | test: worst |")
     print("|---|---|---|---|---|---|---|")
     for label, t in ((f"worst calibration case within {tol:.0%}", worst_t),
